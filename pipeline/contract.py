@@ -1,0 +1,11 @@
+"""The contract between the model, the exporter and the page, named once.
+
+The page reads these values from the `app-config` JSON the build renders into
+index.html (see `site.page_config`), so the browser never repeats the literals.
+"""
+
+IMAGE_SIZE = 28  # side of the model's input image, pixels (MNIST)
+FIT_SIZE = 20  # longer side of the digit after MNIST-style scaling, pixels
+NUM_CLASSES = 10  # digits 0-9
+LABELS = tuple(str(d) for d in range(NUM_CLASSES))
+INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)  # one float32 image: white ink on black, 0-1
