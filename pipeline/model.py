@@ -1,0 +1,52 @@
+"""The CNN, sized for a 2-core CPU budget.
+
+conv 3×3 ×2 (valid) → max-pool → conv 3×3 (valid) → max-pool → dense → softmax,
+each conv and the dense layer followed by batch norm and ReLU, dropout before
+the head. About 0.23 M parameters, ~30 s per MNIST epoch on 2 CPU cores with
+augmentation; it predicts in well under a millisecond in the browser
+(BENCHMARKS.md). Of the variants measured (`bench/arch_speed.py`), it gave the
+most accuracy per CPU second.
+The input is the page's contract: float32 (N, 28, 28, 1), 0–1, white ink on black.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+
+from pipeline.contract import INPUT_SHAPE, NUM_CLASSES
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    filters: tuple[int, int, int] = (32, 32, 64)  # filters of conv 1, 2 (before the first pool) and 3
+    dense_units: int = 128  # width of the hidden dense layer
+    dropout: float = 0.25  # dropout after the second pool, fraction
+    dense_dropout: float = 0.4  # dropout before the classifier, fraction
+
+
+def conv_bn_relu(x, filters: int, name: str):
+    """3×3 convolution without padding (the side shrinks by 2), batch norm, ReLU."""
+    x = keras.layers.Conv2D(filters, 3, use_bias=False, name=f"{name}_conv")(x)
+    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+
+def build_model(config: ModelConfig = ModelConfig()) -> keras.Model:
+    """Build the (uncompiled) classifier: (N, 28, 28, 1) float32 -> (N, 10) probabilities."""
+    f1, f2, f3 = config.filters
+    inputs = keras.Input(shape=INPUT_SHAPE, name="image")
+    x = conv_bn_relu(inputs, f1, "c1")  # 26×26
+    x = conv_bn_relu(x, f2, "c2")  # 24×24
+    x = keras.layers.MaxPooling2D(2, name="pool1")(x)  # 12×12
+    x = conv_bn_relu(x, f3, "c3")  # 10×10
+    x = keras.layers.MaxPooling2D(2, name="pool2")(x)  # 5×5
+    x = keras.layers.Dropout(config.dropout, name="pool2_drop")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dense(config.dense_units, use_bias=False, name="dense")(x)
+    x = keras.layers.BatchNormalization(name="dense_bn")(x)
+    x = keras.layers.ReLU(name="dense_relu")(x)
+    x = keras.layers.Dropout(config.dense_dropout, name="dense_drop")(x)
+    outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="digit_cnn")
