@@ -1,0 +1,142 @@
+"""Export: Keras model -> SavedModel -> TensorFlow.js graph model, checked against Keras.
+
+tfjs 4.22 cannot load Keras 3 *layers* models, so the route is
+`model.export()` (SavedModel) -> `tensorflowjs_converter --input_format=tf_saved_model
+--output_format=tfjs_graph_model` -> `tf.loadGraphModel` in the page.
+
+After converting, the new model runs in Node with the page's own runtime
+(@tensorflow/tfjs + wasm, `pipeline/js/predict_tfjs.mjs`) on the 10,000 test
+images; the export fails unless its argmax agrees with Keras on >= 99.9 %.
+
+Reads:  ARTIFACTS/model.keras
+Writes: ARTIFACTS/tfjs/ (model.json, group1-shard*.bin, export.json), atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pipeline import artifacts, data
+from pipeline.train import MODEL_FILE
+
+TFJS_DIR = "tfjs"
+REPORT_FILE = "export.json"
+QUANTIZE_FLAGS = {  # --quantize choice -> converter flag (with ='*': bare, it swallows the next path)
+    "uint8": ["--quantize_uint8=*"],
+    "float16": ["--quantize_float16=*"],
+    "none": [],
+}
+PARITY_SCRIPT = Path(__file__).parent / "js" / "predict_tfjs.mjs"
+
+
+class ExportError(Exception):
+    """The export could not be made or failed its check. One line for the user."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportConfig:
+    quantize: str = "uint8"  # weight quantization: uint8 (4× smaller), float16 (2×) or none
+    min_agreement: float = 0.999  # least fraction of test images whose argmax must match Keras
+    parity_images: int = 10000  # test images used for the check (all of them by default)
+
+
+def converter_command(saved_model: Path, out_dir: Path, quantize: str) -> list[str]:
+    """The tensorflowjs_converter command line for a SavedModel -> graph model conversion."""
+    if quantize not in QUANTIZE_FLAGS:
+        raise ExportError(f"--quantize: expected one of {', '.join(QUANTIZE_FLAGS)}, got {quantize!r}")
+    beside_python = Path(sys.executable).parent / "tensorflowjs_converter"
+    converter = str(beside_python) if beside_python.exists() else shutil.which("tensorflowjs_converter")
+    if converter is None:
+        raise ExportError("tensorflowjs_converter: not installed (pip install tensorflowjs)")
+    return [
+        converter,
+        "--input_format=tf_saved_model",
+        "--output_format=tfjs_graph_model",
+        "--signature_name=serving_default",
+        *QUANTIZE_FLAGS[quantize],
+        str(saved_model),
+        str(out_dir),
+    ]
+
+
+def predict_tfjs(model_dir: Path, images: np.ndarray, node_modules: Path) -> np.ndarray:
+    """Run the tfjs graph model in `model_dir` on float32 (N, 28, 28, 1) images -> (N, 10)."""
+    if shutil.which("node") is None:
+        raise ExportError("node: not installed; it is needed to check the converted model")
+    if not (node_modules / "@tensorflow" / "tfjs-backend-wasm").is_dir():
+        raise ExportError(f"{node_modules}: @tensorflow/tfjs-backend-wasm missing (run `npm ci`)")
+    with tempfile.TemporaryDirectory() as tmp:
+        images_path, out_path = Path(tmp) / "images.f32", Path(tmp) / "probs.f32"
+        np.ascontiguousarray(images, dtype="<f4").tofile(images_path)
+        result = subprocess.run(
+            ["node", str(PARITY_SCRIPT), str(model_dir), str(images_path), str(out_path), str(node_modules)],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise ExportError(f"tfjs check failed: {result.stderr.strip().splitlines()[-1:]}")
+        return np.fromfile(out_path, dtype="<f4").reshape(len(images), -1)
+
+
+def export(
+    artifacts_dir: Path,
+    config: ExportConfig = ExportConfig(),
+    node_modules: Path = Path("node_modules"),
+    data_path: Path | None = None,
+    log=print,
+) -> dict:
+    """Convert ARTIFACTS/model.keras to ARTIFACTS/tfjs and check it; returns the report."""
+    import keras
+
+    model_path = artifacts_dir / MODEL_FILE
+    if not model_path.is_file():
+        raise ExportError(f"{model_path}: no trained model (run `pipeline train` first)")
+    started = time.perf_counter()
+    model = keras.saving.load_model(model_path, compile=False)
+    mnist = data.load_mnist(data_path, log=log)
+    x_test = data.to_model_input(mnist.x_test[: config.parity_images])
+
+    with tempfile.TemporaryDirectory() as tmp, artifacts.replacing_dir(artifacts_dir / TFJS_DIR) as out:
+        saved_model = Path(tmp) / "saved_model"
+        model.export(str(saved_model), format="tf_saved_model", verbose=False)
+        result = subprocess.run(converter_command(saved_model, out, config.quantize), capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ExportError(f"tensorflowjs_converter failed: {result.stderr.strip().splitlines()[-1:]}")
+        log(f"export: converted {model_path} to a tfjs graph model (quantize {config.quantize})")
+
+        keras_probs = model.predict(x_test, batch_size=1000, verbose=0)
+        tfjs_probs = predict_tfjs(out, x_test, node_modules)
+        agreement = float(np.mean(keras_probs.argmax(1) == tfjs_probs.argmax(1)))
+        max_diff = float(np.abs(keras_probs - tfjs_probs).max())
+        tfjs_accuracy = float(np.mean(tfjs_probs.argmax(1) == mnist.y_test[: len(x_test)]))
+        log(
+            f"export: tfjs vs Keras on {len(x_test)} test images: argmax agreement {agreement:.4%}, "
+            f"largest probability difference {max_diff:.2e}, tfjs accuracy {tfjs_accuracy:.4%}"
+        )
+        if agreement < config.min_agreement:
+            raise ExportError(
+                f"converted model disagrees with Keras on {1 - agreement:.3%} of test images "
+                f"(allowed {1 - config.min_agreement:.3%}); nothing was replaced"
+            )
+        weight_bytes = sum(p.stat().st_size for p in out.glob("*.bin"))
+        report = {
+            "quantize": config.quantize,
+            "parity_images": len(x_test),
+            "argmax_agreement": agreement,
+            "max_probability_difference": max_diff,
+            "tfjs_test_accuracy": tfjs_accuracy,
+            "model_bytes": weight_bytes + (out / "model.json").stat().st_size,
+            "weight_bytes": weight_bytes,
+            "export_seconds": round(time.perf_counter() - started, 1),
+        }
+        artifacts.write_json(out / REPORT_FILE, report)
+    log(f"export: wrote {artifacts_dir / TFJS_DIR} ({report['model_bytes'] / 1024:.0f} KiB)")
+    return report

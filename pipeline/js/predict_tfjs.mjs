@@ -1,0 +1,54 @@
+// Runs a converted tfjs graph model in Node with the same runtime the page uses
+// (@tensorflow/tfjs + the wasm backend), so `pipeline export` can check the
+// converted model against Keras before anything ships.
+//
+// Usage: node predict_tfjs.mjs MODEL_DIR IMAGES_F32 OUT_F32 NODE_MODULES
+//   IMAGES_F32: raw little-endian float32, N×28×28 (0–1, white on black)
+//   OUT_F32:    written: raw float32, N×10 probabilities
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const [modelDir, imagesPath, outPath, nodeModules] = process.argv.slice(2);
+const require = createRequire(path.join(path.resolve(nodeModules), 'package.json'));
+const tf = require('@tensorflow/tfjs');
+require('@tensorflow/tfjs-backend-wasm');
+
+/** Read model.json and its shards from disk into tfjs ModelArtifacts. */
+function readArtifacts(dir) {
+  const modelJson = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  const weightSpecs = modelJson.weightsManifest.flatMap((group) => group.weights);
+  const shards = modelJson.weightsManifest.flatMap((group) =>
+    group.paths.map((p) => fs.readFileSync(path.join(dir, p))));
+  const weights = Buffer.concat(shards);
+  return {
+    modelTopology: modelJson.modelTopology,
+    format: modelJson.format,
+    generatedBy: modelJson.generatedBy,
+    convertedBy: modelJson.convertedBy,
+    signature: modelJson.signature,
+    userDefinedMetadata: modelJson.userDefinedMetadata,
+    weightSpecs,
+    weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+  };
+}
+
+await tf.setBackend('wasm');
+const model = await tf.loadGraphModel(tf.io.fromMemory(readArtifacts(modelDir)));
+const raw = fs.readFileSync(imagesPath);
+const images = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+const side = 28;
+const count = images.length / (side * side);
+const out = new Float32Array(count * 10);
+const batch = 500;
+for (let start = 0; start < count; start += batch) {
+  const n = Math.min(batch, count - start);
+  const probs = tf.tidy(() => {
+    const x = tf.tensor4d(images.subarray(start * side * side, (start + n) * side * side), [n, side, side, 1]);
+    return model.predict(x);
+  });
+  out.set(await probs.data(), start * 10);
+  probs.dispose();
+}
+fs.writeFileSync(outPath, Buffer.from(out.buffer));
+console.log(`tfjs ${tf.version.tfjs} (${tf.getBackend()}): predicted ${count} images`);

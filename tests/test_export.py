@@ -1,0 +1,71 @@
+"""Export with the real converter: the tfjs model agrees with Keras, is quantized, and failures replace nothing."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from pipeline.export import ExportConfig, ExportError, converter_command, export, predict_tfjs
+
+from .conftest import NODE_MODULES, quiet
+
+
+def test_session_export_agrees_with_keras_on_all_test_images(trained_artifacts):
+    report = json.loads((trained_artifacts / "tfjs" / "export.json").read_text())
+    assert report["parity_images"] == 10000
+    assert report["argmax_agreement"] >= 0.999
+    assert report["max_probability_difference"] < 0.05  # uint8 weights: small, not zero
+    model_json = json.loads((trained_artifacts / "tfjs" / "model.json").read_text())
+    assert model_json["format"] == "graph-model"
+    dtypes = {w.get("quantization", {}).get("dtype") for g in model_json["weightsManifest"] for w in g["weights"]}
+    assert "uint8" in dtypes
+
+
+def test_tfjs_runtime_predictions_match_keras(trained_artifacts, mnist):
+    import keras
+
+    x = (mnist.x_test[:200, ..., None] / 255.0).astype("float32")
+    keras_probs = keras.saving.load_model(trained_artifacts / "model.keras", compile=False).predict(x, verbose=0)
+    tfjs_probs = predict_tfjs(trained_artifacts / "tfjs", x, NODE_MODULES)
+    np.testing.assert_allclose(tfjs_probs.sum(1), 1.0, atol=1e-4)
+    assert np.abs(tfjs_probs - keras_probs).max() < 0.05
+    assert (tfjs_probs.argmax(1) == keras_probs.argmax(1)).mean() >= 0.99
+
+
+@pytest.fixture
+def own_artifacts(trained_artifacts, tmp_path):
+    """A private copy of the session artefacts that a test may re-export."""
+    target = tmp_path / "artifacts"
+    shutil.copytree(trained_artifacts, target)
+    return target
+
+
+def test_float_export_is_bigger_and_closer(own_artifacts):
+    uint8_bytes = json.loads((own_artifacts / "tfjs" / "export.json").read_text())["weight_bytes"]
+    report = export(own_artifacts, ExportConfig(quantize="none", parity_images=1000), NODE_MODULES, log=quiet)
+    assert report["weight_bytes"] > 3.5 * uint8_bytes
+    assert report["max_probability_difference"] < 1e-4
+    assert report["argmax_agreement"] == 1.0
+
+
+def test_failed_check_keeps_the_previous_model(own_artifacts):
+    before = {p.name: p.read_bytes() for p in (own_artifacts / "tfjs").iterdir()}
+    impossible = ExportConfig(quantize="float16", min_agreement=1.01, parity_images=500)
+    with pytest.raises(ExportError, match="disagrees with Keras .* nothing was replaced"):
+        export(own_artifacts, impossible, NODE_MODULES, log=quiet)
+    after = {p.name: p.read_bytes() for p in (own_artifacts / "tfjs").iterdir()}
+    assert after == before
+    assert not [p for p in own_artifacts.iterdir() if p.name.startswith(".")], "no staging folder left"
+
+
+def test_missing_model_and_bad_quantize_are_clear(tmp_path):
+    with pytest.raises(ExportError, match=r"model.keras: no trained model"):
+        export(tmp_path, log=quiet)
+    with pytest.raises(ExportError, match="--quantize: expected one of uint8, float16, none"):
+        converter_command(tmp_path, tmp_path, "int4")
+
+
+def test_quantize_flag_is_written_with_its_star(tmp_path):
+    cmd = converter_command(tmp_path / "saved", tmp_path / "out", "uint8")
+    assert "--quantize_uint8=*" in cmd and cmd[-2:] == [str(tmp_path / "saved"), str(tmp_path / "out")]
