@@ -1,0 +1,49 @@
+"""A local preview of dist/ on 127.0.0.1, optionally under a sub-path like GitHub Pages'.
+
+`pipeline serve --base /REPO/` serves dist/ at http://127.0.0.1:PORT/REPO/ so
+that relative URLs are exercised exactly as on https://USER.github.io/REPO/.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+
+MIME_TYPES = {".wasm": "application/wasm", ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json"}
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
+    base = "/"
+
+    def translate_path(self, path):
+        if not path.startswith(self.base):
+            return str(Path(self.directory) / "\0outside-base")  # never exists: 404
+        return super().translate_path("/" + path[len(self.base):])
+
+    def log_message(self, format, *args):
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+
+def make_server(root: Path, host: str = "127.0.0.1", port: int = 0, base: str = "/", verbose=False):
+    """A threaded HTTP server for `root` under the URL prefix `base` ('/' or '/name/').
+
+    Port 0 picks a free port; read it from `server.server_address[1]`.
+    """
+    base = "/" + base.strip("/") + "/" if base.strip("/") else "/"
+    handler = functools.partial(type("Handler", (_Handler,), {"base": base}), directory=str(root))
+    server = http.server.ThreadingHTTPServer((host, port), handler)
+    server.verbose = verbose
+    server.base = base
+    return server
+
+
+def serve_in_background(root: Path, base: str = "/"):
+    """Start `make_server` in a daemon thread; returns (server, url). Call server.shutdown() to stop."""
+    server = make_server(root, base=base)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    return server, f"http://{host}:{port}{server.base}"

@@ -1,0 +1,71 @@
+"""The CLI's plumbing: help for every command, and user mistakes end in one line, exit 1 or 2, no traceback."""
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+
+COMMANDS = ["train", "export", "build", "evaluate", "serve"]
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_top_level_help_lists_every_command():
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in COMMANDS:
+        assert command in result.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_help(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0 and "Usage:" in result.output and "--" in result.output
+
+
+def one_line_error(result, *fragments):
+    assert result.exit_code != 0
+    assert result.exception is None or isinstance(result.exception, SystemExit), "no traceback"
+    error_lines = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(error_lines) == 1, result.output
+    for fragment in fragments:
+        assert fragment in error_lines[0], result.output
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["train", "--epochs", "0"], ["--epochs", "0"]),
+        (["train", "--epochs", "many"], ["--epochs", "many"]),
+        (["train", "--learning-rate", "-1"], ["--learning-rate"]),
+        (["train", "--strategy", "tpu"], ["--strategy", "tpu"]),
+        (["train", "--data", "/no/such/mnist"], ["--data", "/no/such/mnist"]),
+        (["export", "--quantize", "int4"], ["--quantize", "int4"]),
+        (["serve", "--dist", "/no/such/dist"], ["--dist", "/no/such/dist"]),
+        (["serve", "--port", "70000"], ["--port", "70000"]),
+    ],
+)
+def test_bad_flags_are_named(args, fragments):
+    one_line_error(run(*args), *fragments)
+
+
+def test_missing_artefacts_are_named(tmp_path):
+    one_line_error(run("export", "--artifacts", str(tmp_path)), "model.keras", "pipeline train")
+    one_line_error(run("build", "--artifacts", str(tmp_path), "--out", str(tmp_path / "d")), "model.json", "export")
+    one_line_error(run("evaluate", "--artifacts", str(tmp_path)), "model.keras")
+
+
+def test_data_that_is_not_mnist_is_named(tmp_path):
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    one_line_error(run("train", "--data", str(tmp_path), "--artifacts", str(tmp_path / "a")), "train-images-idx3-ubyte", "not an MNIST IDX file")
+    assert not (tmp_path / "a").exists()
+
+
+def test_evaluate_prints_a_readable_report(trained_artifacts):
+    result = run("evaluate", "--artifacts", str(trained_artifacts))
+    assert result.exit_code == 0, result.output
+    assert "accuracy" in result.output and "confusion matrix" in result.output
+    matrix_rows = [line.split() for line in result.output.splitlines()[-10:]]
+    assert sum(int(c) for row in matrix_rows for c in row[1:]) == 10000
