@@ -16,17 +16,8 @@ import math
 import keras
 from keras import ops
 
+from pipeline.config import AugmentConfig
 from pipeline.contract import IMAGE_SIZE
-
-
-@dataclasses.dataclass(frozen=True)
-class AugmentConfig:
-    strength: float = 1.0  # multiplies every range below; 0 turns augmentation off
-    max_shift: float = 2.5  # pixels, uniform in ±max_shift per axis
-    max_rotation: float = 12.0  # degrees, uniform in ±max_rotation
-    max_scale: float = 0.12  # relative size change, uniform in ±max_scale
-    max_shear: float = 0.15  # horizontal shear factor (slant), uniform in ±max_shear
-    max_thickness: float = 0.6  # blend weight towards dilation (+) or erosion (−)
 
 
 @keras.saving.register_keras_serializable(package="pipeline")

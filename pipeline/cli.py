@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from pipeline.config import AugmentConfig, ExportConfig, TrainConfig
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the way
 
 ARTIFACTS = click.option(
@@ -28,6 +30,9 @@ DATA = click.option(
     default=None,
     help="MNIST to use instead of the cache/download: a folder of IDX files (raw or .gz) or an .npz.",
 )
+
+
+DEFAULTS = TrainConfig()  # the flags mirror its fields; defaults are named once, there
 
 
 def _fail(err: Exception):
@@ -50,14 +55,14 @@ def main():
 @main.command()
 @ARTIFACTS
 @DATA
-@click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True, help="Passes over the data.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True, help="Global batch size.")
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True,
+@click.option("--epochs", type=click.IntRange(min=1), default=DEFAULTS.epochs, show_default=True, help="Passes over the data.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True, help="Global batch size.")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.learning_rate, show_default=True,
               help="Peak learning rate (AdamW, warm-up then cosine decay).")
-@click.option("--seed", type=int, default=1234, show_default=True, help="Seed for weights, split and augmentation.")
-@click.option("--validation-size", type=click.IntRange(min=0), default=5000, show_default=True,
+@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Seed for weights, split and augmentation.")
+@click.option("--validation-size", type=click.IntRange(min=0), default=DEFAULTS.validation_size, show_default=True,
               help="Training images held out for model selection.")
-@click.option("--augment-strength", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--augment-strength", type=click.FloatRange(min=0), default=DEFAULTS.augment.strength, show_default=True,
               help="Scales shift/rotation/scale/shear/thickness augmentation; 0 turns it off.")
 @click.option("--train-limit", type=click.IntRange(min=0), default=0, help="Train on only this many images (0 = all).")
 @click.option("--test-limit", type=click.IntRange(min=0), default=0, help="Evaluate on only this many (0 = all).")
@@ -69,12 +74,11 @@ def train(artifacts, data, epochs, batch_size, learning_rate, seed, validation_s
           train_limit, test_limit, strategy, cpu_replicas):
     """Train the CNN on MNIST; write ARTIFACTS/model.keras and ARTIFACTS/metrics.json."""
     from pipeline import train as stage
-    from pipeline.augment import AugmentConfig
     from pipeline.data import DataError
 
     if cpu_replicas > 1:
         stage.split_cpu(cpu_replicas)
-    config = stage.TrainConfig(
+    config = TrainConfig(
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
         validation_size=validation_size, train_limit=train_limit, test_limit=test_limit, strategy=strategy,
         augment=dataclasses.replace(AugmentConfig(), strength=augment_strength),
@@ -88,7 +92,7 @@ def train(artifacts, data, epochs, batch_size, learning_rate, seed, validation_s
 @main.command()
 @ARTIFACTS
 @DATA
-@click.option("--quantize", type=click.Choice(["uint8", "float16", "none"]), default="uint8", show_default=True,
+@click.option("--quantize", type=click.Choice(["uint8", "float16", "none"]), default=ExportConfig.quantize, show_default=True,
               help="Weight quantization of the tfjs model (uint8: 4x smaller).")
 @click.option("--node-modules", type=click.Path(file_okay=False, path_type=Path), default=Path("node_modules"),
               show_default=True, help="Where npm installed @tensorflow/tfjs (used for the parity check).")
@@ -102,7 +106,7 @@ def export(artifacts, data, quantize, node_modules):
     from pipeline.data import DataError
 
     try:
-        stage.export(artifacts, stage.ExportConfig(quantize=quantize), node_modules=node_modules, data_path=data)
+        stage.export(artifacts, ExportConfig(quantize=quantize), node_modules=node_modules, data_path=data)
     except (stage.ExportError, DataError) as err:
         _fail(err)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import artifacts, data
+from pipeline.config import ExportConfig
 from pipeline.train import MODEL_FILE
 
 TFJS_DIR = "tfjs"
@@ -39,13 +40,6 @@ PARITY_SCRIPT = Path(__file__).parent / "js" / "predict_tfjs.mjs"
 
 class ExportError(Exception):
     """The export could not be made or failed its check. One line for the user."""
-
-
-@dataclasses.dataclass(frozen=True)
-class ExportConfig:
-    quantize: str = "uint8"  # weight quantization: uint8 (4× smaller), float16 (2×) or none
-    min_agreement: float = 0.999  # least fraction of test images whose argmax must match Keras
-    parity_images: int = 10000  # test images used for the check (all of them by default)
 
 
 def converter_command(saved_model: Path, out_dir: Path, quantize: str) -> list[str]:

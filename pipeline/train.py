@@ -23,38 +23,12 @@ import keras
 import numpy as np
 
 from pipeline import artifacts, data
-from pipeline.augment import AugmentConfig, DigitAugmentation
-from pipeline.model import ModelConfig, build_model
+from pipeline.augment import DigitAugmentation
+from pipeline.config import TrainConfig
+from pipeline.model import build_model
 
 MODEL_FILE = "model.keras"
 METRICS_FILE = "metrics.json"
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    epochs: int = 15  # passes over the training split
-    batch_size: int = 128  # global batch, split across replicas
-    learning_rate: float = 3e-3  # peak learning rate (Adam), reached after warm-up
-    warmup_epochs: float = 1.0  # linear warm-up length, epochs; then cosine decay to 0
-    weight_decay: float = 1e-4  # decoupled weight decay (AdamW)
-    validation_size: int = 5000  # training images held out for model selection
-    train_limit: int = 0  # use only this many training images (0 = all); for quick tests
-    test_limit: int = 0  # evaluate on only this many test images (0 = all 10,000)
-    seed: int = 1234  # seeds weights, split, shuffling and augmentation
-    strategy: str = "auto"  # auto | default | mirrored (see choose_strategy)
-    model: ModelConfig = ModelConfig()
-    augment: AugmentConfig = AugmentConfig()
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
-        values = dict(values)
-        model = ModelConfig(**{**values.pop("model", {})})
-        model = dataclasses.replace(model, filters=tuple(model.filters))
-        augment = AugmentConfig(**values.pop("augment", {}))
-        return cls(**values, model=model, augment=augment)
 
 
 # ----------------------------------------------------------------- strategy
@@ -169,7 +143,8 @@ def train(config: TrainConfig, out_dir: Path, data_path: Path | None = None, log
     )
     train_seconds = time.perf_counter() - fit_started
 
-    classifier.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    with strategy.scope():  # variables made for evaluation must belong to the training strategy
+        classifier.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     test_loss, test_accuracy = classifier.evaluate(data.to_model_input(x_test), y_test, batch_size=1000, verbose=0)
     log(f"test: accuracy {test_accuracy:.4%}, loss {test_loss:.4f} on {len(x_test)} images")
 

@@ -40,8 +40,9 @@ def trained_artifacts(tmp_path_factory, mnist) -> Path:
     reuse = os.environ.get("PIPELINE_TEST_ARTIFACTS")
     if reuse:
         return Path(reuse)
+    from pipeline.config import TrainConfig
     from pipeline.export import export
-    from pipeline.train import TrainConfig, train
+    from pipeline.train import train
 
     out = tmp_path_factory.mktemp("artifacts")
     train(TrainConfig(epochs=SESSION_EPOCHS), out, log=print)

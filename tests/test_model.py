@@ -4,7 +4,8 @@ import numpy as np
 
 from pipeline.augment import DigitAugmentation
 from pipeline.contract import INPUT_SHAPE, NUM_CLASSES
-from pipeline.model import ModelConfig, build_model
+from pipeline.config import ModelConfig
+from pipeline.model import build_model
 
 
 def test_model_maps_images_to_ten_probabilities():

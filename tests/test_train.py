@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from pipeline.train import TrainConfig, train
+from pipeline.config import TrainConfig
+from pipeline.train import train
 
 from .conftest import ROOT, quiet
 
