@@ -18,9 +18,13 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
     base = "/"
 
+    def send_head(self):
+        if not self.path.startswith(self.base):  # like GitHub Pages: nothing outside the project path
+            self.send_error(404, "outside the served base path")
+            return None
+        return super().send_head()
+
     def translate_path(self, path):
-        if not path.startswith(self.base):
-            return str(Path(self.directory) / "\0outside-base")  # never exists: 404
         return super().translate_path("/" + path[len(self.base):])
 
     def log_message(self, format, *args):

@@ -1,0 +1,124 @@
+/**
+ * Entry point: wires the drawing pad, the preprocessing, the model and the UI.
+ *
+ * Test hook, the page's only global: window.digitApp
+ *   backend                    string: the tfjs backend in use ('wasm', 'webgl'
+ *                              or 'cpu'); '' until the model is ready
+ *   predictMnist(pixels)       pixels: Uint8Array(imageSize²), an MNIST-format
+ *                              image (white ink on black, 0–255, row-major);
+ *                              → Promise<number[]>, the numClasses probabilities.
+ *                              Skips the canvas and its preprocessing.
+ *   predictMnistBatch(pixels)  pixels: Uint8Array(N·imageSize²), N such images
+ *                              → Promise<number[][]>, N arrays of probabilities
+ * Both wait for the model and reject if it could not load.
+ */
+import { createDrawingPad } from './drawing.js';
+import { chooseBackend, loadModel, predict } from './model.js';
+import { toMnist } from './preprocess.js';
+import * as ui from './ui.js';
+
+const MIN_INTERVAL_MS = 80; // between predictions while a stroke is drawn: live, never queueing up
+
+const config = ui.readConfig();
+const { imageSize, fitSize, labels, numClasses } = config;
+
+// Predictions of the drawing run one at a time, each on the ink as it is when
+// it starts: at most every MIN_INTERVAL_MS while a stroke is drawn, at once
+// after a pen-up. `latest` numbers them; Clear takes a number too, so a result
+// is shown only if nothing newer started after it.
+let latest = 0;
+let pending = null; // {final}: a prediction asked for and not started yet
+let running = false;
+let lastStart = -Infinity; // performance.now() of the last prediction's start, ms
+let wake = null; // ends the pause between predictions early (pen-up)
+
+window.digitApp = { backend: '', predictMnist: async (pixels) => (await predictMnistBatch(pixels))[0], predictMnistBatch };
+const ready = start();
+ready.catch(() => {}); // the status shows the failure; only the hook's callers need the rejection
+const pad = createDrawingPad(ui.elements.pad, { onChange: ({ final }) => requestPrediction(final) });
+ui.onClear(clear);
+
+/** Backend, then model: resolves to the warmed-up model; shows the outcome. */
+async function start() {
+  try {
+    const backend = await chooseBackend(config.backends, config.vendorPath).catch((err) => {
+      throw new Error(`${err.message} Please try a current Chrome, Firefox, Safari or Edge.`);
+    });
+    const model = await loadModel(config.modelUrl, ui.assetVersion(), imageSize).catch((err) => {
+      throw new Error(`Sorry, the digit model could not be loaded. Please reload the page. (${err.message})`);
+    });
+    window.digitApp.backend = backend;
+    ui.showReady(backend);
+    return model;
+  } catch (err) {
+    ui.showError(err.message);
+    throw err;
+  }
+}
+
+
+// ------------------------------------------------------- predicting the drawing
+/** Ask for a prediction of the ink as it will be when it runs; final: a stroke just ended. */
+function requestPrediction(final) {
+  pending = { final: final || Boolean(pending?.final) };
+  if (final) wake?.();
+  if (!running) predictWhilePending();
+}
+
+async function predictWhilePending() {
+  running = true;
+  try {
+    const model = await ready.catch(() => null); // no model: the status already says why
+    while (model && pending) {
+      if (!pending.final) await pause(lastStart + MIN_INTERVAL_MS - performance.now());
+      const { final } = pending;
+      pending = null;
+      lastStart = performance.now();
+      await predictDrawing(model, final, ++latest);
+    }
+  } catch (err) {
+    ui.showError(`Sorry, reading the digit failed. Please reload the page. (${err.message})`);
+  } finally {
+    pending = null;
+    running = false;
+  }
+}
+
+async function predictDrawing(model, final, sequence) {
+  const { ink, width, height, strokes } = pad.readInk();
+  const image = toMnist(ink, width, height, { imageSize, fitSize });
+  const probabilities = image && (await predict(model, image, 1, imageSize));
+  if (sequence === latest) ui.showPrediction({ probabilities, labels, strokes, final });
+}
+
+function pause(ms) {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      wake = null;
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    wake = done;
+  });
+}
+
+function clear() {
+  pad.clear();
+  latest += 1; // a prediction still running is now stale
+  ui.showPrediction({ probabilities: null, labels, strokes: 0, final: false });
+  ui.announceCleared();
+}
+
+// ---------------------------------------------------------------- test hook
+async function predictMnistBatch(pixels) {
+  const model = await ready;
+  const size = imageSize * imageSize;
+  if (pixels.length === 0 || pixels.length % size !== 0) {
+    throw new Error(`predictMnistBatch: expected N·${size} pixels, got ${pixels.length}`);
+  }
+  const count = pixels.length / size;
+  const probabilities = await predict(model, Float32Array.from(pixels, (v) => v / 255), count, imageSize);
+  return Array.from({ length: count }, (_, i) => Array.from(probabilities.subarray(i * numClasses, (i + 1) * numClasses)));
+}
