@@ -1,0 +1,73 @@
+"""pipeline.preprocess (numpy) against the page's own site_template/js/preprocess.js (run in Node)."""
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from pipeline.preprocess import box_weights, to_mnist
+
+from .conftest import ROOT
+
+JS_TO_MNIST = """
+import fs from 'node:fs';
+import { toMnist } from '%s';
+const cases = JSON.parse(fs.readFileSync(0, 'utf8'));
+const out = cases.map(({ ink, width, height }) => {
+  const image = toMnist(Uint8ClampedArray.from(ink), width, height, { imageSize: 28, fitSize: 20 });
+  return image && Array.from(image);
+});
+process.stdout.write(JSON.stringify(out));
+""" % (ROOT / "site_template" / "js" / "preprocess.js").as_uri()
+
+
+def js_to_mnist(inks):
+    cases = [{"ink": ink.ravel().tolist(), "width": ink.shape[1], "height": ink.shape[0]} for ink in inks]
+    result = subprocess.run(["node", "--input-type=module", "-e", JS_TO_MNIST], input=json.dumps(cases),
+                            capture_output=True, text=True, check=True)
+    return [None if r is None else np.array(r, np.float32).reshape(28, 28) for r in json.loads(result.stdout)]
+
+
+def canvas_drawing(seed, side=280):
+    """An anti-aliased random scribble (the canvas alpha, 0-255) at a random size and place."""
+    rng = np.random.default_rng(seed)
+    scale = 4  # supersample, then downscale: anti-aliased edges like a canvas
+    img = Image.new("L", (side * scale, side * scale), 0)
+    draw = ImageDraw.Draw(img)
+    size = rng.uniform(0.2, 0.95) * side * scale
+    x0, y0 = rng.uniform(0, side * scale - size, 2)
+    points = [(x0 + rng.uniform(0, size), y0 + rng.uniform(0, size)) for _ in range(rng.integers(2, 7))]
+    draw.line(points, fill=255, width=int(side * scale / 14), joint="curve")
+    return np.asarray(img.resize((side, side), Image.BOX))
+
+
+def test_python_and_javascript_preprocessing_agree_exactly():
+    inks = [canvas_drawing(seed) for seed in range(12)]
+    inks += [np.zeros((50, 40), np.uint8), np.pad(np.full((3, 90), 255, np.uint8), 60)]  # blank; a flat bar
+    js = js_to_mnist(inks)
+    for ink, from_js in zip(inks, js):
+        from_py = to_mnist(ink)
+        if from_js is None:
+            assert from_py is None
+            continue
+        assert np.abs(from_py - from_js).max() <= 1e-6  # same algorithm, same float32 rounding
+
+
+def test_digit_is_fit_to_20_pixels_and_centred():
+    ink = np.zeros((300, 300), np.uint8)
+    ink[10:110, 200:250] = 255  # a tall block in a corner
+    out = to_mnist(ink)
+    rows, cols = np.nonzero(out > 0)
+    assert rows.max() - rows.min() + 1 == 20 and cols.max() - cols.min() + 1 == 10
+    ys, xs = np.indices(out.shape)
+    assert abs((out * (xs + 0.5)).sum() / out.sum() - 14) <= 0.5
+    assert abs((out * (ys + 0.5)).sum() / out.sum() - 14) <= 0.5
+    assert out.max() == pytest.approx(1.0)
+
+
+def test_area_weights_conserve_mass():
+    weights = box_weights(37, 20, 37)
+    assert (weights.sum(1) == 20).all()  # each source pixel spreads all of its ink
+    assert weights.shape == (37, 20)
