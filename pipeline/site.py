@@ -8,6 +8,7 @@ Writes: dist/ (replaced atomically):
   model/                     the tfjs graph model
   vendor/                    self-hosted tfjs bundles and the wasm binaries
   metrics.json               what the page shows: accuracy, model size, ...
+  data/                      the compact MNIST subset train.html trains on (pipeline/subset.py)
   .nojekyll                  so GitHub Pages serves files as they are
 Every URL in the site is relative, so it works at https://USER.github.io/REPO/.
 """
@@ -24,6 +25,7 @@ import jinja2
 from pipeline import artifacts
 from pipeline.contract import FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES
 from pipeline.export import REPORT_FILE, TFJS_DIR
+from pipeline.subset import SubsetConfig, SubsetError, write_subset
 from pipeline.train import METRICS_FILE
 
 TEMPLATE_SUFFIXES = {".html"}  # rendered with Jinja; everything else is copied verbatim
@@ -52,6 +54,7 @@ def page_config() -> dict:
         "metricsUrl": "metrics.json",
         "vendorPath": "vendor/",
         "backends": ["wasm", "webgl", "cpu"],
+        "subsetUrl": "data/subset.json",  # the MNIST subset train.html trains on
     }
 
 
@@ -78,8 +81,14 @@ def build(
     template_dir: Path = Path("site_template"),
     node_modules: Path = Path("node_modules"),
     log=print,
+    subset: SubsetConfig = SubsetConfig(),
+    data_path: Path | None = None,
 ) -> dict:
-    """Render the site into `out_dir`; returns the metrics the page shows."""
+    """Render the site into `out_dir`; returns the metrics the page shows.
+
+    `subset` sizes the MNIST subset for train.html, drawn from `data_path`
+    (None: the cache or a download, see pipeline.data.load_mnist).
+    """
     tfjs_dir, metrics_path = artifacts_dir / TFJS_DIR, artifacts_dir / METRICS_FILE
     for needed, hint in ((tfjs_dir / "model.json", "pipeline export"), (metrics_path, "pipeline train")):
         if not needed.is_file():
@@ -107,6 +116,7 @@ def build(
             _copy(node_modules / src, stage / "vendor" / name)
         (stage / "metrics.json").write_text(json.dumps(page_metrics, indent=2) + "\n")
         (stage / ".nojekyll").write_text("")
+        _write_subset(stage / "data", subset, data_path, log)
 
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(template_dir),
@@ -122,6 +132,18 @@ def build(
     size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
     log(f"build: wrote {out_dir} ({size / 1024:.0f} KiB) from {template_dir} and {artifacts_dir}")
     return page_metrics
+
+
+def _write_subset(out_dir: Path, config: SubsetConfig, data_path: Path | None, log) -> None:
+    from pipeline.data import DataError, load_mnist
+
+    out_dir.mkdir(parents=True)
+    try:
+        manifest = write_subset(load_mnist(data_path, log=log), out_dir, config)
+    except (DataError, SubsetError) as err:
+        raise BuildError(str(err)) from None
+    log(f"build: MNIST subset for train.html: {manifest['train']['count']:,} training + "
+        f"{manifest['test']['count']:,} held-out images ({manifest['bytes'] / 1e6:.1f} MB)")
 
 
 def _copy(src: Path, dst: Path) -> None:
