@@ -60,7 +60,7 @@ def balanced_indices(labels: np.ndarray, per_class: int, rng: np.random.Generato
 def sprite_png(images: np.ndarray) -> bytes:
     """uint8 images, shape (N, 28, 28) -> a grayscale PNG of N rows × 784 columns."""
     buf = io.BytesIO()
-    Image.fromarray(images.reshape(len(images), PIXELS), mode="L").save(buf, format="PNG", optimize=True)
+    Image.fromarray(images.reshape(len(images), PIXELS), mode="L").save(buf, format="PNG", compress_level=6)  # level 9 is 2 % smaller and 10x slower
     return buf.getvalue()
 
 
