@@ -116,7 +116,7 @@ def build(
             _copy(node_modules / src, stage / "vendor" / name)
         (stage / "metrics.json").write_text(json.dumps(page_metrics, indent=2) + "\n")
         (stage / ".nojekyll").write_text("")
-        _write_subset(stage / "data", subset, data_path, log)
+        shipped = _write_subset(stage / "data", subset, data_path, log)
 
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(template_dir),
@@ -124,7 +124,8 @@ def build(
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
         )
-        context = {"config": page_config(), "metrics": page_metrics, "asset_version": _content_hash(stage)}
+        context = {"config": page_config(), "metrics": page_metrics, "asset_version": _content_hash(stage),
+                   "subset": {"train_count": shipped["train"]["count"], "test_count": shipped["test"]["count"]}}
         for src in sorted(template_dir.rglob("*")):
             if src.is_file() and src.suffix in TEMPLATE_SUFFIXES:
                 rel = src.relative_to(template_dir)
@@ -134,7 +135,8 @@ def build(
     return page_metrics
 
 
-def _write_subset(out_dir: Path, config: SubsetConfig, data_path: Path | None, log) -> None:
+def _write_subset(out_dir: Path, config: SubsetConfig, data_path: Path | None, log) -> dict:
+    """Write the MNIST subset for train.html into `out_dir`; returns its manifest."""
     from pipeline.data import DataError, load_mnist
 
     out_dir.mkdir(parents=True)
@@ -144,6 +146,7 @@ def _write_subset(out_dir: Path, config: SubsetConfig, data_path: Path | None, l
         raise BuildError(str(err)) from None
     log(f"build: MNIST subset for train.html: {manifest['train']['count']:,} training + "
         f"{manifest['test']['count']:,} held-out images ({manifest['bytes'] / 1e6:.1f} MB)")
+    return manifest
 
 
 def _copy(src: Path, dst: Path) -> None:
