@@ -35,6 +35,7 @@ VENDOR_FILES = {  # file in dist/vendor/ -> path inside node_modules
     "tfjs-backend-wasm.wasm": "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm",
     "tfjs-backend-wasm-simd.wasm": "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm",
     "tfjs-backend-wasm-threaded-simd.wasm": "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm",
+    "tfjs-vis.umd.min.js": "@tensorflow/tfjs-vis/dist/tfjs-vis.umd.min.js",  # charts of train.html
 }
 PAGE_METRICS = ("test_accuracy", "test_loss", "test_images", "parameters", "epochs", "train_seconds", "backend")
 
