@@ -9,6 +9,7 @@
 const tfvis = globalThis.tfvis;
 
 const REDRAW_MS = 1500; // between redraws of the per-batch charts
+const MAX_POINTS = 200; // points drawn per line: longer runs are averaged down (drawing time grows with points)
 const HEIGHT = 200; // chart height, CSS pixels
 
 /**
@@ -30,8 +31,8 @@ export function createCharts(containers) {
   );
   const draw = (which) => {
     drawing = drawing.then(() => Promise.all(which === 'batch'
-      ? [lineChart(containers.batchLoss, batches.loss, 'loss', 'loss', 'batch'),
-        lineChart(containers.batchAccuracy, batches.accuracy, 'accuracy', 'accuracy', 'batch', [0, 1])]
+      ? [lineChart(containers.batchLoss, downsample(batches.loss, MAX_POINTS), 'loss', 'loss', 'batch'),
+        lineChart(containers.batchAccuracy, downsample(batches.accuracy, MAX_POINTS), 'accuracy', 'accuracy', 'batch', [0, 1])]
       : [lineChart(containers.epochLoss, epochs.loss, 'loss', 'loss', 'epoch'),
         lineChart(containers.epochAccuracy, epochs.accuracy, 'accuracy', 'accuracy', 'epoch', [0, 1])]))
       .then(() => {
@@ -69,4 +70,22 @@ export function createCharts(containers) {
       }
     },
   };
+}
+
+/**
+ * At most `max` points: runs of consecutive points averaged into one (at the
+ * run's last x). Pure.
+ * @param {{x: number, y: number}[]} points in x order
+ * @param {number} max
+ * @returns {{x: number, y: number}[]}
+ */
+export function downsample(points, max) {
+  if (points.length <= max) return points;
+  const run = Math.ceil(points.length / max);
+  const out = [];
+  for (let i = 0; i < points.length; i += run) {
+    const group = points.slice(i, i + run);
+    out.push({ x: group.at(-1).x, y: group.reduce((sum, p) => sum + p.y, 0) / group.length });
+  }
+  return out;
 }
