@@ -13,7 +13,7 @@ PYTEST_FLAGS ?=
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup train export build evaluate test serve bench clean chromium
+.PHONY: setup train export build evaluate test serve bench bench-browser-training clean chromium
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -54,6 +54,9 @@ serve: setup  ## preview $(DIST) on http://127.0.0.1:8000/
 
 bench: setup chromium  ## page benchmarks of $(DIST) -> bench/page.json (printed as a table)
 	$(BIN)/python bench/bench_page.py --dist $(DIST) --out bench/page.json
+
+bench-browser-training: setup chromium  ## train.html per tfjs backend (wasm, webgl software, cpu) -> bench/results/browser_training.json
+	$(BIN)/python bench/browser_training.py --dist $(DIST)
 
 clean:  ## remove build output and trained artefacts (keeps .venv, node_modules and the MNIST cache)
 	rm -rf $(DIST) $(ARTIFACTS) .pytest_cache .dist.tmp-* .dist.old-*
