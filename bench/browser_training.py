@@ -49,11 +49,11 @@ def run_one(playwright, chromium: str, url: str, backend: str, seconds: float, e
             return {"error": page.text_content("#status")}
         page.fill("#epochs", str(epochs))
         start = time.monotonic()
-        page.click("#start")
+        page.click("#start", no_wait_after=True)
         try:
             page.wait_for_selector('body[data-state="done"], body[data-state="error"]', timeout=seconds * 1000)
         except Exception:  # the time cap: stop, and let the page evaluate what it has
-            page.click("#stop")
+            page.click("#stop", no_wait_after=True, timeout=120_000)
             page.wait_for_selector('body[data-state="done"], body[data-state="error"]', timeout=600_000)
         if page.get_attribute("body", "data-state") == "error":
             return {"error": page.text_content("#status")}
