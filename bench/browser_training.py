@@ -16,6 +16,7 @@ the tests do.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -76,9 +77,11 @@ def main(dist, backends, seconds, epochs, chromium):
     """Measure training in the browser per backend; write bench/results/browser_training.json."""
     server, url = serve_in_background(dist, base=BASE)
     rows = []
+    loads = []  # 1-minute load average as each backend starts: these figures scale with how busy the cores are
     try:
         with sync_playwright() as playwright:
             for backend in backends:
+                loads.append(f"{backend} {os.getloadavg()[0]:.1f}")
                 result = run_one(playwright, chromium, url, backend, seconds, epochs)
                 label = f"{backend} ({'software' if 'swiftshader' in result.get('renderer', '').lower() else 'GPU'})" if backend == "webgl" else backend
                 if "error" in result:
@@ -100,7 +103,8 @@ def main(dist, backends, seconds, epochs, chromium):
         rows=rows,
         notes=(f"headless Chromium, the page's model (20,746 parameters, batch 64, Adam 0.005 cosine), "
                f"{epochs} epochs of the 12,000-image subset or Stop after {seconds:g} s; accuracy on the 2,000 "
-               "held-out MNIST test images shipped with the page."),
+               "held-out MNIST test images shipped with the page. Load average (1 min) as each backend started: "
+               + ", ".join(loads) + "."),
     )
     click.echo(f"wrote {path}")
 
