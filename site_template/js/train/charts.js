@@ -8,7 +8,7 @@
  */
 const tfvis = globalThis.tfvis;
 
-const REDRAW_MS = 1500; // between redraws of the per-batch charts
+const REDRAW_MS = 2500; // between redraws of the per-batch charts
 const MAX_POINTS = 200; // points drawn per line: longer runs are averaged down (drawing time grows with points)
 const HEIGHT = 200; // chart height, CSS pixels
 

@@ -21,6 +21,7 @@ const tf = globalThis.tf;
 
 export const BATCH_SIZE = 64; // images per gradient step
 const EVAL_BATCH = 500; // images per forward pass when evaluating (bounds memory)
+const YIELD_MS = 100; // training gives the page its event loop back at least this often (progress, charts, Stop)
 
 /**
  * A freshly initialised, compiled model.
@@ -81,6 +82,7 @@ export function train(model, data, { epochs, learningRate, imageSize, numClasses
   let images = 0;
   let epoch = 0;
   let start = 0;
+  let lastYield = 0;
 
   const done = (async () => {
     const [xs, ys] = tf.tidy(() => [
@@ -93,6 +95,9 @@ export function train(model, data, { epochs, learningRate, imageSize, numClasses
         batchSize: BATCH_SIZE,
         epochs,
         shuffle: true,
+        // tfjs's own yielding waits for an animation frame, which never comes in
+        // a background tab: training would freeze when the visitor looks away.
+        yieldEvery: 'never',
         callbacks: {
           onEpochBegin: async (index) => { epoch = index; },
           onBatchBegin: async () => { model.optimizer.learningRate = cosineLearningRate(step, totalSteps, learningRate); },
@@ -100,6 +105,10 @@ export function train(model, data, { epochs, learningRate, imageSize, numClasses
             step += 1;
             images += logs.size;
             onBatch({ epoch, step, totalSteps, images, seconds: (performance.now() - start) / 1000, loss: logs.loss, accuracy: logs.acc });
+            if (performance.now() - lastYield > YIELD_MS) {
+              await yieldToEventLoop();
+              lastYield = performance.now();
+            }
             if (stopped) model.stopTraining = true;
           },
           onEpochEnd: async (index, logs) => onEpoch({ epoch: index, loss: logs.loss, accuracy: logs.acc }),
@@ -111,6 +120,19 @@ export function train(model, data, { epochs, learningRate, imageSize, numClasses
     return { images, seconds: (performance.now() - start) / 1000, stopped };
   })();
   return { done, stop: () => { stopped = true; } };
+}
+
+/** Resolve after the event loop has run what is waiting (input, rendering); a message, unlike a timer or
+ * an animation frame, is not throttled in a background tab. */
+function yieldToEventLoop() {
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      port1.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
 }
 
 /**
