@@ -25,7 +25,8 @@ export function createCharts(containers) {
   let drawing = Promise.resolve();
 
   const width = (element) => Math.max(element.clientWidth, 240);
-  const lineChart = (element, values, label, yLabel, xLabel, domain) => tfvis.render.linechart(
+  // Scatter plots, because tfvis's line chart plots points at their index, not at their x.
+  const lineChart = (element, values, label, yLabel, xLabel, domain) => tfvis.render.scatterplot(
     element, { values: [values], series: [label] },
     { xLabel, yLabel, width: width(element), height: HEIGHT, zoomToFit: !domain, yAxisDomain: domain },
   );
