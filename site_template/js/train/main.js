@@ -101,7 +101,6 @@ function openPad() {
       ui.showDrawPrediction({ probabilities: null, labels, strokes: 0 });
     });
   }
-  ui.elements.pad.focus();
 }
 
 /** Read the drawing the way the main page does and show the model's guess (after every pen-up). */
