@@ -22,7 +22,9 @@ import click
 from bench.results_file import RESULTS
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ("training", "training-epochs", "export", "page", "lighthouse", "browser-training", "gpu")  # sections first, in this order
+ORDER = (  # these sections first, in this order; any other result after them, by name
+    "training", "training-epochs", "export", "page", "page-accuracy", "page-size", "lighthouse", "browser-training", "gpu",
+)
 REQUIRED = {  # field of a result -> the type it must have
     "name": str,
     "title": str,
