@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shutil
 import sys
@@ -266,7 +267,7 @@ def latency_rows(load: dict, pen_up: dict, predict: dict) -> list[list]:
             continue
         ratio = round(r["median_ms"] / wasm, 2) if wasm else None
         ceiling = (f"≤ {PREDICT_CEILING_MS:g} ms ({met(r['median_ms'] <= PREDICT_CEILING_MS)})"
-                   if r.get("backend") == "wasm" else None)
+                   if name == "wasm" and r.get("backend") == "wasm" else None)
         rows.append([label, *_stats(r), ratio, ceiling])
     return rows
 
@@ -339,6 +340,7 @@ def main(dist: Path, results_dir: Path, loads: int, strokes: int, predicts: int,
     if not (dist / "index.html").is_file():
         raise click.ClickException(f"{dist}: no index.html; build the site first (make build)")
     command_line = command_line or " ".join(["python -m bench.bench_page", *sys.argv[1:]])
+    load_at_start = round(os.getloadavg()[0], 2)
     mnist = load_mnist(log=lambda *_: None) if accuracy else None
     with sync_playwright() as p:
         session = Session(p, dist.resolve(), chromium or None)
@@ -354,7 +356,7 @@ def main(dist: Path, results_dir: Path, loads: int, strokes: int, predicts: int,
         raise click.ClickException(f"the page requested other origins: {', '.join(sorted(set(session.foreign)))}")
 
     machine = {"accelerator": "none (Chromium with --disable-gpu; webgl renders in software)",
-               "chromium": chromium_version}
+               "chromium": chromium_version, "load_average_1m_at_start": load_at_start}
     served = f"{dist} served on 127.0.0.1 under {BASE} (like a GitHub Pages project), headless Chromium {chromium_version}."
     results = [
         ("page", "Page: load, pen-up and predict latency per tfjs backend",

@@ -235,6 +235,7 @@ def main(artifacts: Path, results_dir: Path | None, smoke: bool, epochs: int | N
         f"{k}={getattr(config, k)}" for k in ("epochs", "train_limit", "validation_size", "test_limit")
         if getattr(config, k) != getattr(TrainConfig(), k)) + ". "
 
+    load_at_start = round(os.getloadavg()[0], 2)
     mnist = load_mnist(log=click.echo)
     x_test, y_test = mnist.x_test, mnist.y_test
     if config.test_limit:
@@ -246,7 +247,7 @@ def main(artifacts: Path, results_dir: Path | None, smoke: bool, epochs: int | N
         raise click.ClickException(f"callback test accuracy {callback.rows[-1]['test_accuracy']:.4f} disagrees with "
                                    f"train()'s {metrics['test_accuracy']:.4f}; the benchmark is measuring something else")
     machine = {"accelerator": accelerator(), "keras_backend": metrics["backend"],
-               "strategy": metrics["strategy"]["name"]}
+               "strategy": metrics["strategy"]["name"], "load_average_1m_at_start": load_at_start}
     run = (f"{config_note}{config.epochs} epoch{'s' * (config.epochs != 1)} of {images_per_epoch:,} training images, batch {config.batch_size}, "
            f"seed {config.seed}; test accuracy over {len(x_test):,} test images after each epoch by an extra callback "
            f"whose own time is excluded.")

@@ -118,7 +118,7 @@ def machine_line(machine: dict) -> str:
     if machine.get("cores") is not None:
         parts.append(f"{machine['cores']} cores")
     if machine.get("load_average_1m") is not None:
-        parts.append(f"load average {machine['load_average_1m']} (1 min, at the time of writing)")
+        parts.append(f"load average {machine['load_average_1m']} (1 min, when the result was written)")
     parts += [str(machine[k]) for k in ("os",) if machine.get(k)]
     if machine.get("python"):
         parts.append(f"Python {machine['python']}")
