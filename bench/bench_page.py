@@ -31,6 +31,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 from bench.report import table
@@ -343,7 +344,11 @@ def main(dist: Path, results_dir: Path, loads: int, strokes: int, predicts: int,
     load_at_start = round(os.getloadavg()[0], 2)
     mnist = load_mnist(log=lambda *_: None) if accuracy else None
     with sync_playwright() as p:
-        session = Session(p, dist.resolve(), chromium or None)
+        try:
+            session = Session(p, dist.resolve(), chromium or None)
+        except PlaywrightError as err:
+            raise click.ClickException(f"--chromium {chromium or '(Playwright own)'}: cannot start: "
+                                       f"{str(err).strip().splitlines()[0]}") from None
         try:
             chromium_version = session.browser.version
             load = measure_load(session, loads)

@@ -219,8 +219,19 @@ def accelerator() -> str:
 def main(artifacts: Path, results_dir: Path | None, smoke: bool, epochs: int | None, train_limit: int | None,
          quantizations: tuple[str, ...], target: float, command_line: str | None):
     """Benchmark training (images/s, time to 99.5 % test accuracy) and export (time, sizes)."""
-    from pipeline.data import load_mnist, to_model_input
+    from pipeline.data import DataError
     from pipeline.export import ExportError
+
+    try:
+        run_benchmark(artifacts, results_dir, smoke, epochs, train_limit, quantizations, target, command_line)
+    except (DataError, ExportError) as err:
+        raise click.ClickException(str(err)) from None
+
+
+def run_benchmark(artifacts: Path, results_dir: Path | None, smoke: bool, epochs: int | None, train_limit: int | None,
+                  quantizations: tuple[str, ...], target: float, command_line: str | None) -> None:
+    """What `main` does, raising DataError/ExportError for the user's mistakes."""
+    from pipeline.data import load_mnist, to_model_input
 
     config = TrainConfig(**SMOKE) if smoke else TrainConfig()
     overrides = {k: v for k, v in {"epochs": epochs, "train_limit": train_limit}.items() if v is not None}
@@ -242,14 +253,14 @@ def main(artifacts: Path, results_dir: Path | None, smoke: bool, epochs: int | N
         x_test, y_test = x_test[: config.test_limit], y_test[: config.test_limit]
     callback = epoch_test_accuracy_callback(to_model_input(x_test), y_test)
     metrics = train_with_callback(config, artifacts, callback, log=click.echo)
-    images_per_epoch = (config.train_limit or len(mnist.x_train)) - config.validation_size
+    images_per_epoch = min(config.train_limit or len(mnist.x_train), len(mnist.x_train)) - config.validation_size
     if abs(callback.rows[-1]["test_accuracy"] - metrics["test_accuracy"]) > 1e-3:  # both classify the same images
         raise click.ClickException(f"callback test accuracy {callback.rows[-1]['test_accuracy']:.4f} disagrees with "
                                    f"train()'s {metrics['test_accuracy']:.4f}; the benchmark is measuring something else")
     machine = {"accelerator": accelerator(), "keras_backend": metrics["backend"],
                "strategy": metrics["strategy"]["name"], "load_average_1m_at_start": load_at_start}
-    run = (f"{config_note}{config.epochs} epoch{'s' * (config.epochs != 1)} of {images_per_epoch:,} training images, batch {config.batch_size}, "
-           f"seed {config.seed}; test accuracy over {len(x_test):,} test images after each epoch by an extra callback "
+    run = (f"{config_note}{config.epochs} epoch{'s' * (config.epochs != 1)} of {images_per_epoch:,} training images, "
+           f"batch {config.batch_size}, seed {config.seed}; test accuracy over {len(x_test):,} test images after each epoch by an extra callback "
            f"whose own time is excluded.")
     paths = [
         save_result("training", title="Training: throughput and time to target accuracy", command=command_line,
@@ -261,11 +272,8 @@ def main(artifacts: Path, results_dir: Path | None, smoke: bool, epochs: int | N
                     rows=epoch_rows(callback.rows), notes=run, extra_machine=machine, results_dir=results_dir),
     ]
 
-    try:
-        reports = export_all(artifacts, quantizations, SMOKE_PARITY_IMAGES if smoke else ExportConfig().parity_images,
-                             SMOKE_MIN_AGREEMENT if smoke else ExportConfig().min_agreement, log=click.echo)
-    except ExportError as err:
-        raise click.ClickException(str(err)) from None
+    reports = export_all(artifacts, quantizations, SMOKE_PARITY_IMAGES if smoke else ExportConfig().parity_images,
+                         SMOKE_MIN_AGREEMENT if smoke else ExportConfig().min_agreement, log=click.echo)
     keras_bytes = (artifacts / "model.keras").stat().st_size
     paths.append(save_result(
         "export", title="Export: time and size per quantization", command=command_line,
