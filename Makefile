@@ -13,7 +13,7 @@ PYTEST_FLAGS ?=
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup train export build evaluate test serve bench clean chromium
+.PHONY: setup train export build evaluate test serve bench lighthouse clean chromium
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -54,6 +54,9 @@ serve: setup  ## preview $(DIST) on http://127.0.0.1:8000/
 
 bench: setup chromium  ## page benchmarks of $(DIST) -> bench/page.json (printed as a table)
 	$(BIN)/python bench/bench_page.py --dist $(DIST) --out bench/page.json
+
+lighthouse: setup chromium  ## Lighthouse scores of a fresh build of $(ARTIFACTS) -> bench/results/lighthouse.json
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python bench/lighthouse.py --artifacts $(ARTIFACTS) --runs 3
 
 clean:  ## remove build output and trained artefacts (keeps .venv, node_modules and the MNIST cache)
 	rm -rf $(DIST) $(ARTIFACTS) .pytest_cache .dist.tmp-* .dist.old-*

@@ -5,11 +5,12 @@
  * (Lighthouse measured 77 → 100 for performance, total blocking time → 0).
  *
  * Messages in (from js/model.js):
- *   {type: 'init', vendorUrl, modelUrl, version, backends, imageSize}
+ *   {type: 'init', vendorUrl, modelUrl, version, backends, pageHasWasm, imageSize}
  *       vendorUrl  absolute URL of dist/vendor/ (tf.min.js, the .wasm files)
  *       modelUrl   absolute URL of model.json
  *       version    the build's hash, appended as ?v= (tfjs appends it to the shards too)
  *       backends   names in order of preference, e.g. ['wasm', 'webgl', 'cpu']
+ *       pageHasWasm  false: the page has no WebAssembly, so the worker does not use it either
  *   {type: 'predict', id, images: Float32Array(count·imageSize²) 0–1, count}
  * Messages out:
  *   {type: 'ready', backend, skipped: string[]}   or   {type: 'failed', stage, message}
@@ -18,6 +19,7 @@
 /* global tf */
 let model = null;
 let imageSize = 0;
+let wasmAllowed = true; // the page has WebAssembly too
 
 self.onmessage = async ({ data }) => {
   if (data.type === 'init') {
@@ -32,8 +34,9 @@ self.onmessage = async ({ data }) => {
   }
 };
 
-async function init({ vendorUrl, modelUrl, version, backends, imageSize: size }) {
+async function init({ vendorUrl, modelUrl, version, backends, pageHasWasm, imageSize: size }) {
   imageSize = size;
+  wasmAllowed = pageHasWasm && typeof WebAssembly === 'object';
   const query = `?v=${encodeURIComponent(version)}`;
   try {
     // The wasm script is optional: without it (or without WebAssembly) tfjs still has webgl and cpu.
@@ -42,7 +45,7 @@ async function init({ vendorUrl, modelUrl, version, backends, imageSize: size })
     self.postMessage({ type: 'failed', stage: 'runtime', message: 'The TensorFlow.js runtime (vendor/tf.min.js) did not load.' });
     return;
   }
-  if (typeof WebAssembly === 'object') {
+  if (wasmAllowed) {
     try {
       importScripts(`${vendorUrl}tf-backend-wasm.min.js${query}`);
     } catch {
@@ -70,7 +73,7 @@ async function init({ vendorUrl, modelUrl, version, backends, imageSize: size })
 
 /** Why a backend cannot be used here, or null if it may be tried. */
 function unavailable(name) {
-  if (name === 'wasm' && typeof WebAssembly !== 'object') return 'this browser has no WebAssembly';
+  if (name === 'wasm' && !wasmAllowed) return 'this browser has no WebAssembly';
   if (name === 'wasm' && !tf.wasm) return 'the WebAssembly runtime (vendor/tf-backend-wasm.min.js) did not load';
   if (name === 'webgl') return softwareWebgl();
   if (!tf.findBackendFactory(name)) return 'not registered';

@@ -33,8 +33,6 @@ export class ModelError extends Error {
  */
 export function startModel({ backends, vendorPath, modelUrl, version, imageSize }) {
   const page = document.baseURI;
-  // WebAssembly switched off for the page (a policy, a hardened browser) is off for its workers too.
-  const usable = typeof WebAssembly === 'object' ? backends : backends.filter((name) => name !== 'wasm');
   const script = new URL('./model-worker.js', import.meta.url);
   script.search = `?v=${encodeURIComponent(version)}`;
   const worker = new Worker(script);
@@ -67,7 +65,9 @@ export function startModel({ backends, vendorPath, modelUrl, version, imageSize 
       vendorUrl: new URL(vendorPath, page).href,
       modelUrl: new URL(modelUrl, page).href,
       version,
-      backends: usable,
+      backends,
+      // WebAssembly switched off for the page (a policy, a hardened browser) counts as off for its worker too.
+      pageHasWasm: typeof WebAssembly === 'object',
       imageSize,
     });
   });
