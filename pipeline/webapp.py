@@ -8,7 +8,9 @@ applies to every *.html page of the build (index.html and any page added later):
   manifest.webmanifest    name, start_url ".", scope ".", standalone, colours, icons
   every *.html            gets, in <head>: the Content-Security-Policy <meta>
                           (GitHub Pages sets no headers), theme-color, the
-                          manifest link, and <script type="module" src="js/offline.js">
+                          manifest link, and <script type="module" src="js/offline.js">;
+                          a page that loads vendor/tf.min.js itself also gets
+                          js/tf-csp-prelude.js in front of it (tfjs would need eval otherwise)
   sw.js                   rendered from site_template/sw.js with the list of every
                           file of dist/ and their content hash (the cache's name)
 
@@ -38,6 +40,7 @@ ICON_SIZES = (192, 512)  # px; Android wants 192 (home screen) and 512 (splash)
 MANIFEST = "manifest.webmanifest"
 SERVICE_WORKER = "sw.js"
 OFFLINE_MODULE = "js/offline.js"
+TF_PRELUDE = "js/tf-csp-prelude.js"  # lets vendor/tf.min.js load under the CSP (no eval)
 CACHE_VERSION_CHARS = 16  # hex digits of the SHA-256 of the precached files that name the cache
 
 # The policy, directive by directive. 'wasm-unsafe-eval' lets WebAssembly compile
@@ -184,10 +187,20 @@ def add_head_tags(html: str, rel_path: Path, page_name: str = "page") -> str:
     end = html.lower().find("</head>")
     if charset is None or end < 0:
         raise PageError(f"{page_name}: no <head> to put the Content-Security-Policy in")
+    html = _add_tf_prelude(html, up)
     if f'src="{up}{OFFLINE_MODULE}"' not in html:
         html = html[:end] + "  " + late + "\n" + html[end:]
     head = "".join(f"\n  {tag}" for tag in early)
     return html[: charset.end()] + head + html[charset.end():]
+
+
+def _add_tf_prelude(html: str, up: str) -> str:
+    """Put js/tf-csp-prelude.js in front of a page's own <script src=".../tf.min.js">: without it tfjs
+    falls back to an eval the CSP refuses (see that file). Pages that run tfjs in a worker do not need it."""
+    prelude = f'<script src="{up}{TF_PRELUDE}"></script>'
+    if TF_PRELUDE in html:
+        return html
+    return re.sub(r"<script\b[^>]*\bsrc=[\"'][^\"']*tf\.min\.js[^>]*>", lambda m: prelude + m.group(0), html, count=1)
 
 
 def _attribute_values(html: str) -> set[str]:

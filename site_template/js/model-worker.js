@@ -38,6 +38,8 @@ async function init({ vendorUrl, modelUrl, version, backends, pageHasWasm, image
   imageSize = size;
   wasmAllowed = pageHasWasm && typeof WebAssembly === 'object';
   const query = `?v=${encodeURIComponent(version)}`;
+  // As js/tf-csp-prelude.js does for pages: lets tf.min.js load without eval, should a host send a CSP for workers.
+  if (!('regeneratorRuntime' in self)) self.regeneratorRuntime = undefined;
   try {
     // The wasm script is optional: without it (or without WebAssembly) tfjs still has webgl and cpu.
     importScripts(`${vendorUrl}tf.min.js${query}`);

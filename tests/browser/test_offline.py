@@ -16,7 +16,7 @@ from .test_page import ONE, SEVEN, draw_with_mouse, prediction_after
 
 pytestmark = pytest.mark.browser
 
-CONTROLLED = "navigator.serviceWorker.controller !== null"
+CONTROLLED = "() => navigator.serviceWorker.controller !== null"
 CACHE_NAMES = "caches.keys()"
 
 
@@ -88,7 +88,7 @@ def test_a_new_build_replaces_the_old_cache(browser, built_dist, trained_artifac
         shutil.rmtree(served)
         shutil.copytree(build_b, served)
         page.reload()  # served from cache A; the browser checks sw.js, finds build B, installs it
-        page.wait_for_function(f"caches.keys().then(names => names.length === 1 && names[0].endsWith(' {version_b}'))")
+        page.wait_for_function(f"() => caches.keys().then(names => names.length === 1 && names[0].endsWith(' {version_b}'))")
         page.wait_for_selector("#update-notice button", state="visible")  # "a new version is ready"
         page.click("#update-notice button")
         page.wait_for_selector(READY)

@@ -146,12 +146,12 @@ def test_no_csp_violation_or_console_error_while_loading_drawing_and_predicting(
         assert prediction_after(page, 2) == "4"
         probs = page.evaluate("window.digitApp.predictMnist(new Uint8Array(784))")
         assert len(probs) == 10
-        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
         assert page.evaluate("window.__cspViolations") == []
         assert console_errors == [] and log.errors == []
         # The policy is enforced, and the listener above does see violations: eval is refused.
         assert page.evaluate("() => { try { eval('1'); return 'ran'; } catch (e) { return e.name; } }") == "EvalError"
-        page.wait_for_function("window.__cspViolations.length === 1")
+        page.wait_for_function("() => window.__cspViolations.length === 1")
         assert page.evaluate("window.__cspViolations")[0].startswith("script-src")
     finally:
         context.close()
@@ -166,12 +166,69 @@ def test_no_request_leaves_the_origin_and_the_models_worker_is_watched(browser, 
         page.wait_for_selector(READY)
         draw_with_mouse(page, FOUR)
         prediction_after(page, 2)
-        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
         # The log includes the worker's own requests (tfjs, wasm, model), so it would see one that left.
         paths = {url.removeprefix(site_url).split("?")[0] for url in log.requests}
         assert {"js/model-worker.js", "vendor/tf.min.js", "vendor/tfjs-backend-wasm-simd.wasm", "model/model.json"} <= paths
         assert log.outside(site_url) == []
         assert not any(re.search(r"https?://", f) for f in json.loads(
             re.search(r"const FILES = (\[.*?\]);", page.request.get(site_url + "sw.js").text()).group(1)))
+    finally:
+        context.close()
+
+
+PROBE_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>tfjs on the main thread</title>
+  <script src="vendor/tf.min.js"></script>
+  <script src="vendor/tf-backend-wasm.min.js"></script>
+  <script type="module" src="js/probe.js"></script>
+</head>
+<body></body>
+</html>
+"""
+PROBE_MODULE = """
+const out = {};
+for (const name of ['wasm', 'cpu']) {
+  try {
+    if (name === 'wasm') tf.wasm.setWasmPaths('vendor/');
+    await tf.setBackend(name);
+    const model = await tf.loadGraphModel('model/model.json');
+    out[name] = Array.from(await model.predict(tf.zeros([1, 28, 28, 1])).data()).length;
+  } catch (err) {
+    out[name] = String(err.message || err);
+  }
+}
+window.__probe = out;
+"""
+
+
+def test_a_page_running_tfjs_on_its_main_thread_works_under_the_csp(browser, trained_artifacts, tmp_path, serve):
+    """Other pages (the lab) load tf.min.js themselves: the build puts js/tf-csp-prelude.js in front, and
+    wasm and cpu then run with no CSP violation. Without the prelude, tf.min.js throws an eval error."""
+    template = tmp_path / "template"
+    shutil.copytree(ROOT / "site_template", template)
+    (template / "probe.html").write_text(PROBE_PAGE)
+    (template / "js" / "probe.js").write_text(PROBE_MODULE)
+    out = tmp_path / "dist"
+    build(trained_artifacts, out, template, NODE_MODULES, log=quiet)
+    html = (out / "probe.html").read_text()
+    assert '<script src="js/tf-csp-prelude.js"></script><script src="vendor/tf.min.js">' in html
+    (out / "no-prelude.html").write_text(html.replace('<script src="js/tf-csp-prelude.js"></script>', ""))
+    url = serve(out)
+    context = browser.new_context(service_workers="block")
+    page = context.new_page()
+    page.add_init_script(VIOLATIONS)
+    log = PageLog(page)
+    try:
+        page.goto(url + "probe.html")
+        page.wait_for_function("() => window.__probe")
+        assert page.evaluate("window.__probe") == {"wasm": 10, "cpu": 10}
+        assert page.evaluate("window.__cspViolations") == [] and log.errors == []
+        page.goto(url + "no-prelude.html")  # the control: the same page without the prelude breaks
+        page.wait_for_function("() => window.__cspViolations.length > 0")
+        assert any("unsafe-eval" in error for error in log.errors), log.errors
     finally:
         context.close()
