@@ -8,6 +8,7 @@ Writes: dist/ (replaced atomically):
   model/                     the tfjs graph model
   vendor/                    self-hosted tfjs bundles and the wasm binaries
   metrics.json               what the page shows: accuracy, model size, ...
+  sw.js, manifest.webmanifest, icons/   offline use and installing (pipeline/webapp.py)
   .nojekyll                  so GitHub Pages serves files as they are
 Every URL in the site is relative, so it works at https://USER.github.io/REPO/.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import jinja2
 
-from pipeline import artifacts
+from pipeline import artifacts, webapp
 from pipeline.contract import FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES
 from pipeline.export import REPORT_FILE, TFJS_DIR
 from pipeline.train import METRICS_FILE
@@ -119,6 +120,10 @@ def build(
             if src.is_file() and src.suffix in TEMPLATE_SUFFIXES:
                 rel = src.relative_to(template_dir)
                 (stage / rel).write_text(env.get_template(rel.as_posix()).render(**context))
+        try:  # CSP, manifest, icons and offline module in every page, then sw.js (last: it lists every file)
+            webapp.finish_site(stage, template_dir, log=log)
+        except webapp.PageError as err:
+            raise BuildError(str(err)) from None
     size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
     log(f"build: wrote {out_dir} ({size / 1024:.0f} KiB) from {template_dir} and {artifacts_dir}")
     return page_metrics
