@@ -13,7 +13,7 @@ PYTEST_FLAGS ?=
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup train export build evaluate test serve bench clean chromium
+.PHONY: setup train export build evaluate test serve bench clean chromium audit
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -54,6 +54,17 @@ serve: setup  ## preview $(DIST) on http://127.0.0.1:8000/
 
 bench: setup chromium  ## page benchmarks of $(DIST) -> bench/page.json (printed as a table)
 	$(BIN)/python bench/bench_page.py --dist $(DIST) --out bench/page.json
+
+AUDIT_VENV := .venv-audit
+AUDIT_FLAGS ?=
+
+$(AUDIT_VENV)/.installed: requirements-audit.lock
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install -q -r requirements-audit.lock
+	touch $@
+
+audit: $(AUDIT_VENV)/.installed  ## known vulnerabilities in requirements.lock + package-lock.json; report only (AUDIT_FLAGS=--strict: exit 1 unless clean)
+	$(AUDIT_VENV)/bin/python scripts/audit.py $(AUDIT_FLAGS)
 
 clean:  ## remove build output and trained artefacts (keeps .venv, node_modules and the MNIST cache)
 	rm -rf $(DIST) $(ARTIFACTS) .pytest_cache .dist.tmp-* .dist.old-*
