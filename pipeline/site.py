@@ -57,7 +57,10 @@ def page_config() -> dict:
 
 
 def check_model_shape(model_json: Path) -> None:
-    """Refuse a tfjs model whose input/output does not fit the page: (N, 28, 28, 1) -> (N, 10)."""
+    """Refuse a tfjs model whose input/output does not fit the page: (N, 28, 28, 1) -> (N, 10).
+
+    A dimension the model leaves open (-1, e.g. a fully convolutional input) fits any size.
+    """
     try:
         signature = json.loads(model_json.read_text())["signature"]
         (inp,) = signature["inputs"].values()
@@ -66,11 +69,14 @@ def check_model_shape(model_json: Path) -> None:
         out_shape = [int(d["size"]) for d in out["tensorShape"]["dim"]]
     except (KeyError, ValueError, TypeError) as err:
         raise BuildError(f"{model_json}: not a tfjs graph model with one input and one output ({err})") from None
-    if in_shape[1:] != [IMAGE_SIZE, IMAGE_SIZE, 1] or out_shape[1:] != [NUM_CLASSES]:
-        raise BuildError(
-            f"{model_json}: model maps {in_shape} -> {out_shape}, the page needs "
-            f"[-1, {IMAGE_SIZE}, {IMAGE_SIZE}, 1] -> [-1, {NUM_CLASSES}]"
-        )
+    needed_in, needed_out = [-1, IMAGE_SIZE, IMAGE_SIZE, 1], [-1, NUM_CLASSES]
+    if not (shape_fits(in_shape, needed_in) and shape_fits(out_shape, needed_out)):
+        raise BuildError(f"{model_json}: model maps {in_shape} -> {out_shape}, the page needs {needed_in} -> {needed_out}")
+
+
+def shape_fits(shape: list[int], needed: list[int]) -> bool:
+    """Whether a model tensor of `shape` can be fed/read as `needed`; -1 (open) fits anything."""
+    return len(shape) == len(needed) and all(s == n or -1 in (s, n) for s, n in zip(shape, needed))
 
 
 def build(
