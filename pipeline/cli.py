@@ -14,6 +14,7 @@ import click
 
 from pipeline.config import ExportConfig, TrainConfig
 from pipeline.profiles import PROFILES
+from pipeline.subset import SubsetConfig
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the way
 
@@ -164,12 +165,22 @@ def export(artifacts, data, quantize, node_modules):
               default=Path("site_template"), show_default=True, help="Folder of Jinja templates and assets.")
 @click.option("--node-modules", type=click.Path(file_okay=False, path_type=Path), default=Path("node_modules"),
               show_default=True, help="Where npm installed the tfjs bundles that are self-hosted.")
-def build(artifacts, out, template, node_modules):
-    """Render the static site into OUT (default dist/), ready for GitHub Pages."""
+@DATA
+@click.option("--train-per-class", type=click.IntRange(min=1), default=SubsetConfig.train_per_class, show_default=True,
+              help="Training images per digit shipped for train.html (from the MNIST training set).")
+@click.option("--test-per-class", type=click.IntRange(min=1), default=SubsetConfig.test_per_class, show_default=True,
+              help="Held-out images per digit shipped for train.html (from the MNIST test set).")
+def build(artifacts, out, template, node_modules, data, train_per_class, test_per_class):
+    """Render the static site into OUT (default dist/), ready for GitHub Pages.
+
+    Also ships a class-balanced MNIST subset (OUT/data/) that train.html
+    trains on in the visitor's browser.
+    """
     from pipeline import site
 
+    subset = SubsetConfig(train_per_class=train_per_class, test_per_class=test_per_class)
     try:
-        site.build(artifacts, out, template, node_modules)
+        site.build(artifacts, out, template, node_modules, subset=subset, data_path=data)
     except site.BuildError as err:
         _fail(err)
 
