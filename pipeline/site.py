@@ -8,6 +8,8 @@ Writes: dist/ (replaced atomically):
   model/                     the tfjs graph model
   vendor/                    self-hosted tfjs bundles and the wasm binaries
   metrics.json               what the page shows: accuracy, model size, ...
+  report.html, report.json,  the model report page and its data (pipeline/report.py)
+  report/digits.png
   .nojekyll                  so GitHub Pages serves files as they are
 Every URL in the site is relative, so it works at https://USER.github.io/REPO/.
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 import jinja2
 
 from pipeline import artifacts
+from pipeline import report as model_report
 from pipeline.contract import FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES
 from pipeline.export import REPORT_FILE, TFJS_DIR
 from pipeline.train import METRICS_FILE
@@ -107,6 +110,7 @@ def build(
             _copy(node_modules / src, stage / "vendor" / name)
         (stage / "metrics.json").write_text(json.dumps(page_metrics, indent=2) + "\n")
         (stage / ".nojekyll").write_text("")
+        model_report.write_report(tfjs_dir, metrics, report, stage, log=log)
 
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(template_dir),
