@@ -53,6 +53,7 @@ def page_config() -> dict:
         "labels": list(LABELS),
         "modelUrl": "model/model.json",
         "metricsUrl": "metrics.json",
+        "reportUrl": model_report.REPORT_JSON,
         "vendorPath": "vendor/",
         "backends": ["wasm", "webgl", "cpu"],
     }
