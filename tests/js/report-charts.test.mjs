@@ -57,7 +57,7 @@ test('lineChart draws one dot per value, at the position its value dictates', ()
   assert.ok(train[0].cx < train[1].cx && train[1].cx < train[2].cx);
   assert.ok(train[0].cy < train[1].cy && train[1].cy < train[2].cy);
   const [yMin, yMax] = [Number(svg.match(/data-y-min="([^"]+)"/)[1]), Number(svg.match(/data-y-max="([^"]+)"/)[1])];
-  const top = 16;
+  const top = 36;
   const bottom = 280 - 40;
   for (const d of dots) {
     assert.ok(Math.abs(d.cy - (bottom - ((d.y - yMin) / (yMax - yMin)) * (bottom - top))) < 0.02, `dot ${d.series} ${d.x}`);

@@ -47,7 +47,7 @@ export function escapeXml(text) {
  *   holding its exact value, and its position follows the axes' scales
  */
 export function lineChart({ title, yLabel, series, width = 480, height = 280 }) {
-  const margin = { top: 16, right: 16, bottom: 40, left: 56 };
+  const margin = { top: 36, right: 16, bottom: 40, left: 56 }; // the legend sits in the top margin
   const points = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.y));
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);
@@ -69,7 +69,7 @@ export function lineChart({ title, yLabel, series, width = 480, height = 280 }) 
     const dots = pts.map((p) => `<circle data-series="${escapeXml(s.key)}" data-x="${p.x}" data-y="${p.y}" cx="${r(x(p.x))}" cy="${r(y(p.y))}" r="3.5"><title>${escapeXml(s.name)}, epoch ${p.x}: ${p.y.toPrecision(4)}</title></circle>`).join('');
     return `<g class="series series-${i} ${escapeXml(s.key)}" data-series="${escapeXml(s.key)}"><polyline points="${path}"/>${dots}</g>`;
   }).join('');
-  const legend = series.map((s, i) => `<g class="legend series-${i}" transform="translate(${margin.left + 8 + i * 150},${margin.top + 4})">`
+  const legend = series.map((s, i) => `<g class="legend series-${i}" transform="translate(${margin.left + i * 170},8)">`
     + `<line x1="0" x2="18" y1="6" y2="6"/><text x="24" y="6" dy="0.32em">${escapeXml(s.name)}</text></g>`).join('');
 
   return `<svg class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}" data-y-min="${yTicks[0]}" data-y-max="${yTicks[yTicks.length - 1]}">`

@@ -45,14 +45,10 @@ export function renderSummary(report) {
     ['Test accuracy (this model, in TensorFlow.js)', percent(evaluation.accuracy, 2), 'accuracy'],
     ['Test digits', evaluation.images.toLocaleString('en'), 'images'],
     ['Keras test accuracy before conversion', kerasAccuracy == null ? '–' : percent(kerasAccuracy, 2), 'keras-accuracy'],
-    ['Download size of the model', model.model_bytes ? `${(model.model_bytes / 1000).toFixed(0)} kB (${model.quantize} weights)` : '–', 'model-bytes'],
+    [`Model download${model.quantize ? ` (${model.quantize} weights)` : ''}`, model.model_bytes ? `${(model.model_bytes / 1000).toFixed(0)} kB` : '–', 'model-bytes'],
     ['Parameters', architecture.parameters.toLocaleString('en'), 'parameters'],
   ];
-  $('summary-facts').replaceChildren(...facts.flatMap(([term, value, key]) => {
-    const dt = el('dt', {}, term);
-    const dd = el('dd', { 'data-fact': key }, value);
-    return [dt, dd];
-  }));
+  $('summary-facts').replaceChildren(...facts.map(([term, value, key]) => el('div', {}, el('dt', {}, term), el('dd', { 'data-fact': key }, value))));
 }
 
 /** Loss and accuracy per epoch, training and validation, as two SVG charts. */
@@ -101,7 +97,7 @@ export function renderDigits(list, digits, labels, sprite, spriteUrl) {
     const caption = el('span', { class: 'labels' },
       el('span', { class: 'predicted' }, `read as ${labels[d.predicted]}`),
       el('span', { class: 'true' }, `true ${labels[d.true]}`),
-      el('span', { class: 'confidence' }, `${percent(d.confidence, 1)} sure`));
+      el('span', { class: 'confidence' }, `${d.confidence > 0.999 ? '> 99.9%' : percent(d.confidence, 1)} sure`));
     return el('li', {
       'data-index': String(d.index), 'data-true': labels[d.true], 'data-pred': labels[d.predicted],
       'data-confidence': String(d.confidence), class: wrong ? 'wrong' : 'right',
