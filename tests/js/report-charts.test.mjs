@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  escapeXml, historySeries, lineChart, linearScale, niceTicks, shade,
+  cellPaint, escapeXml, historySeries, lineChart, linearScale, niceTicks, shade,
 } from '../../site_template/js/report/charts.js';
 
 const HISTORY = [ // the shape of metrics.json's history
@@ -83,4 +83,16 @@ test('shade is 0 for nothing, 1 for the largest count, and keeps small counts vi
 
 test('escapeXml escapes markup', () => {
   assert.equal(escapeXml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+});
+
+test('cellPaint: solid with inverted text near the largest count, a light tint below', () => {
+  assert.deepEqual(cellPaint(1135, 1135), { tint: 100, strong: true });
+  assert.deepEqual(cellPaint(0, 1135), { tint: 0, strong: false });
+  const few = cellPaint(4, 1135);
+  assert.equal(few.strong, false);
+  assert.ok(few.tint > 0 && few.tint <= 45, `${few.tint}`);
+  const many = cellPaint(600, 1135);
+  assert.equal(many.strong, true);
+  assert.ok(many.tint >= 85);
+  assert.ok(cellPaint(3, 1135).tint < cellPaint(30, 1135).tint);
 });

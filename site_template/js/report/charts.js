@@ -104,6 +104,26 @@ export function shade(count, maxCount) {
   return Math.log1p(count) / Math.log1p(maxCount);
 }
 
+/**
+ * How to paint a confusion-matrix cell so its number stays readable in light
+ * and dark mode: `tint` (0–100, % of the accent colour over the page) and
+ * `strong` (true: the text takes the page's background colour). Cells near the
+ * largest count get a solid tint and inverted text; all others a light tint
+ * (at most LIGHT_TINT %) under normal text, which keeps contrast ≥ 4.5:1.
+ */
+export function cellPaint(count, maxCount) {
+  const strength = shade(count, maxCount);
+  if (strength >= STRONG_FROM) return { tint: round1(100 * strength), strong: true };
+  return { tint: round1(LIGHT_TINT * strength), strong: false };
+}
+
+const STRONG_FROM = 0.85; // shade from which a cell is painted solid
+const LIGHT_TINT = 45; // the most tint under normal text, %
+
+function round1(value) {
+  return Math.round(value * 10) / 10;
+}
+
 function r(value) {
   return Math.round(value * 100) / 100;
 }

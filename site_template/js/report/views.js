@@ -8,7 +8,7 @@
  *   architecture {layers: [{name, type, output_shape, parameters}], parameters}
  *   model        {model_bytes, weight_bytes, quantize}; sprite {url, cell_size, cells}
  */
-import { historySeries, lineChart, shade } from './charts.js';
+import { cellPaint, historySeries, lineChart } from './charts.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -69,9 +69,9 @@ export function renderConfusion(labels, matrix, perClass) {
     el('th', { scope: 'row' }, labels[t]),
     ...row.map((count, p) => {
       const cell = el('td', { 'data-true': labels[t], 'data-pred': labels[p], class: t === p ? 'hit' : count ? 'miss' : 'none' }, String(count));
-      const strength = shade(count, max);
-      cell.style.setProperty('--shade', `${(100 * strength).toFixed(1)}%`);
-      if (strength > 0.55) cell.classList.add('strong');
+      const { tint, strong } = cellPaint(count, max);
+      cell.style.setProperty('--shade', `${tint}%`);
+      cell.classList.toggle('strong', strong);
       return cell;
     }),
     el('td', { class: 'rate' }, percent(perClass[t].recall, 1))));
