@@ -10,6 +10,8 @@ Writes: dist/ (replaced atomically):
   metrics.json               what the page shows: accuracy, model size, ...
   sw.js, manifest.webmanifest, icons/   offline use and installing (pipeline/webapp.py)
   data/                      the compact MNIST subset train.html trains on (pipeline/subset.py)
+  report.html, report.json,  the model report page and its data (pipeline/report.py)
+  report/digits.png
   .nojekyll                  so GitHub Pages serves files as they are
 Every URL in the site is relative, so it works at https://USER.github.io/REPO/.
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 import jinja2
 
 from pipeline import artifacts, webapp
+from pipeline import report as model_report
 from pipeline.contract import FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES
 from pipeline.export import REPORT_FILE, TFJS_DIR
 from pipeline.subset import SubsetConfig, SubsetError, write_subset
@@ -54,6 +57,7 @@ def page_config() -> dict:
         "labels": list(LABELS),
         "modelUrl": "model/model.json",
         "metricsUrl": "metrics.json",
+        "reportUrl": model_report.REPORT_JSON,
         "vendorPath": "vendor/",
         "backends": ["wasm", "webgl", "cpu"],
         "subsetUrl": "data/subset.json",  # the MNIST subset train.html trains on
@@ -125,6 +129,7 @@ def build(
         (stage / "metrics.json").write_text(json.dumps(page_metrics, indent=2) + "\n")
         (stage / ".nojekyll").write_text("")
         shipped = _write_subset(stage / "data", subset, data_path, log)
+        model_report.write_report(tfjs_dir, metrics, report, stage, log=log)
 
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(template_dir),
