@@ -28,7 +28,8 @@ DATA = click.option(
     "--data",
     type=click.Path(exists=True, path_type=Path),
     default=None,
-    help="MNIST to use instead of the cache/download: a folder of IDX files (raw or .gz) or an .npz.",
+    help="MNIST to use instead of the cache/download: a folder of IDX files (raw or .gz) or an .npz; "
+    "also a Kaggle digit-recognizer train.csv or a folder of QMNIST files.",
 )
 
 
