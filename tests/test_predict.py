@@ -17,7 +17,7 @@ from tests.browser import handwriting
 SIDES = (96, 280, 720)  # image sizes, pixels (square)
 PEN_FRACTION = 1 / 14  # pen width / image side, as on the page
 SUPERSAMPLE = 4  # draw this many times larger, then box-filter down: anti-aliased edges
-N_DIGITS = 60
+N_DIGITS = 100  # 60 left too few to tell 95 % from chance misses of the stroke tracer (seen: 92-100 %)
 MIN_ACCURACY = 0.95
 SEED = 5150
 
