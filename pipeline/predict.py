@@ -8,9 +8,12 @@ reads a drawing:
      toDataURL, a sticker-style PNG) is ink where it is opaque: ink = alpha,
      exactly what the page reads from its canvas. Any other image is read in
      grey: its border tells the background, light (dark ink, paper) or dark
-     (light ink, MNIST-style); ink is the distance from the background, with
-     everything within NOISE_FRACTION of the contrast counted as background
-     (paper grain, JPEG ringing), stretched back to 0-255.
+     (light ink, MNIST-style); ink is the distance from the background,
+     stretched to 0-255. In a photo or a JPEG (a border that is not one flat
+     colour, or a lossy format) everything within NOISE_FRACTION of the
+     contrast counts as background (paper grain, JPEG ringing); a clean
+     lossless image keeps every level, so a canvas flattened onto white or
+     black reads the same as the canvas itself.
   2. crop to the ink, fit the longer side to 20 px, centre of mass in 28x28.
 
 Reads ARTIFACTS/model.keras. Images of any size; EXIF rotation is applied.
@@ -54,14 +57,18 @@ def _border(values: np.ndarray) -> np.ndarray:
     return values[mask]
 
 
+LOSSY_FORMATS = {"JPEG", "MPO", "WEBP"}  # Pillow format names whose pixels carry compression noise
+
+
 def open_image(path: Path):
-    """Decode an image file fully with Pillow (upright per its EXIF); PredictError if it cannot."""
+    """Decode an image file fully with Pillow (upright per its EXIF); PredictError if it cannot.
+    Returns (image, lossy): lossy is whether the format adds compression noise."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
             image.load()  # decode now: a truncated file fails here, not later
-            return ImageOps.exif_transpose(image)
+            return ImageOps.exif_transpose(image), image.format in LOSSY_FORMATS
     except FileNotFoundError:
         raise PredictError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -72,8 +79,9 @@ def open_image(path: Path):
         raise PredictError(f"{path}: broken image data ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
 
 
-def read_ink(image) -> Ink:
-    """The ink of a Pillow image (see the module docstring), uint8 (H, W)."""
+def read_ink(image, lossy: bool = False) -> Ink:
+    """The ink of a Pillow image (see the module docstring), uint8 (H, W).
+    lossy: the image came from a lossy format (JPEG), so faint levels are noise."""
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     if has_alpha:
         rgba = np.asarray(image.convert("RGBA"))
@@ -93,7 +101,8 @@ def read_ink(image) -> Ink:
     polarity = "dark-on-light" if dark_on_light else "light-on-dark"
     if peak - background < MIN_CONTRAST:
         return Ink(np.zeros(ink.shape, np.uint8), polarity)
-    floor = background + NOISE_FRACTION * (peak - background)
+    clean = not lossy and np.ptp(_border(ink)) == 0
+    floor = background + (0.0 if clean else NOISE_FRACTION) * (peak - background)
     stretched = np.clip((ink - floor) / (peak - floor), 0.0, 1.0)
     return Ink(np.round(stretched * 255).astype(np.uint8), polarity)
 
@@ -101,7 +110,7 @@ def read_ink(image) -> Ink:
 def image_to_mnist(path: Path) -> tuple[np.ndarray, str]:
     """An image file as the model's input: (float32 (28, 28), 0-1, white on black; polarity).
     PredictError if it cannot be read or holds no ink."""
-    ink = read_ink(open_image(path))
+    ink = read_ink(*open_image(path))
     image = to_mnist(ink.ink)
     if image is None:
         raise PredictError(f"{path}: no digit found (the image is blank)")
