@@ -29,7 +29,8 @@ DATA = click.option(
     "--data",
     type=click.Path(exists=True, path_type=Path),
     default=None,
-    help="MNIST to use instead of the cache/download: a folder of IDX files (raw or .gz) or an .npz.",
+    help="MNIST to use instead of the cache/download: a folder of IDX files (raw or .gz) or an .npz; "
+    "also a Kaggle digit-recognizer train.csv or a folder of QMNIST files.",
 )
 
 
@@ -45,7 +46,9 @@ def main():
     pipeline train     MNIST -> artifacts/model.keras + metrics.json
     pipeline export    artifacts/model.keras -> artifacts/tfjs/ (checked against Keras)
     pipeline build     artifacts/ + site_template/ -> dist/ (for GitHub Pages)
-    pipeline evaluate  accuracy and confusion matrix of the trained model
+    pipeline evaluate  accuracy, per-class precision/recall/F1, confusion matrix
+    pipeline predict   the digit in PNG/JPEG files, with the page's preprocessing
+    pipeline sweep     hyperparameter search, chosen by validation accuracy
     pipeline serve     preview dist/ on http://127.0.0.1
     """
 
@@ -199,6 +202,27 @@ def evaluate(artifacts, data, as_json):
     except (stage.EvaluateError, DataError) as err:
         _fail(err)
     click.echo(stage.to_json(result) if as_json else stage.to_text(result))
+
+
+@main.command()
+@ARTIFACTS
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def predict(artifacts, images, as_json):
+    """Read the digit in each IMAGE (PNG or JPEG, any size, dark-on-light or light-on-dark).
+
+    Each image gets the page's MNIST-style preprocessing (ink from the
+    transparency or from the contrast with the border, crop, fit to 20 px,
+    centre of mass in 28x28), then ARTIFACTS/model.keras reads it. Prints the
+    digit and the ten probabilities per image.
+    """
+    from pipeline import predict as stage
+
+    try:
+        results = stage.predict_files(list(images), artifacts)
+    except stage.PredictError as err:
+        _fail(err)
+    click.echo(stage.to_json(results) if as_json else stage.to_text(results))
 
 
 @main.command()
