@@ -13,7 +13,7 @@ PYTEST_FLAGS ?=
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup train export build evaluate test serve bench clean chromium
+.PHONY: setup train export build evaluate test serve bench lighthouse audit clean chromium
 .PHONY: bench-train bench-build bench-page bench-lighthouse bench-browser-training bench-report
 
 setup: $(PY_STAMP) $(NODE_STAMP)
@@ -83,6 +83,20 @@ bench-browser-training: bench-build chromium  ## training in the browser page of
 
 bench-report: setup  ## bench/results/*.json -> BENCHMARKS.md
 	$(BIN)/python -m bench.report
+
+lighthouse: setup chromium  ## Lighthouse scores of a fresh build of $(ARTIFACTS) -> bench/results/lighthouse.json
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python bench/lighthouse.py --artifacts $(ARTIFACTS) --runs 3
+
+AUDIT_VENV := .venv-audit
+AUDIT_FLAGS ?=
+
+$(AUDIT_VENV)/.installed: requirements-audit.lock
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install -q -r requirements-audit.lock
+	touch $@
+
+audit: $(AUDIT_VENV)/.installed  ## known vulnerabilities in requirements.lock + package-lock.json; report only (AUDIT_FLAGS=--strict: exit 1 unless clean)
+	$(AUDIT_VENV)/bin/python scripts/audit.py $(AUDIT_FLAGS)
 
 clean:  ## remove build output and trained artefacts (keeps .venv, node_modules and the MNIST cache)
 	rm -rf $(DIST) $(ARTIFACTS) .pytest_cache .dist.tmp-* .dist.old-*
