@@ -215,17 +215,21 @@ def accelerator() -> str:
 @click.option("--train-limit", type=click.IntRange(min=1), default=None, help="Use only this many training images.")
 @click.option("--export-only", is_flag=True,
               help="Skip training: benchmark the export of the model.keras already in --artifacts.")
+@click.option("--skip-export", is_flag=True,
+              help="Training figures only (a machine with JAX but no TensorFlow cannot export).")
 @click.option("--quantize", "quantizations", multiple=True, type=click.Choice(QUANTIZATIONS),
               help="Quantizations to export (repeatable) [default: all; uint8 only with --smoke].")
 @click.option("--target", type=click.FloatRange(0, 1), default=TARGET, show_default=True,
               help="Test accuracy whose first crossing is timed.")
 @click.option("--command", "command_line", default=None, help="The command recorded in the results [default: this one].")
 def main(artifacts: Path, results_dir: Path | None, smoke: bool, epochs: int | None, train_limit: int | None,
-         export_only: bool, quantizations: tuple[str, ...], target: float, command_line: str | None):
+         export_only: bool, skip_export: bool, quantizations: tuple[str, ...], target: float, command_line: str | None):
     """Benchmark training (images/s, time to 99.5 % test accuracy) and export (time, sizes)."""
     from pipeline.data import DataError
     from pipeline.export import ExportError
 
+    if export_only and skip_export:
+        raise click.UsageError("--export-only and --skip-export leave nothing to measure")
     config = TrainConfig(**SMOKE) if smoke else TrainConfig()
     overrides = {k: v for k, v in {"epochs": epochs, "train_limit": train_limit}.items() if v is not None}
     config = dataclasses.replace(config, **overrides)
@@ -243,8 +247,9 @@ def main(artifacts: Path, results_dir: Path | None, smoke: bool, epochs: int | N
         else:
             metrics, paths = benchmark_training(config, artifacts, target, command_line, results_dir)
         machine = machine_extras(metrics, load_at_start)
-        paths.append(benchmark_export(artifacts, quantizations, smoke, config_note(config, metrics),
-                                      command_line, machine, results_dir))
+        if not skip_export:
+            paths.append(benchmark_export(artifacts, quantizations, smoke, config_note(config, metrics),
+                                          command_line, machine, results_dir))
     except (DataError, ExportError) as err:
         raise click.ClickException(str(err)) from None
     for path in paths:
