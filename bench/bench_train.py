@@ -24,7 +24,6 @@ for `bench.bench_page` to build a site from.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import os
 import shutil
@@ -93,38 +92,9 @@ def epoch_test_accuracy_callback(x_test, y_test):
 
 def train_with_callback(config: TrainConfig, out_dir: Path, callback, log) -> dict:
     """pipeline.train.train(config, out_dir, callbacks=[callback]); returns its metrics."""
-    from pipeline import train as train_module
+    from pipeline.train import train
 
-    if "callbacks" in inspect.signature(train_module.train).parameters:
-        return train_module.train(config, out_dir, log=log, callbacks=[callback])
-    # Temporary fallback until train() takes `callbacks=` (helper "scale" is adding it):
-    # ride on the EpochLog callback that train() always passes to fit.
-    original = train_module.EpochLog
-
-    class EpochLogWith(original):
-        def set_model(self, model):
-            super().set_model(model)
-            callback.set_model(model)
-
-        def on_train_begin(self, logs=None):
-            callback.on_train_begin(logs)
-
-        def on_epoch_begin(self, epoch, logs=None):
-            super().on_epoch_begin(epoch, logs)
-            callback.on_epoch_begin(epoch, logs)
-
-        def on_test_begin(self, logs=None):
-            callback.on_test_begin(logs)
-
-        def on_epoch_end(self, epoch, logs=None):
-            super().on_epoch_end(epoch, logs)
-            callback.on_epoch_end(epoch, logs)
-
-    train_module.EpochLog = EpochLogWith
-    try:
-        return train_module.train(config, out_dir, log=log)
-    finally:
-        train_module.EpochLog = original
+    return train(config, out_dir, log=log, callbacks=[callback])
 
 
 # ------------------------------------------------------------------ figures
