@@ -1,7 +1,8 @@
 """Training and export benchmark on the machine at hand: images/s, time to 99.5 %, export time, sizes.
 
     python -m bench.bench_train                      # the default config on all of MNIST (issue 4's figures)
-    python -m bench.bench_train --smoke              # 1 epoch on 2,000 images: checks the plumbing in < 1 min
+    python -m bench.bench_train --smoke              # 1 epoch on 2,000 images: checks the plumbing (~30 s of CPU)
+    python -m bench.bench_train --export-only --artifacts DIR   # export figures of a model trained elsewhere
 
 Trains with `pipeline.train.train` and the default TrainConfig (so the figures
 are those of `make train`), plus one Keras callback that, after every epoch,
