@@ -196,9 +196,6 @@ def accelerator() -> str:
 def main(artifacts: Path, results_dir: Path | None, smoke: bool, epochs: int | None, train_limit: int | None,
          export_only: bool, skip_export: bool, quantizations: tuple[str, ...], target: float, command_line: str | None):
     """Benchmark training (images/s, time to 99.5 % test accuracy) and export (time, sizes)."""
-    from pipeline.data import DataError
-    from pipeline.export import ExportError
-
     if export_only and skip_export:
         raise click.UsageError("--export-only and --skip-export leave nothing to measure")
     config = TrainConfig(**SMOKE) if smoke else TrainConfig()
@@ -212,6 +209,9 @@ def main(artifacts: Path, results_dir: Path | None, smoke: bool, epochs: int | N
     if export_only:
         metrics, config = trained_model(artifacts)
     results_dir = results_dir or (RESULTS if config == TrainConfig() else RESULTS / "smoke")
+    from pipeline.data import DataError  # after the checks above: these start Keras
+    from pipeline.export import ExportError
+
     try:
         if export_only:
             paths = []
