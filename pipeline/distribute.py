@@ -42,6 +42,7 @@ class Plan:
     jit_compile: bool  # XLA-compile the train step
     is_chief: bool = True  # writes artefacts and checkpoints (multi-worker: only the chief)
     strategy: object = None  # tf.distribute strategy (TensorFlow backend) or None
+    multiworker: bool = False  # MultiWorkerMirroredStrategy (several processes train in lockstep)
 
     def scope(self):
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
@@ -147,9 +148,9 @@ def _plan_tensorflow(kind: str) -> Plan:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()  # must come before any other TF work
         workers = len(cluster["cluster"].get("worker", [])) + len(cluster["cluster"].get("chief", []))
         task = cluster["task"]
-        devices = [d.name for d in strategy.extended.worker_devices]
+        devices = [str(d) for d in strategy.extended.worker_devices]
         return Plan(f"MultiWorkerMirroredStrategy over {workers} workers ({task['type']} {task['index']})",
-                    devices, strategy.num_replicas_in_sync, "float32", False, is_chief(cluster), strategy)
+                    devices, strategy.num_replicas_in_sync, "float32", False, is_chief(cluster), strategy, True)
     gpus = tf.config.list_logical_devices("GPU")
     cpus = tf.config.list_logical_devices("CPU")
     if kind == "mirrored" or (kind == "auto" and len(gpus) > 1):
