@@ -196,9 +196,6 @@ def train(config: TrainConfig, out_dir: Path, data_path: Path | None = None, log
             trainer._symbolic_build(data_batch=(x_fit[:2, ..., None].astype("float32"), y_fit[:2]))
             if plan.multiworker:
                 trainer._maybe_symbolic_build = lambda *args, **kwargs: None
-                # The default ("mean") reduces each scalar log over axis 0 and fails (tensorflow#72388);
-                # logged metrics are per-worker views of synchronised training anyway.
-                trainer.distribute_reduction_method = "first"
             if state:
                 checkpoint.restore(ckpt_dir, trainer, state)
     finally:
@@ -237,6 +234,8 @@ def train(config: TrainConfig, out_dir: Path, data_path: Path | None = None, log
         "wall_seconds": round(time.perf_counter() - started, 1),
         "resumed_after_epoch": first_epoch or None,
         "global_batch": global_batch,
+        "steps_per_epoch": steps_per_epoch,
+        "train_images": int(len(x_fit)),
         "peak_learning_rate": peak_lr,
         "config": config.to_dict(),
         "seed": config.seed,
