@@ -61,12 +61,15 @@ def test_worker_lists_are_checked():
 
 @pytest.mark.parametrize("replicas", [2, 4])
 def test_mirrored_strategy_over_logical_cpus(tmp_path, replicas):
+    # global batch 64 either way: on 1,600 images, bigger global batches leave too few steps to learn
+    per_replica = str(64 // replicas)
     out = finish(pipeline_train("--artifacts", str(tmp_path), "--cpu-replicas", str(replicas),
-                                "--strategy", "mirrored", *TINY))
+                                "--strategy", "mirrored", *TINY, "--batch-size", per_replica))
     assert f"MirroredStrategy over {replicas} replicas" in out
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["strategy"]["replicas"] == replicas and len(metrics["strategy"]["devices"]) == replicas
-    assert metrics["global_batch"] == 32 * replicas
+    assert metrics["global_batch"] == 64
+    assert metrics["peak_learning_rate"] == pytest.approx(3e-3 * replicas ** 0.5)
     assert metrics["test_accuracy"] > 0.8, "the replicas must learn together"
 
 
