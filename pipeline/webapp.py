@@ -183,11 +183,11 @@ def add_head_tags(html: str, rel_path: Path, page_name: str = "page") -> str:
     ]
     early = [tag for tag in early if tag.split('"')[1] not in _attribute_values(html)]
     late = f'<script type="module" src="{up}{OFFLINE_MODULE}"></script>'
+    html = _add_tf_prelude(html, up)
     charset = re.search(r"<meta\s+charset=[^>]*>", html, re.I) or re.search(r"<head[^>]*>", html, re.I)
     end = html.lower().find("</head>")
     if charset is None or end < 0:
         raise PageError(f"{page_name}: no <head> to put the Content-Security-Policy in")
-    html = _add_tf_prelude(html, up)
     if f'src="{up}{OFFLINE_MODULE}"' not in html:
         html = html[:end] + "  " + late + "\n" + html[end:]
     head = "".join(f"\n  {tag}" for tag in early)
