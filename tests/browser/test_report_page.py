@@ -63,6 +63,10 @@ def test_curves_are_the_training_history(report_page, metrics):
             assert a < 0, "larger values are drawn higher"
             for d in series:
                 assert abs(a * d["y"] + b - d["cy"]) < 0.05
+    # The same numbers as a table, for screen readers and for reading them off.
+    rows = report_page.eval_on_selector_all("#history-table tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+    keys = ("loss", "accuracy", "val_loss", "val_accuracy")
+    assert rows == [[str(row["epoch"]), *(f"{row[k]:.4f}" for k in keys)] for row in history]
 
 
 def test_confusion_matrix_is_the_evaluation_and_counts_every_test_digit(report_page, evaluation):
