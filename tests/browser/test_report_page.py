@@ -38,11 +38,14 @@ def evaluation(evaluated_artifacts) -> dict:
 def report_page(page, report_site):
     """report.html, loaded and drawn. At teardown: nothing left the origin, no uncaught error."""
     log = PageLog(page)
+    console_errors = []  # e.g. "Failed to load resource" for a missing sprite
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
     page.goto(report_site + "report.html")
     page.wait_for_selector(READY)
     yield page
     assert log.outside(report_site) == [], "requests left the page's origin"
     assert log.errors == [], "uncaught errors in the page"
+    assert console_errors == []
 
 
 def test_curves_are_the_training_history(report_page, metrics):
