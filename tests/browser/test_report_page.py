@@ -15,6 +15,10 @@ from .conftest import PageLog, serving
 pytestmark = pytest.mark.browser
 
 READY = 'body[data-ready="true"]'
+CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.effectiveDirective} ${e.blockedURI}`));
+"""
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +44,11 @@ def report_page(page, report_site):
     log = PageLog(page)
     console_errors = []  # e.g. "Failed to load resource" for a missing sprite
     page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    page.add_init_script(CSP_VIOLATIONS)
     page.goto(report_site + "report.html")
     page.wait_for_selector(READY)
+    # The build's Content-Security-Policy (pipeline/webapp.py) lets everything the report does through.
+    assert page.evaluate("window.__cspViolations") == []
     yield page
     assert log.outside(report_site) == [], "requests left the page's origin"
     assert log.errors == [], "uncaught errors in the page"
