@@ -152,18 +152,24 @@ def evaluate(artifacts, data, as_json):
 @ARTIFACTS
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def predict(artifacts, images, as_json):
+@click.option("--runtime", type=click.Choice(["keras", "tfjs"]), default="keras", show_default=True,
+              help="keras: ARTIFACTS/model.keras; tfjs: the shipped ARTIFACTS/tfjs/ model, run with "
+              "TensorFlow.js (wasm) in Node as the page runs it.")
+@click.option("--node-modules", type=click.Path(file_okay=False, path_type=Path), default=Path("node_modules"),
+              show_default=True, help="Where npm installed @tensorflow/tfjs (for --runtime tfjs).")
+def predict(artifacts, images, as_json, runtime, node_modules):
     """Read the digit in each IMAGE (PNG or JPEG, any size, dark-on-light or light-on-dark).
 
     Each image gets the page's MNIST-style preprocessing (ink from the
     transparency or from the contrast with the border, crop, fit to 20 px,
-    centre of mass in 28x28), then ARTIFACTS/model.keras reads it. Prints the
-    digit and the ten probabilities per image.
+    centre of mass in 28x28), then ARTIFACTS/model.keras (or, with --runtime
+    tfjs, the shipped TensorFlow.js model) reads it. Prints the digit and the
+    ten probabilities per image.
     """
     from pipeline import predict as stage
 
     try:
-        results = stage.predict_files(list(images), artifacts)
+        results = stage.predict_files(list(images), artifacts, runtime=runtime, node_modules=node_modules)
     except stage.PredictError as err:
         _fail(err)
     click.echo(stage.to_json(results) if as_json else stage.to_text(results))

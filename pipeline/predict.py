@@ -16,7 +16,9 @@ reads a drawing:
      black reads the same as the canvas itself.
   2. crop to the ink, fit the longer side to 20 px, centre of mass in 28x28.
 
-Reads ARTIFACTS/model.keras. Images of any size; EXIF rotation is applied.
+Reads ARTIFACTS/model.keras, or with runtime "tfjs" the shipped model
+ARTIFACTS/tfjs/ run by the page's own runtime (TensorFlow.js + wasm) in Node.
+Images of any size; EXIF rotation is applied.
 """
 
 from __future__ import annotations
@@ -129,16 +131,40 @@ def load_model(artifacts_dir: Path):
     return keras.saving.load_model(path, compile=False)
 
 
-def predict_files(paths: list[Path], artifacts_dir: Path) -> list[dict]:
-    """Read every image first (so a bad file fails before the model loads), then predict.
+RUNTIMES = ("keras", "tfjs")
+
+
+def predict_tfjs(artifacts_dir: Path, batch: np.ndarray, node_modules: Path) -> np.ndarray:
+    """Probabilities (N, 10) of the tfjs graph model ARTIFACTS/tfjs/ for float32 (N, 28, 28, 1) images,
+    run in Node with @tensorflow/tfjs + wasm from `node_modules` (as the export check runs it)."""
+    from pipeline import export
+
+    model_dir = artifacts_dir / export.TFJS_DIR
+    if not (model_dir / "model.json").is_file():
+        raise PredictError(f"{model_dir / 'model.json'}: no tfjs model (run `pipeline export` first)")
+    try:
+        return export.predict_tfjs(model_dir, batch, node_modules)
+    except export.ExportError as err:
+        raise PredictError(str(err)) from None
+
+
+def predict_files(paths: list[Path], artifacts_dir: Path, runtime: str = "keras",
+                  node_modules: Path = Path("node_modules")) -> list[dict]:
+    """Read every image first (so a bad file fails before the model loads), then predict
+    with the Keras model or (runtime "tfjs") the shipped TensorFlow.js model.
 
     Returns one dict per image: image (path as given), digit (int), probabilities
     (ten floats, summing to 1), polarity.
     """
+    if runtime not in RUNTIMES:
+        raise PredictError(f"--runtime: expected one of {', '.join(RUNTIMES)}, got {runtime!r}")
     images = [image_to_mnist(Path(p)) for p in paths]
-    model = load_model(artifacts_dir)
     batch = np.stack([image for image, _ in images])[..., None]
-    probabilities = np.asarray(model.predict(batch, batch_size=256, verbose=0), np.float64)
+    if runtime == "tfjs":
+        probabilities = np.asarray(predict_tfjs(artifacts_dir, batch, node_modules), np.float64)
+    else:
+        model = load_model(artifacts_dir)
+        probabilities = np.asarray(model.predict(batch, batch_size=256, verbose=0), np.float64)
     return [
         {"image": str(path), "digit": int(p.argmax()), "probabilities": [round(float(v), 6) for v in p],
          "polarity": polarity}
