@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import io
 import itertools
 import json
 import math
@@ -236,23 +237,32 @@ def run_trial(config: TrainConfig, trial_dir: Path, data_path: Path | None, trai
 
 
 def read_results(out_dir: Path) -> list[dict]:
-    """The rows of results.csv (finished trials), [] if there is none yet."""
+    """The rows of results.csv (finished trials), [] if there is none yet. A last line
+    cut short by a crash mid-write is ignored (its trial runs again)."""
     path = out_dir / RESULTS_CSV
     if not path.is_file():
         return []
     with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+        rows = list(csv.DictReader(f))
+    return [r for r in rows if r.get("trial") and r.get("status") in ("ok", "failed") and None not in r.values()]
 
 
 def append_result(out_dir: Path, row: dict) -> None:
-    """Append one finished trial to results.csv, on disk before returning (so a kill loses no result)."""
+    """Append one finished trial to results.csv in one write, on disk before returning
+    (so neither Ctrl-C nor a kill leaves half a row or loses a result)."""
     path = out_dir / RESULTS_CSV
-    new = not path.is_file() or path.stat().st_size == 0
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS)
+    if not path.is_file() or path.stat().st_size == 0:
+        writer.writeheader()
+    else:
+        with open(path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                buffer.write("\r\n")  # end a line cut short by a crash, so this row stands alone
+    writer.writerow({k: row.get(k, "") for k in CSV_FIELDS})
     with open(path, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow({k: row.get(k, "") for k in CSV_FIELDS})
+        f.write(buffer.getvalue())
         f.flush()
         os.fsync(f.fileno())
 

@@ -196,3 +196,12 @@ def test_tiny_real_sweep_interrupted_and_resumed(tmp_path, mnist):
     table = (out / sweep.RESULTS_MD).read_text()
     assert table.splitlines()[2].split("|")[2].strip() == best_row["trial"]  # best first
     assert "test" not in table.lower()  # chosen, and shown, by validation only
+
+
+def test_a_row_cut_short_by_a_crash_is_ignored(tmp_path):
+    sweep.append_result(tmp_path, {"trial": "aaa", "status": "ok", "val_accuracy": 0.5, "val_loss": 1, "train_seconds": 2})
+    with open(tmp_path / sweep.RESULTS_CSV, "a") as f:
+        f.write("bbb,ok,0.001")  # the process died mid-line
+    assert [r["trial"] for r in sweep.read_results(tmp_path)] == ["aaa"]
+    sweep.append_result(tmp_path, {"trial": "ccc", "status": "ok", "val_accuracy": 0.7, "val_loss": 1, "train_seconds": 2})
+    assert [(r["trial"], r["val_accuracy"]) for r in sweep.read_results(tmp_path)] == [("aaa", "0.5"), ("ccc", "0.7")]
