@@ -266,6 +266,7 @@ def sweep(data, out, grid, space, random_trials, seed, base, train_limit, valida
     reproduces it). Interrupted? Run the same command again: finished trials
     are skipped, the interrupted one reruns.
     """
+    import dataclasses
     import json
     import shlex
 
