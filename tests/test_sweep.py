@@ -1,6 +1,6 @@
 """`pipeline sweep`: the search space, resuming after SIGKILL/SIGINT, the table and best.json.
 
-The orchestration test uses a fake trainer (tests/sweep_trainers.py) so that the bookkeeping
+The orchestration test uses a fake trainer (tests/fake_train.py) so that the bookkeeping
 is checked exactly and fast; the end-to-end test trains two real trials on a small real subset.
 """
 
@@ -24,7 +24,7 @@ from pipeline.config import TrainConfig
 
 from .conftest import ROOT
 
-TRAINERS = ROOT / "tests" / "sweep_trainers.py"
+FAKE_TRAIN = [sys.executable, str(ROOT / "tests" / "fake_train.py")]  # pipeline train's contract, no training
 
 
 # ------------------------------------------------------------------- space
@@ -111,7 +111,7 @@ def alive(pid: int) -> bool:
 
 def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path):
     out = tmp_path / "sweep"
-    trainer = [sys.executable, str(TRAINERS), "fake"]
+    trainer = FAKE_TRAIN
     grid = ["--grid", "learning_rate=1e-3,3e-3,5e-3", "--grid", "filters=16-16-32"]
     process = run_sweep(out, trainer, *grid)
     wait_for_rows(out, 1, process, timeout=60)
@@ -157,13 +157,7 @@ def test_failed_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
 # ------------------------------------------------------------- end to end
 
 
-def train_command() -> list[str]:
-    """`pipeline train --config` where this branch has it; else the stand-in with the same contract."""
-    help_text = subprocess.run([sys.executable, "-m", "pipeline", "train", "--help"], cwd=ROOT,
-                               capture_output=True, text=True).stdout
-    if "--config" in help_text:
-        return [sys.executable, "-m", "pipeline", "train"]
-    return [sys.executable, str(TRAINERS), "real"]
+REAL_TRAIN = [sys.executable, "-m", "pipeline", "train"]  # what the sweep runs by default
 
 
 @pytest.mark.slow
@@ -171,7 +165,7 @@ def test_tiny_real_sweep_interrupted_and_resumed(tmp_path, mnist):
     out = tmp_path / "sweep"
     args = ["--grid", "learning_rate=1e-3,3e-3", "--grid", "epochs=1", "--grid", "batch_size=64",
             "--train-limit", "600", "--validation-size", "200", "--test-limit", "100"]
-    process = run_sweep(out, train_command(), *args)
+    process = run_sweep(out, REAL_TRAIN, *args)
     wait_for_rows(out, 1, process, timeout=120)
     process.send_signal(signal.SIGINT)  # Ctrl-C during the second trial
     output, _ = process.communicate(timeout=60)
@@ -179,7 +173,7 @@ def test_tiny_real_sweep_interrupted_and_resumed(tmp_path, mnist):
     assert "Run the same command again to resume" in output
     assert len(sweep.read_results(out)) == 1
 
-    again = run_sweep(out, train_command(), *args)
+    again = run_sweep(out, REAL_TRAIN, *args)
     output, _ = again.communicate(timeout=180)
     assert again.returncode == 0, output
     assert "2 trials, 1 already finished" in output

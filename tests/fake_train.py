@@ -1,10 +1,10 @@
-"""Trainers for the sweep tests, called as `python tests/sweep_trainers.py MODE --config FILE --artifacts DIR [--data PATH]`.
+"""A fake trainer for the sweep tests, with `pipeline train`'s contract:
+`python tests/fake_train.py --config FILE --artifacts DIR [--data PATH]`.
 
-real: trains for real, exactly what `pipeline train --config` does (a stand-in until
-      that flag is on this branch: TrainConfig.from_dict of the file, then pipeline.train.train).
-fake: no training: notes its start (pid, and a line in runs.txt), sleeps FAKE_SECONDS,
-      then writes a metrics.json whose validation accuracy is a known function of the
-      config, so the sweep's bookkeeping can be checked quickly and exactly.
+No training: it notes its start (pid, and a line in runs.txt), sleeps FAKE_SECONDS,
+then writes a metrics.json whose validation accuracy is a known function of the
+config, so the sweep's bookkeeping can be checked quickly and exactly. (The
+end-to-end test uses the real `pipeline train --config`.)
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's pipeline package
 
 FAKE_SECONDS = 1.5
 
@@ -28,18 +25,11 @@ def fake_accuracy(config: dict) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["real", "fake"])
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--artifacts", type=Path, required=True)
     parser.add_argument("--data", type=Path)
     args = parser.parse_args()
     config = json.loads(args.config.read_text())
-    if args.mode == "real":
-        from pipeline.config import TrainConfig
-        from pipeline.train import train
-
-        train(TrainConfig.from_dict(config), args.artifacts, data_path=args.data)
-        return
     (args.artifacts / "pid").write_text(str(os.getpid()))
     with open(args.artifacts / "runs.txt", "a") as runs:
         runs.write("started\n")
