@@ -36,6 +36,7 @@ BORDER_FRACTION = 0.02  # width of the border that tells the background, fractio
 TRANSPARENT_BORDER = 128  # median border alpha (0-255) below which the image is ink-on-transparent
 NOISE_FRACTION = 0.15  # ink within this fraction of (peak − background) of the background counts as background
 MIN_CONTRAST = 40  # grey levels (0-255) between background and the darkest/lightest ink; less is a blank image
+LOSSY_FORMATS = {"JPEG", "MPO", "WEBP"}  # Pillow format names whose pixels carry compression noise
 
 
 class PredictError(Exception):
@@ -57,9 +58,6 @@ def _border(values: np.ndarray) -> np.ndarray:
     mask = np.zeros(values.shape, bool)
     mask[:width], mask[-width:], mask[:, :width], mask[:, -width:] = True, True, True, True
     return values[mask]
-
-
-LOSSY_FORMATS = {"JPEG", "MPO", "WEBP"}  # Pillow format names whose pixels carry compression noise
 
 
 def open_image(path: Path):
@@ -84,17 +82,17 @@ def open_image(path: Path):
 def read_ink(image, lossy: bool = False) -> Ink:
     """The ink of a Pillow image (see the module docstring), uint8 (H, W).
     lossy: the image came from a lossy format (JPEG), so faint levels are noise."""
+    from PIL import Image
+
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     if has_alpha:
         rgba = np.asarray(image.convert("RGBA"))
         alpha = rgba[..., 3]
         if np.median(_border(alpha)) < TRANSPARENT_BORDER:
             return Ink(alpha.copy(), "alpha")
-        image = image.convert("RGBA")  # opaque background: flatten what is translucent onto it
-        from PIL import Image
-
-        flat = Image.new("RGBA", image.size, tuple(int(v) for v in np.median(rgba[..., :3].reshape(-1, 3), 0)) + (255,))
-        image = Image.alpha_composite(flat, image)
+        # An opaque background: flatten what is translucent onto the border's colour.
+        colour = tuple(int(np.median(_border(rgba[..., c]))) for c in range(3)) + (255,)
+        image = Image.alpha_composite(Image.new("RGBA", image.size, colour), image.convert("RGBA"))
     grey = np.asarray(image.convert("L"), dtype=np.int32)
     dark_on_light = np.median(_border(grey)) >= 128
     ink = 255 - grey if dark_on_light else grey

@@ -191,3 +191,15 @@ def test_tfjs_runtime_without_an_export_fails_in_one_line(tmp_path):
     result = CliRunner().invoke(main, ["predict", "--artifacts", str(tmp_path), "--runtime", "tfjs", str(tmp_path / "one.png")])
     assert result.exit_code != 0 and "no tfjs model (run `pipeline export` first)" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_translucent_ink_on_an_opaque_background_is_flattened(tmp_path):
+    rgba = np.zeros((60, 60, 4), np.uint8)
+    rgba[..., :3], rgba[..., 3] = 250, 255  # opaque near-white paper
+    rgba[10:50, 25:35] = (0, 0, 0, 128)  # half-transparent black ink
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "paper.png")
+    image, polarity = image_to_mnist(tmp_path / "paper.png")
+    assert polarity == "dark-on-light"
+    assert image.max() == pytest.approx(1.0)
+    rows, cols = np.nonzero(image > 0)
+    assert rows.max() - rows.min() + 1 == 20 and cols.max() - cols.min() + 1 == 5
