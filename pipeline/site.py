@@ -8,7 +8,10 @@ Writes: dist/ (replaced atomically):
   model/                     the tfjs graph model
   vendor/                    self-hosted tfjs bundles and the wasm binaries
   metrics.json               what the page shows: accuracy, model size, ...
+  sw.js, manifest.webmanifest, icons/   offline use and installing (pipeline/webapp.py)
   data/                      the compact MNIST subset train.html trains on (pipeline/subset.py)
+  report.html, report.json,  the model report page and its data (pipeline/report.py)
+  report/digits.png
   .nojekyll                  so GitHub Pages serves files as they are
 Every URL in the site is relative, so it works at https://USER.github.io/REPO/.
 """
@@ -22,7 +25,8 @@ from pathlib import Path
 
 import jinja2
 
-from pipeline import artifacts
+from pipeline import artifacts, webapp
+from pipeline import report as model_report
 from pipeline.contract import FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES
 from pipeline.export import REPORT_FILE, TFJS_DIR
 from pipeline.subset import SubsetConfig, SubsetError, write_subset
@@ -53,6 +57,7 @@ def page_config() -> dict:
         "labels": list(LABELS),
         "modelUrl": "model/model.json",
         "metricsUrl": "metrics.json",
+        "reportUrl": model_report.REPORT_JSON,
         "vendorPath": "vendor/",
         "backends": ["wasm", "webgl", "cpu"],
         "subsetUrl": "data/subset.json",  # the MNIST subset train.html trains on
@@ -60,7 +65,10 @@ def page_config() -> dict:
 
 
 def check_model_shape(model_json: Path) -> None:
-    """Refuse a tfjs model whose input/output does not fit the page: (N, 28, 28, 1) -> (N, 10)."""
+    """Refuse a tfjs model whose input/output does not fit the page: (N, 28, 28, 1) -> (N, 10).
+
+    A dimension the model leaves open (-1, e.g. a fully convolutional input) fits any size.
+    """
     try:
         signature = json.loads(model_json.read_text())["signature"]
         (inp,) = signature["inputs"].values()
@@ -69,11 +77,14 @@ def check_model_shape(model_json: Path) -> None:
         out_shape = [int(d["size"]) for d in out["tensorShape"]["dim"]]
     except (KeyError, ValueError, TypeError) as err:
         raise BuildError(f"{model_json}: not a tfjs graph model with one input and one output ({err})") from None
-    if in_shape[1:] != [IMAGE_SIZE, IMAGE_SIZE, 1] or out_shape[1:] != [NUM_CLASSES]:
-        raise BuildError(
-            f"{model_json}: model maps {in_shape} -> {out_shape}, the page needs "
-            f"[-1, {IMAGE_SIZE}, {IMAGE_SIZE}, 1] -> [-1, {NUM_CLASSES}]"
-        )
+    needed_in, needed_out = [-1, IMAGE_SIZE, IMAGE_SIZE, 1], [-1, NUM_CLASSES]
+    if not (shape_fits(in_shape, needed_in) and shape_fits(out_shape, needed_out)):
+        raise BuildError(f"{model_json}: model maps {in_shape} -> {out_shape}, the page needs {needed_in} -> {needed_out}")
+
+
+def shape_fits(shape: list[int], needed: list[int]) -> bool:
+    """Whether a model tensor of `shape` can be fed/read as `needed`; -1 (open) fits anything."""
+    return len(shape) == len(needed) and all(s == n or -1 in (s, n) for s, n in zip(shape, needed))
 
 
 def build(
@@ -118,6 +129,7 @@ def build(
         (stage / "metrics.json").write_text(json.dumps(page_metrics, indent=2) + "\n")
         (stage / ".nojekyll").write_text("")
         shipped = _write_subset(stage / "data", subset, data_path, log)
+        model_report.write_report(tfjs_dir, metrics, report, stage, log=log)
 
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(template_dir),
@@ -131,6 +143,10 @@ def build(
             if src.is_file() and src.suffix in TEMPLATE_SUFFIXES:
                 rel = src.relative_to(template_dir)
                 (stage / rel).write_text(env.get_template(rel.as_posix()).render(**context))
+        try:  # CSP, manifest, icons and offline module in every page, then sw.js (last: it lists every file)
+            webapp.finish_site(stage, template_dir, log=log)
+        except webapp.PageError as err:
+            raise BuildError(str(err)) from None
     size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
     log(f"build: wrote {out_dir} ({size / 1024:.0f} KiB) from {template_dir} and {artifacts_dir}")
     return page_metrics

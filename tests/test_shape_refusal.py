@@ -1,0 +1,75 @@
+"""`pipeline build` refuses a tfjs model the page cannot feed or read, naming the file and both shapes.
+
+The wrong models are real: tiny Keras models (32x32 input; 5 classes) exported with
+`model.export()` and converted by the real tensorflowjs_converter, the same route as
+`pipeline export` (pipeline.export.converter_command).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from pipeline.export import converter_command
+from pipeline.site import shape_fits
+
+from .conftest import NODE_MODULES, ROOT
+
+WRONG_MODELS = {  # name -> (input shape, classes, the shapes the message must name)
+    "input_32x32": ((32, 32, 1), 10, "[-1, 32, 32, 1] -> [-1, 10]"),
+    "five_classes": ((28, 28, 1), 5, "[-1, 28, 28, 1] -> [-1, 5]"),
+}
+
+
+def convert_tiny_model(input_shape, classes: int, artifacts: Path) -> Path:
+    """Build, export and convert a one-layer classifier into ARTIFACTS/tfjs; returns ARTIFACTS."""
+    import keras
+
+    model = keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(), keras.layers.Dense(classes, activation="softmax")])
+    saved_model = artifacts / "saved_model"
+    model.export(str(saved_model), format="tf_saved_model", verbose=False)
+    subprocess.run(converter_command(saved_model, artifacts / "tfjs", "none"), check=True, capture_output=True)
+    (artifacts / "metrics.json").write_text(json.dumps({"test_accuracy": 0.1}))
+    return artifacts
+
+
+@pytest.fixture(scope="module")
+def wrong_artifacts(tmp_path_factory) -> dict[str, Path]:
+    return {name: convert_tiny_model(shape, classes, tmp_path_factory.mktemp(name))
+            for name, (shape, classes, _) in WRONG_MODELS.items()}
+
+
+@pytest.mark.parametrize("name", WRONG_MODELS)
+def test_build_refuses_a_model_of_the_wrong_shape(wrong_artifacts, tmp_path, name):
+    artifacts = wrong_artifacts[name]
+    out = tmp_path / "dist"
+    out.mkdir()
+    (out / "index.html").write_text("the previous good site")
+    result = CliRunner().invoke(main, ["build", "--artifacts", str(artifacts), "--out", str(out),
+                                       "--template", str(ROOT / "site_template"), "--node-modules", str(NODE_MODULES)])
+    assert result.exit_code == 1 and isinstance(result.exception, (SystemExit, type(None))), result.output
+    assert result.stderr.splitlines() == [
+        f"Error: {artifacts / 'tfjs' / 'model.json'}: model maps {WRONG_MODELS[name][2]}, "
+        "the page needs [-1, 28, 28, 1] -> [-1, 10]"
+    ]
+    assert [p.name for p in tmp_path.iterdir()] == ["dist"] and (out / "index.html").read_text() == "the previous good site"
+
+
+@pytest.mark.parametrize(
+    "shape, fits",
+    [
+        ([-1, 28, 28, 1], True),
+        ([1, 28, 28, 1], True),  # a fixed batch of one: the page predicts one image at a time
+        ([-1, -1, -1, 1], True),  # fully convolutional: any size
+        ([-1, 28, 28, 3], False),  # colour
+        ([-1, 784], False),  # flattened input
+        ([-1, 28, 28], False),
+    ],
+)
+def test_open_dimensions_fit_any_size(shape, fits):
+    assert shape_fits(shape, [-1, 28, 28, 1]) is fits
