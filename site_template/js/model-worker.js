@@ -73,11 +73,15 @@ async function init({ vendorUrl, modelUrl, version, backends, pageHasWasm, image
   self.postMessage({ type: 'ready', backend, skipped });
 }
 
-/** Why a backend cannot be used here, or null if it may be tried. */
-function unavailable(name) {
+/**
+ * Why a backend cannot be used here, or null if it may be tried. A list of
+ * one backend is a deliberate choice (benchmarks force each in turn), so a
+ * software WebGL renderer is then used rather than skipped.
+ */
+function unavailable(name, forced) {
   if (name === 'wasm' && !wasmAllowed) return 'this browser has no WebAssembly';
   if (name === 'wasm' && !tf.wasm) return 'the WebAssembly runtime (vendor/tf-backend-wasm.min.js) did not load';
-  if (name === 'webgl') return softwareWebgl();
+  if (name === 'webgl' && !forced) return softwareWebgl();
   if (!tf.findBackendFactory(name)) return 'not registered';
   return null;
 }
@@ -110,7 +114,7 @@ function softwareWebgl() {
  */
 async function chooseBackend(backends, vendorUrl, skipped) {
   for (const name of backends) {
-    const reason = unavailable(name);
+    const reason = unavailable(name, backends.length === 1);
     if (reason) {
       skipped.push(`${name}: ${reason}`);
       continue;
