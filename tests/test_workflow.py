@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,15 @@ def test_committed_source_without_a_model_fails_with_one_annotation(tmp_path):
     rc, outputs, stdout = run_source_step(tmp_path, "committed")
     assert rc == 1 and outputs == {}
     assert stdout.strip().startswith("::error file=deploy/artifacts::no committed model") and len(stdout.splitlines()) == 1
+
+
+def test_build_needs_neither_tensorflow_nor_numpy():
+    """pages.yml builds a committed tfjs model with only Jinja2 and click installed; keep it that way."""
+    code = ("import sys, pipeline.cli, pipeline.site; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'numpy', 'jax') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
+    step = next(s for s in steps(load("pages.yml")) if "python -m pipeline build" in s.get("run", ""))
+    installed = re.search(r"grep -iE '\^\((.*?)\)==' requirements.lock", step["run"]).group(1).split("|")
+    lock = (ROOT / "requirements.lock").read_text().lower()
+    assert all(f"\n{name}==" in "\n" + lock for name in installed), installed
