@@ -13,7 +13,8 @@ PYTEST_FLAGS ?=
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup train export build evaluate test serve bench clean chromium audit
+.PHONY: setup train export build evaluate test serve bench lighthouse audit clean chromium
+.PHONY: bench-train bench-build bench-page bench-lighthouse bench-browser-training bench-report
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -52,8 +53,39 @@ test: setup chromium  ## the whole suite: unit, CLI, export, browser
 serve: setup  ## preview $(DIST) on http://127.0.0.1:8000/
 	$(BIN)/pipeline serve --dist $(DIST)
 
-bench: setup chromium  ## page benchmarks of $(DIST) -> bench/page.json (printed as a table)
-	$(BIN)/python bench/bench_page.py --dist $(DIST) --out bench/page.json
+# Benchmarks: each writes bench/results/NAME.json; bench-report renders them all into BENCHMARKS.md.
+# They train and build their own copy of the default model in $(BENCH_ARTIFACTS), never touching
+# $(ARTIFACTS)/ or $(DIST)/; to measure a site you built: make bench-page BENCH_ARTIFACTS=artifacts.
+BENCH_ARTIFACTS ?= $(ARTIFACTS)/bench
+BENCH_DIST ?= $(BENCH_ARTIFACTS)/dist
+BENCH_OPTIONAL := $(if $(wildcard bench/lighthouse.py),bench-lighthouse) $(if $(wildcard bench/browser_training.py),bench-browser-training)
+
+bench: setup chromium  ## the whole suite on this machine, one after another -> BENCHMARKS.md
+	$(MAKE) --no-print-directory bench-train
+	$(MAKE) --no-print-directory bench-page
+	$(foreach target,$(BENCH_OPTIONAL),$(MAKE) --no-print-directory $(target) &&) true
+	$(MAKE) --no-print-directory bench-report
+
+bench-train: setup  ## default training + export: images/s, time to 99.5 %, export time and sizes
+	$(BIN)/python -m bench.bench_train --artifacts $(BENCH_ARTIFACTS) --command "make bench-train"
+
+bench-build: setup  ## $(BENCH_ARTIFACTS) -> $(BENCH_DIST), the site the page benchmarks measure
+	$(BIN)/pipeline build --artifacts $(BENCH_ARTIFACTS) --out $(BENCH_DIST)
+
+bench-page: bench-build chromium  ## load, pen-up and predict latency per backend, in-page accuracy, sizes
+	$(BIN)/python -m bench.bench_page --dist $(BENCH_DIST) --command "make bench-page"
+
+bench-lighthouse: bench-build chromium  ## Lighthouse scores of $(BENCH_DIST)
+	$(BIN)/python -m bench.lighthouse --dist $(BENCH_DIST)
+
+bench-browser-training: bench-build chromium  ## training in the browser page of $(BENCH_DIST)
+	$(BIN)/python -m bench.browser_training --dist $(BENCH_DIST)
+
+bench-report: setup  ## bench/results/*.json -> BENCHMARKS.md
+	$(BIN)/python -m bench.report
+
+lighthouse: setup chromium  ## Lighthouse scores of a fresh build of $(ARTIFACTS) -> bench/results/lighthouse.json
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python bench/lighthouse.py --artifacts $(ARTIFACTS) --runs 3
 
 AUDIT_VENV := .venv-audit
 AUDIT_FLAGS ?=

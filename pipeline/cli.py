@@ -8,7 +8,6 @@ of the stage's module. Heavy imports (TensorFlow) happen inside the commands so
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib
 import os
 import sys
@@ -18,7 +17,9 @@ from pathlib import Path
 import click
 
 from pipeline.artifacts import ArtifactError
-from pipeline.config import AugmentConfig, ExportConfig, TrainConfig
+from pipeline.config import ExportConfig, TrainConfig
+from pipeline.profiles import PROFILES
+from pipeline.subset import SubsetConfig
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the way
 
@@ -33,11 +34,9 @@ DATA = click.option(
     "--data",
     type=click.Path(exists=True, path_type=Path),
     default=None,
-    help="MNIST to use instead of the cache/download: a folder of IDX files (raw or .gz) or an .npz.",
+    help="MNIST to use instead of the cache/download: a folder of IDX files (raw or .gz) or an .npz; "
+    "also a Kaggle digit-recognizer train.csv or a folder of QMNIST files.",
 )
-
-
-DEFAULTS = TrainConfig()  # the flags mirror its fields; defaults are named once, there
 
 
 def _fail(err: Exception):
@@ -114,45 +113,95 @@ def main():
     pipeline train     MNIST -> artifacts/model.keras + metrics.json
     pipeline export    artifacts/model.keras -> artifacts/tfjs/ (checked against Keras)
     pipeline build     artifacts/ + site_template/ -> dist/ (for GitHub Pages)
-    pipeline evaluate  accuracy and confusion matrix of the trained model
+    pipeline evaluate  accuracy, per-class precision/recall/F1, confusion matrix
+    pipeline predict   the digit in PNG/JPEG files, with the page's preprocessing
+    pipeline sweep     hyperparameter search, chosen by validation accuracy
     pipeline serve     preview dist/ on http://127.0.0.1
     """
+
+
+def _from_profile(what: str) -> str:
+    return f"[default: {what} of the profile]"
 
 
 @main.command()
 @ARTIFACTS
 @DATA
-@click.option("--epochs", type=click.IntRange(min=1), default=DEFAULTS.epochs, show_default=True, help="Passes over the data.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True, help="Global batch size.")
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.learning_rate, show_default=True,
-              help="Peak learning rate (AdamW, warm-up then cosine decay).")
-@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True, help="Seed for weights, split and augmentation.")
-@click.option("--validation-size", type=click.IntRange(min=0), default=DEFAULTS.validation_size, show_default=True,
-              help="Training images held out for model selection.")
-@click.option("--augment-strength", type=click.FloatRange(min=0), default=DEFAULTS.augment.strength, show_default=True,
-              help="Scales shift/rotation/scale/shear/thickness augmentation; 0 turns it off.")
-@click.option("--train-limit", type=click.IntRange(min=0), default=0, help="Train on only this many images (0 = all).")
-@click.option("--test-limit", type=click.IntRange(min=0), default=0, help="Evaluate on only this many (0 = all).")
-@click.option("--strategy", type=click.Choice(["auto", "default", "mirrored"]), default="auto", show_default=True,
-              help="auto: MirroredStrategy when there are several GPUs, else one device.")
+@click.option("--profile", type=click.Choice(list(PROFILES)), default="default", show_default=True,
+              help="Preset: default (2-core CPU budget), fast (one GPU, seconds), accurate (>= 99.65 %, GPU).")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Training settings as JSON (TrainConfig.to_dict(), e.g. sweep's best.json); replaces --profile.")
+@click.option("--resume", is_flag=True,
+              help="Continue from ARTIFACTS/checkpoint/ (the last completed epoch) with the settings saved there.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Passes over the data. " + _from_profile("10"))
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Batch per replica (global = this x replicas). " + _from_profile("128"))
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Peak learning rate for one replica (AdamW, warm-up then cosine decay). " + _from_profile("0.003"))
+@click.option("--lr-scaling", type=click.Choice(["sqrt", "linear", "none"]), default=None,
+              help="How the peak rate grows with replicas. [default: sqrt]")
+@click.option("--seed", type=int, default=None, help="Seed for weights, split and augmentation. [default: 1234]")
+@click.option("--validation-size", type=click.IntRange(min=0), default=None,
+              help="Training images held out for model selection. [default: 5000]")
+@click.option("--augment-strength", type=click.FloatRange(min=0), default=None,
+              help="Scales shift/rotation/scale/shear/thickness augmentation; 0 turns it off. [default: 1.0]")
+@click.option("--train-limit", type=click.IntRange(min=0), default=None, help="Train on only this many images (0 = all).")
+@click.option("--test-limit", type=click.IntRange(min=0), default=None, help="Evaluate on only this many (0 = all).")
+@click.option("--strategy", type=click.Choice(["auto", "default", "mirrored", "multiworker"]), default=None,
+              help="auto: multi-worker when TF_CONFIG is set, Mirrored over several GPUs (JAX: DataParallel over "
+                   "several devices), else one device. [default: auto]")
+@click.option("--precision", type=click.Choice(["auto", "float32", "mixed_float16", "mixed_bfloat16"]), default=None,
+              help="auto: float16 on compute capability 7.x, bfloat16 on >= 8.0, float32 on the CPU. [default: auto]")
+@click.option("--xla", "jit_compile", type=click.Choice(["auto", "on", "off"]), default=None,
+              help="XLA-compile the train step; auto: on for GPUs, off on the CPU. [default: auto]")
 @click.option("--cpu-replicas", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Split the CPU into this many logical devices (to try MirroredStrategy without GPUs).")
-def train(artifacts, data, epochs, batch_size, learning_rate, seed, validation_size, augment_strength,
-          train_limit, test_limit, strategy, cpu_replicas):
-    """Train the CNN on MNIST; write ARTIFACTS/model.keras and ARTIFACTS/metrics.json."""
-    stage = _stage("train")
-    from pipeline.data import DataError
+              help="Split the CPU into this many logical devices (to try the multi-device paths without GPUs).")
+@click.option("--workers", default=None, metavar="HOST:PORT,...",
+              help="Multi-worker training: every worker's address, the same list and order on each machine.")
+@click.option("--worker-index", type=click.IntRange(min=0), default=None,
+              help="This machine's position in --workers (0 is the chief, which writes the artefacts).")
+def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, worker_index, **flags):
+    """Train the CNN on MNIST; write ARTIFACTS/model.keras and ARTIFACTS/metrics.json.
 
+    Settings come from --profile (or --config FILE), then the flags given. Every
+    completed epoch is checkpointed in ARTIFACTS/checkpoint/; after Ctrl-C or a
+    kill, `pipeline train --resume` continues from there.
+    """
+    from pipeline.profiles import ConfigFileError, profile_config, read_config_file, with_overrides
+
+    if (workers is None) != (worker_index is None):
+        raise click.UsageError("--workers and --worker-index go together")
+    if workers is not None:
+        from pipeline.distribute import parse_workers, write_tf_config
+
+        try:
+            write_tf_config(parse_workers(workers), worker_index)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--workers/--worker-index") from None
     if cpu_replicas > 1:
-        stage.split_cpu(cpu_replicas)
-    config = TrainConfig(
-        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
-        validation_size=validation_size, train_limit=train_limit, test_limit=test_limit, strategy=strategy,
-        augment=dataclasses.replace(AugmentConfig(), strength=augment_strength),
-    )
+        from pipeline.distribute import split_cpu
+
+        split_cpu(cpu_replicas)  # before the backend starts its devices
+    stage = _stage("train")  # first, so TensorFlow's import chatter is held back
+    from pipeline import checkpoint
+    from pipeline.data import DataError
+    from pipeline.distribute import DistributeError
+
+    names = {"jit_compile": "jit_compile", "augment_strength": "augment.strength"}
+    overrides = {names.get(k, k): v for k, v in flags.items() if v is not None}
+    source = click.get_current_context().get_parameter_source
     try:
-        stage.train(config, artifacts, data_path=data)
-    except DataError as err:
+        if config_file is not None:
+            base = read_config_file(config_file)
+        elif resume and source("profile") != click.core.ParameterSource.COMMANDLINE:
+            base = TrainConfig.from_dict(checkpoint.read_state(artifacts / checkpoint.CHECKPOINT_DIR)["config"])
+        else:
+            base = profile_config(profile)
+        stage.train(with_overrides(base, overrides), artifacts, data_path=data, resume=resume)
+    except stage.TrainingInterrupted as stop:
+        click.echo(str(stop), err=True)
+        raise SystemExit(143 if stop.signal_name == "SIGTERM" else 130) from None
+    except (DataError, ConfigFileError, checkpoint.ResumeError, DistributeError) as err:
         _fail(err)
 
 
@@ -186,12 +235,22 @@ def export(artifacts, data, quantize, node_modules):
               default=Path("site_template"), show_default=True, help="Folder of Jinja templates and assets.")
 @click.option("--node-modules", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("node_modules"),
               show_default=True, help="Where npm installed the tfjs bundles that are self-hosted.")
-def build(artifacts, out, template, node_modules):
-    """Render the static site into OUT (default dist/), ready for GitHub Pages."""
+@DATA
+@click.option("--train-per-class", type=click.IntRange(min=1), default=SubsetConfig.train_per_class, show_default=True,
+              help="Training images per digit shipped for train.html (from the MNIST training set).")
+@click.option("--test-per-class", type=click.IntRange(min=1), default=SubsetConfig.test_per_class, show_default=True,
+              help="Held-out images per digit shipped for train.html (from the MNIST test set).")
+def build(artifacts, out, template, node_modules, data, train_per_class, test_per_class):
+    """Render the static site into OUT (default dist/), ready for GitHub Pages.
+
+    Also ships a class-balanced MNIST subset (OUT/data/) that train.html
+    trains on in the visitor's browser.
+    """
     from pipeline import site
 
+    subset = SubsetConfig(train_per_class=train_per_class, test_per_class=test_per_class)
     try:
-        site.build(artifacts, out, template, node_modules)
+        site.build(artifacts, out, template, node_modules, subset=subset, data_path=data)
     except site.BuildError as err:
         _fail(err)
 
@@ -210,6 +269,27 @@ def evaluate(artifacts, data, as_json):
     except (stage.EvaluateError, DataError, ArtifactError) as err:
         _fail(err)
     click.echo(stage.to_json(result) if as_json else stage.to_text(result))
+
+
+@main.command()
+@ARTIFACTS
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def predict(artifacts, images, as_json):
+    """Read the digit in each IMAGE (PNG or JPEG, any size, dark-on-light or light-on-dark).
+
+    Each image gets the page's MNIST-style preprocessing (ink from the
+    transparency or from the contrast with the border, crop, fit to 20 px,
+    centre of mass in 28x28), then ARTIFACTS/model.keras reads it. Prints the
+    digit and the ten probabilities per image.
+    """
+    from pipeline import predict as stage
+
+    try:
+        results = stage.predict_files(list(images), artifacts)
+    except stage.PredictError as err:
+        _fail(err)
+    click.echo(stage.to_json(results) if as_json else stage.to_text(results))
 
 
 @main.command()

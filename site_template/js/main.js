@@ -13,7 +13,7 @@
  * Both wait for the model and reject if it could not load.
  */
 import { createDrawingPad } from './drawing.js';
-import { chooseBackend, loadModel, predict } from './model.js';
+import { ModelError, startModel } from './model.js';
 import { toMnist } from './preprocess.js';
 import * as ui from './ui.js';
 
@@ -38,22 +38,30 @@ ready.catch(() => {}); // the status shows the failure; only the hook's callers 
 const pad = createDrawingPad(ui.elements.pad, { onChange: ({ final }) => requestPrediction(final) });
 ui.onClear(clear);
 
-/** Backend, then model: resolves to the warmed-up model; shows the outcome. */
+/** Backend, then model (in a worker): resolves to the warmed-up model client; shows the outcome. */
 async function start() {
   try {
-    const backend = await chooseBackend(config.backends, config.vendorPath).catch((err) => {
-      throw new Error(`${err.message} Please try a current Chrome, Firefox, Safari or Edge.`);
+    const model = await startModel({ ...config, version: ui.assetVersion() }).catch((err) => {
+      throw new Error(failureMessage(err));
     });
-    const model = await loadModel(config.modelUrl, ui.assetVersion(), imageSize).catch((err) => {
-      throw new Error(`Sorry, the digit model could not be loaded. Please reload the page. (${err.message})`);
-    });
-    window.digitApp.backend = backend;
-    ui.showReady(backend);
+    window.digitApp.backend = model.backend;
+    ui.showReady(model.backend);
     return model;
   } catch (err) {
     ui.showError(err.message);
     throw err;
   }
+}
+
+/** A human sentence for a ModelError (or anything else that went wrong while loading). */
+function failureMessage(err) {
+  if (err instanceof ModelError && err.stage === 'backend') {
+    return `${err.message} Please try a current Chrome, Firefox, Safari or Edge.`;
+  }
+  if (err instanceof ModelError && err.stage === 'model') {
+    return `Sorry, the digit model could not be loaded: its files are missing or damaged. Please reload the page; if that does not help, the site needs to be rebuilt. (${err.message})`;
+  }
+  return `Sorry, the digit model could not be loaded. Please reload the page. (${err.message})`;
 }
 
 
@@ -87,7 +95,7 @@ async function predictWhilePending() {
 async function predictDrawing(model, final, sequence) {
   const { ink, width, height, strokes } = pad.readInk();
   const image = toMnist(ink, width, height, { imageSize, fitSize });
-  const probabilities = image && (await predict(model, image, 1, imageSize));
+  const probabilities = image && (await model.predict(image, 1));
   if (sequence === latest) ui.showPrediction({ probabilities, labels, strokes, final });
 }
 
@@ -119,6 +127,6 @@ async function predictMnistBatch(pixels) {
     throw new Error(`predictMnistBatch: expected N·${size} pixels, got ${pixels.length}`);
   }
   const count = pixels.length / size;
-  const probabilities = await predict(model, Float32Array.from(pixels, (v) => v / 255), count, imageSize);
+  const probabilities = await model.predict(Float32Array.from(pixels, (v) => v / 255), count);
   return Array.from({ length: count }, (_, i) => Array.from(probabilities.subarray(i * numClasses, (i + 1) * numClasses)));
 }

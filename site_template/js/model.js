@@ -1,84 +1,82 @@
 /**
- * The model: pick a TensorFlow.js backend, load the graph model, warm it up,
- * predict. No DOM.
- *
- * This is the only module that touches the global `tf`: vendor/tf.min.js and
- * vendor/tf-backend-wasm.min.js are classic UMD scripts (loaded with `defer`
- * before the modules run) that define it and register the 'wasm' backend on it.
+ * The model, seen from the page: starts js/model-worker.js (where TensorFlow.js
+ * runs, off the main thread), and turns its messages into promises. No DOM.
  */
-const tf = globalThis.tf;
-
-/** Why a backend cannot be used here, or null if it may be tried. */
-function unavailable(name) {
-  if (name === 'wasm' && typeof WebAssembly !== 'object') return 'this browser has no WebAssembly';
-  if (name === 'wasm' && !tf.wasm) return 'the WebAssembly runtime (vendor/tf-backend-wasm.min.js) did not load';
-  if (!tf.findBackendFactory(name)) return 'not registered';
-  return null;
-}
 
 /**
- * Switch tfjs to the first backend in `backends` that initialises.
- * Nothing may touch tf before this: the first op would start tfjs's own
- * favourite backend (webgl).
- *
- * @param {string[]} backends in order of preference, e.g. ['wasm', 'webgl', 'cpu']
- * @param {string} vendorPath folder of the .wasm binaries, relative to the
- *   page (e.g. 'vendor/'); tfjs picks the SIMD build, and no threads, since
- *   GitHub Pages cannot send the cross-origin isolation headers they need
- * @returns {Promise<string>} the backend in use
- * @throws {Error} when none works
+ * @typedef {object} ModelClient
+ * @property {string} backend the tfjs backend in use: 'wasm', 'webgl' or 'cpu'
+ * @property {string[]} skipped backends passed over, each "name: why"
+ * @property {function(Float32Array, number): Promise<Float32Array>} predict
+ *   (images, count): images is count·imageSize², row-major, 0–1, white ink on
+ *   black; resolves to count·numClasses softmax probabilities, row-major
  */
-export async function chooseBackend(backends, vendorPath) {
-  if (!tf) throw new Error('The TensorFlow.js runtime (vendor/tf.min.js) did not load.');
-  const skipped = [];
-  for (const name of backends) {
-    const reason = unavailable(name);
-    if (reason) {
-      skipped.push(`${name}: ${reason}`);
-      continue;
-    }
-    if (name === 'wasm') tf.wasm.setWasmPaths(vendorPath);
-    try {
-      if (await tf.setBackend(name)) return tf.getBackend();
-      skipped.push(`${name}: failed to start`);
-    } catch (err) {
-      skipped.push(`${name}: ${err.message || err}`);
-    }
+
+/** Why loading failed, by stage: 'runtime' (scripts), 'backend' (no backend works), 'model' (model.json or weights). */
+export class ModelError extends Error {
+  constructor(stage, message) {
+    super(message);
+    this.stage = stage;
   }
-  throw new Error(`No TensorFlow.js backend works in this browser (${skipped.join('; ')}).`);
 }
 
 /**
- * Load the graph model and run it once, so the first drawing is answered at
- * full speed (the first run compiles kernels and allocates memory).
+ * Start the model worker: it picks a backend, loads the graph model and warms it up.
  *
- * @param {string} url model.json, relative to the page
- * @param {string} version appended as ?v= to model.json; tfjs appends the
- *   same query to the weight shards, so a new build never mixes with cached
- *   files of an old one
- * @param {number} imageSize side of the model's square input, pixels
- * @returns {Promise<tf.GraphModel>}
+ * @param {object} options
+ * @param {string[]} options.backends in order of preference, e.g. ['wasm', 'webgl', 'cpu']
+ * @param {string} options.vendorPath folder of tf.min.js and the .wasm binaries, relative to the page
+ * @param {string} options.modelUrl model.json, relative to the page
+ * @param {string} options.version the build's hash, appended as ?v= to every URL the worker loads
+ * @param {number} options.imageSize side of the model's square input, pixels
+ * @returns {Promise<ModelClient>} rejects with a ModelError
  */
-export async function loadModel(url, version, imageSize) {
-  const model = await tf.loadGraphModel(`${url}?v=${encodeURIComponent(version)}`);
-  await predict(model, new Float32Array(imageSize * imageSize), 1, imageSize);
-  return model;
-}
+export function startModel({ backends, vendorPath, modelUrl, version, imageSize }) {
+  const page = document.baseURI;
+  const script = new URL('./model-worker.js', import.meta.url);
+  script.search = `?v=${encodeURIComponent(version)}`;
+  const worker = new Worker(script);
+  const waiting = new Map(); // id -> {resolve, reject}: predictions asked for and not answered yet
+  let nextId = 0;
 
-/**
- * Class probabilities of a batch of images.
- *
- * @param {tf.GraphModel} model from `loadModel`
- * @param {Float32Array} images count·imageSize², row-major, 0–1, white ink on black
- * @param {number} count images in the batch
- * @param {number} imageSize side of each image, pixels
- * @returns {Promise<Float32Array>} count·numClasses softmax probabilities, row-major
- */
-export async function predict(model, images, count, imageSize) {
-  const probabilities = tf.tidy(() => model.predict(tf.tensor4d(images, [count, imageSize, imageSize, 1])));
-  try {
-    return await probabilities.data();
-  } finally {
-    probabilities.dispose();
+  return new Promise((resolve, reject) => {
+    worker.addEventListener('error', (event) => {
+      event.preventDefault(); // reported through the promise, not as an uncaught error
+      const error = new ModelError('runtime', `The model's script (js/model-worker.js) failed: ${event.message || 'it did not load'}.`);
+      reject(error);
+      for (const { reject: fail } of waiting.values()) fail(error);
+      waiting.clear();
+    });
+    worker.addEventListener('message', ({ data }) => {
+      if (data.type === 'ready') {
+        resolve({ backend: data.backend, skipped: data.skipped, predict });
+      } else if (data.type === 'failed') {
+        reject(new ModelError(data.stage, data.message));
+        worker.terminate();
+      } else if (data.type === 'result') {
+        const request = waiting.get(data.id);
+        waiting.delete(data.id);
+        if (data.error) request?.reject(new Error(data.error));
+        else request?.resolve(data.probabilities);
+      }
+    });
+    worker.postMessage({
+      type: 'init',
+      vendorUrl: new URL(vendorPath, page).href,
+      modelUrl: new URL(modelUrl, page).href,
+      version,
+      backends,
+      // WebAssembly switched off for the page (a policy, a hardened browser) counts as off for its worker too.
+      pageHasWasm: typeof WebAssembly === 'object',
+      imageSize,
+    });
+  });
+
+  function predict(images, count) {
+    return new Promise((resolve, reject) => {
+      const id = nextId++;
+      waiting.set(id, { resolve, reject });
+      worker.postMessage({ type: 'predict', id, images, count });
+    });
   }
 }

@@ -138,7 +138,7 @@ def test_prediction_follows_the_pen_without_counting_the_unfinished_stroke(ready
     ready_page.mouse.down()
     for _, y in densify([(0.5, 0.2), (0.5, 0.8)]):
         ready_page.mouse.move(x0 + 0.5 * side, y0 + y * side)
-    ready_page.wait_for_function("document.getElementById('prediction').textContent !== ''")
+    ready_page.wait_for_function("() => document.getElementById('prediction').textContent !== ''")
     assert ready_page.get_attribute("#prediction", "data-strokes") == "0", "the stroke is not finished"
     ready_page.mouse.up()
     assert prediction_after(ready_page, 1) == "1"
@@ -233,7 +233,7 @@ def test_touch_draws_without_scrolling_the_page(browser, site_url):
         for dy in range(100, -1, -10):
             cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y + dy}]})
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-        page.wait_for_function("scrollY > 0")
+        page.wait_for_function("() => scrollY > 0")
         assert log.outside(site_url) == [] and log.errors == []
     finally:
         context.close()

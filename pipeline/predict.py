@@ -1,0 +1,161 @@
+"""Predict: read the digit in image files (PNG, JPEG, ...) with the trained model.
+
+Each image goes through the page's own preprocessing (pipeline.preprocess, the
+port of site_template/js/preprocess.js), so a file is read the way the page
+reads a drawing:
+
+  1. the ink. An image whose border is transparent (a canvas saved with
+     toDataURL, a sticker-style PNG) is ink where it is opaque: ink = alpha,
+     exactly what the page reads from its canvas. Any other image is read in
+     grey: its border tells the background, light (dark ink, paper) or dark
+     (light ink, MNIST-style); ink is the distance from the background,
+     stretched to 0-255. In a photo or a JPEG (a border that is not one flat
+     colour, or a lossy format) everything within NOISE_FRACTION of the
+     contrast counts as background (paper grain, JPEG ringing); a clean
+     lossless image keeps every level, so a canvas flattened onto white or
+     black reads the same as the canvas itself.
+  2. crop to the ink, fit the longer side to 20 px, centre of mass in 28x28.
+
+Reads ARTIFACTS/model.keras. Images of any size; EXIF rotation is applied.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.contract import LABELS
+from pipeline.preprocess import to_mnist
+
+BORDER_FRACTION = 0.02  # width of the border that tells the background, fraction of the shorter side (≥ 1 px)
+TRANSPARENT_BORDER = 128  # median border alpha (0-255) below which the image is ink-on-transparent
+NOISE_FRACTION = 0.15  # ink within this fraction of (peak − background) of the background counts as background
+MIN_CONTRAST = 40  # grey levels (0-255) between background and the darkest/lightest ink; less is a blank image
+
+
+class PredictError(Exception):
+    """An image cannot be read or holds no digit, or there is no model. One line for the user."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Ink:
+    """The ink of an image. ink: uint8 (H, W), 0 = none, 255 = solid.
+    polarity: how it was found: 'alpha', 'dark-on-light' or 'light-on-dark'."""
+
+    ink: np.ndarray
+    polarity: str
+
+
+def _border(values: np.ndarray) -> np.ndarray:
+    """The pixels of the outer ring of a (H, W) array, BORDER_FRACTION of the shorter side wide."""
+    width = max(1, round(BORDER_FRACTION * min(values.shape)))
+    mask = np.zeros(values.shape, bool)
+    mask[:width], mask[-width:], mask[:, :width], mask[:, -width:] = True, True, True, True
+    return values[mask]
+
+
+LOSSY_FORMATS = {"JPEG", "MPO", "WEBP"}  # Pillow format names whose pixels carry compression noise
+
+
+def open_image(path: Path):
+    """Decode an image file fully with Pillow (upright per its EXIF); PredictError if it cannot.
+    Returns (image, lossy): lossy is whether the format adds compression noise."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()  # decode now: a truncated file fails here, not later
+            return ImageOps.exif_transpose(image), image.format in LOSSY_FORMATS
+    except FileNotFoundError:
+        raise PredictError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise PredictError(f"{path}: is a folder, expected an image file") from None
+    except UnidentifiedImageError:
+        raise PredictError(f"{path}: not an image Pillow can read (expected PNG or JPEG)") from None
+    except (OSError, SyntaxError, ValueError) as err:  # truncated or corrupt data
+        raise PredictError(f"{path}: broken image data ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+
+
+def read_ink(image, lossy: bool = False) -> Ink:
+    """The ink of a Pillow image (see the module docstring), uint8 (H, W).
+    lossy: the image came from a lossy format (JPEG), so faint levels are noise."""
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    if has_alpha:
+        rgba = np.asarray(image.convert("RGBA"))
+        alpha = rgba[..., 3]
+        if np.median(_border(alpha)) < TRANSPARENT_BORDER:
+            return Ink(alpha.copy(), "alpha")
+        image = image.convert("RGBA")  # opaque background: flatten what is translucent onto it
+        from PIL import Image
+
+        flat = Image.new("RGBA", image.size, tuple(int(v) for v in np.median(rgba[..., :3].reshape(-1, 3), 0)) + (255,))
+        image = Image.alpha_composite(flat, image)
+    grey = np.asarray(image.convert("L"), dtype=np.int32)
+    dark_on_light = np.median(_border(grey)) >= 128
+    ink = 255 - grey if dark_on_light else grey
+    background = float(np.median(_border(ink)))
+    peak = float(ink.max())
+    polarity = "dark-on-light" if dark_on_light else "light-on-dark"
+    if peak - background < MIN_CONTRAST:
+        return Ink(np.zeros(ink.shape, np.uint8), polarity)
+    clean = not lossy and np.ptp(_border(ink)) == 0
+    floor = background + (0.0 if clean else NOISE_FRACTION) * (peak - background)
+    stretched = np.clip((ink - floor) / (peak - floor), 0.0, 1.0)
+    return Ink(np.round(stretched * 255).astype(np.uint8), polarity)
+
+
+def image_to_mnist(path: Path) -> tuple[np.ndarray, str]:
+    """An image file as the model's input: (float32 (28, 28), 0-1, white on black; polarity).
+    PredictError if it cannot be read or holds no ink."""
+    ink = read_ink(*open_image(path))
+    image = to_mnist(ink.ink)
+    if image is None:
+        raise PredictError(f"{path}: no digit found (the image is blank)")
+    return image, ink.polarity
+
+
+def load_model(artifacts_dir: Path):
+    """ARTIFACTS/model.keras, loaded for inference."""
+    import keras
+
+    from pipeline.train import MODEL_FILE
+
+    path = artifacts_dir / MODEL_FILE
+    if not path.is_file():
+        raise PredictError(f"{path}: no trained model (run `pipeline train` first)")
+    return keras.saving.load_model(path, compile=False)
+
+
+def predict_files(paths: list[Path], artifacts_dir: Path) -> list[dict]:
+    """Read every image first (so a bad file fails before the model loads), then predict.
+
+    Returns one dict per image: image (path as given), digit (int), probabilities
+    (ten floats, summing to 1), polarity.
+    """
+    images = [image_to_mnist(Path(p)) for p in paths]
+    model = load_model(artifacts_dir)
+    batch = np.stack([image for image, _ in images])[..., None]
+    probabilities = np.asarray(model.predict(batch, batch_size=256, verbose=0), np.float64)
+    return [
+        {"image": str(path), "digit": int(p.argmax()), "probabilities": [round(float(v), 6) for v in p],
+         "polarity": polarity}
+        for path, (_, polarity), p in zip(paths, images, probabilities)
+    ]
+
+
+def to_json(results: list[dict]) -> str:
+    return json.dumps(results, indent=2)
+
+
+def to_text(results: list[dict]) -> str:
+    """One row per image: the digit, its probability and all ten probabilities."""
+    name_width = max([len("image")] + [len(r["image"]) for r in results])
+    header = f"{'image':<{name_width}}  digit  " + " ".join(f"{d:>5}" for d in LABELS)
+    rows = [
+        f"{r['image']:<{name_width}}  {LABELS[r['digit']]:>5}  " + " ".join(f"{p:5.3f}" for p in r["probabilities"])
+        for r in results
+    ]
+    return "\n".join([header, *rows])

@@ -1,0 +1,143 @@
+/**
+ * The model's own thread (a classic dedicated Worker, started by js/model.js):
+ * picks a TensorFlow.js backend, loads the graph model, warms it up and
+ * predicts. Loading and compiling tfjs here keeps the page's main thread free
+ * (Lighthouse measured 77 → 100 for performance, total blocking time → 0).
+ *
+ * Messages in (from js/model.js):
+ *   {type: 'init', vendorUrl, modelUrl, version, backends, pageHasWasm, imageSize}
+ *       vendorUrl  absolute URL of dist/vendor/ (tf.min.js, the .wasm files)
+ *       modelUrl   absolute URL of model.json
+ *       version    the build's hash, appended as ?v= (tfjs appends it to the shards too)
+ *       backends   names in order of preference, e.g. ['wasm', 'webgl', 'cpu']
+ *       pageHasWasm  false: the page has no WebAssembly, so the worker does not use it either
+ *   {type: 'predict', id, images: Float32Array(count·imageSize²) 0–1, count}
+ * Messages out:
+ *   {type: 'ready', backend, skipped: string[]}   or   {type: 'failed', stage, message}
+ *   {type: 'result', id, probabilities: Float32Array(count·numClasses)}   or   {type: 'result', id, error}
+ */
+/* global tf */
+let model = null;
+let imageSize = 0;
+let wasmAllowed = true; // the page has WebAssembly too
+
+self.onmessage = async ({ data }) => {
+  if (data.type === 'init') {
+    await init(data);
+  } else if (data.type === 'predict') {
+    try {
+      const probabilities = await predict(data.images, data.count);
+      self.postMessage({ type: 'result', id: data.id, probabilities }, [probabilities.buffer]);
+    } catch (err) {
+      self.postMessage({ type: 'result', id: data.id, error: String(err.message || err) });
+    }
+  }
+};
+
+async function init({ vendorUrl, modelUrl, version, backends, pageHasWasm, imageSize: size }) {
+  imageSize = size;
+  wasmAllowed = pageHasWasm && typeof WebAssembly === 'object';
+  const query = `?v=${encodeURIComponent(version)}`;
+  // As js/tf-csp-prelude.js does for pages: lets tf.min.js load without eval, should a host send a CSP for workers.
+  if (!('regeneratorRuntime' in self)) self.regeneratorRuntime = undefined;
+  try {
+    // The wasm script is optional: without it (or without WebAssembly) tfjs still has webgl and cpu.
+    importScripts(`${vendorUrl}tf.min.js${query}`);
+  } catch (err) {
+    self.postMessage({ type: 'failed', stage: 'runtime', message: 'The TensorFlow.js runtime (vendor/tf.min.js) did not load.' });
+    return;
+  }
+  if (wasmAllowed) {
+    try {
+      importScripts(`${vendorUrl}tf-backend-wasm.min.js${query}`);
+    } catch {
+      /* reported by chooseBackend as "did not load" */
+    }
+  }
+  let backend;
+  const skipped = [];
+  try {
+    backend = await chooseBackend(backends, vendorUrl, skipped);
+  } catch (err) {
+    self.postMessage({ type: 'failed', stage: 'backend', message: err.message });
+    return;
+  }
+  try {
+    model = await tf.loadGraphModel(`${modelUrl}${query}`);
+    await predict(new Float32Array(imageSize * imageSize), 1); // compiles kernels, allocates memory
+  } catch (err) {
+    model = null;
+    self.postMessage({ type: 'failed', stage: 'model', message: String(err.message || err) });
+    return;
+  }
+  self.postMessage({ type: 'ready', backend, skipped });
+}
+
+/** Why a backend cannot be used here, or null if it may be tried. */
+function unavailable(name) {
+  if (name === 'wasm' && !wasmAllowed) return 'this browser has no WebAssembly';
+  if (name === 'wasm' && !tf.wasm) return 'the WebAssembly runtime (vendor/tf-backend-wasm.min.js) did not load';
+  if (name === 'webgl') return softwareWebgl();
+  if (!tf.findBackendFactory(name)) return 'not registered';
+  return null;
+}
+
+/**
+ * WebGL is only worth it on a real GPU: a software renderer (SwiftShader,
+ * llvmpipe) is slower than the plain-JS cpu backend and blocks a CPU core.
+ * @returns {string|null} the reason to skip webgl, or null
+ */
+function softwareWebgl() {
+  let gl = null;
+  try {
+    gl = new OffscreenCanvas(1, 1).getContext('webgl2') || new OffscreenCanvas(1, 1).getContext('webgl');
+  } catch {
+    return 'no OffscreenCanvas in workers';
+  }
+  if (!gl) return 'no WebGL';
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
+  return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer) ? `software renderer (${renderer})` : null;
+}
+
+/**
+ * Switch tfjs to the first backend in `backends` that initialises. Nothing may
+ * touch tf before this: the first op would start tfjs's own favourite (webgl).
+ * The wasm build is the SIMD one without threads: GitHub Pages cannot send the
+ * cross-origin isolation headers that threads need.
+ * @returns {Promise<string>} the backend in use
+ */
+async function chooseBackend(backends, vendorUrl, skipped) {
+  for (const name of backends) {
+    const reason = unavailable(name);
+    if (reason) {
+      skipped.push(`${name}: ${reason}`);
+      continue;
+    }
+    if (name === 'wasm') tf.wasm.setWasmPaths(vendorUrl);
+    try {
+      if (await tf.setBackend(name)) return tf.getBackend();
+      skipped.push(`${name}: failed to start`);
+    } catch (err) {
+      skipped.push(`${name}: ${err.message || err}`);
+    }
+  }
+  throw new Error(`No TensorFlow.js backend works in this browser (${skipped.join('; ')}).`);
+}
+
+/**
+ * Class probabilities of a batch of images.
+ * @param {Float32Array} images count·imageSize², row-major, 0–1, white ink on black
+ * @param {number} count images in the batch
+ * @returns {Promise<Float32Array>} count·numClasses softmax probabilities, row-major
+ */
+async function predict(images, count) {
+  if (!model) throw new Error('the model is not loaded');
+  const probabilities = tf.tidy(() => model.predict(tf.tensor4d(images, [count, imageSize, imageSize, 1])));
+  try {
+    return await probabilities.data();
+  } finally {
+    probabilities.dispose();
+  }
+}

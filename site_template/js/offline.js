@@ -1,0 +1,48 @@
+/**
+ * Offline use: registers the service worker (sw.js at the site's root, made by
+ * `pipeline build` with the list of every file of the build), and tells the
+ * visitor when a newer build has taken over.
+ *
+ * The build adds this module to every page it renders, so every page of the
+ * site works offline after one visit. How updates go (see sw.js): a new build
+ * has a new cache name; its service worker installs in the background, takes
+ * over at once (skipWaiting + clients.claim) and deletes the old cache. A page
+ * that was already open keeps what it has loaded and shows a notice with a
+ * Reload button; nothing reloads by itself, so a drawing is never lost.
+ */
+const SCRIPT = 'sw.js'; // at the site's root, so its scope covers every page
+const ROOT = new URL('../', import.meta.url); // this module is ROOT/js/offline.js
+
+/** Register sw.js for the site's folder, e.g. https://USER.github.io/REPO/. Skipped where unsupported (file://, old browsers). */
+export async function registerServiceWorker() {
+  if (!('serviceWorker' in navigator) || !window.isSecureContext) return null;
+  const updating = Boolean(navigator.serviceWorker.controller); // a build already served this page
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    if (updating) showUpdateNotice();
+  });
+  try {
+    return await navigator.serviceWorker.register(new URL(SCRIPT, ROOT), { scope: ROOT.pathname });
+  } catch (err) {
+    // Private modes and some browser settings forbid service workers: the page still works online.
+    console.warn(`Offline use is not available here: ${err.message}`);
+    return null;
+  }
+}
+
+/** "A new version is ready" with a Reload button, once, at the top of the page. */
+function showUpdateNotice() {
+  if (document.getElementById('update-notice')) return;
+  const notice = document.createElement('p');
+  notice.id = 'update-notice';
+  notice.className = 'update-notice';
+  notice.setAttribute('role', 'status');
+  notice.textContent = 'A new version of this site is ready. ';
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = 'Reload';
+  button.addEventListener('click', () => location.reload());
+  notice.append(button);
+  document.body.prepend(notice);
+}
+
+registerServiceWorker();

@@ -1,0 +1,129 @@
+/**
+ * Pure chart helpers for the model report: numbers in, SVG markup (a string)
+ * or numbers out. No DOM, so they run and are tested in Node
+ * (tests/js/report-charts.test.mjs). Colours are CSS variables from
+ * css/style.css, so charts follow the page's light or dark scheme.
+ */
+
+/**
+ * A linear map from `domain` [d0, d1] to `range` [r0, r1].
+ * @returns {(value: number) => number}
+ */
+export function linearScale([d0, d1], [r0, r1]) {
+  const span = d1 - d0 || 1;
+  return (value) => r0 + ((value - d0) / span) * (r1 - r0);
+}
+
+/**
+ * About `count` round tick values covering [min, max] (steps of 1, 2 or 5 × 10^k).
+ * @returns {number[]} ascending; the first ≤ min and the last ≥ max
+ */
+export function niceTicks(min, max, count = 5) {
+  if (!(max > min)) return [min];
+  const raw = (max - min) / Math.max(1, count);
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  const first = Math.floor(min / step + 1e-9) * step;
+  const ticks = [];
+  for (let t = first; t < max + step - 1e-9 * step; t += step) ticks.push(Number(t.toPrecision(12)));
+  return ticks;
+}
+
+/** Escape text for SVG/HTML markup. */
+export function escapeXml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}
+
+/**
+ * A line chart of one or more series over epochs, as an SVG string.
+ *
+ * @param {object} chart
+ * @param {string} chart.title accessible name of the chart (its <title>)
+ * @param {string} chart.yLabel what the y axis measures, e.g. 'loss'
+ * @param {{name: string, key: string, points: {x: number, y: number}[]}[]} chart.series
+ *   key: a CSS-safe id (becomes data-series and a class); points: x = epoch (1, 2, …)
+ * @param {number} [chart.width=480] @param {number} [chart.height=280] SVG user units
+ * @returns {string} `<svg>`; every point is a `<circle data-series data-x data-y>`
+ *   holding its exact value, and its position follows the axes' scales
+ */
+export function lineChart({ title, yLabel, series, width = 480, height = 280 }) {
+  const margin = { top: 36, right: 16, bottom: 40, left: 56 }; // the legend sits in the top margin
+  const points = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.y));
+  const xs = points.map((p) => p.x);
+  const ys = points.map((p) => p.y);
+  const xMin = Math.min(...xs, 1);
+  const xMax = Math.max(...xs, xMin + 1);
+  const yTicks = niceTicks(Math.min(...ys), Math.max(...ys), 5);
+  const x = linearScale([xMin, xMax], [margin.left, width - margin.right]);
+  const y = linearScale([yTicks[0], yTicks[yTicks.length - 1]], [height - margin.bottom, margin.top]);
+  const xTicks = niceTicks(xMin, xMax, Math.min(10, xMax - xMin)).filter((t) => Number.isInteger(t) && t >= xMin && t <= xMax);
+  const decimals = Math.max(0, -Math.floor(Math.log10((yTicks[1] - yTicks[0]) || 1)));
+  const fmt = (v) => v.toFixed(decimals);
+
+  const grid = yTicks.map((t) => `<g class="tick"><line x1="${margin.left}" x2="${width - margin.right}" y1="${r(y(t))}" y2="${r(y(t))}"/>`
+    + `<text x="${margin.left - 6}" y="${r(y(t))}" dy="0.32em" text-anchor="end">${fmt(t)}</text></g>`).join('');
+  const xAxis = xTicks.map((t) => `<text class="tick" x="${r(x(t))}" y="${height - margin.bottom + 18}" text-anchor="middle">${t}</text>`).join('');
+  const lines = series.map((s, i) => {
+    const pts = s.points.filter((p) => Number.isFinite(p.y));
+    const path = pts.map((p) => `${r(x(p.x))},${r(y(p.y))}`).join(' ');
+    const dots = pts.map((p) => `<circle data-series="${escapeXml(s.key)}" data-x="${p.x}" data-y="${p.y}" cx="${r(x(p.x))}" cy="${r(y(p.y))}" r="3.5"><title>${escapeXml(s.name)}, epoch ${p.x}: ${p.y.toPrecision(4)}</title></circle>`).join('');
+    return `<g class="series series-${i} ${escapeXml(s.key)}" data-series="${escapeXml(s.key)}"><polyline points="${path}"/>${dots}</g>`;
+  }).join('');
+  const legend = series.map((s, i) => `<g class="legend series-${i}" transform="translate(${margin.left + i * 170},8)">`
+    + `<line x1="0" x2="18" y1="6" y2="6"/><text x="24" y="6" dy="0.32em">${escapeXml(s.name)}</text></g>`).join('');
+
+  return `<svg class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}" data-y-min="${yTicks[0]}" data-y-max="${yTicks[yTicks.length - 1]}">`
+    + `<title>${escapeXml(title)}</title>`
+    + `<g class="grid">${grid}</g>`
+    + `<line class="axis" x1="${margin.left}" x2="${width - margin.right}" y1="${height - margin.bottom}" y2="${height - margin.bottom}"/>`
+    + xAxis
+    + `<text class="axis-label" x="${(margin.left + width - margin.right) / 2}" y="${height - 6}" text-anchor="middle">epoch</text>`
+    + `<text class="axis-label" transform="translate(14,${(margin.top + height - margin.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(yLabel)}</text>`
+    + lines + legend + '</svg>';
+}
+
+/**
+ * The series of one metric from metrics.json's history: training and validation.
+ * @param {object[]} history rows {epoch, loss, accuracy, val_loss, val_accuracy}
+ * @param {'loss' | 'accuracy'} metric
+ */
+export function historySeries(history, metric) {
+  const series = [{ name: `training ${metric}`, key: metric }, { name: `validation ${metric}`, key: `val_${metric}` }];
+  return series
+    .map((s) => ({ ...s, points: history.filter((row) => Number.isFinite(row[s.key])).map((row) => ({ x: row.epoch, y: row[s.key] })) }))
+    .filter((s) => s.points.length > 0);
+}
+
+/**
+ * How strongly to shade a confusion-matrix cell: 0 (none) to 1 (the largest count).
+ * Logarithmic, so the few mistakes off the diagonal stay visible beside ~1,000
+ * correct ones on it.
+ */
+export function shade(count, maxCount) {
+  if (!(count > 0) || !(maxCount > 0)) return 0;
+  return Math.log1p(count) / Math.log1p(maxCount);
+}
+
+/**
+ * How to paint a confusion-matrix cell so its number stays readable in light
+ * and dark mode: `tint` (0–100, % of the accent colour over the page) and
+ * `strong` (true: the text takes the page's background colour). Cells near the
+ * largest count get a solid tint and inverted text; all others a light tint
+ * (at most LIGHT_TINT %) under normal text, which keeps contrast ≥ 4.5:1.
+ */
+export function cellPaint(count, maxCount) {
+  const strength = shade(count, maxCount);
+  if (strength >= STRONG_FROM) return { tint: round1(100 * strength), strong: true };
+  return { tint: round1(LIGHT_TINT * strength), strong: false };
+}
+
+const STRONG_FROM = 0.85; // shade from which a cell is painted solid
+const LIGHT_TINT = 45; // the most tint under normal text, %
+
+function round1(value) {
+  return Math.round(value * 10) / 10;
+}
+
+function r(value) {
+  return Math.round(value * 100) / 100;
+}

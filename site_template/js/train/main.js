@@ -1,0 +1,111 @@
+/**
+ * Entry point of train.html: wires data, backend, model, charts and UI.
+ *
+ * Load the subset → Start trains a fresh model (Stop ends it early) →
+ * evaluate on the held-out images → "Draw with this model" on the same pad
+ * and MNIST-style preprocessing as the main page.
+ *
+ * Test hook, the page's only global: window.trainLab
+ *   backend   the tfjs backend in use ('' until chosen)
+ *   summary   null, then after each run {images, seconds, imagesPerSecond,
+ *             stopped, accuracy, backend}: images trained on, seconds of
+ *             training (evaluation excluded), accuracy on the held-out images
+ */
+import { createDrawingPad } from '../drawing.js';
+import { toMnist } from '../preprocess.js';
+import { backendOrder, describeWebgl, startBackend } from './backend.js';
+import { createCharts } from './charts.js';
+import { loadSubset } from './data.js';
+import { createModel, pickGrid, predictImage, predictLabels, summarise, train } from './model.js';
+import * as ui from './ui.js';
+
+const GRID_SIZE = 60; // test images shown after evaluation
+const config = ui.readConfig();
+const { imageSize, fitSize, labels, numClasses } = config;
+
+window.trainLab = { backend: '', summary: null };
+const charts = createCharts(ui.elements.charts);
+let data = null; // the loaded subset
+let model = null; // the model trained last
+let run = null; // the training in progress: {stop}
+let pad = null; // the drawing pad, made on first use
+
+const ready = start();
+ui.onStart(trainAndEvaluate);
+ui.onStop(() => {
+  run?.stop();
+  ui.setState('training', 'Stopping after this batch…');
+  ui.elements.stop.disabled = true;
+});
+ui.onDrawWithModel(openPad);
+
+async function start() {
+  try {
+    const gpu = describeWebgl();
+    const requested = ui.requestedBackend();
+    const backend = await startBackend(globalThis.tf, backendOrder(requested, gpu), config.vendorPath);
+    window.trainLab.backend = backend;
+    ui.showBackend(backend, requested ? 'chosen in the URL' : backend === 'webgl' ? `GPU: ${gpu.renderer}` : 'no fast GPU here, so WebAssembly');
+    data = await loadSubset(config.subsetUrl, ui.assetVersion());
+    ui.setState('idle', `Ready: ${data.train.count.toLocaleString('en')} training and ${data.test.count.toLocaleString('en')} test digits loaded (${(data.bytes / 1e6).toFixed(1)} MB). Press Start.`);
+  } catch (err) {
+    ui.setState('error', `Sorry, training cannot start here: ${err.message}`);
+  }
+}
+
+async function trainAndEvaluate() {
+  const settings = ui.readSettings();
+  if (!settings || !data || run) return;
+  await ready;
+  model?.dispose();
+  ui.enableDrawing(false);
+  charts.reset();
+  model = createModel({ imageSize, numClasses, learningRate: settings.learningRate });
+  ui.setState('training', 'Training…');
+  ui.showProgress({ fraction: 0, secondsLeft: null, epoch: 1, epochs: settings.epochs, imagesPerSecond: 0 });
+  try {
+    run = train(model, data.train, {
+      ...settings, imageSize, numClasses,
+      onBatch: ({ epoch, step, totalSteps, images, seconds, loss, accuracy }) => {
+        charts.addBatch(step, loss, accuracy);
+        const perStep = seconds / step;
+        ui.showProgress({ fraction: step / totalSteps, secondsLeft: perStep * (totalSteps - step), epoch: epoch + 1, epochs: settings.epochs, imagesPerSecond: images / seconds });
+      },
+      onEpoch: ({ epoch, loss, accuracy }) => charts.addEpoch(epoch + 1, loss, accuracy),
+    });
+    const trained = await run.done;
+    await charts.flush();
+    ui.setState('evaluating', `Trained on ${trained.images.toLocaleString('en')} images in ${ui.formatDuration(trained.seconds)}${trained.stopped ? ' (stopped)' : ''}. Testing…`);
+    const predicted = await predictLabels(model, data.test, imageSize);
+    const summary = summarise(data.test.labels, predicted, numClasses);
+    ui.showEvaluation(summary, data.test, predicted, pickGrid(data.test.labels, predicted, GRID_SIZE), config);
+    window.trainLab.summary = { ...trained, imagesPerSecond: trained.images / trained.seconds, accuracy: summary.accuracy, backend: window.trainLab.backend };
+    ui.enableDrawing(true);
+    ui.setState('done', `Done: ${(summary.accuracy * 100).toFixed(2)} % of the test digits right, after ${trained.images.toLocaleString('en')} training images in ${ui.formatDuration(trained.seconds)}. Draw with it below, or train again.`);
+  } catch (err) {
+    ui.setState('error', `Sorry, training failed: ${err.message}`);
+  } finally {
+    run = null;
+  }
+}
+
+// ------------------------------------------------------ draw with the model
+function openPad() {
+  ui.showDrawArea();
+  if (!pad) {
+    pad = createDrawingPad(ui.elements.pad, { onChange: ({ final }) => { if (final) predictDrawing(); } });
+    ui.onClearPad(() => {
+      pad.clear();
+      ui.showDrawPrediction({ probabilities: null, labels, strokes: 0 });
+    });
+  }
+  ui.elements.pad.focus();
+}
+
+/** Read the drawing the way the main page does and show the model's guess (after every pen-up). */
+async function predictDrawing() {
+  const { ink, width, height, strokes } = pad.readInk();
+  const image = toMnist(ink, width, height, { imageSize, fitSize });
+  const probabilities = image && model ? await predictImage(model, image, imageSize) : null;
+  ui.showDrawPrediction({ probabilities, labels, strokes });
+}

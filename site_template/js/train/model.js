@@ -1,0 +1,187 @@
+/**
+ * The model trained in the visitor's browser: build, train, evaluate, predict.
+ * No DOM.
+ *
+ * Chosen for 2 CPU cores without a GPU, where every multiply counts: two
+ * strided convolutions do the downsampling a pooling layer would (so no
+ * pooling kernels and a quarter of the work per layer), then one dense
+ * layer. 20,746 parameters; on the wasm backend about 1,000 images/s and
+ * about 97 % on the held-out images after three epochs of the 12,000-image
+ * subset (README "Train in the browser").
+ *
+ *   input 28×28×1 → conv 5×5, stride 2, 16 filters, ReLU → 14×14×16
+ *                 → conv 3×3, stride 2, 32 filters, ReLU →  7×7×32
+ *                 → flatten → dense 10, softmax
+ *
+ * Adam with a cosine-decayed learning rate (per batch), batch 64.
+ *
+ * Uses the global `tf` (vendor/tf.min.js, a classic script loaded first).
+ */
+const tf = globalThis.tf;
+
+export const BATCH_SIZE = 64; // images per gradient step
+const EVAL_BATCH = 500; // images per forward pass when evaluating (bounds memory)
+
+/**
+ * A freshly initialised, compiled model.
+ * @param {{imageSize: number, numClasses: number, learningRate: number, seed?: number}} options
+ *   learningRate: Adam's peak step size; seed: weight initialisation (default: random)
+ * @returns {tf.Sequential}
+ */
+export function createModel({ imageSize, numClasses, learningRate, seed }) {
+  const init = () => tf.initializers.heNormal({ seed });
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [imageSize, imageSize, 1], filters: 16, kernelSize: 5, strides: 2, padding: 'same',
+        activation: 'relu', kernelInitializer: init() }),
+      tf.layers.conv2d({ filters: 32, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init() }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
+    ],
+  });
+  model.compile({ optimizer: tf.train.adam(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  return model;
+}
+
+/**
+ * Cosine decay from `peak` at step 0 to 0 at `totalSteps`.
+ * @param {number} step gradient steps taken so far
+ * @param {number} totalSteps steps of the whole run
+ * @param {number} peak learning rate at the start
+ * @returns {number}
+ */
+export function cosineLearningRate(step, totalSteps, peak) {
+  const progress = Math.min(Math.max(step / Math.max(totalSteps, 1), 0), 1);
+  return 0.5 * peak * (1 + Math.cos(Math.PI * progress));
+}
+
+/**
+ * Train `model` on `data`, reporting after every batch and epoch.
+ *
+ * @param {tf.Sequential} model from `createModel`
+ * @param {{images: Float32Array, labels: Uint8Array, count: number}} data
+ *   images: count·imageSize², 0–1, white ink on black; labels: 0…numClasses−1
+ * @param {object} options
+ * @param {number} options.epochs passes over `data`
+ * @param {number} options.learningRate peak of the cosine schedule
+ * @param {number} options.imageSize side of an image, pixels
+ * @param {number} options.numClasses
+ * @param {function(object): void} [options.onBatch] after each batch:
+ *   {epoch, step, totalSteps, images, seconds, loss, accuracy} (epoch from 0;
+ *   step: batches done; images: images trained on so far; seconds since start)
+ * @param {function(object): void} [options.onEpoch] after each epoch: {epoch, loss, accuracy}
+ * @returns {{done: Promise<{images: number, seconds: number, stopped: boolean}>, stop: function(): void}}
+ *   stop() ends training after the batch in progress
+ */
+export function train(model, data, { epochs, learningRate, imageSize, numClasses, onBatch = () => {}, onEpoch = () => {} }) {
+  const stepsPerEpoch = Math.ceil(data.count / BATCH_SIZE);
+  const totalSteps = epochs * stepsPerEpoch;
+  let stopped = false;
+  let step = 0;
+  let images = 0;
+  let epoch = 0;
+  let start = 0;
+
+  const done = (async () => {
+    const [xs, ys] = tf.tidy(() => [
+      tf.tensor4d(data.images, [data.count, imageSize, imageSize, 1]),
+      tf.oneHot(tf.tensor1d(data.labels, 'int32'), numClasses),
+    ]);
+    start = performance.now();
+    try {
+      await model.fit(xs, ys, {
+        batchSize: BATCH_SIZE,
+        epochs,
+        shuffle: true,
+        callbacks: {
+          onEpochBegin: async (index) => { epoch = index; },
+          onBatchBegin: async () => { model.optimizer.learningRate = cosineLearningRate(step, totalSteps, learningRate); },
+          onBatchEnd: async (_batch, logs) => {
+            step += 1;
+            images += logs.size;
+            onBatch({ epoch, step, totalSteps, images, seconds: (performance.now() - start) / 1000, loss: logs.loss, accuracy: logs.acc });
+            if (stopped) model.stopTraining = true;
+          },
+          onEpochEnd: async (index, logs) => onEpoch({ epoch: index, loss: logs.loss, accuracy: logs.acc }),
+        },
+      });
+    } finally {
+      tf.dispose([xs, ys]);
+    }
+    return { images, seconds: (performance.now() - start) / 1000, stopped };
+  })();
+  return { done, stop: () => { stopped = true; } };
+}
+
+/**
+ * Predicted class of every image.
+ * @param {tf.LayersModel} model
+ * @param {{images: Float32Array, count: number}} data as for `train`
+ * @param {number} imageSize
+ * @returns {Promise<Int32Array>} count predicted labels
+ */
+export async function predictLabels(model, data, imageSize) {
+  const size = imageSize * imageSize;
+  const predicted = new Int32Array(data.count);
+  for (let first = 0; first < data.count; first += EVAL_BATCH) {
+    const count = Math.min(EVAL_BATCH, data.count - first);
+    const labels = tf.tidy(() => {
+      const x = tf.tensor4d(data.images.subarray(first * size, (first + count) * size), [count, imageSize, imageSize, 1]);
+      return model.predict(x).argMax(-1);
+    });
+    predicted.set(await labels.data(), first);
+    labels.dispose();
+  }
+  return predicted;
+}
+
+/**
+ * Class probabilities of one image.
+ * @param {tf.LayersModel} model
+ * @param {Float32Array} image imageSize², 0–1, white ink on black (as from preprocess.js `toMnist`)
+ * @param {number} imageSize
+ * @returns {Promise<Float32Array>} numClasses probabilities
+ */
+export async function predictImage(model, image, imageSize) {
+  const probabilities = tf.tidy(() => model.predict(tf.tensor4d(image, [1, imageSize, imageSize, 1])));
+  try {
+    return await probabilities.data();
+  } finally {
+    probabilities.dispose();
+  }
+}
+
+/**
+ * Accuracy, per-class accuracy and confusion matrix. Pure.
+ * @param {ArrayLike<number>} labels true classes
+ * @param {ArrayLike<number>} predicted predicted classes, same length
+ * @param {number} numClasses
+ * @returns {{accuracy: number, correct: number, total: number,
+ *   perClass: {correct: number, total: number, accuracy: number}[],
+ *   confusion: number[][]}} confusion[true][predicted] = count
+ */
+export function summarise(labels, predicted, numClasses) {
+  const confusion = Array.from({ length: numClasses }, () => new Array(numClasses).fill(0));
+  for (let i = 0; i < labels.length; i++) confusion[labels[i]][predicted[i]] += 1;
+  const perClass = confusion.map((row, digit) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    return { correct: row[digit], total, accuracy: total ? row[digit] / total : 0 };
+  });
+  const correct = perClass.reduce((sum, c) => sum + c.correct, 0);
+  return { accuracy: labels.length ? correct / labels.length : 0, correct, total: labels.length, perClass, confusion };
+}
+
+/**
+ * Which test images to show in the grid: up to half of them mistakes (so
+ * they can be seen), the rest right answers, each group in data order. Pure.
+ * @param {ArrayLike<number>} labels
+ * @param {ArrayLike<number>} predicted
+ * @param {number} size cells in the grid
+ * @returns {number[]} indices into the test set, ascending
+ */
+export function pickGrid(labels, predicted, size) {
+  const wrong = [], right = [];
+  for (let i = 0; i < labels.length; i++) (labels[i] === predicted[i] ? right : wrong).push(i);
+  const mistakes = wrong.slice(0, Math.floor(size / 2));
+  return [...mistakes, ...right.slice(0, size - mistakes.length)].sort((a, b) => a - b);
+}

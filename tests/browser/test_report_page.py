@@ -1,0 +1,171 @@
+"""The model report page in headless Chromium: what it draws matches metrics.json and the tfjs evaluation."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import PageLog, serving
+
+pytestmark = pytest.mark.browser
+
+READY = 'body[data-ready="true"]'
+
+
+@pytest.fixture(scope="module")
+def report_site(report_dist):
+    """The built site (with the report) served under the sub-path; its URL."""
+    with serving(report_dist) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def metrics(evaluated_artifacts) -> dict:
+    return json.loads((evaluated_artifacts / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def evaluation(evaluated_artifacts) -> dict:
+    return json.loads((evaluated_artifacts / "tfjs" / "evaluation.json").read_text())
+
+
+@pytest.fixture
+def report_page(page, report_site):
+    """report.html, loaded and drawn. At teardown: nothing left the origin, no uncaught error."""
+    log = PageLog(page)
+    page.goto(report_site + "report.html")
+    page.wait_for_selector(READY)
+    yield page
+    assert log.outside(report_site) == [], "requests left the page's origin"
+    assert log.errors == [], "uncaught errors in the page"
+
+
+def test_curves_are_the_training_history(report_page, metrics):
+    history = metrics["history"]
+    assert len(history) == metrics["epochs"] >= 2
+    for chart, metric in (("#loss-chart", "loss"), ("#accuracy-chart", "accuracy")):
+        dots = report_page.eval_on_selector_all(
+            f"{chart} circle",
+            "cs => cs.map(c => ({series: c.dataset.series, x: +c.dataset.x, y: +c.dataset.y, cy: +c.getAttribute('cy'),"
+            " shown: c.getBoundingClientRect().width > 0}))",
+        )
+        for key in (metric, f"val_{metric}"):
+            series = [d for d in dots if d["series"] == key]
+            assert [(d["x"], d["y"]) for d in series] == [(row["epoch"], row[key]) for row in history], key
+            assert all(d["shown"] for d in series)
+            # On screen, each dot's height is the same linear function of its value.
+            (a, b), *_ = np.linalg.lstsq(np.c_[[d["y"] for d in series], np.ones(len(series))], [d["cy"] for d in series], rcond=None)
+            assert a < 0, "larger values are drawn higher"
+            for d in series:
+                assert abs(a * d["y"] + b - d["cy"]) < 0.05
+
+
+def test_confusion_matrix_is_the_evaluation_and_counts_every_test_digit(report_page, evaluation):
+    cells = report_page.eval_on_selector_all(
+        "#confusion td[data-true][data-pred]", "cs => cs.map(c => [+c.dataset.true, +c.dataset.pred, +c.textContent])"
+    )
+    assert len(cells) == 100
+    shown = np.zeros((10, 10), dtype=int)
+    for t, p, count in cells:
+        shown[t, p] = count
+    assert shown.tolist() == evaluation["confusion_matrix"]
+    assert shown.sum() == 10000
+    # Table semantics: a column header per predicted digit, a row header per true digit.
+    assert report_page.locator('#confusion thead th[scope="col"]').count() == 11  # 10 digits + recall
+    assert report_page.locator('#confusion tbody th[scope="row"]').count() == 11  # 10 digits + precision
+    # The colour scale: the fullest cell is shaded most, an empty one not at all.
+    shade = report_page.eval_on_selector_all(
+        "#confusion td[data-true]", "cs => cs.map(c => parseFloat(c.style.getPropertyValue('--shade')))"
+    )
+    counts = [c[2] for c in cells]
+    assert shade[int(np.argmax(counts))] == 100 and min(shade) == 0 == shade[counts.index(0)]
+
+
+def digits_shown(page, selector: str) -> list[dict]:
+    return page.eval_on_selector_all(
+        f"{selector} > li",
+        "items => items.map(li => ({index: +li.dataset.index, true: +li.dataset.true, pred: +li.dataset.pred,"
+        " text: li.textContent, wrong: li.classList.contains('wrong')}))",
+    )
+
+
+def picture_of(locator) -> np.ndarray:
+    """The element as the visitor sees it, as a 28×28 grey image (0–255)."""
+    shot = Image.open(io.BytesIO(locator.screenshot())).convert("L")
+    return np.asarray(shot.resize((28, 28), Image.Resampling.BOX), dtype=float)
+
+
+def looks_like(picture: np.ndarray, image: np.ndarray) -> float:
+    """Correlation of two 28×28 images."""
+    return float(np.corrcoef(picture.ravel(), image.astype(float).ravel())[0, 1])
+
+
+def test_grid_shows_fifteen_test_digits_with_their_labels(report_page, evaluation, mnist):
+    shown = digits_shown(report_page, "#grid")
+    assert len(shown) == 15
+    expected = {d["index"]: d for d in evaluation["sample"]}
+    for item, image in zip(shown, report_page.locator("#grid .digit-image").all()):
+        d = expected[item["index"]]
+        assert (item["true"], item["pred"]) == (d["true"], d["predicted"]) and item["true"] == mnist.y_test[item["index"]]
+        assert f"read as {d['predicted']}" in item["text"] and f"true {d['true']}" in item["text"]
+        assert item["wrong"] == (d["true"] != d["predicted"])
+        assert looks_like(picture_of(image), mnist.x_test[item["index"]]) > 0.9, f"test image {item['index']}"
+    # 3 rows of 5 on a desktop.
+    tops = report_page.eval_on_selector_all("#grid > li", "items => items.map(li => Math.round(li.getBoundingClientRect().top))")
+    assert len(set(tops)) == 3 and all(tops.count(t) == 5 for t in set(tops))
+
+
+def test_mistakes_are_real_mistakes_of_the_shipped_model(report_page, report_site, evaluation, mnist):
+    shown = digits_shown(report_page, "#mistakes")
+    assert len(shown) == len(evaluation["mistakes"]) > 0
+    for item, image in zip(shown, report_page.locator("#mistakes .digit-image").all()):
+        assert item["wrong"] and item["true"] == mnist.y_test[item["index"]] != item["pred"]
+        assert looks_like(picture_of(image), mnist.x_test[item["index"]]) > 0.9
+    confidences = report_page.eval_on_selector_all("#mistakes > li", "items => items.map(li => +li.dataset.confidence)")
+    assert confidences == sorted(confidences, reverse=True)
+    # The drawing page's own model reads each of these test images the way the report says.
+    report_page.goto(report_site)
+    report_page.wait_for_selector(READY)
+    pixels = np.stack([mnist.x_test[item["index"]] for item in shown]).ravel().tolist()
+    probabilities = report_page.evaluate("p => window.digitApp.predictMnistBatch(Uint8Array.from(p))", pixels)
+    assert [int(np.argmax(p)) for p in probabilities] == [item["pred"] for item in shown]
+
+
+def test_architecture_size_and_licence(report_page, evaluated_artifacts, metrics):
+    arch = json.loads((evaluated_artifacts / "tfjs" / "architecture.json").read_text())
+    rows = report_page.eval_on_selector_all("#architecture tbody tr", "rows => rows.map(r => r.innerText)")
+    assert len(rows) == len(arch["layers"]) + 1
+    assert rows[1].split("\t")[:3] == ["c1_conv", "Conv2D", "(N, 26, 26, 32)"]
+    assert rows[-1].split("\t")[-1] == f"{metrics['parameters']:,}"
+    model_bytes = json.loads((evaluated_artifacts / "tfjs" / "export.json").read_text())["model_bytes"]
+    assert report_page.text_content('[data-fact="model-bytes"]').startswith(f"{model_bytes / 1000:.0f} kB")
+    accuracy = report_page.text_content('[data-fact="accuracy"]')
+    assert accuracy == f"{100 * json.loads((evaluated_artifacts / 'tfjs' / 'export.json').read_text())['tfjs_test_accuracy']:.2f}%"
+    footer = report_page.text_content("footer")
+    assert "Yann LeCun and Corinna Cortes" in footer and "CC BY-SA 3.0" in footer
+
+
+def test_report_follows_the_systems_dark_mode(page, report_site):
+    page.emulate_media(color_scheme="dark")
+    page.goto(report_site + "report.html")
+    page.wait_for_selector(READY)
+    assert page.eval_on_selector("body", "b => getComputedStyle(b).backgroundColor") == "rgb(18, 18, 18)"
+    page.emulate_media(color_scheme="light")
+    assert page.eval_on_selector("body", "b => getComputedStyle(b).backgroundColor") == "rgb(246, 246, 243)"
+
+
+def test_build_without_evaluation_says_so_on_the_page(page, report_dist, tmp_path, serve):
+    site = tmp_path / "dist"
+    shutil.copytree(report_dist, site)
+    (site / "report.json").write_text(json.dumps({"available": False, "reason": "evaluation.json missing: run `pipeline export` again"}))
+    log = PageLog(page)
+    page.goto(serve(site) + "report.html")
+    status = page.wait_for_selector('#report-status[data-state="error"]')
+    assert "run `pipeline export` again" in status.text_content()
+    assert page.locator("#confusion td").count() == 0
+    assert log.errors == []

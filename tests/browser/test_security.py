@@ -1,0 +1,234 @@
+"""Security and privacy: a strict CSP on every page, enforced with no violation while the page works, and no request off the origin."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+
+import pytest
+
+from pipeline.site import BuildError, build
+
+from ..conftest import NODE_MODULES, ROOT, quiet
+from .conftest import READY, PageLog
+from .test_page import FOUR, draw_with_mouse, prediction_after
+
+pytestmark = pytest.mark.browser
+
+# Recorded from the document's start: every CSP violation the page reports.
+VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) =>
+  window.__cspViolations.push(`${e.effectiveDirective} blocked ${e.blockedURI || e.sample}`));
+"""
+
+
+class HeadParser(HTMLParser):
+    """The <meta>/<link> attributes and <script> elements (attributes and text) of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.metas, self.links, self.scripts = [], [], []
+        self._script = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "meta":
+            self.metas.append(attrs)
+        elif tag == "link":
+            self.links.append(attrs)
+        elif tag == "script":
+            self._script = {"attrs": attrs, "text": ""}
+
+    def handle_data(self, data):
+        if self._script is not None:
+            self._script["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._script is not None:
+            self.scripts.append(self._script)
+            self._script = None
+
+
+def parse_csp(policy: str) -> dict[str, list[str]]:
+    return {name: sources for name, *sources in (d.split() for d in policy.split(";") if d.strip())}
+
+
+def pages(dist):
+    found = sorted(dist.rglob("*.html"))
+    assert found, "the build renders pages"
+    return found
+
+
+def test_every_page_has_the_strict_csp(built_dist):
+    for page in pages(built_dist):
+        head = HeadParser()
+        head.feed(page.read_text())
+        (policy,) = [m["content"] for m in head.metas if m.get("http-equiv", "").lower() == "content-security-policy"]
+        csp = parse_csp(policy)
+        assert csp["default-src"] == ["'self'"]
+        assert csp["connect-src"] == ["'self'"] and csp["worker-src"] == ["'self'"] and csp["style-src"] == ["'self'"]
+        assert csp["object-src"] == ["'none'"] and csp["base-uri"] == ["'self'"] and csp["form-action"] == ["'none'"]
+        assert sorted(csp["img-src"]) == sorted(["'self'", "data:", "blob:"])
+        script_src = csp["script-src"]
+        assert script_src[:2] == ["'self'", "'wasm-unsafe-eval'"], page.name
+        # Beyond those, only the hashes of the page's own import maps: no 'unsafe-inline', no 'unsafe-eval'.
+        import_maps = [s["text"] for s in head.scripts if s["attrs"].get("type") == "importmap"]
+        hashes = ["'sha256-" + base64.b64encode(hashlib.sha256(t.encode()).digest()).decode() + "'" for t in import_maps]
+        assert script_src[2:] == hashes, page.name
+
+
+def test_no_page_has_inline_script(built_dist):
+    for page in pages(built_dist):
+        head = HeadParser()
+        head.feed(page.read_text())
+        for script in head.scripts:
+            if "src" not in script["attrs"]:
+                assert script["attrs"].get("type") in ("importmap", "application/json"), (page.name, script)
+        assert not re.search(r"\son[a-z]+\s*=", page.read_text()), f"{page.name}: inline event handler"
+
+
+def test_every_page_links_the_manifest_and_the_offline_module(built_dist):
+    manifest = json.loads((built_dist / "manifest.webmanifest").read_text())
+    assert manifest["start_url"] == "." and manifest["scope"] == "." and manifest["display"] == "standalone"
+    sizes = {(icon["sizes"], icon["purpose"]) for icon in manifest["icons"]}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
+    from PIL import Image
+
+    for icon in manifest["icons"]:
+        with Image.open(built_dist / icon["src"]) as image:
+            assert f"{image.width}x{image.height}" == icon["sizes"] and image.format == "PNG"
+    for page in pages(built_dist):
+        head = HeadParser()
+        head.feed(page.read_text())
+        assert any(link.get("rel") == "manifest" and link["href"].endswith("manifest.webmanifest") for link in head.links)
+        assert any(s["attrs"].get("src", "").endswith("js/offline.js") for s in head.scripts), page.name
+
+
+def test_the_build_refuses_a_page_the_csp_would_break(trained_artifacts, tmp_path):
+    template = tmp_path / "template"
+    shutil.copytree(ROOT / "site_template", template)
+    (template / "extra.html").write_text('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>x</title></head>'
+                                         "<body><script>alert(1)</script></body></html>")
+    out = tmp_path / "dist"
+    with pytest.raises(BuildError, match=r"extra.html: inline <script> .*Content-Security-Policy blocks it"):
+        build(trained_artifacts, out, template, NODE_MODULES, log=quiet)
+    assert not out.exists(), "nothing half-written"
+
+
+def test_a_page_added_to_the_template_gets_csp_and_offline_for_free(trained_artifacts, tmp_path):
+    template = tmp_path / "template"
+    shutil.copytree(ROOT / "site_template", template)
+    (template / "about.html").write_text('<!doctype html>\n<html lang="en">\n<head>\n  <meta charset="utf-8">\n  <title>About</title>\n'
+                                         "</head>\n<body><p>About</p></body>\n</html>\n")
+    out = tmp_path / "dist"
+    build(trained_artifacts, out, template, NODE_MODULES, log=quiet)
+    html = (out / "about.html").read_text()
+    assert 'http-equiv="Content-Security-Policy"' in html and 'src="js/offline.js"' in html
+    assert '"about.html"' in (out / "sw.js").read_text(), "precached"
+
+
+def test_no_csp_violation_or_console_error_while_loading_drawing_and_predicting(browser, site_url):
+    context = browser.new_context()
+    page = context.new_page()
+    page.add_init_script(VIOLATIONS)
+    log = PageLog(page)
+    console_errors = []
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    try:
+        page.goto(site_url)
+        page.wait_for_selector(READY)
+        draw_with_mouse(page, FOUR)
+        assert prediction_after(page, 2) == "4"
+        probs = page.evaluate("window.digitApp.predictMnist(new Uint8Array(784))")
+        assert len(probs) == 10
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        assert page.evaluate("window.__cspViolations") == []
+        assert console_errors == [] and log.errors == []
+        # The policy is enforced, and the listener above does see violations: eval is refused.
+        assert page.evaluate("() => { try { eval('1'); return 'ran'; } catch (e) { return e.name; } }") == "EvalError"
+        page.wait_for_function("() => window.__cspViolations.length === 1")
+        assert page.evaluate("window.__cspViolations")[0].startswith("script-src")
+    finally:
+        context.close()
+
+
+def test_no_request_leaves_the_origin_and_the_models_worker_is_watched(browser, site_url):
+    context = browser.new_context()
+    page = context.new_page()
+    log = PageLog(page)
+    try:
+        page.goto(site_url)
+        page.wait_for_selector(READY)
+        draw_with_mouse(page, FOUR)
+        prediction_after(page, 2)
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        # The log includes the worker's own requests (tfjs, wasm, model), so it would see one that left.
+        paths = {url.removeprefix(site_url).split("?")[0] for url in log.requests}
+        assert {"js/model-worker.js", "vendor/tf.min.js", "vendor/tfjs-backend-wasm-simd.wasm", "model/model.json"} <= paths
+        assert log.outside(site_url) == []
+        assert not any(re.search(r"https?://", f) for f in json.loads(
+            re.search(r"const FILES = (\[.*?\]);", page.request.get(site_url + "sw.js").text()).group(1)))
+    finally:
+        context.close()
+
+
+PROBE_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>tfjs on the main thread</title>
+  <script src="vendor/tf.min.js"></script>
+  <script src="vendor/tf-backend-wasm.min.js"></script>
+  <script type="module" src="js/probe.js"></script>
+</head>
+<body></body>
+</html>
+"""
+PROBE_MODULE = """
+const out = {};
+for (const name of ['wasm', 'cpu']) {
+  try {
+    if (name === 'wasm') tf.wasm.setWasmPaths('vendor/');
+    await tf.setBackend(name);
+    const model = await tf.loadGraphModel('model/model.json');
+    out[name] = Array.from(await model.predict(tf.zeros([1, 28, 28, 1])).data()).length;
+  } catch (err) {
+    out[name] = String(err.message || err);
+  }
+}
+window.__probe = out;
+"""
+
+
+def test_a_page_running_tfjs_on_its_main_thread_works_under_the_csp(browser, trained_artifacts, tmp_path, serve):
+    """Other pages (the lab) load tf.min.js themselves: the build puts js/tf-csp-prelude.js in front, and
+    wasm and cpu then run with no CSP violation. Without the prelude, tf.min.js throws an eval error."""
+    template = tmp_path / "template"
+    shutil.copytree(ROOT / "site_template", template)
+    (template / "probe.html").write_text(PROBE_PAGE)
+    (template / "js" / "probe.js").write_text(PROBE_MODULE)
+    out = tmp_path / "dist"
+    build(trained_artifacts, out, template, NODE_MODULES, log=quiet)
+    html = (out / "probe.html").read_text()
+    assert '<script src="js/tf-csp-prelude.js"></script><script src="vendor/tf.min.js">' in html
+    (out / "no-prelude.html").write_text(html.replace('<script src="js/tf-csp-prelude.js"></script>', ""))
+    url = serve(out)
+    context = browser.new_context(service_workers="block")
+    page = context.new_page()
+    page.add_init_script(VIOLATIONS)
+    log = PageLog(page)
+    try:
+        page.goto(url + "probe.html")
+        page.wait_for_function("() => window.__probe")
+        assert page.evaluate("window.__probe") == {"wasm": 10, "cpu": 10}
+        assert page.evaluate("window.__cspViolations") == [] and log.errors == []
+        page.goto(url + "no-prelude.html")  # the control: the same page without the prelude breaks
+        page.wait_for_function("() => window.__cspViolations.length > 0")
+        assert any("unsafe-eval" in error for error in log.errors), log.errors
+    finally:
+        context.close()

@@ -1,0 +1,98 @@
+// Unit tests of the report page's pure chart helpers: `node --test tests/js/`.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  cellPaint, escapeXml, historySeries, lineChart, linearScale, niceTicks, shade,
+} from '../../site_template/js/report/charts.js';
+
+const HISTORY = [ // the shape of metrics.json's history
+  { epoch: 1, seconds: 30, loss: 0.61, accuracy: 0.81, val_loss: 0.12, val_accuracy: 0.964 },
+  { epoch: 2, seconds: 29, loss: 0.14, accuracy: 0.957, val_loss: 0.058, val_accuracy: 0.983 },
+  { epoch: 3, seconds: 29, loss: 0.09, accuracy: 0.972, val_loss: 0.041, val_accuracy: 0.9884 },
+];
+
+/** Every <circle> of an SVG string as {series, x, y, cx, cy}. */
+function circles(svg) {
+  return [...svg.matchAll(/<circle data-series="([^"]+)" data-x="([^"]+)" data-y="([^"]+)" cx="([^"]+)" cy="([^"]+)"/g)]
+    .map(([, series, x, y, cx, cy]) => ({ series, x: Number(x), y: Number(y), cx: Number(cx), cy: Number(cy) }));
+}
+
+test('linearScale maps the ends of the domain to the ends of the range, inverted ranges too', () => {
+  const y = linearScale([0, 2], [100, 0]);
+  assert.equal(y(0), 100);
+  assert.equal(y(2), 0);
+  assert.equal(y(0.5), 75);
+});
+
+test('niceTicks covers the data with round steps', () => {
+  assert.deepEqual(niceTicks(0, 1, 5), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  const ticks = niceTicks(0.81, 0.9884, 5);
+  assert.ok(ticks[0] <= 0.81 && ticks.at(-1) >= 0.9884, ticks.join());
+  const steps = ticks.slice(1).map((t, i) => Number((t - ticks[i]).toFixed(10)));
+  assert.equal(new Set(steps).size, 1, `even steps: ${steps}`);
+  assert.ok([0.02, 0.05].includes(steps[0]), `round step: ${steps[0]}`);
+  assert.deepEqual(niceTicks(3, 3), [3]);
+});
+
+test('historySeries takes training and validation values per epoch', () => {
+  const loss = historySeries(HISTORY, 'loss');
+  assert.deepEqual(loss.map((s) => s.key), ['loss', 'val_loss']);
+  assert.deepEqual(loss[1].points, [{ x: 1, y: 0.12 }, { x: 2, y: 0.058 }, { x: 3, y: 0.041 }]);
+  const noValidation = historySeries(HISTORY.map(({ epoch, accuracy }) => ({ epoch, accuracy })), 'accuracy');
+  assert.deepEqual(noValidation.map((s) => s.key), ['accuracy']);
+});
+
+test('lineChart draws one dot per value, at the position its value dictates', () => {
+  const svg = lineChart({ title: 'Loss per epoch', yLabel: 'loss', series: historySeries(HISTORY, 'loss') });
+  assert.match(svg, /^<svg [^>]*role="img" aria-label="Loss per epoch"/);
+  const dots = circles(svg);
+  assert.equal(dots.length, 6);
+  const expected = HISTORY.flatMap((row) => [['loss', row.epoch, row.loss], ['val_loss', row.epoch, row.val_loss]]);
+  for (const [series, x, y] of expected) {
+    assert.ok(dots.some((d) => d.series === series && d.x === x && d.y === y), `${series} epoch ${x} = ${y}`);
+  }
+  // Positions: x grows with the epoch; lower loss sits lower on screen (larger cy), linearly.
+  const train = dots.filter((d) => d.series === 'loss');
+  assert.ok(train[0].cx < train[1].cx && train[1].cx < train[2].cx);
+  assert.ok(train[0].cy < train[1].cy && train[1].cy < train[2].cy);
+  const [yMin, yMax] = [Number(svg.match(/data-y-min="([^"]+)"/)[1]), Number(svg.match(/data-y-max="([^"]+)"/)[1])];
+  const top = 36;
+  const bottom = 280 - 40;
+  for (const d of dots) {
+    assert.ok(Math.abs(d.cy - (bottom - ((d.y - yMin) / (yMax - yMin)) * (bottom - top))) < 0.02, `dot ${d.series} ${d.x}`);
+  }
+});
+
+test('lineChart escapes names and skips missing values', () => {
+  const svg = lineChart({
+    title: 'a < b & "c"', yLabel: 'x',
+    series: [{ name: '<script>', key: 'k', points: [{ x: 1, y: 1 }, { x: 2, y: NaN }, { x: 3, y: 2 }] }],
+  });
+  assert.ok(!svg.includes('<script>'));
+  assert.match(svg, /aria-label="a &lt; b &amp; &quot;c&quot;"/);
+  assert.equal(circles(svg).length, 2);
+});
+
+test('shade is 0 for nothing, 1 for the largest count, and keeps small counts visible', () => {
+  assert.equal(shade(0, 1000), 0);
+  assert.equal(shade(1000, 1000), 1);
+  assert.ok(shade(1, 1000) > 0.09 && shade(1, 1000) < shade(5, 1000));
+  assert.equal(shade(3, 0), 0);
+});
+
+test('escapeXml escapes markup', () => {
+  assert.equal(escapeXml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+});
+
+test('cellPaint: solid with inverted text near the largest count, a light tint below', () => {
+  assert.deepEqual(cellPaint(1135, 1135), { tint: 100, strong: true });
+  assert.deepEqual(cellPaint(0, 1135), { tint: 0, strong: false });
+  const few = cellPaint(4, 1135);
+  assert.equal(few.strong, false);
+  assert.ok(few.tint > 0 && few.tint <= 45, `${few.tint}`);
+  const many = cellPaint(600, 1135);
+  assert.equal(many.strong, true);
+  assert.ok(many.tint >= 85);
+  assert.ok(cellPaint(3, 1135).tint < cellPaint(30, 1135).tint);
+});
