@@ -42,10 +42,10 @@ def read_json(path: Path):
 
 def load_keras_model(path: Path):
     """Load a .keras model for inference; ArtifactError naming the file if it is corrupt or not a Keras model."""
+    if path.is_file() and not zipfile.is_zipfile(path):  # checked before importing Keras: quick, and no TF start-up
+        raise ArtifactError(f"{path}: not a readable Keras model (not a zip archive: truncated, or not a .keras file)")
     import keras
 
-    if path.is_file() and not zipfile.is_zipfile(path):
-        raise ArtifactError(f"{path}: not a readable Keras model (not a zip archive: truncated, or not a .keras file)")
     try:
         return keras.saving.load_model(path, compile=False)
     except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as err:

@@ -178,6 +178,13 @@ def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, 
             write_tf_config(parse_workers(workers), worker_index)
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--workers/--worker-index") from None
+    if data is not None:  # a bad --data fails in one line, before TensorFlow starts its devices and talks
+        from pipeline.data import DataError, load_mnist
+
+        try:
+            load_mnist(data, log=lambda *_: None)
+        except DataError as err:
+            _fail(err)
     if cpu_replicas > 1:
         from pipeline.distribute import split_cpu
 

@@ -55,8 +55,6 @@ def summarize(y_true: np.ndarray, probabilities: np.ndarray) -> dict:
 
 def evaluate(artifacts_dir: Path, data_path: Path | None = None, log=lambda *a: None) -> dict:
     """Predict all test images with ARTIFACTS/model.keras and summarise."""
-    import keras
-
     model_path = artifacts_dir / MODEL_FILE
     if not model_path.is_file():
         raise EvaluateError(f"{model_path}: no trained model (run `pipeline train` first)")
