@@ -75,8 +75,8 @@ bench-build: setup  ## $(BENCH_ARTIFACTS) -> $(BENCH_DIST), the site the page be
 bench-page: bench-build chromium  ## load, pen-up and predict latency per backend, in-page accuracy, sizes
 	$(BIN)/python -m bench.bench_page --dist $(BENCH_DIST) --command "make bench-page"
 
-bench-lighthouse: bench-build chromium  ## Lighthouse scores of $(BENCH_DIST)
-	$(BIN)/python -m bench.lighthouse --dist $(BENCH_DIST)
+bench-lighthouse: setup chromium  ## Lighthouse scores of a fresh build of $(BENCH_ARTIFACTS) (bench/lighthouse.py builds it)
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python -m bench.lighthouse --artifacts $(BENCH_ARTIFACTS) --runs 3
 
 bench-browser-training: bench-build chromium  ## training in the browser page of $(BENCH_DIST)
 	$(BIN)/python -m bench.browser_training --dist $(BENCH_DIST)

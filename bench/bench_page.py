@@ -52,7 +52,10 @@ CHROMIUM_ARGS = [  # no sandbox (containers), no GPU, and nothing that talks to 
     "--no-first-run",
     "--disable-quic",
 ]
-SETTLED = "document.body && (document.body.dataset.ready === 'true' || document.getElementById('status').dataset.state === 'error')"
+# Waits are CSS selectors, not wait_for_function: the page's Content-Security-Policy forbids the eval
+# that Playwright's function predicates need.
+SETTLED = 'body[data-ready="true"], #status[data-state="error"]'
+CLEARED = '#prediction:not([data-strokes]), #prediction[data-strokes="0"], #prediction[data-strokes=""]'
 
 # Recorded from the document's start: the moment body[data-ready] turns "true",
 # in ms since navigation start (performance.now()'s origin).
@@ -86,7 +89,10 @@ PEN_UP_PROBE = """
     const t0 = s.t0;
     s.t0 = null;
     s.update.push(performance.now() - t0);
-    requestAnimationFrame(() => s.frame.push(performance.now() - t0));
+    requestAnimationFrame(() => {
+      s.frame.push(performance.now() - t0);
+      document.body.dataset.benchFrames = String(s.frame.length);  // for wait_for_selector
+    });
   }).observe(out, {attributes: true, attributeFilter: ['data-strokes']});
 }
 """
@@ -174,7 +180,7 @@ class Session:
         """A page at the site, ready; raises RuntimeError with the page's message if it failed."""
         page = context.new_page()
         page.goto(self.url)
-        page.wait_for_function(SETTLED, timeout=60_000)
+        page.wait_for_selector(SETTLED, timeout=60_000)
         if page.evaluate("document.body.dataset.ready") != "true":
             raise RuntimeError(page.text_content("#status"))
         return page
@@ -206,7 +212,7 @@ def measure_pen_up(session: Session, strokes: int) -> dict:
     rng = np.random.default_rng(0)
     for i in range(strokes):
         page.click("#clear")
-        page.wait_for_function("() => (document.getElementById('prediction').dataset.strokes || '0') === '0'")
+        page.wait_for_selector(CLEARED, state="attached")
         scale, shift = rng.uniform(0.6, 1.0), rng.uniform(-0.1, 0.1, size=2)
         points = (stroke(np.linspace(0, 1, 40)) - 0.5) * scale + 0.5 + shift
         xy = points * side + [box["x"], box["y"]]
@@ -215,7 +221,7 @@ def measure_pen_up(session: Session, strokes: int) -> dict:
         for x, y in xy[1:]:
             page.mouse.move(x, y)
         page.mouse.up()
-        page.wait_for_function(f"() => window.__penUp.frame.length > {i}")
+        page.wait_for_selector(f'body[data-bench-frames="{i + 1}"]', state="attached")
     result = page.evaluate("window.__penUp")
     context.close()
     return {"update": summary(result["update"]), "frame": summary(result["frame"])}

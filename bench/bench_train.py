@@ -1,7 +1,8 @@
 """Training and export benchmark on the machine at hand: images/s, time to 99.5 %, export time, sizes.
 
     python -m bench.bench_train                      # the default config on all of MNIST (issue 4's figures)
-    python -m bench.bench_train --smoke              # 1 epoch on 2,000 images: checks the plumbing in < 1 min
+    python -m bench.bench_train --smoke              # 1 epoch on 2,000 images: checks the plumbing (~30 s of CPU)
+    python -m bench.bench_train --export-only --artifacts DIR   # export figures of a model trained elsewhere
 
 Trains with `pipeline.train.train` and the default TrainConfig (so the figures
 are those of `make train`), plus one Keras callback that, after every epoch,
@@ -24,7 +25,7 @@ for `bench.bench_page` to build a site from.
 from __future__ import annotations
 
 import dataclasses
-import inspect
+import json
 import os
 import shutil
 import statistics
@@ -92,38 +93,9 @@ def epoch_test_accuracy_callback(x_test, y_test):
 
 def train_with_callback(config: TrainConfig, out_dir: Path, callback, log) -> dict:
     """pipeline.train.train(config, out_dir, callbacks=[callback]); returns its metrics."""
-    from pipeline import train as train_module
+    from pipeline.train import train
 
-    if "callbacks" in inspect.signature(train_module.train).parameters:
-        return train_module.train(config, out_dir, log=log, callbacks=[callback])
-    # Temporary fallback until train() takes `callbacks=` (helper "scale" is adding it):
-    # ride on the EpochLog callback that train() always passes to fit.
-    original = train_module.EpochLog
-
-    class EpochLogWith(original):
-        def set_model(self, model):
-            super().set_model(model)
-            callback.set_model(model)
-
-        def on_train_begin(self, logs=None):
-            callback.on_train_begin(logs)
-
-        def on_epoch_begin(self, epoch, logs=None):
-            super().on_epoch_begin(epoch, logs)
-            callback.on_epoch_begin(epoch, logs)
-
-        def on_test_begin(self, logs=None):
-            callback.on_test_begin(logs)
-
-        def on_epoch_end(self, epoch, logs=None):
-            super().on_epoch_end(epoch, logs)
-            callback.on_epoch_end(epoch, logs)
-
-    train_module.EpochLog = EpochLogWith
-    try:
-        return train_module.train(config, out_dir, log=log)
-    finally:
-        train_module.EpochLog = original
+    return train(config, out_dir, log=log, callbacks=[callback])
 
 
 # ------------------------------------------------------------------ figures
@@ -212,40 +184,83 @@ def accelerator() -> str:
 @click.option("--smoke", is_flag=True, help="Tiny run: 1 epoch on 2,000 images, uint8 export checked on 1,000.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the config's epochs.")
 @click.option("--train-limit", type=click.IntRange(min=1), default=None, help="Use only this many training images.")
+@click.option("--export-only", is_flag=True,
+              help="Skip training: benchmark the export of the model.keras already in --artifacts.")
+@click.option("--skip-export", is_flag=True,
+              help="Training figures only (a machine with JAX but no TensorFlow cannot export).")
 @click.option("--quantize", "quantizations", multiple=True, type=click.Choice(QUANTIZATIONS),
               help="Quantizations to export (repeatable) [default: all; uint8 only with --smoke].")
 @click.option("--target", type=click.FloatRange(0, 1), default=TARGET, show_default=True,
               help="Test accuracy whose first crossing is timed.")
 @click.option("--command", "command_line", default=None, help="The command recorded in the results [default: this one].")
 def main(artifacts: Path, results_dir: Path | None, smoke: bool, epochs: int | None, train_limit: int | None,
-         quantizations: tuple[str, ...], target: float, command_line: str | None):
+         export_only: bool, skip_export: bool, quantizations: tuple[str, ...], target: float, command_line: str | None):
     """Benchmark training (images/s, time to 99.5 % test accuracy) and export (time, sizes)."""
-    from pipeline.data import DataError
-    from pipeline.export import ExportError
-
-    try:
-        run_benchmark(artifacts, results_dir, smoke, epochs, train_limit, quantizations, target, command_line)
-    except (DataError, ExportError) as err:
-        raise click.ClickException(str(err)) from None
-
-
-def run_benchmark(artifacts: Path, results_dir: Path | None, smoke: bool, epochs: int | None, train_limit: int | None,
-                  quantizations: tuple[str, ...], target: float, command_line: str | None) -> None:
-    """What `main` does, raising DataError/ExportError for the user's mistakes."""
-    from pipeline.data import load_mnist, to_model_input
-
+    if export_only and skip_export:
+        raise click.UsageError("--export-only and --skip-export leave nothing to measure")
     config = TrainConfig(**SMOKE) if smoke else TrainConfig()
     overrides = {k: v for k, v in {"epochs": epochs, "train_limit": train_limit}.items() if v is not None}
     config = dataclasses.replace(config, **overrides)
-    default_run = config == TrainConfig()
-    results_dir = results_dir or (RESULTS if default_run else RESULTS / "smoke")
     quantizations = quantizations or (QUANTIZATIONS[:1] if smoke else QUANTIZATIONS)
     if quantizations[0] != ExportConfig().quantize:  # the page bench builds from artifacts/tfjs: keep it the default
         quantizations = (ExportConfig().quantize, *[q for q in quantizations if q != ExportConfig().quantize])
     command_line = command_line or " ".join(["python -m bench.bench_train", *sys.argv[1:]])
-    config_note = "" if default_run else "Not the default config: " + ", ".join(
-        f"{k}={getattr(config, k)}" for k in ("epochs", "train_limit", "validation_size", "test_limit")
-        if getattr(config, k) != getattr(TrainConfig(), k)) + ". "
+    load_at_start = round(os.getloadavg()[0], 2)
+    if export_only:
+        metrics, config = trained_model(artifacts)
+    results_dir = results_dir or (RESULTS if config == TrainConfig() else RESULTS / "smoke")
+    from pipeline.data import DataError  # after the checks above: these start Keras
+    from pipeline.export import ExportError
+
+    try:
+        if export_only:
+            paths = []
+        else:
+            metrics, paths = benchmark_training(config, artifacts, target, command_line, results_dir)
+        machine = machine_extras(metrics, load_at_start)
+        if not skip_export:
+            paths.append(benchmark_export(artifacts, quantizations, smoke, config_note(config, metrics),
+                                          command_line, machine, results_dir))
+    except (DataError, ExportError) as err:
+        raise click.ClickException(str(err)) from None
+    for path in paths:
+        click.echo(f"bench: wrote {path}")
+
+
+def trained_model(artifacts: Path) -> tuple[dict, TrainConfig]:
+    """metrics.json of the model already in `artifacts`, and the config it was trained with."""
+    metrics_file = artifacts / "metrics.json"
+    if not (artifacts / "model.keras").is_file() or not metrics_file.is_file():
+        raise click.ClickException(f"{artifacts}: no model.keras and metrics.json; --export-only needs a trained model")
+    metrics = json.loads(metrics_file.read_text())
+    try:
+        return metrics, TrainConfig.from_dict(metrics["config"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise click.ClickException(f"{metrics_file}: config not readable by this version ({err})") from None
+
+
+def config_note(config: TrainConfig, metrics: dict) -> str:
+    """'' for the default config, else a sentence naming the fields that differ and the test accuracy."""
+    differing = [f"{f.name}={getattr(config, f.name)}" for f in dataclasses.fields(config)
+                 if getattr(config, f.name) != getattr(TrainConfig(), f.name)]
+    if not differing:
+        return ""
+    return f"Not the default config: {', '.join(differing)} (test accuracy {metrics['test_accuracy']:.2%}). "
+
+
+def machine_extras(metrics: dict, load_at_start: float) -> dict:
+    """What the training figures depend on besides the CPU: accelerator, backend, strategy, precision."""
+    strategy = metrics.get("strategy", {})
+    return {"accelerator": accelerator(), "keras_backend": metrics.get("backend"), "strategy": strategy.get("name"),
+            **{k: strategy[k] for k in ("precision", "jit_compile") if k in strategy},
+            "load_average_1m_at_start": load_at_start}
+
+
+def benchmark_training(config: TrainConfig, artifacts: Path, target: float, command_line: str,
+                       results_dir: Path) -> tuple[dict, list[Path]]:
+    """Train with the per-epoch test callback; write training.json and training-epochs.json.
+    Returns train()'s metrics and the paths written."""
+    from pipeline.data import load_mnist, to_model_input
 
     load_at_start = round(os.getloadavg()[0], 2)
     mnist = load_mnist(log=click.echo)
@@ -258,13 +273,10 @@ def run_benchmark(artifacts: Path, results_dir: Path | None, smoke: bool, epochs
     if abs(callback.rows[-1]["test_accuracy"] - metrics["test_accuracy"]) > ACCURACY_CROSS_CHECK:
         raise click.ClickException(f"callback test accuracy {callback.rows[-1]['test_accuracy']:.4f} disagrees with "
                                    f"train()'s {metrics['test_accuracy']:.4f}; the benchmark is measuring something else")
-    strategy = metrics["strategy"]
-    machine = {"accelerator": accelerator(), "keras_backend": metrics["backend"], "strategy": strategy["name"],
-               **{k: strategy[k] for k in ("precision", "jit_compile") if k in strategy},
-               "load_average_1m_at_start": load_at_start}
-    run = (f"{config_note}{config.epochs} epoch{'s' * (config.epochs != 1)} of {images_per_epoch:,} training images, "
-           f"batch {config.batch_size}, seed {config.seed}; test accuracy over {len(x_test):,} test images after each epoch by an extra callback "
-           f"whose own time is excluded.")
+    machine = machine_extras(metrics, load_at_start)
+    run = (f"{config_note(config, metrics)}{config.epochs} epoch{'s' * (config.epochs != 1)} of "
+           f"{images_per_epoch:,} training images, batch {config.batch_size}, seed {config.seed}; test accuracy over "
+           f"{len(x_test):,} test images after each epoch by an extra callback whose own time is excluded.")
     paths = [
         save_result("training", title="Training: throughput and time to target accuracy", command=command_line,
                     columns=["measure", "value", "unit"],
@@ -274,21 +286,24 @@ def run_benchmark(artifacts: Path, results_dir: Path | None, smoke: bool, epochs
                     columns=["epoch", "epoch (s)", "fit time so far (s)", "test accuracy (%)"],
                     rows=epoch_rows(callback.rows), notes=run, extra_machine=machine, results_dir=results_dir),
     ]
+    return metrics, paths
 
+
+def benchmark_export(artifacts: Path, quantizations: tuple[str, ...], smoke: bool, note: str, command_line: str,
+                     machine: dict, results_dir: Path) -> Path:
+    """Export artifacts/model.keras once per quantization; write export.json and return its path."""
     reports = export_all(artifacts, quantizations, SMOKE_PARITY_IMAGES if smoke else ExportConfig().parity_images,
                          SMOKE_MIN_AGREEMENT if smoke else ExportConfig().min_agreement, log=click.echo)
     keras_bytes = (artifacts / "model.keras").stat().st_size
-    paths.append(save_result(
+    return save_result(
         "export", title="Export: time and size per quantization", command=command_line,
         columns=["quantize", "export (s)", "model.json + weights (bytes)", "size ÷ unquantized",
                  "argmax agreement with Keras (%)", "largest probability difference", "tfjs test accuracy (%)"],
         rows=export_rows(reports),
-        notes=(f"{config_note}Each export: load model.keras, model.export() to a SavedModel, tensorflowjs_converter, "
+        notes=(f"{note}Each export: load model.keras, model.export() to a SavedModel, tensorflowjs_converter, "
                f"then the tfjs model run in Node (wasm) on {reports[0]['parity_images']:,} test images against Keras. "
                f"model.keras: {keras_bytes:,} bytes. Sizes compared as ratios within this run."),
-        extra_machine=machine, results_dir=results_dir))
-    for path in paths:
-        click.echo(f"bench: wrote {path}")
+        extra_machine=machine, results_dir=results_dir)
 
 
 if __name__ == "__main__":

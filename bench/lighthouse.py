@@ -1,8 +1,9 @@
 """Lighthouse scores of the built page: a fresh build, served under a sub-path, audited in Debian's Chromium.
 
-    python bench/lighthouse.py --artifacts artifacts --runs 3     (make lighthouse)
+    python -m bench.lighthouse --artifacts artifacts --runs 3     (make lighthouse: a fresh build)
+    python -m bench.lighthouse --dist dist                         (a site already built)
 
-Builds the site from ARTIFACTS into a temporary dist/, serves it at
+Builds the site from ARTIFACTS into a temporary dist/ (or takes --dist), serves it at
 http://127.0.0.1:PORT/digits/ (as GitHub Pages serves a project site), runs the
 pinned npm `lighthouse` (node_modules/.bin/lighthouse; Lighthouse's default
 mobile profile: simulated slow 4G and a 4× slower CPU) RUNS times, and saves
@@ -80,19 +81,26 @@ def run_lighthouse(url: str, report_path: Path, chrome_path: str | None = None, 
 
 
 @click.command()
-@click.option("--artifacts", type=click.Path(exists=True, file_okay=False, path_type=Path), default="artifacts",
-              show_default=True, help="Trained and exported model (model.json under tfjs/, metrics.json).")
+@click.option("--artifacts", type=click.Path(file_okay=False, path_type=Path), default="artifacts",
+              show_default=True, help="Trained and exported model (model.json under tfjs/, metrics.json); built afresh.")
+@click.option("--dist", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Audit this built site instead of building one from --artifacts.")
 @click.option("--runs", type=click.IntRange(1, 20), default=3, show_default=True, help="Lighthouse runs; the median is saved.")
-def main(artifacts: Path, runs: int) -> None:
-    """Build the site afresh, serve it under /digits/ and record its Lighthouse scores."""
+@click.option("--command", "command_line", default=None, help="The command recorded with the result (default: this one).")
+def main(artifacts: Path, dist: Path | None, runs: int, command_line: str | None) -> None:
+    """Build the site afresh (or take --dist), serve it under /digits/ and record its Lighthouse scores."""
     from pipeline.site import BuildError, build
 
     with tempfile.TemporaryDirectory(prefix="lighthouse-") as tmp:
-        dist = Path(tmp) / "dist"
-        try:
-            build(artifacts, dist, ROOT / "site_template", ROOT / "node_modules", log=lambda *_: None)
-        except BuildError as err:
-            raise click.ClickException(str(err)) from None
+        if dist is None:
+            dist = Path(tmp) / "dist"
+            try:
+                build(artifacts, dist, ROOT / "site_template", ROOT / "node_modules", log=lambda *_: None)
+            except BuildError as err:
+                raise click.ClickException(str(err)) from None
+        elif not (dist / "index.html").is_file():
+            raise click.ClickException(f"{dist}: no index.html (run `pipeline build` first)")
+        source = f"--dist {dist}" if dist.parent != Path(tmp) else f"--artifacts {artifacts}"
         server, url = serve_in_background(dist, base=BASE)
         results = []
         try:
@@ -115,7 +123,7 @@ def main(artifacts: Path, runs: int) -> None:
     path = save_result(
         "lighthouse",
         title="Lighthouse scores of the built page",
-        command=f"python bench/lighthouse.py --artifacts {artifacts} --runs {runs}",
+        command=command_line or f"python -m bench.lighthouse {source} --runs {runs}",
         columns=["category", "median", "min", "max", "runs"],
         rows=rows,
         notes=(f"lighthouse 13.5.0 (npm, pinned), default mobile profile (simulated slow 4G, 4x CPU slowdown), "

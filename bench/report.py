@@ -23,7 +23,7 @@ from bench.results_file import RESULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDER = (  # these sections first, in this order; any other result after them, by name
-    "training", "training-epochs", "export", "page", "page-accuracy", "page-size", "lighthouse", "browser-training", "gpu",
+    "training", "training-epochs", "export", "page", "page-accuracy", "page-size", "lighthouse", "browser_training", "gpu_training",
 )
 REQUIRED = {  # field of a result -> the type it must have
     "name": str,
@@ -35,6 +35,7 @@ REQUIRED = {  # field of a result -> the type it must have
     "rows": list,
 }
 MACHINE_FIELDS = ("cpu", "cores", "load_average_1m", "os", "python")  # written by results_file.machine_info
+SHOWN_APART = ("accelerator", "load_average_1m_at_start")  # machine fields machine_line words itself
 HEADER = """\
 # Benchmarks
 
@@ -104,7 +105,10 @@ def cell(value) -> str:
 
 def table(columns: list[str], rows: list[list]) -> str:
     """A Markdown table; columns whose cells are all numbers are right-aligned."""
-    numeric = [bool(rows) and all(isinstance(row[i], (int, float)) and not isinstance(row[i], bool) for row in rows)
+    def is_number(value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    numeric = [any(is_number(row[i]) for row in rows) and all(is_number(row[i]) or row[i] is None for row in rows)
                for i in range(len(columns))]
     lines = ["| " + " | ".join(cell(c) for c in columns) + " |",
              "| " + " | ".join("---:" if n else "---" for n in numeric) + " |"]
@@ -117,12 +121,15 @@ def machine_line(machine: dict) -> str:
     parts = [str(machine.get("cpu", "unknown CPU"))]
     if machine.get("cores") is not None:
         parts.append(f"{machine['cores']} cores")
-    if machine.get("load_average_1m") is not None:
+    if machine.get("load_average_1m_at_start") is not None:
+        parts.append(f"load average (1 min) {machine['load_average_1m_at_start']} at the start, "
+                     f"{machine.get('load_average_1m')} at the end")
+    elif machine.get("load_average_1m") is not None:
         parts.append(f"load average {machine['load_average_1m']} (1 min, when the result was written)")
     parts += [str(machine[k]) for k in ("os",) if machine.get(k)]
     if machine.get("python"):
         parts.append(f"Python {machine['python']}")
-    extra = [f"{k}: {v}" for k, v in sorted(machine.items()) if k not in MACHINE_FIELDS and k != "accelerator"]
+    extra = [f"{k}: {v}" for k, v in sorted(machine.items()) if k not in MACHINE_FIELDS + SHOWN_APART]
     return "; ".join([", ".join(parts), f"accelerator: {machine.get('accelerator') or 'none'}", *extra])
 
 

@@ -282,21 +282,94 @@ def evaluate(artifacts, data, as_json):
 @ARTIFACTS
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-def predict(artifacts, images, as_json):
+@click.option("--runtime", type=click.Choice(["keras", "tfjs"]), default="keras", show_default=True,
+              help="keras: ARTIFACTS/model.keras; tfjs: the shipped ARTIFACTS/tfjs/ model, run with "
+              "TensorFlow.js (wasm) in Node as the page runs it.")
+@click.option("--node-modules", type=click.Path(file_okay=False, path_type=Path), default=Path("node_modules"),
+              show_default=True, help="Where npm installed @tensorflow/tfjs (for --runtime tfjs).")
+def predict(artifacts, images, as_json, runtime, node_modules):
     """Read the digit in each IMAGE (PNG or JPEG, any size, dark-on-light or light-on-dark).
 
     Each image gets the page's MNIST-style preprocessing (ink from the
     transparency or from the contrast with the border, crop, fit to 20 px,
-    centre of mass in 28x28), then ARTIFACTS/model.keras reads it. Prints the
-    digit and the ten probabilities per image.
+    centre of mass in 28x28), then ARTIFACTS/model.keras (or, with --runtime
+    tfjs, the shipped TensorFlow.js model) reads it. Prints the digit and the
+    ten probabilities per image.
     """
     from pipeline import predict as stage
 
     try:
-        results = stage.predict_files(list(images), artifacts)
+        results = stage.predict_files(list(images), artifacts, runtime=runtime, node_modules=node_modules)
     except stage.PredictError as err:
         _fail(err)
     click.echo(stage.to_json(results) if as_json else stage.to_text(results))
+
+
+@main.command()
+@DATA
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("artifacts/sweep"),
+              show_default=True, help="Folder for trials/, results.csv, results.md and best.json (rerun to resume).")
+@click.option("--grid", multiple=True, metavar="NAME=VALUES",
+              help="A parameter and its values, e.g. learning_rate=1e-3,3e-3 or filters=16-16-32,32-32-64; "
+              "with --random also a range LOW..HIGH. Repeatable. NAME: learning_rate, batch_size, filters, "
+              "dropout, epochs, augment_strength.")
+@click.option("--space", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A text file of NAME=VALUES lines (# comments); --grid flags add to or override it.")
+@click.option("--random", "random_trials", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Random search: this many seeded draws from the space (0: the full grid).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the random search's draws.")
+@click.option("--base", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Base TrainConfig JSON (e.g. a metrics.json's config or a best.json); default: train's defaults.")
+@click.option("--train-limit", type=click.IntRange(min=0), default=None, help="Train every trial on only this many images.")
+@click.option("--validation-size", type=click.IntRange(min=1), default=None,
+              help="Training images held out to choose by (default: the base config's).")
+@click.option("--test-limit", type=click.IntRange(min=0), default=None,
+              help="Images `train` evaluates on at its end (never used to choose).")
+@click.option("--train-command", default=None, metavar="COMMAND",
+              help="Command that trains one trial, given --config FILE --artifacts DIR [--data PATH] "
+              "(e.g. a job launcher); default: this Python's `-m pipeline train`.")
+def sweep(data, out, grid, space, random_trials, seed, base, train_limit, validation_size, test_limit, train_command):
+    """Search hyperparameters; each trial is a `pipeline train` subprocess, chosen by validation accuracy.
+
+    \b
+    pipeline sweep --grid learning_rate=1e-3,3e-3 --grid batch_size=64,128
+    pipeline sweep --random 8 --grid learning_rate=1e-4..1e-2 --grid dropout=0..0.5
+
+    Writes OUT/results.csv (a row per finished trial), OUT/results.md (a table,
+    best first) and OUT/best.json (`pipeline train --config OUT/best.json`
+    reproduces it). Interrupted? Run the same command again: finished trials
+    are skipped, the interrupted one reruns.
+    """
+    import dataclasses
+    import json
+    import shlex
+
+    from pipeline import sweep as stage
+
+    try:
+        space_values = stage.read_space_file(space) if space else {}
+        if grid:
+            space_values.update(stage.parse_space(list(grid)))
+        if not space_values:
+            raise stage.SweepError("no search space: give --grid NAME=VALUES or --space FILE")
+        base_config = TrainConfig()
+        if base:
+            try:
+                base_config = TrainConfig.from_dict(json.loads(base.read_text()))
+            except (ValueError, TypeError) as err:
+                raise stage.SweepError(f"{base}: not a TrainConfig JSON ({str(err).splitlines()[0]})") from None
+        overrides = {"train_limit": train_limit, "validation_size": validation_size, "test_limit": test_limit}
+        base_config = dataclasses.replace(base_config, **{k: v for k, v in overrides.items() if v is not None})
+        command = shlex.split(train_command) if train_command else None
+        stage.sweep(space_values, out, base_config, random=random_trials, seed=seed, data_path=data,
+                    train_command=command, log=click.echo)
+    except stage.SweepError as err:
+        _fail(err)
+    except KeyboardInterrupt:
+        finished = len(stage.read_results(out))
+        click.echo(f"sweep: interrupted; {finished} trials recorded in {out / stage.RESULTS_CSV}. "
+                   "Run the same command again to resume.", err=True)
+        raise SystemExit(130) from None
 
 
 @main.command()

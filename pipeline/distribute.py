@@ -42,6 +42,7 @@ class Plan:
     jit_compile: bool  # XLA-compile the train step
     is_chief: bool = True  # writes artefacts and checkpoints (multi-worker: only the chief)
     strategy: object = None  # tf.distribute strategy (TensorFlow backend) or None
+    multiworker: bool = False  # MultiWorkerMirroredStrategy (several processes train in lockstep)
 
     def scope(self):
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
@@ -145,11 +146,12 @@ def _plan_tensorflow(kind: str) -> Plan:
         raise DistributeError("--strategy multiworker needs TF_CONFIG or --workers/--worker-index")
     if cluster is not None and kind in ("auto", "multiworker"):
         strategy = tf.distribute.MultiWorkerMirroredStrategy()  # must come before any other TF work
+        _fix_keras_multiworker_logs()
         workers = len(cluster["cluster"].get("worker", [])) + len(cluster["cluster"].get("chief", []))
         task = cluster["task"]
-        devices = [d.name for d in strategy.extended.worker_devices]
+        devices = [str(d) for d in strategy.extended.worker_devices]
         return Plan(f"MultiWorkerMirroredStrategy over {workers} workers ({task['type']} {task['index']})",
-                    devices, strategy.num_replicas_in_sync, "float32", False, is_chief(cluster), strategy)
+                    devices, strategy.num_replicas_in_sync, "float32", False, is_chief(cluster), strategy, True)
     gpus = tf.config.list_logical_devices("GPU")
     cpus = tf.config.list_logical_devices("CPU")
     if kind == "mirrored" or (kind == "auto" and len(gpus) > 1):
@@ -159,6 +161,26 @@ def _plan_tensorflow(kind: str) -> Plan:
                     True, strategy)
     return Plan("default strategy (one device)", [(gpus or cpus)[0].name], 1, "float32", False, True,
                 tf.distribute.get_strategy())
+
+
+def _fix_keras_multiworker_logs() -> None:
+    """Keras 3 averages each step's logged loss/metrics across workers with reduce(MEAN, axis=0),
+    which fails on scalars ("Invalid reduction dimension 0 for input with 0 dimensions",
+    tensorflow/tensorflow#72388, keras-team/keras#20585). Average them with axis=None instead."""
+    from keras.src import tree
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    original = tf_trainer.reduce_per_replica
+    if getattr(original, "fixed_for_multiworker", False):
+        return
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(strategy):
+            return tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+        return original(values, strategy, reduction)
+
+    reduce_per_replica.fixed_for_multiworker = True
+    tf_trainer.reduce_per_replica = reduce_per_replica
 
 
 def _plan_jax(kind: str) -> Plan:

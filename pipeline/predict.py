@@ -16,7 +16,9 @@ reads a drawing:
      black reads the same as the canvas itself.
   2. crop to the ink, fit the longer side to 20 px, centre of mass in 28x28.
 
-Reads ARTIFACTS/model.keras. Images of any size; EXIF rotation is applied.
+Reads ARTIFACTS/model.keras, or with runtime "tfjs" the shipped model
+ARTIFACTS/tfjs/ run by the page's own runtime (TensorFlow.js + wasm) in Node.
+Images of any size; EXIF rotation is applied.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ BORDER_FRACTION = 0.02  # width of the border that tells the background, fractio
 TRANSPARENT_BORDER = 128  # median border alpha (0-255) below which the image is ink-on-transparent
 NOISE_FRACTION = 0.15  # ink within this fraction of (peak − background) of the background counts as background
 MIN_CONTRAST = 40  # grey levels (0-255) between background and the darkest/lightest ink; less is a blank image
+LOSSY_FORMATS = {"JPEG", "MPO", "WEBP"}  # Pillow format names whose pixels carry compression noise
 
 
 class PredictError(Exception):
@@ -55,9 +58,6 @@ def _border(values: np.ndarray) -> np.ndarray:
     mask = np.zeros(values.shape, bool)
     mask[:width], mask[-width:], mask[:, :width], mask[:, -width:] = True, True, True, True
     return values[mask]
-
-
-LOSSY_FORMATS = {"JPEG", "MPO", "WEBP"}  # Pillow format names whose pixels carry compression noise
 
 
 def open_image(path: Path):
@@ -82,17 +82,17 @@ def open_image(path: Path):
 def read_ink(image, lossy: bool = False) -> Ink:
     """The ink of a Pillow image (see the module docstring), uint8 (H, W).
     lossy: the image came from a lossy format (JPEG), so faint levels are noise."""
+    from PIL import Image
+
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     if has_alpha:
         rgba = np.asarray(image.convert("RGBA"))
         alpha = rgba[..., 3]
         if np.median(_border(alpha)) < TRANSPARENT_BORDER:
             return Ink(alpha.copy(), "alpha")
-        image = image.convert("RGBA")  # opaque background: flatten what is translucent onto it
-        from PIL import Image
-
-        flat = Image.new("RGBA", image.size, tuple(int(v) for v in np.median(rgba[..., :3].reshape(-1, 3), 0)) + (255,))
-        image = Image.alpha_composite(flat, image)
+        # An opaque background: flatten what is translucent onto the border's colour.
+        colour = tuple(int(np.median(_border(rgba[..., c]))) for c in range(3)) + (255,)
+        image = Image.alpha_composite(Image.new("RGBA", image.size, colour), image.convert("RGBA"))
     grey = np.asarray(image.convert("L"), dtype=np.int32)
     dark_on_light = np.median(_border(grey)) >= 128
     ink = 255 - grey if dark_on_light else grey
@@ -129,16 +129,40 @@ def load_model(artifacts_dir: Path):
     return keras.saving.load_model(path, compile=False)
 
 
-def predict_files(paths: list[Path], artifacts_dir: Path) -> list[dict]:
-    """Read every image first (so a bad file fails before the model loads), then predict.
+RUNTIMES = ("keras", "tfjs")
+
+
+def predict_tfjs(artifacts_dir: Path, batch: np.ndarray, node_modules: Path) -> np.ndarray:
+    """Probabilities (N, 10) of the tfjs graph model ARTIFACTS/tfjs/ for float32 (N, 28, 28, 1) images,
+    run in Node with @tensorflow/tfjs + wasm from `node_modules` (as the export check runs it)."""
+    from pipeline import export
+
+    model_dir = artifacts_dir / export.TFJS_DIR
+    if not (model_dir / "model.json").is_file():
+        raise PredictError(f"{model_dir / 'model.json'}: no tfjs model (run `pipeline export` first)")
+    try:
+        return export.predict_tfjs(model_dir, batch, node_modules)
+    except export.ExportError as err:
+        raise PredictError(str(err)) from None
+
+
+def predict_files(paths: list[Path], artifacts_dir: Path, runtime: str = "keras",
+                  node_modules: Path = Path("node_modules")) -> list[dict]:
+    """Read every image first (so a bad file fails before the model loads), then predict
+    with the Keras model or (runtime "tfjs") the shipped TensorFlow.js model.
 
     Returns one dict per image: image (path as given), digit (int), probabilities
     (ten floats, summing to 1), polarity.
     """
+    if runtime not in RUNTIMES:
+        raise PredictError(f"--runtime: expected one of {', '.join(RUNTIMES)}, got {runtime!r}")
     images = [image_to_mnist(Path(p)) for p in paths]
-    model = load_model(artifacts_dir)
     batch = np.stack([image for image, _ in images])[..., None]
-    probabilities = np.asarray(model.predict(batch, batch_size=256, verbose=0), np.float64)
+    if runtime == "tfjs":
+        probabilities = np.asarray(predict_tfjs(artifacts_dir, batch, node_modules), np.float64)
+    else:
+        model = load_model(artifacts_dir)
+        probabilities = np.asarray(model.predict(batch, batch_size=256, verbose=0), np.float64)
     return [
         {"image": str(path), "digit": int(p.argmax()), "probabilities": [round(float(v), 6) for v in p],
          "polarity": polarity}

@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.contract import IMAGE_SIZE, LABELS
-from pipeline.evaluate import summarize
 
 EVALUATION_FILE = "evaluation.json"  # in ARTIFACTS/tfjs/, written by export
 ARCHITECTURE_FILE = "architecture.json"  # in ARTIFACTS/tfjs/, written by export
@@ -54,6 +53,8 @@ def evaluation(y_true: np.ndarray, probabilities: np.ndarray, images: np.ndarray
     wrong predictions, most confident first) and `sample` (GRID_DIGITS test digits
     drawn at random with a fixed seed, right or wrong, in index order).
     """
+    from pipeline.evaluate import summarize  # here, not at the top: the build imports this module without TensorFlow
+
     y_true = np.asarray(y_true).astype(np.int64)
     predicted = probabilities.argmax(1)
     confidence = probabilities.max(1)

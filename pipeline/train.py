@@ -18,6 +18,7 @@ import dataclasses
 import json
 import os
 import platform
+import random
 import signal
 import sys
 import threading
@@ -180,7 +181,7 @@ def train(config: TrainConfig, out_dir: Path, data_path: Path | None = None, log
         x_test, y_test = x_test[: config.test_limit], y_test[: config.test_limit]
     log(f"data: {len(x_fit)} training, {len(x_val)} validation, {len(x_test)} test images")
 
-    keras.utils.set_random_seed(config.seed + first_epoch)
+    seed_everything(config.seed + first_epoch)
     fit_kwargs, steps_per_epoch = fit_inputs(
         data.to_model_input(x_fit), y_fit, data.to_model_input(x_val), y_val,
         global_batch, plan.replicas, config.seed, first_epoch)
@@ -188,6 +189,12 @@ def train(config: TrainConfig, out_dir: Path, data_path: Path | None = None, log
     try:
         with plan.scope():
             trainer, classifier = build_trainer(config, peak_lr, steps_per_epoch, plan.jit_compile)
+            # Create loss, metric and optimizer state now, from a host batch. Under MultiWorkerMirrored,
+            # Keras 3 would do it from the first distributed batch with an eager cross-worker reduce that
+            # fails ("Attempt to convert a value (PerReplica...)", keras-team/keras#20585), so skip that.
+            trainer._symbolic_build(data_batch=(x_fit[:2, ..., None].astype("float32"), y_fit[:2]))
+            if plan.multiworker:
+                trainer._maybe_symbolic_build = lambda *args, **kwargs: None
             if state:
                 checkpoint.restore(ckpt_dir, trainer, state)
     finally:
@@ -226,6 +233,8 @@ def train(config: TrainConfig, out_dir: Path, data_path: Path | None = None, log
         "wall_seconds": round(time.perf_counter() - started, 1),
         "resumed_after_epoch": first_epoch or None,
         "global_batch": global_batch,
+        "steps_per_epoch": steps_per_epoch,
+        "train_images": int(len(x_fit)),
         "peak_learning_rate": peak_lr,
         "config": config.to_dict(),
         "seed": config.seed,
@@ -237,7 +246,8 @@ def train(config: TrainConfig, out_dir: Path, data_path: Path | None = None, log
     }
     if plan.is_chief:
         out_dir.mkdir(parents=True, exist_ok=True)
-        artifacts.save_keras_model(final, out_dir / MODEL_FILE)
+        with _tensorflow_not_probed():
+            artifacts.save_keras_model(final, out_dir / MODEL_FILE)
         artifacts.write_json(out_dir / METRICS_FILE, metrics)
         checkpoint.remove(ckpt_dir)
         log(f"train: wrote {out_dir / MODEL_FILE} and {out_dir / METRICS_FILE}")
@@ -253,6 +263,37 @@ def evaluate_on(model: keras.Model, images: np.ndarray, labels: np.ndarray, repl
     accuracy = float(np.mean(probs.argmax(1) == labels))
     loss = float(np.mean(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0))))
     return accuracy, loss
+
+
+def seed_everything(seed: int) -> None:
+    """keras.utils.set_random_seed without its `import tensorflow` on other backends."""
+    if keras.backend.backend() == "tensorflow":
+        keras.utils.set_random_seed(seed)
+        return
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+
+    global_state.set_global_attribute("global_random_seed", seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+@contextlib.contextmanager
+def _tensorflow_not_probed():
+    """Keras' serialiser checks `tf.available`, which imports all of TensorFlow (seconds, GBs)
+    when it is installed. On other backends a saved model needs none of it: report it absent."""
+    from keras.src.utils import module_utils
+
+    probe = module_utils.tensorflow
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules or probe._available is not None:
+        yield
+        return
+    probe._available = False
+    try:
+        yield
+    finally:
+        probe._available = None
 
 
 @contextlib.contextmanager

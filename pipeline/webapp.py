@@ -57,6 +57,18 @@ CSP_DIRECTIVES = {
     "base-uri": ["'self'"],
     "form-action": ["'none'"],
 }
+# A page that loads one of these vendor scripts gets more than the strict policy, and the build says so.
+# Only the lab's page (train.html) does; the drawing page keeps the strict policy.
+VENDOR_EXCEPTIONS = {
+    "tfjs-vis": {  # the lab's live charts, vendor/tfjs-vis.umd.min.js 1.5.1
+        # vega, inside tfjs-vis, compiles chart expressions with new Function (its CSP-safe
+        # interpreter is not in this bundle): the charts throw without it.
+        "script-src": ["'unsafe-eval'"],
+        # glamor's <style> starts empty (its rules then go in through CSSOM, which CSP allows),
+        # and vega-embed adds one fixed stylesheet: the hashes of exactly those two.
+        "style-src": ["'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='", "'sha256-/gFjybzm2cU4MbaLSWpSqW5eLj+JZBii6jm4umpv1+A='"],
+    },
+}
 DATA_SCRIPT_TYPES = {"application/json", "application/ld+json", "text/plain", "text/template"}  # not executed
 JS_SCRIPT_TYPES = {"", "module", "text/javascript", "application/javascript", "text/ecmascript"}
 
@@ -83,6 +95,9 @@ def finish_site(dist: Path, template_dir: Path, log=print) -> str:
     pages = sorted(dist.rglob("*.html"))
     for page in pages:
         html = page.read_text(encoding="utf-8")
+        for name in vendor_exceptions(html):
+            log(f"build: {page.relative_to(dist)} loads {name}: its CSP also allows "
+                f"{' '.join(VENDOR_EXCEPTIONS[name]['script-src'])} and the hashes of {name}'s own styles")
         page.write_text(add_head_tags(html, page.relative_to(dist), page_name=str(page.relative_to(dist))), encoding="utf-8")
     version = write_service_worker(dist, template_dir / SERVICE_WORKER)
     log(f"build: CSP, manifest and offline module in {len(pages)} page(s); {SERVICE_WORKER} precaches "
@@ -158,10 +173,14 @@ def _bezier_points(segments, steps: int = 48) -> list[tuple[float, float]]:
 # ------------------------------------------------------------------ CSP and head tags
 
 
-def content_security_policy(import_maps: list[str]) -> str:
-    """The policy for a page whose inline import maps have the texts `import_maps`."""
+def content_security_policy(import_maps: list[str], exceptions: tuple[str, ...] = ()) -> str:
+    """The policy for a page whose inline import maps have the texts `import_maps` and that
+    loads the VENDOR_EXCEPTIONS scripts named in `exceptions`."""
     directives = {name: list(sources) for name, sources in CSP_DIRECTIVES.items()}
     directives["script-src"] += [f"'sha256-{_sha256_b64(text)}'" for text in import_maps]
+    for name in exceptions:
+        for directive, sources in VENDOR_EXCEPTIONS[name].items():
+            directives[directive] += sources
     return "; ".join(" ".join([name, *sources]) for name, sources in directives.items())
 
 
@@ -174,24 +193,31 @@ def add_head_tags(html: str, rel_path: Path, page_name: str = "page") -> str:
     manifest link, and the offline module at the end of <head> (after any import map).
     Tags already there are not added twice. Raises PageError if the CSP would block the page."""
     import_maps = check_page(html, page_name)
+    exceptions = vendor_exceptions(html)
     up = "../" * (len(rel_path.parts) - 1)  # from the page's folder to the site's root
     early = [
-        f'<meta http-equiv="Content-Security-Policy" content="{content_security_policy(import_maps)}">',
+        f'<meta http-equiv="Content-Security-Policy" content="{content_security_policy(import_maps, exceptions)}">',
         f'<meta name="theme-color" content="{THEME_COLOUR}">',
         f'<link rel="manifest" href="{up}{MANIFEST}">',
         f'<link rel="apple-touch-icon" href="{up}icons/icon-192.png">',
     ]
     early = [tag for tag in early if tag.split('"')[1] not in _attribute_values(html)]
     late = f'<script type="module" src="{up}{OFFLINE_MODULE}"></script>'
+    html = _add_tf_prelude(html, up)
     charset = re.search(r"<meta\s+charset=[^>]*>", html, re.I) or re.search(r"<head[^>]*>", html, re.I)
     end = html.lower().find("</head>")
     if charset is None or end < 0:
         raise PageError(f"{page_name}: no <head> to put the Content-Security-Policy in")
-    html = _add_tf_prelude(html, up)
     if f'src="{up}{OFFLINE_MODULE}"' not in html:
         html = html[:end] + "  " + late + "\n" + html[end:]
     head = "".join(f"\n  {tag}" for tag in early)
     return html[: charset.end()] + head + html[charset.end():]
+
+
+def vendor_exceptions(html: str) -> tuple[str, ...]:
+    """The VENDOR_EXCEPTIONS scripts the page loads with <script src=...>, e.g. ("tfjs-vis",)."""
+    sources = re.findall(r"""<script\b[^>]*\bsrc=["']([^"']+)["']""", html, re.I)
+    return tuple(name for name in VENDOR_EXCEPTIONS if any(name in src for src in sources))
 
 
 def _add_tf_prelude(html: str, up: str) -> str:

@@ -126,6 +126,13 @@ def test_page_rows_compare_backends_to_wasm_and_check_issue_2_ceilings():
     assert by_name["predictMnist alone, webgl: unavailable (no WebGL)"][1:4] == [None, None, 0]
 
 
+def test_bench_train_export_only_needs_a_trained_model(tmp_path):
+    result = CliRunner().invoke(bench_train.main, ["--export-only", "--artifacts", str(tmp_path)])
+    assert result.exit_code != 0
+    assert result.output.strip() == f"Error: {tmp_path}: no model.keras and metrics.json; --export-only needs a trained model"
+    assert not (tmp_path / "tfjs").exists()
+
+
 @pytest.mark.slow
 def test_bench_train_smoke_writes_valid_training_and_export_results(tmp_path):
     results, artifacts = tmp_path / "results", tmp_path / "artifacts"
@@ -147,7 +154,7 @@ def test_bench_train_smoke_writes_valid_training_and_export_results(tmp_path):
     [uint8] = loaded["export"]["rows"]
     tfjs = artifacts / "tfjs"
     assert uint8[0] == "uint8"
-    assert uint8[2] == sum(f.stat().st_size for f in tfjs.iterdir() if f.name != "export.json")
+    assert uint8[2] == sum(f.stat().st_size for f in [tfjs / "model.json", *tfjs.glob("*.bin")])
     assert 98 <= uint8[4] <= 100
     assert loaded["export"]["machine"]["keras_backend"] == "tensorflow"
     assert "## Export: time and size per quantization" in report.render(list(loaded.values()))

@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from pipeline.cli import main
 
-COMMANDS = ["train", "export", "build", "evaluate", "serve"]
+COMMANDS = ["train", "export", "build", "evaluate", "predict", "sweep", "serve"]
 
 
 def run(*args):

@@ -41,3 +41,24 @@ def test_augmentation_is_identity_at_inference_and_random_in_training(mnist):
 def test_augmentation_strength_zero_is_off(mnist):
     x = (mnist.x_test[:8, ..., None] / 255.0).astype("float32")
     np.testing.assert_array_equal(np.asarray(DigitAugmentation(strength=0.0)(x, training=True)), x)
+
+
+def test_default_network_is_the_cheap_16_32_64_one():
+    model = build_model()
+    convs = [layer.filters for layer in model.layers if hasattr(layer, "filters")]
+    assert convs == [16, 32, 64]
+    assert model.get_layer("probabilities").dtype_policy.compute_dtype == "float32"
+
+
+def test_mixed_precision_computes_in_half_but_outputs_float32():
+    import keras
+
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build_model()
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert model.get_layer("c1_conv").dtype_policy.compute_dtype == "bfloat16"
+    assert model.get_layer("c1_conv").dtype_policy.variable_dtype == "float32"
+    probs = np.asarray(model(np.random.rand(2, *INPUT_SHAPE).astype("float32"), training=False))
+    assert probs.dtype == np.float32

@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from pipeline.cli import main
 from pipeline.predict import PredictError, image_to_mnist, predict_files, read_ink
 from tests.browser import handwriting
+from tests.conftest import ROOT
 
 SIDES = (96, 280, 720)  # image sizes, pixels (square)
 PEN_FRACTION = 1 / 14  # pen width / image side, as on the page
@@ -170,3 +171,35 @@ def test_missing_model_fails_in_one_line(tmp_path):
 def test_predict_error_names_the_file(tmp_path):
     with pytest.raises(PredictError, match="folder"):
         image_to_mnist(tmp_path)
+
+
+def test_tfjs_runtime_reads_like_keras(drawn_digits, trained_artifacts):
+    """--runtime tfjs: the shipped (uint8-quantized) graph model in Node's tfjs agrees with Keras."""
+    paths = [p for p, _ in drawn_digits[:20]]
+    result = CliRunner().invoke(main, ["predict", "--artifacts", str(trained_artifacts), "--runtime", "tfjs", "--json",
+                                       "--node-modules", str(ROOT / "node_modules"), *map(str, paths)])
+    assert result.exit_code == 0, result.output
+    from_tfjs = json.loads(result.output)
+    from_keras = predict_files(paths, trained_artifacts)
+    agree = [a["digit"] == b["digit"] for a, b in zip(from_tfjs, from_keras)]
+    assert sum(agree) >= 19, (from_tfjs, from_keras)
+    assert max(abs(p - q) for a, b in zip(from_tfjs, from_keras) for p, q in zip(a["probabilities"], b["probabilities"])) < 0.2
+
+
+def test_tfjs_runtime_without_an_export_fails_in_one_line(tmp_path):
+    Image.fromarray(np.pad(np.full((20, 6), 255, np.uint8), 10)).save(tmp_path / "one.png")
+    result = CliRunner().invoke(main, ["predict", "--artifacts", str(tmp_path), "--runtime", "tfjs", str(tmp_path / "one.png")])
+    assert result.exit_code != 0 and "no tfjs model (run `pipeline export` first)" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_translucent_ink_on_an_opaque_background_is_flattened(tmp_path):
+    rgba = np.zeros((60, 60, 4), np.uint8)
+    rgba[..., :3], rgba[..., 3] = 250, 255  # opaque near-white paper
+    rgba[10:50, 25:35] = (0, 0, 0, 128)  # half-transparent black ink
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "paper.png")
+    image, polarity = image_to_mnist(tmp_path / "paper.png")
+    assert polarity == "dark-on-light"
+    assert image.max() == pytest.approx(1.0)
+    rows, cols = np.nonzero(image > 0)
+    assert rows.max() - rows.min() + 1 == 20 and cols.max() - cols.min() + 1 == 5

@@ -84,16 +84,18 @@ def test_sample_is_fixed_random_digits_with_their_predictions(evaluated, predict
 
 
 def test_architecture_lists_the_real_models_layers():
+    from pipeline.config import ModelConfig
     from pipeline.model import build_model
 
     model = build_model()
+    filters = ModelConfig().filters[0]
     arch = architecture(model)
     assert arch["parameters"] == model.count_params() == sum(layer["parameters"] for layer in arch["layers"])
     assert 0 < arch["trainable_parameters"] < arch["parameters"]  # batch norm keeps running statistics
     by_name = {layer["name"]: layer for layer in arch["layers"]}
     assert by_name["image"]["output_shape"] == [None, 28, 28, 1]
-    assert by_name["c1_conv"]["output_shape"] == [None, 26, 26, 32]
-    assert by_name["c1_conv"]["parameters"] == 3 * 3 * 1 * 32  # no bias: batch norm follows
+    assert by_name["c1_conv"]["output_shape"] == [None, 26, 26, filters]
+    assert by_name["c1_conv"]["parameters"] == 3 * 3 * 1 * filters  # no bias: batch norm follows
     assert by_name["probabilities"]["output_shape"] == [None, 10]
     assert arch["layers"][-1]["type"] == "Dense"
 

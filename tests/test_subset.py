@@ -1,6 +1,7 @@
 """The MNIST subset shipped for train.html: real images, balanced, seeded, test part from the test set only."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -74,3 +75,18 @@ def test_build_ships_the_subset_and_the_chart_library(built_dist):
     for part in ("train", "test"):
         assert (built_dist / "data" / manifest[part]["images"]).stat().st_size > 100_000
     assert (built_dist / "vendor" / "tfjs-vis.umd.min.js").is_file()
+
+
+def test_train_page_loads_only_relative_urls_that_exist_in_dist(built_dist):
+    html = (built_dist / "train.html").read_text()
+    fetched = re.findall(r'<(?:script|link)[^>]*?(?:src|href)="([^"]+)"', html)
+    imports = json.loads(re.search(r'<script type="importmap">(.*?)</script>', html, re.S).group(1))["imports"]
+    urls = fetched + list(imports.values())
+    assert len(urls) >= 10
+    for url in urls:
+        assert not re.match(r"^([a-z]+:|/)", url), f"{url}: not relative"
+        path = url.split("?")[0].removeprefix("./")
+        assert (built_dist / path).is_file(), f"{url}: not in dist/"
+    config = json.loads(re.search(r'<script type="application/json" id="app-config">(.*?)</script>', html, re.S).group(1))
+    assert (built_dist / config["subsetUrl"]).is_file()
+    assert 'href="train.html"' in (built_dist / "index.html").read_text(), "the main page links to the train page"

@@ -45,4 +45,6 @@ function showUpdateNotice() {
   document.body.prepend(notice);
 }
 
-registerServiceWorker();
+// After the page has loaded: precaching (the whole build, a few MB) must not compete with the first load.
+if (document.readyState === 'complete') registerServiceWorker();
+else window.addEventListener('load', () => registerServiceWorker(), { once: true });

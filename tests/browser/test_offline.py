@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from pipeline.serve import serve_in_background
 from pipeline.site import build
 from pipeline.webapp import cache_version, precache_files
 
@@ -99,3 +100,24 @@ def test_a_new_build_replaces_the_old_cache(browser, built_dist, trained_artifac
         assert log.errors == []
     finally:
         context.close()
+
+
+def test_offline_works_at_a_domain_root_too(browser, built_dist):
+    """Like a custom domain (https://digits.example/): the same build, served at /, registers scope / and works offline."""
+    server, url = serve_in_background(built_dist, base="/")
+    context = browser.new_context()
+    page = context.new_page()
+    log = PageLog(page)
+    try:
+        visit_until_cached(page, url)
+        assert page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)") == url
+        context.set_offline(True)
+        page.reload()
+        page.wait_for_selector(READY)
+        draw_with_mouse(page, ONE)
+        assert prediction_after(page, 1) == "1"
+        assert log.errors == []
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()

@@ -15,6 +15,10 @@ from .conftest import PageLog, serving
 pytestmark = pytest.mark.browser
 
 READY = 'body[data-ready="true"]'
+CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.effectiveDirective} ${e.blockedURI}`));
+"""
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +42,17 @@ def evaluation(evaluated_artifacts) -> dict:
 def report_page(page, report_site):
     """report.html, loaded and drawn. At teardown: nothing left the origin, no uncaught error."""
     log = PageLog(page)
+    console_errors = []  # e.g. "Failed to load resource" for a missing sprite
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    page.add_init_script(CSP_VIOLATIONS)
     page.goto(report_site + "report.html")
     page.wait_for_selector(READY)
+    # The build's Content-Security-Policy (pipeline/webapp.py) lets everything the report does through.
+    assert page.evaluate("window.__cspViolations") == []
     yield page
     assert log.outside(report_site) == [], "requests left the page's origin"
     assert log.errors == [], "uncaught errors in the page"
+    assert console_errors == []
 
 
 def test_curves_are_the_training_history(report_page, metrics):
@@ -63,6 +73,10 @@ def test_curves_are_the_training_history(report_page, metrics):
             assert a < 0, "larger values are drawn higher"
             for d in series:
                 assert abs(a * d["y"] + b - d["cy"]) < 0.05
+    # The same numbers as a table, for screen readers and for reading them off.
+    rows = report_page.eval_on_selector_all("#history-table tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+    keys = ("loss", "accuracy", "val_loss", "val_accuracy")
+    assert rows == [[str(row["epoch"]), *(f"{row[k]:.4f}" for k in keys)] for row in history]
 
 
 def test_confusion_matrix_is_the_evaluation_and_counts_every_test_digit(report_page, evaluation):
@@ -140,7 +154,9 @@ def test_architecture_size_and_licence(report_page, evaluated_artifacts, metrics
     arch = json.loads((evaluated_artifacts / "tfjs" / "architecture.json").read_text())
     rows = report_page.eval_on_selector_all("#architecture tbody tr", "rows => rows.map(r => r.innerText)")
     assert len(rows) == len(arch["layers"]) + 1
-    assert rows[1].split("\t")[:3] == ["c1_conv", "Conv2D", "(N, 26, 26, 32)"]
+    for row, layer in zip(rows, arch["layers"]):
+        shape = "(" + ", ".join("N" if d is None else str(d) for d in layer["output_shape"]) + ")"
+        assert row.split("\t") == [layer["name"], layer["type"], shape, f"{layer['parameters']:,}"]
     assert rows[-1].split("\t")[-1] == f"{metrics['parameters']:,}"
     model_bytes = json.loads((evaluated_artifacts / "tfjs" / "export.json").read_text())["model_bytes"]
     assert report_page.text_content('[data-fact="model-bytes"]').startswith(f"{model_bytes / 1000:.0f} kB")

@@ -158,3 +158,11 @@ test('backendOrder: webgl only on a real GPU, ?backend= wins', () => {
   assert.deepEqual(backendOrder(null, { webgl: false, software: true }), ['wasm', 'cpu']);
   assert.deepEqual(backendOrder('cpu', { webgl: true, software: false }), ['cpu']);
 });
+
+test('charts: long runs are averaged down to at most the given number of points', async () => {
+  const { downsample } = await import('../../site_template/js/train/charts.js');
+  const points = Array.from({ length: 10 }, (_, i) => ({ x: i + 1, y: i }));
+  assert.equal(downsample(points, 10), points);
+  assert.deepEqual(downsample(points, 5), [{ x: 2, y: 0.5 }, { x: 4, y: 2.5 }, { x: 6, y: 4.5 }, { x: 8, y: 6.5 }, { x: 10, y: 8.5 }]);
+  assert.equal(downsample(points, 3).length, 3);
+});

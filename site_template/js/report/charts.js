@@ -49,6 +49,10 @@ export function escapeXml(text) {
 export function lineChart({ title, yLabel, series, width = 480, height = 280 }) {
   const margin = { top: 36, right: 16, bottom: 40, left: 56 }; // the legend sits in the top margin
   const points = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.y));
+  if (points.length === 0) {
+    return `<svg class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}: no data">`
+      + `<text x="${width / 2}" y="${height / 2}" text-anchor="middle">no per-epoch history</text></svg>`;
+  }
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);
   const xMin = Math.min(...xs, 1);
@@ -114,11 +118,12 @@ export function shade(count, maxCount) {
 export function cellPaint(count, maxCount) {
   const strength = shade(count, maxCount);
   if (strength >= STRONG_FROM) return { tint: round1(100 * strength), strong: true };
-  return { tint: round1(LIGHT_TINT * strength), strong: false };
+  return { tint: strength > 0 ? round1(MIN_TINT + (LIGHT_TINT - MIN_TINT) * strength) : 0, strong: false };
 }
 
 const STRONG_FROM = 0.85; // shade from which a cell is painted solid
 const LIGHT_TINT = 45; // the most tint under normal text, %
+const MIN_TINT = 12; // the least tint of a non-zero count, %: a single mistake still shows
 
 function round1(value) {
   return Math.round(value * 10) / 10;

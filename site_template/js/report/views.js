@@ -51,10 +51,14 @@ export function renderSummary(report) {
   $('summary-facts').replaceChildren(...facts.map(([term, value, key]) => el('div', {}, el('dt', {}, term), el('dd', { 'data-fact': key }, value))));
 }
 
-/** Loss and accuracy per epoch, training and validation, as two SVG charts. */
+/** Loss and accuracy per epoch, training and validation: two SVG charts and the same numbers as a table. */
 export function renderCurves(history) {
   $('loss-chart').innerHTML = lineChart({ title: 'Loss per epoch, training and validation', yLabel: 'loss', series: historySeries(history, 'loss') });
   $('accuracy-chart').innerHTML = lineChart({ title: 'Accuracy per epoch, training and validation', yLabel: 'accuracy', series: historySeries(history, 'accuracy') });
+  const value = (v, digits) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
+  $('history-table').querySelector('tbody').replaceChildren(...history.map((row) => el('tr', {},
+    el('th', { scope: 'row' }, String(row.epoch)),
+    ...[[row.loss, 4], [row.accuracy, 4], [row.val_loss, 4], [row.val_accuracy, 4]].map(([v, d]) => el('td', { class: 'num' }, value(v, d))))));
 }
 
 /**

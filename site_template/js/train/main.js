@@ -7,6 +7,7 @@
  *
  * Test hook, the page's only global: window.trainLab
  *   backend   the tfjs backend in use ('' until chosen)
+ *   webgl     what WebGL runs on: {webgl, software, renderer} (backend.js describeWebgl)
  *   summary   null, then after each run {images, seconds, imagesPerSecond,
  *             stopped, accuracy, backend}: images trained on, seconds of
  *             training (evaluation excluded), accuracy on the held-out images
@@ -23,7 +24,7 @@ const GRID_SIZE = 60; // test images shown after evaluation
 const config = ui.readConfig();
 const { imageSize, fitSize, labels, numClasses } = config;
 
-window.trainLab = { backend: '', summary: null };
+window.trainLab = { backend: '', webgl: null, summary: null };
 const charts = createCharts(ui.elements.charts);
 let data = null; // the loaded subset
 let model = null; // the model trained last
@@ -42,6 +43,7 @@ ui.onDrawWithModel(openPad);
 async function start() {
   try {
     const gpu = describeWebgl();
+    window.trainLab.webgl = gpu;
     const requested = ui.requestedBackend();
     const backend = await startBackend(globalThis.tf, backendOrder(requested, gpu), config.vendorPath);
     window.trainLab.backend = backend;
