@@ -155,11 +155,21 @@ def test_build_with_a_corrupt_json_artefact(work, trained_artifacts, broken):
     assert not (work / "dist").exists()
 
 
-@pytest.mark.parametrize("command", ["export", "evaluate"])
+@pytest.mark.parametrize("command", ["export", "evaluate", "predict"])
 def test_a_corrupt_keras_model(work, command):
     a_file(work / "artifacts" / "model.keras", b"PK\x03\x04 this zip was cut short")
-    check_one_line(*run(command, "--node-modules", str(NODE_MODULES)) if command == "export" else run(command),
-                   ["artifacts/model.keras", "not a readable Keras model"])
+    extra = {"export": ["--node-modules", str(NODE_MODULES)], "evaluate": [], "predict": [str(a_digit_png(work))]}
+    check_one_line(*run(command, *extra[command]), ["artifacts/model.keras", "not a readable Keras model"])
+
+
+def a_digit_png(folder: Path) -> Path:
+    """A 60x60 PNG of a dark vertical stroke on white (a "1")."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (60, 60), 255)
+    ImageDraw.Draw(image).line((30, 8, 28, 52), fill=0, width=5)
+    image.save(folder / "one.png")
+    return folder / "one.png"
 
 
 def test_data_with_a_truncated_gzip_file(work):
