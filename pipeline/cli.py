@@ -172,10 +172,10 @@ def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, 
     if (workers is None) != (worker_index is None):
         raise click.UsageError("--workers and --worker-index go together")
     if workers is not None:
-        from pipeline.distribute import parse_workers, write_tf_config
+        distribute = _stage("distribute")  # imports Keras: hold back TensorFlow's import chatter
 
         try:
-            write_tf_config(parse_workers(workers), worker_index)
+            distribute.write_tf_config(distribute.parse_workers(workers), worker_index)
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--workers/--worker-index") from None
     if data is not None:  # a bad --data fails in one line, before TensorFlow starts its devices and talks
@@ -186,9 +186,7 @@ def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, 
         except DataError as err:
             _fail(err)
     if cpu_replicas > 1:
-        from pipeline.distribute import split_cpu
-
-        split_cpu(cpu_replicas)  # before the backend starts its devices
+        _stage("distribute").split_cpu(cpu_replicas)  # before the backend starts its devices
     stage = _stage("train")  # first, so TensorFlow's import chatter is held back
     from pipeline import checkpoint
     from pipeline.data import DataError

@@ -197,6 +197,7 @@ def test_data_npz_that_is_not_an_npz(work):
         (["serve", "--dist", "no_dist"], ["--dist", "no_dist"]),
         (["build", "--artifacts", "empty", *SITE], ["empty/tfjs/model.json"]),
         (["evaluate", "--artifacts", "cut"], ["cut/model.keras", "not a readable Keras model"]),
+        (["train", "--workers", "x", "--worker-index", "0"], ["--workers", "'x' is not host:port"]),
         (["train", "--data", "mnist", "--artifacts", "out"], ["mnist/train-images-idx3-ubyte", "not an MNIST IDX file"]),
     ],
 )
