@@ -17,8 +17,40 @@ import os
 import re
 import shutil
 import tempfile
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
+
+# The artefacts folder's layout, named once (train writes the first two, export the tfjs folder).
+MODEL_FILE = "model.keras"  # the trained Keras model
+METRICS_FILE = "metrics.json"  # test accuracy, history, config, versions, timings
+TFJS_DIR = "tfjs"  # the converted TensorFlow.js graph model
+REPORT_FILE = "export.json"  # inside TFJS_DIR: the tfjs-vs-Keras parity report
+
+
+class ArtifactError(Exception):
+    """An artefact exists but cannot be read (corrupt, truncated, not what it claims). One line for the user."""
+
+
+def read_json(path: Path):
+    """The JSON value in `path`; ArtifactError naming the file if it is not valid JSON."""
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ArtifactError(f"{path}: not valid JSON ({err})") from None
+
+
+def load_keras_model(path: Path):
+    """Load a .keras model for inference; ArtifactError naming the file if it is corrupt or not a Keras model."""
+    if path.is_file() and not zipfile.is_zipfile(path):  # checked before importing Keras: quick, and no TF start-up
+        raise ArtifactError(f"{path}: not a readable Keras model (not a zip archive: truncated, or not a .keras file)")
+    import keras
+
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+        raise ArtifactError(f"{path}: not a readable Keras model ({reason})") from None
 
 
 def write_bytes(path: Path, payload: bytes) -> None:

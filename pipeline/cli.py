@@ -7,11 +7,16 @@ of the stage's module. Heavy imports (TensorFlow) happen inside the commands so
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 import click
 
+from pipeline.artifacts import ArtifactError
 from pipeline.config import ExportConfig, TrainConfig
 from pipeline.profiles import PROFILES
 from pipeline.subset import SubsetConfig
@@ -38,7 +43,69 @@ def _fail(err: Exception):
     raise click.ClickException(str(err)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def _stage(name: str):
+    """Import the stage module `pipeline.NAME`, holding back what native code prints to stderr meanwhile.
+
+    Importing TensorFlow prints C++ start-up chatter (cuDNN/cuFFT factory registration,
+    absl warnings) straight to file descriptor 2, which would bury a one-line error.
+    It is shown only if the import itself fails.
+    """
+    with _native_stderr_held():
+        return importlib.import_module(f"pipeline.{name}")
+
+
+@contextlib.contextmanager
+def _native_stderr_held():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            held.seek(0)
+            os.write(2, held.read())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+class OneLineErrors(click.Group):
+    """A click group whose user mistakes print exactly one line on stderr and exit non-zero.
+
+    click prints a usage line, a hint and a blank line before a usage error; here the
+    hint joins the error's line: `Error: Invalid value for '--epochs': ... (see pipeline train --help)`.
+    An OSError that names a file (permission denied, is a directory, disk full) is one line too.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as err:  # bare `pipeline`: the help, as click shows it
+            err.show()
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            hint = ""
+            if isinstance(err, click.UsageError) and err.ctx is not None:
+                hint = f" (see {err.ctx.command_path} --help)"
+            click.echo(f"Error: {err.format_message()}{hint}", err=True)
+            sys.exit(err.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except OSError as err:
+            if err.filename is None:
+                raise
+            click.echo(f"Error: {err.filename}: {err.strerror}", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 def main():
     """Train a digit-recognising CNN on MNIST, convert it to TensorFlow.js and build a static site.
 
@@ -105,18 +172,23 @@ def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, 
     if (workers is None) != (worker_index is None):
         raise click.UsageError("--workers and --worker-index go together")
     if workers is not None:
-        from pipeline.distribute import parse_workers, write_tf_config
+        distribute = _stage("distribute")  # imports Keras: hold back TensorFlow's import chatter
 
         try:
-            write_tf_config(parse_workers(workers), worker_index)
+            distribute.write_tf_config(distribute.parse_workers(workers), worker_index)
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--workers/--worker-index") from None
-    if cpu_replicas > 1:
-        from pipeline.distribute import split_cpu
+    if data is not None:  # a bad --data fails in one line, before TensorFlow starts its devices and talks
+        from pipeline.data import DataError, load_mnist
 
-        split_cpu(cpu_replicas)  # before the backend starts its devices
+        try:
+            load_mnist(data, log=lambda *_: None)
+        except DataError as err:
+            _fail(err)
+    if cpu_replicas > 1:
+        _stage("distribute").split_cpu(cpu_replicas)  # before the backend starts its devices
+    stage = _stage("train")  # first, so TensorFlow's import chatter is held back
     from pipeline import checkpoint
-    from pipeline import train as stage
     from pipeline.data import DataError
     from pipeline.distribute import DistributeError
 
@@ -143,7 +215,7 @@ def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, 
 @DATA
 @click.option("--quantize", type=click.Choice(["uint8", "float16", "none"]), default=ExportConfig.quantize, show_default=True,
               help="Weight quantization of the tfjs model (uint8: 4x smaller).")
-@click.option("--node-modules", type=click.Path(file_okay=False, path_type=Path), default=Path("node_modules"),
+@click.option("--node-modules", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("node_modules"),
               show_default=True, help="Where npm installed @tensorflow/tfjs (used for the parity check).")
 def export(artifacts, data, quantize, node_modules):
     """Convert ARTIFACTS/model.keras to a TensorFlow.js graph model in ARTIFACTS/tfjs/.
@@ -151,12 +223,12 @@ def export(artifacts, data, quantize, node_modules):
     The converted model is run with tfjs (wasm) on the 10,000 test images and
     must agree with Keras on at least 99.9 % of them, or nothing is replaced.
     """
-    from pipeline import export as stage
+    stage = _stage("export")
     from pipeline.data import DataError
 
     try:
         stage.export(artifacts, ExportConfig(quantize=quantize), node_modules=node_modules, data_path=data)
-    except (stage.ExportError, DataError) as err:
+    except (stage.ExportError, DataError, ArtifactError) as err:
         _fail(err)
 
 
@@ -166,7 +238,7 @@ def export(artifacts, data, quantize, node_modules):
               help="Output folder (replaced whole).")
 @click.option("--template", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=Path("site_template"), show_default=True, help="Folder of Jinja templates and assets.")
-@click.option("--node-modules", type=click.Path(file_okay=False, path_type=Path), default=Path("node_modules"),
+@click.option("--node-modules", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("node_modules"),
               show_default=True, help="Where npm installed the tfjs bundles that are self-hosted.")
 @DATA
 @click.option("--train-per-class", type=click.IntRange(min=1), default=SubsetConfig.train_per_class, show_default=True,
@@ -194,12 +266,12 @@ def build(artifacts, out, template, node_modules, data, train_per_class, test_pe
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def evaluate(artifacts, data, as_json):
     """Evaluate ARTIFACTS/model.keras on the 10,000 MNIST test images."""
-    from pipeline import evaluate as stage
+    stage = _stage("evaluate")
     from pipeline.data import DataError
 
     try:
         result = stage.evaluate(artifacts, data_path=data)
-    except (stage.EvaluateError, DataError) as err:
+    except (stage.EvaluateError, DataError, ArtifactError) as err:
         _fail(err)
     click.echo(stage.to_json(result) if as_json else stage.to_text(result))
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import data
+from pipeline import artifacts, data
 from pipeline.contract import LABELS, NUM_CLASSES
-from pipeline.train import MODEL_FILE
+from pipeline.artifacts import MODEL_FILE  # not from train: the build (report) needs no TensorFlow
 
 
 class EvaluateError(Exception):
@@ -55,13 +55,11 @@ def summarize(y_true: np.ndarray, probabilities: np.ndarray) -> dict:
 
 def evaluate(artifacts_dir: Path, data_path: Path | None = None, log=lambda *a: None) -> dict:
     """Predict all test images with ARTIFACTS/model.keras and summarise."""
-    import keras
-
     model_path = artifacts_dir / MODEL_FILE
     if not model_path.is_file():
         raise EvaluateError(f"{model_path}: no trained model (run `pipeline train` first)")
     mnist = data.load_mnist(data_path, log=log)
-    model = keras.saving.load_model(model_path, compile=False)
+    model = artifacts.load_keras_model(model_path)
     probabilities = model.predict(data.to_model_input(mnist.x_test), batch_size=1000, verbose=0)
     return summarize(mnist.y_test, probabilities)
 

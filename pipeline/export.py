@@ -30,8 +30,7 @@ from pipeline import report as model_report
 from pipeline.config import ExportConfig
 from pipeline.train import MODEL_FILE
 
-TFJS_DIR = "tfjs"
-REPORT_FILE = "export.json"
+TFJS_DIR, REPORT_FILE = artifacts.TFJS_DIR, artifacts.REPORT_FILE
 QUANTIZE_FLAGS = {  # --quantize choice -> converter flag (with ='*': bare, it swallows the next path)
     "uint8": ["--quantize_uint8=*"],
     "float16": ["--quantize_float16=*"],
@@ -96,7 +95,7 @@ def export(
     if not model_path.is_file():
         raise ExportError(f"{model_path}: no trained model (run `pipeline train` first)")
     started = time.perf_counter()
-    model = keras.saving.load_model(model_path, compile=False)
+    model = artifacts.load_keras_model(model_path)
     mnist = data.load_mnist(data_path, log=log)
     x_test = data.to_model_input(mnist.x_test[: config.parity_images])
 

@@ -119,14 +119,16 @@ def image_to_mnist(path: Path) -> tuple[np.ndarray, str]:
 
 def load_model(artifacts_dir: Path):
     """ARTIFACTS/model.keras, loaded for inference."""
-    import keras
-
-    from pipeline.train import MODEL_FILE
+    from pipeline import artifacts
+    from pipeline.artifacts import MODEL_FILE
 
     path = artifacts_dir / MODEL_FILE
     if not path.is_file():
         raise PredictError(f"{path}: no trained model (run `pipeline train` first)")
-    return keras.saving.load_model(path, compile=False)
+    try:
+        return artifacts.load_keras_model(path)
+    except artifacts.ArtifactError as err:  # corrupt or not a Keras model: one line, like the other commands
+        raise PredictError(str(err)) from None
 
 
 RUNTIMES = ("keras", "tfjs")

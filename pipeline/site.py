@@ -28,9 +28,8 @@ import jinja2
 from pipeline import artifacts, webapp
 from pipeline import report as model_report
 from pipeline.contract import FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES
-from pipeline.export import REPORT_FILE, TFJS_DIR
+from pipeline.artifacts import METRICS_FILE, REPORT_FILE, TFJS_DIR  # not from train/export: no TensorFlow
 from pipeline.subset import SubsetConfig, SubsetError, write_subset
-from pipeline.train import METRICS_FILE
 
 TEMPLATE_SUFFIXES = {".html"}  # rendered with Jinja; everything else is copied verbatim
 VENDOR_FILES = {  # file in dist/vendor/ -> path inside node_modules
@@ -75,6 +74,8 @@ def check_model_shape(model_json: Path) -> None:
         (out,) = signature["outputs"].values()
         in_shape = [int(d["size"]) for d in inp["tensorShape"]["dim"]]
         out_shape = [int(d["size"]) for d in out["tensorShape"]["dim"]]
+    except json.JSONDecodeError as err:
+        raise BuildError(f"{model_json}: not valid JSON ({err})") from None
     except (KeyError, ValueError, TypeError) as err:
         raise BuildError(f"{model_json}: not a tfjs graph model with one input and one output ({err})") from None
     needed_in, needed_out = [-1, IMAGE_SIZE, IMAGE_SIZE, 1], [-1, NUM_CLASSES]
@@ -112,9 +113,12 @@ def build(
         raise BuildError(f"{node_modules / missing[0]}: missing (run `npm ci`)")
     check_model_shape(tfjs_dir / "model.json")
 
-    metrics = json.loads(metrics_path.read_text())
-    report_path = tfjs_dir / REPORT_FILE
-    report = json.loads(report_path.read_text()) if report_path.is_file() else {}
+    try:
+        metrics = artifacts.read_json(metrics_path)
+        report_path = tfjs_dir / REPORT_FILE
+        report = artifacts.read_json(report_path) if report_path.is_file() else {}
+    except artifacts.ArtifactError as err:
+        raise BuildError(str(err)) from None
     page_metrics = {k: metrics[k] for k in PAGE_METRICS if k in metrics}
     page_metrics.update({k: report[k] for k in ("quantize", "model_bytes", "tfjs_test_accuracy") if k in report})
 

@@ -33,8 +33,7 @@ from pipeline.augment import DigitAugmentation
 from pipeline.config import TrainConfig
 from pipeline.model import build_model
 
-MODEL_FILE = "model.keras"
-METRICS_FILE = "metrics.json"
+MODEL_FILE, METRICS_FILE = artifacts.MODEL_FILE, artifacts.METRICS_FILE
 EVAL_BATCH = 1000  # images per prediction batch for the test figure
 
 

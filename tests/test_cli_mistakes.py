@@ -1,0 +1,214 @@
+"""Every CLI mistake a user makes ends in exactly one line on stderr that names the flag or file,
+a non-zero exit and no traceback: bad paths, missing or corrupt artefacts, bad numbers, unknown
+choices, unreadable data, an output folder that is a file, a port in use.
+
+Most cases run in-process with click's CliRunner (stderr apart from stdout); a few run the real
+`python -m pipeline` to check what a terminal shows.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+
+from .conftest import NODE_MODULES, ROOT
+
+TEMPLATE = ROOT / "site_template"
+SITE = ["--template", str(TEMPLATE), "--node-modules", str(NODE_MODULES)]  # the real ones, from any cwd
+
+
+def check_one_line(exit_code: int, stderr: str, fragments: list[str], traceback_free: bool = True) -> str:
+    lines = stderr.splitlines()
+    assert exit_code != 0, stderr
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{stderr}"
+    assert lines[0].startswith("Error: ") and traceback_free, lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
+    return lines[0]
+
+
+def run(*args: str) -> tuple[int, str]:
+    """Run the CLI in-process; returns (exit code, stderr), having checked that nothing escaped uncaught."""
+    result = CliRunner().invoke(main, list(args))
+    no_traceback = result.exception is None or isinstance(result.exception, SystemExit)
+    assert no_traceback, f"uncaught {result.exception!r}"
+    return result.exit_code, result.stderr
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch) -> Path:
+    """An empty working folder as cwd, so relative defaults (artifacts/, dist/) never touch the repo."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def a_file(path: Path, content: bytes = b"not what you think") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+# (args built from the work folder, fragments the one line must contain)
+FLAG_MISTAKES = {
+    "negative epochs": (["train", "--epochs", "-3"], ["--epochs", "-3"]),
+    "fractional epochs": (["train", "--epochs", "2.5"], ["--epochs", "2.5"]),
+    "zero batch size": (["train", "--batch-size", "0"], ["--batch-size", "0"]),
+    "learning rate not a number": (["train", "--learning-rate", "fast"], ["--learning-rate", "fast"]),
+    "zero learning rate": (["train", "--learning-rate", "0"], ["--learning-rate", "0"]),
+    "negative validation size": (["train", "--validation-size", "-1"], ["--validation-size", "-1"]),
+    "negative augmentation": (["train", "--augment-strength", "-0.5"], ["--augment-strength", "-0.5"]),
+    "zero cpu replicas": (["train", "--cpu-replicas", "0"], ["--cpu-replicas", "0"]),
+    "unknown strategy": (["train", "--strategy", "tpu"], ["--strategy", "tpu"]),
+    "unknown quantization": (["export", "--quantize", "int4"], ["--quantize", "int4"]),
+    "data path missing": (["train", "--data", "no/such/mnist"], ["--data", "no/such/mnist"]),
+    "evaluate data path missing": (["evaluate", "--data", "nowhere.npz"], ["--data", "nowhere.npz"]),
+    "template folder missing": (["build", "--template", "no_template"], ["--template", "no_template"]),
+    "node_modules missing for build": (["build", "--template", str(TEMPLATE), "--node-modules", "no_modules"],
+                                       ["--node-modules", "no_modules"]),
+    "node_modules missing for export": (["export", "--node-modules", "no_modules"], ["--node-modules", "no_modules"]),
+    "serve a folder that is not there": (["serve", "--dist", "no_dist"], ["--dist", "no_dist"]),
+    "port out of range": (["serve", "--port", "70000"], ["--port", "70000"]),
+    "port not a number": (["serve", "--port", "http"], ["--port", "http"]),
+    "unknown command": (["trian"], ["trian"]),
+    "unknown option": (["train", "--epoch", "3"], ["--epoch"]),
+    "option without its value": (["train", "--epochs"], ["--epochs"]),
+}
+
+
+@pytest.mark.parametrize("case", FLAG_MISTAKES)
+def test_bad_flag(work, case):
+    args, fragments = FLAG_MISTAKES[case]
+    check_one_line(*run(*args), fragments)
+
+
+def test_artifacts_folder_that_is_a_file(work):
+    a_file(work / "artifacts.txt")
+    check_one_line(*run("train", "--artifacts", "artifacts.txt"), ["--artifacts", "artifacts.txt", "file"])
+
+
+def test_out_folder_that_is_a_file(work):
+    a_file(work / "dist")
+    check_one_line(*run("build", "--out", "dist", *SITE), ["--out", "dist", "file"])
+
+
+def test_serve_a_file_instead_of_a_folder(work):
+    a_file(work / "index.html")
+    check_one_line(*run("serve", "--dist", "index.html"), ["--dist", "index.html"])
+
+
+def test_port_in_use(work):
+    (work / "dist").mkdir()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        check_one_line(*run("serve", "--dist", "dist", "--port", str(port)), [f"--port {port}", "in use"])
+
+
+def test_export_without_a_trained_model(work):
+    check_one_line(*run("export", "--artifacts", "empty", "--node-modules", str(NODE_MODULES)),
+                   ["empty/model.keras", "pipeline train"])
+
+
+def test_evaluate_without_a_trained_model(work):
+    check_one_line(*run("evaluate", "--artifacts", "empty"), ["empty/model.keras"])
+
+
+def test_build_without_an_exported_model(work):
+    check_one_line(*run("build", "--artifacts", "empty", *SITE),
+                   ["empty/tfjs/model.json", "pipeline export"])
+
+
+def test_build_with_node_modules_lacking_tfjs(work):
+    (work / "modules").mkdir()
+    artifacts = work / "artifacts"
+    a_file(artifacts / "tfjs" / "model.json", b"{}")
+    a_file(artifacts / "metrics.json", b"{}")
+    check_one_line(*run("build", "--template", str(TEMPLATE), "--node-modules", "modules"), ["modules/@tensorflow", "npm ci"])
+    assert not (work / "dist").exists()
+
+
+def test_build_with_a_template_folder_without_index(work):
+    (work / "template").mkdir()
+    a_file(work / "artifacts" / "tfjs" / "model.json", b"{}")
+    a_file(work / "artifacts" / "metrics.json", b"{}")
+    check_one_line(*run("build", "--template", "template", "--node-modules", str(NODE_MODULES)), ["template", "index.html"])
+
+
+@pytest.mark.parametrize("broken", ["tfjs/model.json", "metrics.json"])
+def test_build_with_a_corrupt_json_artefact(work, trained_artifacts, broken):
+    artifacts = work / "artifacts"
+    shutil.copytree(trained_artifacts, artifacts)
+    (artifacts / broken).write_text('{"truncated": ')
+    line = check_one_line(*run("build", *SITE), [f"artifacts/{broken}"])
+    assert "Traceback" not in line
+    assert not (work / "dist").exists()
+
+
+@pytest.mark.parametrize("command", ["export", "evaluate", "predict"])
+def test_a_corrupt_keras_model(work, command):
+    a_file(work / "artifacts" / "model.keras", b"PK\x03\x04 this zip was cut short")
+    extra = {"export": ["--node-modules", str(NODE_MODULES)], "evaluate": [], "predict": [str(a_digit_png(work))]}
+    check_one_line(*run(command, *extra[command]), ["artifacts/model.keras", "not a readable Keras model"])
+
+
+def a_digit_png(folder: Path) -> Path:
+    """A 60x60 PNG of a dark vertical stroke on white (a "1")."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (60, 60), 255)
+    ImageDraw.Draw(image).line((30, 8, 28, 52), fill=0, width=5)
+    image.save(folder / "one.png")
+    return folder / "one.png"
+
+
+def test_data_with_a_truncated_gzip_file(work):
+    data = work / "mnist"
+    a_file(data / "train-images-idx3-ubyte.gz", gzip.compress(b"\x00\x00\x08\x03" + bytes(4096))[:100])
+    check_one_line(*run("train", "--data", "mnist", "--artifacts", "out"), ["train-images-idx3-ubyte.gz"])
+    assert not (work / "out").exists()
+
+
+def test_data_file_that_is_a_folder(work):
+    (work / "mnist" / "train-images-idx3-ubyte").mkdir(parents=True)
+    check_one_line(*run("train", "--data", "mnist", "--artifacts", "out"), ["train-images-idx3-ubyte"])
+
+
+def test_data_npz_that_is_not_an_npz(work):
+    a_file(work / "mnist.npz", b"hello")
+    check_one_line(*run("train", "--data", "mnist.npz", "--artifacts", "out"), ["mnist.npz"])
+    assert not (work / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["train", "--epochs", "-3"], ["--epochs", "-3"]),
+        (["serve", "--dist", "no_dist"], ["--dist", "no_dist"]),
+        (["build", "--artifacts", "empty", *SITE], ["empty/tfjs/model.json"]),
+        (["evaluate", "--artifacts", "cut"], ["cut/model.keras", "not a readable Keras model"]),
+        (["train", "--workers", "x", "--worker-index", "0"], ["--workers", "'x' is not host:port"]),
+        (["train", "--data", "mnist", "--artifacts", "out"], ["mnist/train-images-idx3-ubyte", "not an MNIST IDX file"]),
+    ],
+)
+def test_the_terminal_shows_one_line(work, args, fragments):
+    """The real process, as a user runs it: one stderr line, nothing on stdout, exit 1 or 2.
+
+    TensorFlow's native start-up chatter must not reach stderr either (the CLI holds it back).
+    """
+    a_file(work / "cut" / "model.keras", b"PK\x03\x04 cut short")
+    a_file(work / "mnist" / "train-images-idx3-ubyte", b"\x89PNG\r\n\x1a\n" + bytes(64))
+    result = subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=work, capture_output=True, text=True,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=300)
+    assert result.returncode in (1, 2) and result.stdout == "", result.stdout
+    check_one_line(result.returncode, result.stderr, fragments)
