@@ -41,10 +41,13 @@ build: setup  ## $(ARTIFACTS) + site_template/ -> $(DIST)/
 evaluate: setup
 	$(BIN)/pipeline evaluate --artifacts $(ARTIFACTS)
 
-chromium:  ## Debian's chromium for the browser tests (Playwright cannot download its own here)
-	@command -v chromium >/dev/null || { \
+chromium:  ## Debian's chromium for the browser tests (Playwright cannot download its own here) and shellcheck for the workflow tests
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
+	[ -z "$$missing" ] || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends chromium; }
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends $$missing; }
 
 test: setup chromium  ## the whole suite: unit, CLI, export, browser
 	node --test tests/js/
