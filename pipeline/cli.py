@@ -134,6 +134,9 @@ def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, 
     except stage.TrainingInterrupted as stop:
         click.echo(str(stop), err=True)
         raise SystemExit(143 if stop.signal_name == "SIGTERM" else 130) from None
+    except KeyboardInterrupt:  # Ctrl-C while setting up, before the first epoch started
+        click.echo("interrupted before training started; nothing was written", err=True)
+        raise SystemExit(130) from None
     except (DataError, ConfigFileError, checkpoint.ResumeError, DistributeError) as err:
         _fail(err)
 
