@@ -1,12 +1,13 @@
 """Does an N-replica MirroredStrategy run reach the accuracy of a 1-replica run? (issue 4, item 2)
 
 Trains the same settings on 1, 2 and 4 logical CPU devices (`--cpu-replicas N --strategy mirrored`):
-per-replica batch fixed, so the global batch grows N× and the peak learning rate √N× (the default
-`--lr-scaling sqrt`). Records test accuracy (all 10,000 test images), global batch, peak rate and
-training time per run into bench/results/replica_scaling.json. On a CPU the replicas share the same
+per-replica batch fixed, so the global batch grows N× and the peak learning rate with it
+(`--lr-scaling linear`, the training default, or `sqrt`). Records test accuracy (all 10,000 test images), global batch, peak rate and
+training time per run into bench/results/replica_scaling_RULE.json. On a CPU the replicas share the same
 cores, so the times say nothing about GPU speed-up; the accuracies are the point.
 
-    python bench/bench_replicas.py --train-limit 15000 --epochs 3
+    python bench/bench_replicas.py --lr-scaling linear    # -> bench/results/replica_scaling_linear.json
+    python bench/bench_replicas.py --lr-scaling sqrt      # -> bench/results/replica_scaling_sqrt.json
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def main():
     parser.add_argument("--train-limit", type=int, default=15000, help="training images (0 = all 60,000)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=128, help="per replica")
+    parser.add_argument("--lr-scaling", choices=["sqrt", "linear", "none"], default="linear")
+    parser.add_argument("--name", default=None, help="result name [default: replica_scaling_RULE]")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-replicas-") as tmp:
@@ -41,7 +44,7 @@ def main():
             cmd = [sys.executable, "-m", "pipeline", "train", "--artifacts", str(out), "--cpu-replicas", str(n),
                    "--strategy", "mirrored" if n > 1 else "default", "--epochs", str(args.epochs),
                    "--train-limit", str(args.train_limit), "--validation-size", "1000",
-                   "--batch-size", str(args.batch_size)]
+                   "--batch-size", str(args.batch_size), "--lr-scaling", args.lr_scaling]
             result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
             if result.returncode != 0:
@@ -51,10 +54,11 @@ def main():
                          round(100 * m["test_accuracy"], 2), m["train_seconds"]])
             print(" | ".join(str(c) for c in rows[-1]), flush=True)
     command = "python bench/bench_replicas.py" + "".join(f" {a}" for a in sys.argv[1:])
-    path = save_result("replica_scaling", title="MirroredStrategy: accuracy on 1, 2 and 4 replicas",
+    path = save_result(args.name or f"replica_scaling_{args.lr_scaling}",
+                       title=f"MirroredStrategy: accuracy by replicas ({args.lr_scaling} LR scaling)",
                        command=command, columns=COLUMNS, rows=rows,
                        notes=f"{args.train_limit or 60000} training images, {args.epochs} epochs, per-replica "
-                             f"batch {args.batch_size}, sqrt learning-rate scaling; logical CPU devices share "
+                             f"batch {args.batch_size}, {args.lr_scaling} learning-rate scaling; logical CPU devices share "
                              "the same cores, so times are not a speed-up measure")
     print(f"wrote {path}")
 

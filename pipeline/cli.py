@@ -72,7 +72,7 @@ def _from_profile(what: str) -> str:
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Peak learning rate for one replica (AdamW, warm-up then cosine decay). " + _from_profile("0.003"))
 @click.option("--lr-scaling", type=click.Choice(["sqrt", "linear", "none"]), default=None,
-              help="How the peak rate grows with replicas. [default: sqrt]")
+              help="How the peak rate grows with replicas (x N, x sqrt N, or not). [default: linear]")
 @click.option("--seed", type=int, default=None, help="Seed for weights, split and augmentation. [default: 1234]")
 @click.option("--validation-size", type=click.IntRange(min=0), default=None,
               help="Training images held out for model selection. [default: 5000]")
