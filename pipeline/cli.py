@@ -139,7 +139,7 @@ def _from_profile(what: str) -> str:
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Peak learning rate for one replica (AdamW, warm-up then cosine decay). " + _from_profile("0.003"))
 @click.option("--lr-scaling", type=click.Choice(["sqrt", "linear", "none"]), default=None,
-              help="How the peak rate grows with replicas. [default: sqrt]")
+              help="How the peak rate grows with replicas (x N, x sqrt N, or not). [default: linear]")
 @click.option("--seed", type=int, default=None, help="Seed for weights, split and augmentation. [default: 1234]")
 @click.option("--validation-size", type=click.IntRange(min=0), default=None,
               help="Training images held out for model selection. [default: 5000]")
@@ -206,6 +206,9 @@ def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, 
     except stage.TrainingInterrupted as stop:
         click.echo(str(stop), err=True)
         raise SystemExit(143 if stop.signal_name == "SIGTERM" else 130) from None
+    except KeyboardInterrupt:  # Ctrl-C while setting up, before the first epoch started
+        click.echo("interrupted before training started; nothing was written", err=True)
+        raise SystemExit(130) from None
     except (DataError, ConfigFileError, checkpoint.ResumeError, DistributeError) as err:
         _fail(err)
 

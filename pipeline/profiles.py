@@ -18,8 +18,8 @@ from pipeline.config import ModelConfig, TrainConfig
 
 PROFILES: dict[str, TrainConfig] = {
     "default": TrainConfig(),
-    # 8 epochs × 107 steps of 512: large batches keep a GPU busy; the higher peak rate (≈ √4 × 3e-3)
-    # follows the sqrt rule for the 4× batch; a short warm-up because there are few steps.
+    # 8 epochs × 107 steps of 512: large batches keep a GPU busy; the peak rate for the 4× batch is
+    # between the sqrt (6e-3) and linear (1.2e-2) rules, unmeasured on a GPU; a short warm-up (few steps).
     "fast": TrainConfig(epochs=8, batch_size=512, learning_rate=6e-3, warmup_epochs=0.5),
     # Twice the width of the default and three times the epochs: the augmentation keeps it from overfitting.
     "accurate": TrainConfig(epochs=30, batch_size=128, learning_rate=3e-3,

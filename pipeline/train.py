@@ -41,7 +41,11 @@ class TrainingInterrupted(Exception):
     """Ctrl-C or SIGTERM stopped training; `epochs_done` epochs are checkpointed."""
 
     def __init__(self, epochs_done: int, signal_name: str):
-        super().__init__(f"interrupted after epoch {epochs_done}; `pipeline train --resume` continues")
+        if epochs_done:
+            message = f"interrupted after epoch {epochs_done}; `pipeline train --resume` continues"
+        else:
+            message = "interrupted during the first epoch; nothing was saved, run `pipeline train` again"
+        super().__init__(message)
         self.epochs_done, self.signal_name = epochs_done, signal_name
 
 

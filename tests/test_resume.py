@@ -116,3 +116,10 @@ def test_checkpoint_restores_every_variable(tmp_path, mnist):
     # and the restored trainer continues exactly as the original would
     np.testing.assert_allclose(fresh.predict(x[:32], verbose=0), trained.predict(x[:32], verbose=0), rtol=1e-6)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json", "state-epoch001.npz"]
+
+
+def test_interrupt_before_any_checkpoint_says_there_is_nothing_to_resume():
+    from pipeline.train import TrainingInterrupted
+
+    assert str(TrainingInterrupted(0, "SIGINT")).startswith("interrupted during the first epoch; nothing was saved")
+    assert str(TrainingInterrupted(2, "SIGINT")) == "interrupted after epoch 2; `pipeline train --resume` continues"
