@@ -20,6 +20,36 @@ from pipeline.config import AugmentConfig
 from pipeline.contract import IMAGE_SIZE
 
 
+def warp_bilinear(images, transforms):
+    """Warp each image by its affine transform, bilinear, zeros outside.
+
+    images: float32 (N, H, W, 1). transforms: (N, 8) as keras.ops.image.affine_transform
+    takes them, mapping output pixel (x, y) to input (a0·x + a1·y + a2, b0·x + b1·y + b2)
+    (the projective terms must be 0). Same result as affine_transform(..., "bilinear",
+    fill_mode="constant", fill_value=0), but made of gathers and arithmetic only:
+    TensorFlow has no XLA kernel for the ImageProjectiveTransformV3 that affine_transform
+    uses, so with it the train step could not be XLA-compiled on a GPU.
+    """
+    n, height, width = ops.shape(images)[0], images.shape[1], images.shape[2]
+    ys, xs = ops.meshgrid(ops.arange(height, dtype="float32"), ops.arange(width, dtype="float32"), indexing="ij")
+    xs, ys = ops.reshape(xs, (1, -1)), ops.reshape(ys, (1, -1))  # (1, H·W), row-major
+    t = ops.cast(transforms, "float32")
+    x_in = t[:, 0:1] * xs + t[:, 1:2] * ys + t[:, 2:3]  # (N, H·W)
+    y_in = t[:, 3:4] * xs + t[:, 4:5] * ys + t[:, 5:6]
+    x0, y0 = ops.floor(x_in), ops.floor(y_in)
+    wx, wy = x_in - x0, y_in - y0
+    flat = ops.reshape(images, (n, height * width))
+
+    def corner(yy, xx):
+        inside = (xx >= 0) & (xx <= width - 1) & (yy >= 0) & (yy <= height - 1)
+        index = ops.cast(ops.clip(yy, 0, height - 1) * width + ops.clip(xx, 0, width - 1), "int32")
+        return ops.where(inside, ops.take_along_axis(flat, index, axis=1), 0.0)
+
+    out = ((1 - wx) * (1 - wy) * corner(y0, x0) + wx * (1 - wy) * corner(y0, x0 + 1)
+           + (1 - wx) * wy * corner(y0 + 1, x0) + wx * wy * corner(y0 + 1, x0 + 1))
+    return ops.reshape(out, (n, height, width, 1))
+
+
 @keras.saving.register_keras_serializable(package="pipeline")
 class DigitAugmentation(keras.layers.Layer):
     """Random affine warp + stroke thickness. Input/output: float32 (N, 28, 28, 1), 0–1."""
@@ -60,9 +90,7 @@ class DigitAugmentation(keras.layers.Layer):
         if not training or self.config.strength == 0:
             return images
         n = ops.shape(images)[0]
-        warped = ops.image.affine_transform(
-            images, self.affine_params(n), interpolation="bilinear", fill_mode="constant", fill_value=0.0
-        )
+        warped = warp_bilinear(images, self.affine_params(n))
         thicker = ops.max_pool(warped, pool_size=3, strides=1, padding="same")
         thinner = -ops.max_pool(-warped, pool_size=3, strides=1, padding="same")
         t = ops.reshape(self._uniform(n, self.config.max_thickness), (-1, 1, 1, 1))
