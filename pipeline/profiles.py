@@ -3,7 +3,7 @@
 A profile is a TrainConfig; explicit CLI flags (and `--config FILE.json`) override it.
 Keras-free, like pipeline.config, so `--help` stays instant.
 
-    default   the 2-core CPU budget: 16-32-64 CNN, 10 epochs of batch 128 (issue 4: >= 99.5 % in <= 6 min)
+    default   the 2-core CPU budget: 16-32-64 CNN, 8 epochs of batch 128 (issue 4: >= 99.5 % in <= 6 min)
     fast      one GPU: large batches, a short schedule, mixed precision + XLA (auto); aims at >= 99.5 % in seconds
     accurate  longer and wider, for >= 99.65 %; meant for a GPU (hours on 2 CPU cores)
 """
