@@ -102,3 +102,13 @@ def report_dist(tmp_path_factory, evaluated_artifacts) -> Path:
     out = tmp_path_factory.mktemp("report-site") / "dist"
     build(evaluated_artifacts, out, ROOT / "site_template", NODE_MODULES, log=quiet)
     return out
+
+
+def ctrl_c_reaches_child() -> None:
+    """preexec_fn for a child the test will Ctrl-C (SIGINT): give it the default disposition.
+
+    A shell starts background jobs with SIGINT ignored, and children inherit that, so a
+    suite run as `make test &` would otherwise send Ctrl-Cs that nobody receives."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

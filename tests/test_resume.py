@@ -17,6 +17,7 @@ from pipeline.cli import main
 from pipeline.config import AugmentConfig, TrainConfig
 from pipeline.train import _signals_as_interrupts, build_trainer
 
+from .conftest import ctrl_c_reaches_child
 from .test_cli import one_line_error
 from .test_distributed import finish, pipeline_train
 
@@ -27,7 +28,7 @@ OLD_MODEL = b"the previous good model"
 
 def stop_after_first_epoch(artifacts, how: signal.Signals):
     """Start a training run, wait for its epoch-1 checkpoint, send `how`; return the finished process."""
-    process = pipeline_train("--artifacts", str(artifacts), *RUN)
+    process = pipeline_train("--artifacts", str(artifacts), *RUN, preexec_fn=ctrl_c_reaches_child)
     latest = artifacts / "checkpoint" / "latest.json"
     deadline = time.monotonic() + 600
     while not latest.exists():

@@ -22,7 +22,7 @@ from pipeline import sweep
 from pipeline.cli import main
 from pipeline.config import TrainConfig
 
-from .conftest import ROOT
+from .conftest import ROOT, ctrl_c_reaches_child
 
 FAKE_TRAIN = [sys.executable, str(ROOT / "tests" / "fake_train.py")]  # pipeline train's contract, no training
 
@@ -89,7 +89,8 @@ def test_space_file_and_flags_combine(tmp_path):
 def run_sweep(out: Path, trainer: list[str], *extra: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "pipeline", "sweep", "--out", str(out), *extra,
                "--train-command", " ".join(trainer)]
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=ctrl_c_reaches_child)
 
 
 def wait_for_rows(out: Path, rows: int, process: subprocess.Popen, timeout: float) -> None:
