@@ -37,21 +37,13 @@ from playwright.sync_api import sync_playwright
 from bench.report import table
 from bench.results_file import RESULTS, save_result
 from pipeline.data import load_mnist
+from bench.chromium import CHROMIUM_ARGS
 from pipeline.serve import make_server
 
 PEN_UP_CEILING_MS = 50  # issue 2: median pen-up -> prediction shown
 PREDICT_CEILING_MS = 2  # issue 2: median predict alone on wasm
 ACCURACY_BATCH = 1000  # MNIST images per predictMnistBatch call
 BASE = "/digits/"  # URL prefix the site is served under, like https://USER.github.io/REPO/
-CHROMIUM_ARGS = [  # no sandbox (containers), no GPU, and nothing that talks to the network by itself
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 # Waits are CSS selectors, not wait_for_function: the page's Content-Security-Policy forbids the eval
 # that Playwright's function predicates need.
 SETTLED = 'body[data-ready="true"], #status[data-state="error"]'

@@ -26,12 +26,12 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.chromium import QUIET  # noqa: E402
 from bench.results_file import save_result  # noqa: E402
 from pipeline.serve import serve_in_background  # noqa: E402
 
 BASE = "/digits/"
-COMMON_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--no-first-run", "--disable-quic"]
+COMMON_ARGS = ["--no-sandbox", *QUIET]
 BROWSER_ARGS = {  # per backend: how Chromium is started
     "wasm": [*COMMON_ARGS, "--disable-gpu"],
     "cpu": [*COMMON_ARGS, "--disable-gpu"],

@@ -27,21 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.results_file import save_result  # noqa: E402
+from bench.chromium import CHROMIUM_ARGS  # noqa: E402
 from pipeline.serve import serve_in_background  # noqa: E402
 
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 BASE = "/digits/"  # like https://USER.github.io/REPO/
-CHROME_FLAGS = [  # headless, no sandbox (containers), no GPU, and nothing that calls home
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+CHROME_FLAGS = ["--headless=new", *CHROMIUM_ARGS]
 METRICS = ("first-contentful-paint", "largest-contentful-paint", "total-blocking-time", "cumulative-layout-shift", "speed-index")
 
 

@@ -14,19 +14,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bench.chromium import CHROMIUM_ARGS
 from pipeline.serve import serve_in_background
 
 SUB_PATH = "/digits/"  # like GitHub Pages' /REPO/
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # containers have no user namespaces for the sandbox
-    "--disable-gpu",
-    # The network is closed, and the page must not need it: stop Chromium's own calls home.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 READY = 'body[data-ready="true"]'
 
 
