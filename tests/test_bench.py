@@ -43,8 +43,12 @@ def test_report_renders_each_result_as_a_section_in_a_fixed_order(tmp_path):
     assert text.startswith("# Benchmarks\n")
     assert "ratios" in text and "same run" in text  # the header says how to read comparisons
     headings = [line for line in text.splitlines() if line.startswith("## ")]
-    assert headings == ["## Training: throughput", "## Page: latency", "## Zeta: something else"]
+    assert headings == ["## Training: throughput", "## Page: latency", "## Zeta: something else",
+                        "## GPU training (JAX backend): not measured yet"]  # no gpu_training result among them
     page = text[text.index("## Page: latency") : text.index("## Zeta")]
+    save_result("gpu_training", title="GPU training", command="python bench/bench_gpu.py", columns=["x"], rows=[[1]],
+                results_dir=tmp_path)
+    assert "not measured yet" not in report.render(report.load_results(tmp_path))
     assert (
         "| measure | median (ms) | n | note |\n"
         "| --- | ---: | ---: | --- |\n"
