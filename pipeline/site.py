@@ -32,6 +32,7 @@ from pipeline.artifacts import METRICS_FILE, REPORT_FILE, TFJS_DIR  # not from t
 from pipeline.subset import SubsetConfig, SubsetError, write_subset
 
 TEMPLATE_SUFFIXES = {".html"}  # rendered with Jinja; everything else is copied verbatim
+PARTIAL_PREFIX = "_"  # site_template/_*.html are Jinja partials that pages include, not pages
 VENDOR_FILES = {  # file in dist/vendor/ -> path inside node_modules
     "tf.min.js": "@tensorflow/tfjs/dist/tf.min.js",
     "tf-backend-wasm.min.js": "@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js",
@@ -144,7 +145,7 @@ def build(
         context = {"config": page_config(), "metrics": page_metrics, "asset_version": _content_hash(stage),
                    "subset": {"train_count": shipped["train"]["count"], "test_count": shipped["test"]["count"]}}
         for src in sorted(template_dir.rglob("*")):
-            if src.is_file() and src.suffix in TEMPLATE_SUFFIXES:
+            if src.is_file() and src.suffix in TEMPLATE_SUFFIXES and not src.name.startswith(PARTIAL_PREFIX):
                 rel = src.relative_to(template_dir)
                 (stage / rel).write_text(env.get_template(rel.as_posix()).render(**context))
         try:  # CSP, manifest, icons and offline module in every page, then sw.js (last: it lists every file)

@@ -79,3 +79,13 @@ def test_model_with_the_wrong_shape_is_refused(trained_artifacts, tmp_path):
     with pytest.raises(BuildError, match=r"model maps \[-1, 28, 28, 1\] -> \[-1, 26\], the page needs"):
         check_model_shape(path)
     check_model_shape(trained_artifacts / "tfjs" / "model.json")  # the real one fits
+
+
+def test_every_page_links_to_every_page_and_partials_are_not_shipped(built_dist):
+    pages = ["index.html", "train.html", "report.html"]
+    for page in pages:
+        html = (built_dist / page).read_text()
+        nav = html[html.index('<nav class="site-nav"'):html.index("</nav>")]
+        assert all(f'href="{href}"' in nav for href in ("./", "train.html", "report.html")), page
+        assert nav.count('aria-current="page"') == 1, page
+    assert not list(built_dist.rglob("_*.html")), "Jinja partials are not pages"
