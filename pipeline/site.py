@@ -38,7 +38,7 @@ VENDOR_FILES = {  # file in dist/vendor/ -> path inside node_modules
     "tf-backend-wasm.min.js": "@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js",
     "tfjs-backend-wasm.wasm": "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm",
     "tfjs-backend-wasm-simd.wasm": "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm",
-    "tfjs-backend-wasm-threaded-simd.wasm": "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm",
+    # not the threaded binary: threads need cross-origin isolation, which GitHub Pages cannot give (the pages say so to tfjs)
     "tfjs-vis.umd.min.js": "@tensorflow/tfjs-vis/dist/tfjs-vis.umd.min.js",  # charts of train.html
 }
 PAGE_METRICS = ("test_accuracy", "test_loss", "test_images", "parameters", "epochs", "train_seconds", "backend")

@@ -119,7 +119,12 @@ async function chooseBackend(backends, vendorUrl, skipped) {
       skipped.push(`${name}: ${reason}`);
       continue;
     }
-    if (name === 'wasm') tf.wasm.setWasmPaths(vendorUrl);
+    if (name === 'wasm') {
+      // Threads need cross-origin isolation, which GitHub Pages cannot give; say so up front,
+      // so tfjs never asks for the threaded binary (the build does not ship it).
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      tf.wasm.setWasmPaths(vendorUrl);
+    }
     try {
       if (await tf.setBackend(name)) return tf.getBackend();
       skipped.push(`${name}: failed to start`);

@@ -66,6 +66,7 @@ export async function startBackend(tf, backends, vendorPath) {
       continue;
     }
     if (name === 'wasm') {
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false); // as in model-worker.js: no threaded binary is shipped
       tf.wasm.setWasmPaths(vendorPath);
       registerWasmConvGradients(tf);
     }
