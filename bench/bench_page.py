@@ -36,9 +36,9 @@ from playwright.sync_api import sync_playwright
 
 from bench.report import table
 from bench.results_file import RESULTS, save_result
-from pipeline.data import load_mnist
+from pipeline.data.mnist import load_mnist
 from bench.chromium import CHROMIUM_ARGS
-from pipeline.serve import make_server
+from pipeline.tools.serve import make_server
 
 PEN_UP_CEILING_MS = 50  # issue 2: median pen-up -> prediction shown
 PREDICT_CEILING_MS = 2  # issue 2: median predict alone on wasm

@@ -4,7 +4,7 @@
     python -m bench.bench_train --smoke              # 1 epoch on 2,000 images: checks the plumbing (~30 s of CPU)
     python -m bench.bench_train --export-only --artifacts DIR   # export figures of a model trained elsewhere
 
-Trains with `pipeline.train.train` and the default TrainConfig (so the figures
+Trains with `pipeline.train.loop.train` and the default TrainConfig (so the figures
 are those of `make train`), plus one Keras callback that, after every epoch,
 classifies the 10,000 test images and notes the training time so far. The
 callback's own evaluation time is left out of every figure; the validation pass
@@ -92,8 +92,8 @@ def epoch_test_accuracy_callback(x_test, y_test):
 
 
 def train_with_callback(config: TrainConfig, out_dir: Path, callback, log) -> dict:
-    """pipeline.train.train(config, out_dir, callbacks=[callback]); returns its metrics."""
-    from pipeline.train import train
+    """pipeline.train.loop.train(config, out_dir, callbacks=[callback]); returns its metrics."""
+    from pipeline.train.loop import train
 
     return train(config, out_dir, log=log, callbacks=[callback])
 
@@ -132,7 +132,7 @@ def export_all(artifacts_dir: Path, quantizations: tuple[str, ...], parity_image
     """Export artifacts_dir/model.keras once per quantization; the first lands in artifacts_dir/tfjs,
     the others in temporary copies. Returns one report per quantization (pipeline.export's, timed)."""
     from pipeline.export import export
-    from pipeline.train import MODEL_FILE
+    from pipeline.artifacts import MODEL_FILE
 
     reports = []
     for i, quantize in enumerate(quantizations):
@@ -260,7 +260,7 @@ def benchmark_training(config: TrainConfig, artifacts: Path, target: float, comm
                        results_dir: Path) -> tuple[dict, list[Path]]:
     """Train with the per-epoch test callback; write training.json and training-epochs.json.
     Returns train()'s metrics and the paths written."""
-    from pipeline.data import load_mnist, to_model_input
+    from pipeline.data.mnist import load_mnist, to_model_input
 
     load_at_start = round(os.getloadavg()[0], 2)
     mnist = load_mnist(log=click.echo)

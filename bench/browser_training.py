@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.chromium import QUIET  # noqa: E402
 from bench.results_file import save_result  # noqa: E402
-from pipeline.serve import serve_in_background  # noqa: E402
+from pipeline.tools.serve import serve_in_background  # noqa: E402
 
 BASE = "/digits/"
 COMMON_ARGS = ["--no-sandbox", *QUIET]

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.results_file import save_result  # noqa: E402
 from bench.chromium import CHROMIUM_ARGS  # noqa: E402
-from pipeline.serve import serve_in_background  # noqa: E402
+from pipeline.tools.serve import serve_in_background  # noqa: E402
 
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
@@ -81,7 +81,7 @@ def run_lighthouse(url: str, report_path: Path, chrome_path: str | None = None, 
 @click.option("--command", "command_line", default=None, help="The command recorded with the result (default: this one).")
 def main(artifacts: Path, dist: Path | None, runs: int, command_line: str | None) -> None:
     """Build the site afresh (or take --dist), serve it under /digits/ and record its Lighthouse scores."""
-    from pipeline.site import BuildError, build
+    from pipeline.build.site import BuildError, build
 
     with tempfile.TemporaryDirectory(prefix="lighthouse-") as tmp:
         if dist is None:

@@ -18,8 +18,8 @@ import click
 
 from pipeline.artifacts import ArtifactError
 from pipeline.config import ExportConfig, TrainConfig
-from pipeline.profiles import PROFILES
-from pipeline.subset import SubsetConfig
+from pipeline.train.profiles import PROFILES
+from pipeline.build.subset import SubsetConfig
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the way
 
@@ -167,30 +167,31 @@ def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, 
     completed epoch is checkpointed in ARTIFACTS/checkpoint/; after Ctrl-C or a
     kill, `pipeline train --resume` continues from there.
     """
-    from pipeline.profiles import ConfigFileError, profile_config, read_config_file, with_overrides
+    from pipeline.train.profiles import ConfigFileError, profile_config, read_config_file, with_overrides
 
     if (workers is None) != (worker_index is None):
         raise click.UsageError("--workers and --worker-index go together")
     if workers is not None:
-        distribute = _stage("distribute")  # imports Keras: hold back TensorFlow's import chatter
+        distribute = _stage("train.distribute")  # imports Keras: hold back TensorFlow's import chatter
 
         try:
             distribute.write_tf_config(distribute.parse_workers(workers), worker_index)
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--workers/--worker-index") from None
     if data is not None:  # a bad --data fails in one line, before TensorFlow starts its devices and talks
-        from pipeline.data import DataError, load_mnist
+        from pipeline.data import DataError
+        from pipeline.data.mnist import load_mnist
 
         try:
             load_mnist(data, log=lambda *_: None)
         except DataError as err:
             _fail(err)
     if cpu_replicas > 1:
-        _stage("distribute").split_cpu(cpu_replicas)  # before the backend starts its devices
-    stage = _stage("train")  # first, so TensorFlow's import chatter is held back
-    from pipeline import checkpoint
+        _stage("train.distribute").split_cpu(cpu_replicas)  # before the backend starts its devices
+    stage = _stage("train.loop")  # first, so TensorFlow's import chatter is held back
+    from pipeline.train import checkpoint
     from pipeline.data import DataError
-    from pipeline.distribute import DistributeError
+    from pipeline.train.distribute import DistributeError
 
     names = {"jit_compile": "jit_compile", "augment_strength": "augment.strength"}
     overrides = {names.get(k, k): v for k, v in flags.items() if v is not None}
@@ -254,7 +255,7 @@ def build(artifacts, out, template, node_modules, data, train_per_class, test_pe
     Also ships a class-balanced MNIST subset (OUT/data/) that train.html
     trains on in the visitor's browser.
     """
-    from pipeline import site
+    from pipeline.build import site
 
     subset = SubsetConfig(train_per_class=train_per_class, test_per_class=test_per_class)
     try:
@@ -269,7 +270,7 @@ def build(artifacts, out, template, node_modules, data, train_per_class, test_pe
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def evaluate(artifacts, data, as_json):
     """Evaluate ARTIFACTS/model.keras on the 10,000 MNIST test images."""
-    stage = _stage("evaluate")
+    stage = _stage("tools.evaluate")
     from pipeline.data import DataError
 
     try:
@@ -297,7 +298,7 @@ def predict(artifacts, images, as_json, runtime, node_modules):
     tfjs, the shipped TensorFlow.js model) reads it. Prints the digit and the
     ten probabilities per image.
     """
-    from pipeline import predict as stage
+    from pipeline.tools import predict as stage
 
     try:
         results = stage.predict_files(list(images), artifacts, runtime=runtime, node_modules=node_modules)
@@ -345,7 +346,7 @@ def sweep(data, out, grid, space, random_trials, seed, base, train_limit, valida
     import json
     import shlex
 
-    from pipeline import sweep as stage
+    from pipeline.tools import sweep as stage
 
     try:
         space_values = stage.read_space_file(space) if space else {}
@@ -381,7 +382,7 @@ def sweep(data, out, grid, space, random_trials, seed, base, train_limit, valida
               help="URL prefix, e.g. /REPO/ to preview a GitHub Pages project path.")
 def serve(dist, port, base):
     """Preview the built site on http://127.0.0.1:PORT/ (Ctrl-C stops)."""
-    from pipeline.serve import make_server
+    from pipeline.tools.serve import make_server
 
     try:
         server = make_server(dist, port=port, base=base, verbose=True)

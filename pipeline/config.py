@@ -42,7 +42,7 @@ class TrainConfig:
     train_limit: int = 0  # use only this many training images (0 = all); for quick tests
     test_limit: int = 0  # evaluate on only this many test images (0 = all 10,000)
     seed: int = 1234  # seeds weights, split, shuffling and augmentation
-    strategy: str = "auto"  # auto | default | mirrored | multiworker (see pipeline.distribute)
+    strategy: str = "auto"  # auto | default | mirrored | multiworker (see pipeline.train.distribute)
     precision: str = "auto"  # auto (mixed where the GPU gains) | float32 | mixed_float16 | mixed_bfloat16
     jit_compile: str = "auto"  # XLA: auto (on for GPUs, off on the CPU) | on | off
     model: ModelConfig = ModelConfig()

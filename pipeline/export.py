@@ -25,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import artifacts, data
-from pipeline import report as model_report
+from pipeline import artifacts
+from pipeline.data import mnist as data
+from pipeline.build import report as model_report
 from pipeline.config import ExportConfig
-from pipeline.train import MODEL_FILE
+from pipeline.artifacts import MODEL_FILE
 
 TFJS_DIR, REPORT_FILE = artifacts.TFJS_DIR, artifacts.REPORT_FILE
 QUANTIZE_FLAGS = {  # --quantize choice -> converter flag (with ='*': bare, it swallows the next path)
@@ -36,7 +37,7 @@ QUANTIZE_FLAGS = {  # --quantize choice -> converter flag (with ='*': bare, it s
     "float16": ["--quantize_float16=*"],
     "none": [],
 }
-PARITY_SCRIPT = Path(__file__).parent / "js" / "predict_tfjs.mjs"
+PARITY_SCRIPT = Path(__file__).parent / "predict_tfjs.mjs"
 
 
 class ExportError(Exception):

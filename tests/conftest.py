@@ -15,21 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import NODE_MODULES, ROOT, quiet
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-ROOT = Path(__file__).resolve().parent.parent
-NODE_MODULES = ROOT / "node_modules"
 SESSION_EPOCHS = 3  # enough for ~99 % test accuracy; the browser tests need a model that really works
-
-
-def quiet(*_args):
-    """A `log` that prints nothing."""
 
 
 @pytest.fixture(scope="session")
 def mnist():
     """Verified MNIST (uint8 arrays: x_train, y_train, x_test, y_test) from the cache or a download."""
-    from pipeline.data import load_mnist
+    from pipeline.data.mnist import load_mnist
 
     return load_mnist(log=quiet)
 
@@ -42,7 +38,7 @@ def trained_artifacts(tmp_path_factory, mnist) -> Path:
         return Path(reuse)
     from pipeline.config import TrainConfig
     from pipeline.export import export
-    from pipeline.train import train
+    from pipeline.train.loop import train
 
     out = tmp_path_factory.mktemp("artifacts")
     train(TrainConfig(epochs=SESSION_EPOCHS), out, log=print)
@@ -58,8 +54,8 @@ def keras_test_accuracy(trained_artifacts) -> float:
 
 @pytest.fixture(scope="session")
 def built_dist(tmp_path_factory, trained_artifacts) -> Path:
-    """A dist/ built by `pipeline.site.build` from the session model and the real site_template/."""
-    from pipeline.site import build
+    """A dist/ built by `pipeline.build.site.build` from the session model and the real site_template/."""
+    from pipeline.build.site import build
 
     out = tmp_path_factory.mktemp("site") / "dist"
     build(trained_artifacts, out, ROOT / "site_template", NODE_MODULES, log=quiet)
@@ -81,7 +77,7 @@ def evaluated_artifacts(tmp_path_factory, trained_artifacts) -> Path:
     The session's own export writes them; artefacts from an older export
     (PIPELINE_TEST_ARTIFACTS) are copied and exported again, never changed in place.
     """
-    from pipeline.report import ARCHITECTURE_FILE, EVALUATION_FILE
+    from pipeline.build.report import ARCHITECTURE_FILE, EVALUATION_FILE
 
     tfjs = trained_artifacts / "tfjs"
     if (tfjs / EVALUATION_FILE).is_file() and (tfjs / ARCHITECTURE_FILE).is_file():
@@ -97,18 +93,10 @@ def evaluated_artifacts(tmp_path_factory, trained_artifacts) -> Path:
 @pytest.fixture(scope="session")
 def report_dist(tmp_path_factory, evaluated_artifacts) -> Path:
     """A dist/ built from `evaluated_artifacts`: the report page with real data."""
-    from pipeline.site import build
+    from pipeline.build.site import build
 
     out = tmp_path_factory.mktemp("report-site") / "dist"
     build(evaluated_artifacts, out, ROOT / "site_template", NODE_MODULES, log=quiet)
     return out
 
 
-def ctrl_c_reaches_child() -> None:
-    """preexec_fn for a child the test will Ctrl-C (SIGINT): give it the default disposition.
-
-    A shell starts background jobs with SIGINT ignored, and children inherit that, so a
-    suite run as `make test &` would otherwise send Ctrl-Cs that nobody receives."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_DFL)

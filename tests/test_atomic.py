@@ -5,7 +5,7 @@ The commands run as real subprocesses (their own process group, killed whole,
 converter and node included) and are killed once they have started writing:
 the staging folder exists and holds files. A build copies its few files in well
 under a second, so the build test widens that window by making each file copy
-sleep 0.2 s (a wrapper around `pipeline.site._copy`); nothing else is changed.
+sleep 0.2 s (a wrapper around `pipeline.build.site._copy`); nothing else is changed.
 """
 
 from __future__ import annotations
@@ -22,14 +22,15 @@ from pathlib import Path
 import pytest
 
 from pipeline.artifacts import remove_leftovers, replacing_dir
-from pipeline.site import build
+from pipeline.build.site import build
+from tests.helpers import NODE_MODULES, ROOT, quiet
 
-from .conftest import NODE_MODULES, ROOT, quiet
 
 SLOW_BUILD = """
 import sys, time
-import pipeline.site as site
+import pipeline.build.site as site
 from pipeline.cli import main
+from tests.helpers import NODE_MODULES, quiet, ROOT
 copy = site._copy
 def slow_copy(src, dst):
     copy(src, dst)

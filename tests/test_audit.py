@@ -10,7 +10,8 @@ import importlib.util
 import subprocess
 import sys
 
-from .conftest import ROOT
+from tests.helpers import ROOT
+
 
 spec = importlib.util.spec_from_file_location("audit", ROOT / "scripts" / "audit.py")
 audit = importlib.util.module_from_spec(spec)

@@ -4,6 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
+from tests.helpers import one_line_error
 
 COMMANDS = ["train", "export", "build", "evaluate", "predict", "sweep", "serve"]
 
@@ -23,15 +24,6 @@ def test_top_level_help_lists_every_command():
 def test_each_command_has_help(command):
     result = run(command, "--help")
     assert result.exit_code == 0 and "Usage:" in result.output and "--" in result.output
-
-
-def one_line_error(result, *fragments):
-    assert result.exit_code != 0
-    assert result.exception is None or isinstance(result.exception, SystemExit), "no traceback"
-    error_lines = [line for line in result.output.splitlines() if line.startswith("Error")]
-    assert len(error_lines) == 1, result.output
-    for fragment in fragments:
-        assert fragment in error_lines[0], result.output
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ Most cases run in-process with click's CliRunner (stderr apart from stdout); a f
 from __future__ import annotations
 
 import gzip
-import json
 import shutil
 import socket
 import subprocess
@@ -20,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
+from tests.helpers import NODE_MODULES, ROOT
 
-from .conftest import NODE_MODULES, ROOT
 
 TEMPLATE = ROOT / "site_template"
 SITE = ["--template", str(TEMPLATE), "--node-modules", str(NODE_MODULES)]  # the real ones, from any cwd

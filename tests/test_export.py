@@ -8,8 +8,8 @@ import pytest
 
 from pipeline.config import ExportConfig
 from pipeline.export import ExportError, converter_command, export, predict_tfjs
+from tests.helpers import NODE_MODULES, quiet
 
-from .conftest import NODE_MODULES, quiet
 
 
 def test_session_export_agrees_with_keras_on_all_test_images(trained_artifacts):

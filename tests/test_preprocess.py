@@ -8,12 +8,14 @@ import pytest
 from PIL import Image, ImageDraw
 
 from pipeline.preprocess import box_weights, to_mnist
+from tests.helpers import ROOT
 
-from .conftest import ROOT
 
 JS_TO_MNIST = """
 import fs from 'node:fs';
 import { toMnist } from '%s';
+
+from tests.helpers import ROOT
 const cases = JSON.parse(fs.readFileSync(0, 'utf8'));
 const out = cases.map(({ ink, width, height }) => {
   const image = toMnist(Uint8ClampedArray.from(ink), width, height, { imageSize: 28, fitSize: 20 });

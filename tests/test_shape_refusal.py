@@ -16,9 +16,9 @@ from click.testing import CliRunner
 
 from pipeline.cli import main
 from pipeline.export import converter_command
-from pipeline.site import shape_fits
+from pipeline.build.site import shape_fits
+from tests.helpers import NODE_MODULES, ROOT
 
-from .conftest import NODE_MODULES, ROOT
 
 WRONG_MODELS = {  # name -> (input shape, classes, the shapes the message must name)
     "input_32x32": ((32, 32, 1), 10, "[-1, 32, 32, 1] -> [-1, 10]"),

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import ROOT
+from tests.helpers import ROOT
+
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 LINTER = ROOT / "scripts" / "lint_workflows.mjs"
@@ -140,7 +141,7 @@ def test_committed_source_without_a_model_fails_with_one_annotation(tmp_path):
 
 def test_build_needs_no_tensorflow():
     """pages.yml builds a committed tfjs model with only a few light packages installed; keep it that way."""
-    code = ("import sys, pipeline.cli, pipeline.site; "
+    code = ("import sys, pipeline.cli, pipeline.build.site; "
             "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'tensorflowjs') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from bench.chromium import CHROMIUM_ARGS
-from pipeline.serve import serve_in_background
 
-SUB_PATH = "/digits/"  # like GitHub Pages' /REPO/
-READY = 'body[data-ready="true"]'
+from .helpers import READY, PageLog, serving
 
 
 @pytest.fixture(scope="session")
@@ -29,18 +25,6 @@ def browser_type_launch_args(browser_type_launch_args):
         "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
         "args": CHROMIUM_ARGS,
     }
-
-
-@contextlib.contextmanager
-def serving(root: Path):
-    """Serve the folder `root` (a dist/) on 127.0.0.1 under SUB_PATH; yields its URL,
-    "http://127.0.0.1:PORT/digits/". .wasm goes out as application/wasm, .js as text/javascript."""
-    server, url = serve_in_background(root, base=SUB_PATH)
-    try:
-        yield url
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="session")
@@ -55,25 +39,6 @@ def serve():
     """A function that serves another folder like `site_url` (until the test ends) and returns its URL."""
     with contextlib.ExitStack() as stack:
         yield lambda root: stack.enter_context(serving(root))
-
-
-class PageLog:
-    """What a page did: the URLs it requested and its uncaught errors."""
-
-    def __init__(self, page):
-        self.requests: list[str] = []
-        self.errors: list[str] = []
-        page.on("request", lambda request: self.requests.append(request.url))
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-
-    def outside(self, origin: str) -> list[str]:
-        """Requests to anywhere but `origin` (scheme://host:port); data: and blob: URLs stay in the page."""
-        return [url for url in self.requests if urlsplit(url).scheme not in ("data", "blob") and not _same_origin(url, origin)]
-
-
-def _same_origin(url: str, origin: str) -> bool:
-    a, b = urlsplit(url), urlsplit(origin)
-    return (a.scheme, a.netloc) == (b.scheme, b.netloc)
 
 
 @pytest.fixture

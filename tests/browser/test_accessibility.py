@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import READY, PageLog
-from .test_page import SEVEN, draw_with_mouse, prediction_after
+from tests.browser.helpers import draw_with_mouse, PageLog, prediction_after, READY, SEVEN
+
 
 pytestmark = pytest.mark.browser
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.serve import serve_in_background
+from pipeline.tools.serve import serve_in_background
+from tests.browser.helpers import PageLog, READY
 
-from .conftest import READY, PageLog
 
 pytestmark = pytest.mark.browser
 

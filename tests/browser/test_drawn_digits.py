@@ -13,41 +13,15 @@ import collections
 import numpy as np
 import pytest
 
-from tests.browser import handwriting
+from bench import handwriting
+from tests.browser.helpers import clear, draw_paths, MOUSE_STEP, PEN_FRACTION
 
 N_DIGITS = 120  # drawn digits, stratified over the ten classes
 MIN_ACCURACY = 0.95
 SEED = 20240  # picks the test images and their sizes and positions
 MIN_FRACTION, MAX_FRACTION = 1 / 3, 0.85  # digit size (its longer side), fraction of the canvas side
-PEN_FRACTION = 1 / 14  # the page's pen width, fraction of the canvas side (margin only)
-MOUSE_STEP = 1 / 40  # distance between mouse events along a stroke, fraction of the canvas side
 # (about 7-10 px: a hand at a brisk 500 px/s at 60 events a second). Headless
 # Chromium takes one frame (~17 ms) per mouse event, so this sets the test's pace.
-
-
-def pick_digits(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """n test-set indices, as evenly spread over the ten digits as n allows, in shuffled order."""
-    rng = np.random.default_rng(seed)
-    per_class = [n // 10 + (d < n % 10) for d in range(10)]
-    picks = np.concatenate([rng.choice(np.flatnonzero(labels == d), k, replace=False) for d, k in enumerate(per_class)])
-    return rng.permutation(picks)
-
-
-def draw(page, paths: tuple[np.ndarray, ...], origin: tuple[float, float], step: float) -> None:
-    """Draw polylines ((K, 2) canvas CSS pixels) with the mouse, one press per
-    stroke and a mouse event every `step` pixels along it."""
-    for path in paths:
-        points = handwriting.resample(path, step) + origin
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for x, y in points[1:]:
-            page.mouse.move(x, y)
-        page.mouse.up()
-
-
-def clear(page) -> None:
-    page.click("#clear")
-    page.wait_for_function("() => (document.getElementById('prediction').dataset.strokes || '0') === '0'")
 
 
 def report(results: list[dict]) -> str:
@@ -84,11 +58,11 @@ def test_mnist_test_digits_drawn_with_the_mouse_are_recognised(ready_page, mnist
     origin = (box["x"], box["y"])
     rng = np.random.default_rng(SEED + 1)
     results = []
-    for index in pick_digits(mnist.y_test, N_DIGITS, SEED):
+    for index in handwriting.pick_digits(mnist.y_test, N_DIGITS, SEED):
         strokes = handwriting.image_to_strokes(mnist.x_test[index])
         placed = handwriting.place(strokes, side, rng, MIN_FRACTION, MAX_FRACTION, margin=side * PEN_FRACTION / 2 + 2)
         clear(page)
-        draw(page, placed.paths, origin, side * MOUSE_STEP)
+        draw_paths(page, placed.paths, origin, side * MOUSE_STEP)
         shown = page.wait_for_selector(f'#prediction[data-strokes="{len(placed.paths)}"]', timeout=10_000)
         text = shown.text_content().strip()
         result = {

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import READY
-from .test_page import ONE, assert_cleared, draw_with_mouse, prediction_after
+from tests.browser.helpers import assert_cleared, draw_with_mouse, ONE, prediction_after, READY
+
 
 pytestmark = pytest.mark.browser
 

@@ -7,13 +7,12 @@ import shutil
 
 import pytest
 
-from pipeline.serve import serve_in_background
-from pipeline.site import build
-from pipeline.webapp import cache_version, precache_files
+from pipeline.tools.serve import serve_in_background
+from pipeline.build.site import build
+from pipeline.build.webapp import cache_version, precache_files
+from tests.helpers import NODE_MODULES, quiet, ROOT
+from tests.browser.helpers import draw_with_mouse, ONE, PageLog, prediction_after, READY, SEVEN
 
-from ..conftest import NODE_MODULES, ROOT, quiet
-from .conftest import READY, PageLog
-from .test_page import ONE, SEVEN, draw_with_mouse, prediction_after
 
 pytestmark = pytest.mark.browser
 

@@ -7,79 +7,16 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 
 import numpy as np
 import pytest
 
-from .conftest import READY, PageLog
+from tests.browser.helpers import assert_cleared, densify, draw_with_mouse, draw_with_touch, FOUR, ONE, pad_box, PageLog, prediction_after, probabilities, READY, scaled, SEVEN, ZERO
+
 
 pytestmark = pytest.mark.browser
 
-STEP = 1 / 60  # distance between pointer events along a stroke, canvas units
 BATCH = 1000  # MNIST images per predictMnistBatch call
-
-ONE = [[(0.52, 0.18), (0.47, 0.82)]]
-ZERO = [[(0.5 + 0.22 * math.sin(t), 0.5 - 0.32 * math.cos(t)) for t in np.linspace(0, 2.1 * math.pi, 60)]]
-SEVEN = [[(0.28, 0.22), (0.72, 0.22), (0.42, 0.84)]]
-FOUR = [[(0.55, 0.15), (0.28, 0.6), (0.75, 0.6)], [(0.62, 0.38), (0.62, 0.88)]]  # two strokes
-
-
-def scaled(strokes, size: float, corner: tuple[float, float]):
-    """The strokes shrunk to `size` (canvas units) and moved so their unit box starts at `corner`."""
-    return [[(corner[0] + size * x, corner[1] + size * y) for x, y in stroke] for stroke in strokes]
-
-
-def densify(stroke, step: float = STEP) -> list[tuple[float, float]]:
-    """The points of a polyline with at most `step` between neighbours."""
-    points = [stroke[0]]
-    for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
-        n = max(1, math.ceil(math.hypot(x1 - x0, y1 - y0) / step))
-        points += [(x0 + (x1 - x0) * i / n, y0 + (y1 - y0) * i / n) for i in range(1, n + 1)]
-    return points
-
-
-def pad_box(page) -> tuple[float, float, float]:
-    """(x, y, side) of the drawing pad in CSS pixels of the viewport."""
-    box = page.locator("#pad").bounding_box()
-    return box["x"], box["y"], box["width"]
-
-
-def draw_with_mouse(page, strokes) -> None:
-    x0, y0, side = pad_box(page)
-    for stroke in strokes:
-        points = densify(stroke)
-        page.mouse.move(x0 + points[0][0] * side, y0 + points[0][1] * side)
-        page.mouse.down()
-        for x, y in points[1:]:
-            page.mouse.move(x0 + x * side, y0 + y * side)
-        page.mouse.up()
-
-
-def draw_with_touch(page, cdp, strokes) -> None:
-    """One finger, through Chromium's own touch input (CDP), as a phone sends it."""
-    x0, y0, side = pad_box(page)
-    for stroke in strokes:
-        points = [{"x": x0 + x * side, "y": y0 + y * side} for x, y in densify(stroke)]
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [points[0]]})
-        for point in points[1:]:
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-
-
-def prediction_after(page, strokes: int) -> str:
-    """The predicted label once the page has accounted for `strokes` finished strokes."""
-    return page.wait_for_selector(f'#prediction[data-strokes="{strokes}"]').text_content()
-
-
-def probabilities(page) -> dict[str, float]:
-    return page.eval_on_selector_all("#probabilities > *", "rows => Object.fromEntries(rows.map(r => [r.dataset.digit, Number(r.dataset.p)]))")
-
-
-def assert_cleared(page) -> None:
-    page.wait_for_selector('#prediction[data-strokes="0"]')
-    assert page.text_content("#prediction") == ""
-    assert set(probabilities(page).values()) == {0.0}
 
 
 # ---------------------------------------------------------------- loading

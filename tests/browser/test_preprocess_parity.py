@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.predict import image_to_mnist
-from tests.browser import handwriting
-from tests.browser.test_drawn_digits import MOUSE_STEP, PEN_FRACTION, clear, draw, pick_digits
+from pipeline.tools.predict import image_to_mnist
+from bench import handwriting
+from tests.browser.helpers import clear, draw_paths, MOUSE_STEP, PEN_FRACTION
 
 N_CANVASES = 8
 TOLERANCE = 2 / 255  # per pixel, 0-1 scale
@@ -55,11 +55,11 @@ def test_python_reads_saved_canvases_as_the_page_does(ready_page, mnist, tmp_pat
     side = min(box["width"], box["height"])
     rng = np.random.default_rng(SEED)
     worst = 0.0
-    for n, index in enumerate(pick_digits(mnist.y_test, N_CANVASES, SEED)):
+    for n, index in enumerate(handwriting.pick_digits(mnist.y_test, N_CANVASES, SEED)):
         strokes = handwriting.image_to_strokes(mnist.x_test[index])
         placed = handwriting.place(strokes, side, rng, margin=side * PEN_FRACTION / 2 + 2)
         clear(page)
-        draw(page, placed.paths, (box["x"], box["y"]), side * MOUSE_STEP)
+        draw_paths(page, placed.paths, (box["x"], box["y"]), side * MOUSE_STEP)
         page.wait_for_selector(f'#prediction[data-strokes="{len(placed.paths)}"]')
         captured = page.evaluate(CAPTURE)
         assert captured["mnist"] is not None, "the page saw no ink"

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import PageLog, serving
+from tests.browser.helpers import PageLog, serving
+
 
 pytestmark = pytest.mark.browser
 

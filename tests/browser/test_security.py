@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.site import BuildError, build
-from pipeline.webapp import VENDOR_EXCEPTIONS, add_head_tags
+from pipeline.build.site import BuildError, build
+from pipeline.build.webapp import VENDOR_EXCEPTIONS, add_head_tags
+from tests.helpers import NODE_MODULES, quiet, ROOT
+from tests.browser.helpers import draw_with_mouse, FOUR, PageLog, prediction_after, READY
 
-from ..conftest import NODE_MODULES, ROOT, quiet
-from .conftest import READY, PageLog
-from .test_page import FOUR, draw_with_mouse, prediction_after
 
 pytestmark = pytest.mark.browser
 

@@ -12,9 +12,9 @@ import json
 import numpy as np
 import pytest
 
-from tests.browser import handwriting
+from bench import handwriting
+from tests.browser.helpers import serving
 
-from .conftest import serving
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,177 @@
+"""The model report: what export measured about the shipped model, turned into data the report page draws.
+
+Two halves, on either side of the file hand-over:
+
+- at export (`evaluation`, `architecture`): the tfjs model's own predictions on
+  the 10,000 test images (the ones export's parity check already computed) and
+  the Keras model's layers, written to ARTIFACTS/tfjs/evaluation.json and
+  ARTIFACTS/tfjs/architecture.json;
+- at build (`write_report`): metrics.json + evaluation.json + architecture.json
+  + export.json -> dist/report.json and dist/report/digits.png, a sprite of
+  every digit the page shows, so the build needs no MNIST.
+
+The digits shown carry their pixels inside evaluation.json (base64, 784 uint8,
+white ink on black) for that reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.contract import IMAGE_SIZE, LABELS
+
+EVALUATION_FILE = "evaluation.json"  # in ARTIFACTS/tfjs/, written by export
+ARCHITECTURE_FILE = "architecture.json"  # in ARTIFACTS/tfjs/, written by export
+REPORT_JSON = "report.json"  # in dist/, read by the report page
+SPRITE_FILE = "report/digits.png"  # in dist/: the shown digits, side by side
+GRID_DIGITS = 15  # the page's 3×5 grid of test digits
+MISTAKES = 12  # the most confident mistakes kept
+SAMPLE_SEED = 20260  # picks the grid's digits; fixed so rebuilds show the same ones
+LICENCE = {
+    "data": "MNIST",
+    "holders": "Yann LeCun and Corinna Cortes",
+    "licence": "CC BY-SA 3.0",
+    "url": "https://creativecommons.org/licenses/by-sa/3.0/",
+}
+
+
+# ------------------------------------------------------------------ at export
+def evaluation(y_true: np.ndarray, probabilities: np.ndarray, images: np.ndarray, runtime: str) -> dict:
+    """The evaluation the report shows, from one model's predictions on the test set.
+
+    y_true: int (N,), the test labels; probabilities: float32 (N, 10), the model's
+    outputs; images: uint8 (N, 28, 28), white ink on black, 0–255 (the pixels of
+    the digits listed are embedded); runtime: what made the predictions, in words.
+    Returns accuracy, loss, per-class precision/recall, the confusion matrix
+    (rows: true digit, columns: predicted), `mistakes` (the MISTAKES most confident
+    wrong predictions, most confident first) and `sample` (GRID_DIGITS test digits
+    drawn at random with a fixed seed, right or wrong, in index order).
+    """
+    from pipeline.tools.evaluate import summarize  # here, not at the top: the build imports this module without TensorFlow
+
+    y_true = np.asarray(y_true).astype(np.int64)
+    predicted = probabilities.argmax(1)
+    confidence = probabilities.max(1)
+    wrong = np.flatnonzero(predicted != y_true)
+    most_confident = wrong[np.argsort(-confidence[wrong], kind="stable")][:MISTAKES]
+    sample = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(y_true), min(GRID_DIGITS, len(y_true)), replace=False))
+
+    def digit(i: int) -> dict:
+        return {
+            "index": int(i),  # position in the MNIST test set (t10k), 0-based
+            "true": int(y_true[i]),
+            "predicted": int(predicted[i]),
+            "confidence": float(confidence[i]),  # the model's probability of `predicted`
+            "pixels": base64.b64encode(np.ascontiguousarray(images[i], dtype=np.uint8).tobytes()).decode(),
+        }
+
+    return {
+        **summarize(y_true, probabilities),
+        "runtime": runtime,
+        "mistakes": [digit(i) for i in most_confident],
+        "sample": [digit(i) for i in sample],
+    }
+
+
+def architecture(model) -> dict:
+    """A Keras model's layers: name, type, output shape (batch as null) and parameter count."""
+    layers = []
+    for layer in model.layers:
+        shape = layer.output.shape
+        layers.append({
+            "name": layer.name,
+            "type": type(layer).__name__,
+            "output_shape": [None if d is None else int(d) for d in shape],
+            "parameters": int(layer.count_params()),
+        })
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    total = int(model.count_params())
+    return {"name": model.name, "layers": layers, "parameters": total, "trainable_parameters": trainable}
+
+
+# ------------------------------------------------------------------- at build
+def write_report(tfjs_dir: Path, metrics: dict, export_report: dict, out_dir: Path, log=print) -> dict:
+    """Write out_dir/report.json (and the digit sprite) from the artefacts; returns the report.
+
+    tfjs_dir: ARTIFACTS/tfjs (evaluation.json, architecture.json); metrics: metrics.json;
+    export_report: export.json (model size), {} if absent. Artefacts from an export
+    older than the report have no evaluation: the report then says so (`available`
+    false) and the build goes on.
+    """
+    missing = [n for n in (EVALUATION_FILE, ARCHITECTURE_FILE) if not (tfjs_dir / n).is_file()]
+    if missing:
+        log(f"build: {tfjs_dir / missing[0]} missing, the report page will say so (rerun `pipeline export`)")
+        report = {"available": False, "reason": f"{missing[0]} missing: run `pipeline export` again", "licence": LICENCE}
+    else:
+        report = page_report(
+            metrics,
+            json.loads((tfjs_dir / EVALUATION_FILE).read_text()),
+            json.loads((tfjs_dir / ARCHITECTURE_FILE).read_text()),
+            export_report,
+        )
+        (out_dir / SPRITE_FILE).parent.mkdir(parents=True, exist_ok=True)
+        (out_dir / SPRITE_FILE).write_bytes(sprite_png(report["sprite"]["pixels"]))
+        del report["sprite"]["pixels"]
+    (out_dir / REPORT_JSON).write_text(json.dumps(report, indent=1) + "\n")
+    return report
+
+
+def page_report(metrics: dict, evaluation: dict, architecture: dict, export_report: dict) -> dict:
+    """What the report page draws (pure: dicts in, dict out).
+
+    Digits refer to cells of the sprite by `cell` (0-based, left to right);
+    report["sprite"]["pixels"] holds their base64 pixels for `sprite_png`.
+    """
+    pixels: list[str] = []
+
+    def shown(d: dict) -> dict:
+        pixels.append(d["pixels"])
+        return {k: d[k] for k in ("index", "true", "predicted", "confidence")} | {"cell": len(pixels) - 1}
+
+    history = [
+        {k: row[k] for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy") if k in row}
+        for row in metrics.get("history", [])
+    ]
+    return {
+        "available": True,
+        "labels": list(LABELS),
+        "history": history,
+        "keras_test_accuracy": metrics.get("test_accuracy"),
+        "evaluation": {
+            k: evaluation[k] for k in ("images", "accuracy", "loss", "per_class", "confusion_matrix", "runtime")
+        },
+        "grid": [shown(d) for d in evaluation["sample"]],
+        "mistakes": [shown(d) for d in evaluation["mistakes"]],
+        "architecture": architecture,
+        "model": {k: export_report[k] for k in ("model_bytes", "weight_bytes", "quantize") if k in export_report},
+        "licence": LICENCE,
+        "sprite": {"url": SPRITE_FILE, "cell_size": IMAGE_SIZE, "cells": len(pixels), "pixels": pixels},
+    }
+
+
+def sprite_png(cells: list[str]) -> bytes:
+    """A greyscale PNG, 28 px high, of the base64 28×28 uint8 images side by side (cell i at x = 28·i).
+
+    Written with zlib alone (8-bit greyscale, no filter): the build needs no imaging library.
+    """
+    strip = np.zeros((IMAGE_SIZE, IMAGE_SIZE * max(1, len(cells))), dtype=np.uint8)
+    for i, cell in enumerate(cells):
+        image = np.frombuffer(base64.b64decode(cell), dtype=np.uint8)
+        if image.size != IMAGE_SIZE * IMAGE_SIZE:
+            raise ValueError(f"sprite cell {i}: {image.size} pixels, expected {IMAGE_SIZE * IMAGE_SIZE}")
+        strip[:, i * IMAGE_SIZE : (i + 1) * IMAGE_SIZE] = image.reshape(IMAGE_SIZE, IMAGE_SIZE)
+    height, width = strip.shape
+    rows = np.hstack([np.zeros((height, 1), dtype=np.uint8), strip])  # each row: filter type 0, then pixels
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), 9))
+            + chunk(b"IEND", b""))

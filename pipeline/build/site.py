@@ -1,0 +1,187 @@
+"""Build: render site_template/ with Jinja into a fresh dist/, ready for GitHub Pages.
+
+Reads:  ARTIFACTS/tfjs/ (model.json + shards, export.json), ARTIFACTS/metrics.json,
+        site_template/, node_modules/@tensorflow/{tfjs,tfjs-backend-wasm} (pinned by package-lock.json)
+Writes: dist/ (replaced atomically):
+  index.html                 rendered from site_template/index.html
+  css/, js/                  copied from site_template/
+  model/                     the tfjs graph model
+  vendor/                    self-hosted tfjs bundles and the wasm binaries
+  metrics.json               what the page shows: accuracy, model size, ...
+  sw.js, manifest.webmanifest, icons/   offline use and installing (pipeline/webapp.py)
+  data/                      the compact MNIST subset train.html trains on (pipeline/subset.py)
+  report.html, report.json,  the model report page and its data (pipeline/report.py)
+  report/digits.png
+  .nojekyll                  so GitHub Pages serves files as they are
+Every URL in the site is relative, so it works at https://USER.github.io/REPO/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import jinja2
+
+from pipeline import artifacts
+from pipeline.build import webapp
+from pipeline.build import report as model_report
+from pipeline.contract import FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES
+from pipeline.artifacts import METRICS_FILE, REPORT_FILE, TFJS_DIR  # not from train/export: no TensorFlow
+from pipeline.build.subset import SubsetConfig, SubsetError, write_subset
+
+TEMPLATE_SUFFIXES = {".html"}  # rendered with Jinja; everything else is copied verbatim
+PARTIAL_PREFIX = "_"  # site_template/_*.html are Jinja partials that pages include, not pages
+VENDOR_FILES = {  # file in dist/vendor/ -> path inside node_modules
+    "tf.min.js": "@tensorflow/tfjs/dist/tf.min.js",
+    "tf-backend-wasm.min.js": "@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js",
+    "tfjs-backend-wasm.wasm": "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm",
+    "tfjs-backend-wasm-simd.wasm": "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm",
+    # not the threaded binary: threads need cross-origin isolation, which GitHub Pages cannot give (the pages say so to tfjs)
+    "tfjs-vis.umd.min.js": "@tensorflow/tfjs-vis/dist/tfjs-vis.umd.min.js",  # charts of train.html
+}
+PAGE_METRICS = ("test_accuracy", "test_loss", "test_images", "parameters", "epochs", "train_seconds", "backend")
+
+
+class BuildError(Exception):
+    """The site cannot be built from what is there. One line for the user."""
+
+
+def page_config() -> dict:
+    """The contract the page reads (rendered into index.html as JSON)."""
+    return {
+        "imageSize": IMAGE_SIZE,
+        "fitSize": FIT_SIZE,
+        "numClasses": NUM_CLASSES,
+        "labels": list(LABELS),
+        "modelUrl": "model/model.json",
+        "metricsUrl": "metrics.json",
+        "reportUrl": model_report.REPORT_JSON,
+        "vendorPath": "vendor/",
+        "backends": ["wasm", "webgl", "cpu"],
+        "subsetUrl": "data/subset.json",  # the MNIST subset train.html trains on
+    }
+
+
+def check_model_shape(model_json: Path) -> None:
+    """Refuse a tfjs model whose input/output does not fit the page: (N, 28, 28, 1) -> (N, 10).
+
+    A dimension the model leaves open (-1, e.g. a fully convolutional input) fits any size.
+    """
+    try:
+        signature = json.loads(model_json.read_text())["signature"]
+        (inp,) = signature["inputs"].values()
+        (out,) = signature["outputs"].values()
+        in_shape = [int(d["size"]) for d in inp["tensorShape"]["dim"]]
+        out_shape = [int(d["size"]) for d in out["tensorShape"]["dim"]]
+    except json.JSONDecodeError as err:
+        raise BuildError(f"{model_json}: not valid JSON ({err})") from None
+    except (KeyError, ValueError, TypeError) as err:
+        raise BuildError(f"{model_json}: not a tfjs graph model with one input and one output ({err})") from None
+    needed_in, needed_out = [-1, IMAGE_SIZE, IMAGE_SIZE, 1], [-1, NUM_CLASSES]
+    if not (shape_fits(in_shape, needed_in) and shape_fits(out_shape, needed_out)):
+        raise BuildError(f"{model_json}: model maps {in_shape} -> {out_shape}, the page needs {needed_in} -> {needed_out}")
+
+
+def shape_fits(shape: list[int], needed: list[int]) -> bool:
+    """Whether a model tensor of `shape` can be fed/read as `needed`; -1 (open) fits anything."""
+    return len(shape) == len(needed) and all(s == n or -1 in (s, n) for s, n in zip(shape, needed))
+
+
+def build(
+    artifacts_dir: Path,
+    out_dir: Path = Path("dist"),
+    template_dir: Path = Path("site_template"),
+    node_modules: Path = Path("node_modules"),
+    log=print,
+    subset: SubsetConfig = SubsetConfig(),
+    data_path: Path | None = None,
+) -> dict:
+    """Render the site into `out_dir`; returns the metrics the page shows.
+
+    `subset` sizes the MNIST subset for train.html, drawn from `data_path`
+    (None: the cache or a download, see pipeline.data.mnist.load_mnist).
+    """
+    tfjs_dir, metrics_path = artifacts_dir / TFJS_DIR, artifacts_dir / METRICS_FILE
+    for needed, hint in ((tfjs_dir / "model.json", "pipeline export"), (metrics_path, "pipeline train")):
+        if not needed.is_file():
+            raise BuildError(f"{needed}: missing (run `{hint}` first)")
+    if not (template_dir / "index.html").is_file():
+        raise BuildError(f"{template_dir}: no index.html template")
+    missing = [p for p in VENDOR_FILES.values() if not (node_modules / p).is_file()]
+    if missing:
+        raise BuildError(f"{node_modules / missing[0]}: missing (run `npm ci`)")
+    check_model_shape(tfjs_dir / "model.json")
+
+    try:
+        metrics = artifacts.read_json(metrics_path)
+        report_path = tfjs_dir / REPORT_FILE
+        report = artifacts.read_json(report_path) if report_path.is_file() else {}
+    except artifacts.ArtifactError as err:
+        raise BuildError(str(err)) from None
+    page_metrics = {k: metrics[k] for k in PAGE_METRICS if k in metrics}
+    page_metrics.update({k: report[k] for k in ("quantize", "model_bytes", "tfjs_test_accuracy") if k in report})
+
+    with artifacts.replacing_dir(out_dir) as stage:
+        for src in sorted(template_dir.rglob("*")):
+            if src.is_file() and src.suffix not in TEMPLATE_SUFFIXES:
+                _copy(src, stage / src.relative_to(template_dir))
+        for name in ["model.json", *(p.name for p in sorted(tfjs_dir.glob("*.bin")))]:
+            _copy(tfjs_dir / name, stage / "model" / name)
+        for name, src in VENDOR_FILES.items():
+            _copy(node_modules / src, stage / "vendor" / name)
+        (stage / "metrics.json").write_text(json.dumps(page_metrics, indent=2) + "\n")
+        (stage / ".nojekyll").write_text("")
+        shipped = _write_subset(stage / "data", subset, data_path, log)
+        model_report.write_report(tfjs_dir, metrics, report, stage, log=log)
+
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(template_dir),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+        )
+        context = {"config": page_config(), "metrics": page_metrics, "asset_version": _content_hash(stage),
+                   "subset": {"train_count": shipped["train"]["count"], "test_count": shipped["test"]["count"]}}
+        for src in sorted(template_dir.rglob("*")):
+            if src.is_file() and src.suffix in TEMPLATE_SUFFIXES and not src.name.startswith(PARTIAL_PREFIX):
+                rel = src.relative_to(template_dir)
+                (stage / rel).write_text(env.get_template(rel.as_posix()).render(**context))
+        try:  # CSP, manifest, icons and offline module in every page, then sw.js (last: it lists every file)
+            webapp.finish_site(stage, template_dir, log=log)
+        except webapp.PageError as err:
+            raise BuildError(str(err)) from None
+    size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
+    log(f"build: wrote {out_dir} ({size / 1024:.0f} KiB) from {template_dir} and {artifacts_dir}")
+    return page_metrics
+
+
+def _write_subset(out_dir: Path, config: SubsetConfig, data_path: Path | None, log) -> dict:
+    """Write the MNIST subset for train.html into `out_dir`; returns its manifest."""
+    from pipeline.data import DataError
+    from pipeline.data.mnist import load_mnist
+
+    out_dir.mkdir(parents=True)
+    try:
+        manifest = write_subset(load_mnist(data_path, log=log), out_dir, config)
+    except (DataError, SubsetError) as err:
+        raise BuildError(str(err)) from None
+    log(f"build: MNIST subset for train.html: {manifest['train']['count']:,} training + "
+        f"{manifest['test']['count']:,} held-out images ({manifest['bytes'] / 1e6:.1f} MB)")
+    return manifest
+
+
+def _copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+
+
+def _content_hash(folder: Path) -> str:
+    """A short hash of every file in `folder`: changes whenever any asset changes (cache busting)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]

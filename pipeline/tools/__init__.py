@@ -1,0 +1,1 @@
+"""Commands around the stages: evaluate, predict, sweep, serve."""

@@ -1,0 +1,84 @@
+"""Evaluate: the trained model on the 10,000 MNIST test images.
+
+Reads ARTIFACTS/model.keras; returns accuracy, loss, per-class precision,
+recall and F1 and the confusion matrix (rows: true digit, columns: predicted).
+Precision of digit d: of the images read as d, the fraction that are d;
+recall: of the images of d, the fraction read as d; F1: their harmonic mean.
+A digit never predicted (or never present) gets 0 rather than NaN.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from pipeline import artifacts
+from pipeline.data import mnist as data
+from pipeline.contract import LABELS, NUM_CLASSES
+from pipeline.artifacts import MODEL_FILE  # not from train: the build (report) needs no TensorFlow
+
+
+class EvaluateError(Exception):
+    """No model to evaluate. One line for the user."""
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """int64 (10, 10): entry [t, p] counts images of digit t predicted as p."""
+    return np.bincount(y_true.astype(np.int64) * NUM_CLASSES + y_pred, minlength=NUM_CLASSES**2).reshape(
+        NUM_CLASSES, NUM_CLASSES
+    )
+
+
+def summarize(y_true: np.ndarray, probabilities: np.ndarray) -> dict:
+    """Accuracy, loss, per-class precision/recall and confusion matrix from (N, 10) probabilities."""
+    y_pred = probabilities.argmax(1)
+    matrix = confusion_matrix(y_true, y_pred)
+    correct = np.diag(matrix)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.nan_to_num(correct / matrix.sum(0))
+        recall = np.nan_to_num(correct / matrix.sum(1))
+        f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
+    picked = probabilities[np.arange(len(y_true)), y_true.astype(np.int64)]
+    return {
+        "images": int(len(y_true)),
+        "accuracy": float(correct.sum() / len(y_true)),
+        "loss": float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0)))),
+        "per_class": [
+            {"digit": LABELS[d], "precision": float(precision[d]), "recall": float(recall[d]),
+             "f1": float(f1[d]), "support": int(matrix[d].sum())}
+            for d in range(NUM_CLASSES)
+        ],
+        "confusion_matrix": matrix.tolist(),
+    }
+
+
+def evaluate(artifacts_dir: Path, data_path: Path | None = None, log=lambda *a: None) -> dict:
+    """Predict all test images with ARTIFACTS/model.keras and summarise."""
+    model_path = artifacts_dir / MODEL_FILE
+    if not model_path.is_file():
+        raise EvaluateError(f"{model_path}: no trained model (run `pipeline train` first)")
+    mnist = data.load_mnist(data_path, log=log)
+    model = artifacts.load_keras_model(model_path)
+    probabilities = model.predict(data.to_model_input(mnist.x_test), batch_size=1000, verbose=0)
+    return summarize(mnist.y_test, probabilities)
+
+
+def to_json(result: dict) -> str:
+    return json.dumps(result, indent=2)
+
+
+def to_text(result: dict) -> str:
+    """A readable report: accuracy, a per-class table and the confusion matrix."""
+    lines = [f"accuracy {result['accuracy']:.4%}  loss {result['loss']:.4f}  on {result['images']} test images", ""]
+    lines.append("digit  precision  recall      F1  support")
+    for row in result["per_class"]:
+        lines.append(
+            f"{row['digit']:>5}  {row['precision']:9.4f}  {row['recall']:6.4f}  {row['f1']:6.4f}  {row['support']:7d}"
+        )
+    lines += ["", "confusion matrix (rows: true digit, columns: predicted)", "true  " + "".join(f"{d:>6}" for d in LABELS) + "   total"]
+    for d, row in zip(LABELS, result["confusion_matrix"]):
+        lines.append(f"{d:>4}  " + "".join(f"{c:>6}" if c else f"{'.':>6}" for c in row) + f"{sum(row):>8}")
+    lines.append("total " + "".join(f"{c:>6}" for c in np.sum(result["confusion_matrix"], 0)) + f"{result['images']:>8}")
+    return "\n".join(lines)

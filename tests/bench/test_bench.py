@@ -1,0 +1,187 @@
+"""The benchmark suite: the report renders what the benchmarks write, and the benchmarks write it.
+
+report.py is checked on hand-made results (exact tables, fixed order, malformed
+files refused with one line); bench_train runs for real on a tiny MNIST subset
+with the real converter; bench_page drives the real built site in Chromium with
+small counts. No test here asserts a timing: the figures go to BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from bench import bench_page, bench_train, report
+from bench.results_file import save_result
+from tests.helpers import ROOT
+
+
+MACHINE = {"accelerator": "none", "chromium": "131.0"}
+
+
+def sample_results(folder):
+    """Three results written through the real save_result, created out of report order."""
+    save_result("zeta", title="Zeta: something else", command="python -m bench.zeta", columns=["k", "v"],
+                rows=[["a|b", None]], results_dir=folder)
+    save_result("page", title="Page: latency", command="make bench-page",
+                columns=["measure", "median (ms)", "n", "note"],
+                rows=[["load → ready", 564.25, 10, "fresh context"], ["predict, wasm", 1.2, 200, None]],
+                notes="headless Chromium", extra_machine=MACHINE, results_dir=folder)
+    save_result("training", title="Training: throughput", command="make bench-train", columns=["measure", "value"],
+                rows=[["images/s", 1234], ["time to 99.5% (s)", "not reached"]], results_dir=folder)
+
+
+def test_report_renders_each_result_as_a_section_in_a_fixed_order(tmp_path):
+    sample_results(tmp_path)
+    text = report.render(report.load_results(tmp_path))
+    assert text.startswith("# Benchmarks\n")
+    assert "ratios" in text and "same run" in text  # the header says how to read comparisons
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings == ["## Training: throughput", "## Page: latency", "## Zeta: something else",
+                        "## GPU training (JAX backend): not measured yet"]  # no gpu_training result among them
+    page = text[text.index("## Page: latency") : text.index("## Zeta")]
+    save_result("gpu_training", title="GPU training", command="python bench/bench_gpu.py", columns=["x"], rows=[[1]],
+                results_dir=tmp_path)
+    assert "not measured yet" not in report.render(report.load_results(tmp_path))
+    assert (
+        "| measure | median (ms) | n | note |\n"
+        "| --- | ---: | ---: | --- |\n"
+        "| load → ready | 564.25 | 10 | fresh context |\n"
+        "| predict, wasm | 1.2 | 200 | – |\n"
+    ) in page
+    record = json.loads((tmp_path / "page.json").read_text())
+    assert "headless Chromium" in page
+    assert "- Command: `make bench-page`" in page
+    assert f"{record['machine']['cores']} cores" in page and f"load average {record['machine']['load_average_1m']}" in page
+    assert "accelerator: none; chromium: 131.0" in page
+    assert f"- Measured: {record['measured_at']}" in page
+    assert "| images/s | 1,234 |" in text and "| a\\|b | – |" in text
+    assert "- [Page: latency](#page-latency)" in text
+
+
+def test_report_output_does_not_depend_on_the_order_files_were_written(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    sample_results(first)
+    second.mkdir()
+    for path in sorted(first.glob("*.json"), reverse=True):
+        shutil.copy(path, second / path.name)
+    assert report.render(report.load_results(first)) == report.render(report.load_results(second))
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ({"drop": "rows"}, "missing field 'rows'"),
+        ({"columns": "measure"}, "field 'columns' should be list"),
+        ({"rows": [["only one cell"]]}, "row 1 should be a list of 2 cells"),
+        ({"name": "other"}, "does not match the file name"),
+    ],
+)
+def test_report_refuses_a_malformed_result_with_one_line_and_writes_nothing(tmp_path, content, problem):
+    results, out = tmp_path / "results", tmp_path / "BENCHMARKS.md"
+    save_result("good", title="Good", command="c", columns=["a", "b"], rows=[[1, 2]], results_dir=results)
+    if isinstance(content, dict):
+        record = json.loads((results / "good.json").read_text())
+        record.pop(content.pop("drop", None), None)
+        content = json.dumps({**record, **content})
+    (results / "good.json").write_text(content)
+    out.write_text("previous report\n")
+
+    result = CliRunner().invoke(report.main, ["--results", str(results), "--out", str(out)])
+
+    assert result.exit_code != 0
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(f"Error: {results / 'good.json'}: ") and problem in line, line
+    assert out.read_text() == "previous report\n"
+
+
+def test_report_cli_writes_the_markdown_file(tmp_path):
+    sample_results(tmp_path / "results")
+    out = tmp_path / "BENCHMARKS.md"
+    result = CliRunner().invoke(report.main, ["--results", str(tmp_path / "results"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text() == report.render(report.load_results(tmp_path / "results"))
+
+
+def test_committed_benchmarks_md_is_the_rendering_of_the_committed_results():
+    results = report.load_results(ROOT / "bench" / "results")  # also checks every committed result is well formed
+    assert (ROOT / "BENCHMARKS.md").read_text() == report.render(results), "BENCHMARKS.md is stale: make bench-report"
+
+
+# ------------------------------------------------------------ the benchmarks themselves
+
+
+def test_page_rows_compare_backends_to_wasm_and_check_issue_2_ceilings():
+    stats = lambda median: {"median_ms": median, "p90_ms": median * 2, "n": 5}  # noqa: E731
+    rows = bench_page.latency_rows(
+        stats(600.0), {"update": stats(3.0), "frame": stats(60.0)},
+        {"wasm": {"backend": "wasm", **stats(1.5)}, "cpu": {"backend": "cpu", **stats(30.0)},
+         "webgl": {"error": "no WebGL"}},
+    )
+    by_name = {row[0]: row for row in rows}
+    assert by_name["pen-up → prediction shown (next frame)"][5] == "≤ 50 ms (MISSED)"
+    assert by_name["predictMnist alone, wasm"][4:] == [1.0, "≤ 2 ms (met)"]
+    assert by_name["predictMnist alone, cpu"][4] == 20.0
+    assert by_name["predictMnist alone, webgl: unavailable (no WebGL)"][1:4] == [None, None, 0]
+
+
+def test_bench_train_export_only_needs_a_trained_model(tmp_path):
+    result = CliRunner().invoke(bench_train.main, ["--export-only", "--artifacts", str(tmp_path)])
+    assert result.exit_code != 0
+    assert result.output.strip() == f"Error: {tmp_path}: no model.keras and metrics.json; --export-only needs a trained model"
+    assert not (tmp_path / "tfjs").exists()
+
+
+@pytest.mark.slow
+def test_bench_train_smoke_writes_valid_training_and_export_results(tmp_path):
+    results, artifacts = tmp_path / "results", tmp_path / "artifacts"
+    result = CliRunner().invoke(
+        bench_train.main, ["--smoke", "--artifacts", str(artifacts), "--results-dir", str(results)]
+    )
+    assert result.exit_code == 0, result.output
+    loaded = {r["name"]: r for r in report.load_results(results)}
+    assert sorted(loaded) == ["export", "training", "training-epochs"]
+
+    metrics = json.loads((artifacts / "metrics.json").read_text())
+    training = {row[0]: row[1] for row in loaded["training"]["rows"]}
+    assert training["training throughput, first epoch (with compilation)"] > 0
+    assert training["test accuracy after the last epoch"] == round(metrics["test_accuracy"] * 100, 2)
+    assert "Not the default config: epochs=1" in loaded["training"]["notes"]
+    [epoch] = loaded["training-epochs"]["rows"]
+    assert epoch[0] == 1 and epoch[3] == round(metrics["test_accuracy"] * 100, 2)
+
+    [uint8] = loaded["export"]["rows"]
+    tfjs = artifacts / "tfjs"
+    assert uint8[0] == "uint8"
+    assert uint8[2] == sum(f.stat().st_size for f in [tfjs / "model.json", *tfjs.glob("*.bin")])
+    assert 98 <= uint8[4] <= 100
+    assert loaded["export"]["machine"]["keras_backend"] == "tensorflow"
+    assert "## Export: time and size per quantization" in report.render(list(loaded.values()))
+
+
+@pytest.mark.browser
+def test_bench_page_measures_the_built_site(built_dist, tmp_path):
+    results = tmp_path / "results"
+    args = ["--dist", str(built_dist), "--results-dir", str(results), "--loads", "1", "--strokes", "2",
+            "--predicts", "5", "--backend", "wasm", "--no-accuracy"]
+    # In a subprocess: Playwright's sync API refuses to start inside the event loop that the
+    # browser tests' pytest-playwright fixtures leave running in this process.
+    result = subprocess.run([sys.executable, "-m", "bench.bench_page", *args], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    loaded = {r["name"]: r for r in report.load_results(results)}
+    assert sorted(loaded) == ["page", "page-size"]
+    page = {row[0]: row for row in loaded["page"]["rows"]}
+    assert page["page load → ready (fresh context)"][3] == 1
+    assert page["pen-up → prediction shown (next frame)"][3] == 2
+    assert page["predictMnist alone, wasm"][1] > 0 and page["predictMnist alone, wasm"][4] == 1.0
+    sizes = {row[0]: row[1] for row in loaded["page-size"]["rows"]}
+    assert sizes["dist/ (the whole site)"] == sum(f.stat().st_size for f in built_dist.rglob("*") if f.is_file())

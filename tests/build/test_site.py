@@ -1,0 +1,91 @@
+"""The build: a complete static site with relative URLs only, nothing from another origin."""
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from pipeline.build.site import BuildError, build, check_model_shape
+from tests.helpers import NODE_MODULES, quiet, ROOT
+
+
+
+class UrlCollector(HTMLParser):
+    """Every src/href/content URL in an HTML document."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("src", "href") and value:
+                self.urls.append((tag, value))
+
+
+def test_dist_has_everything_the_page_needs(built_dist):
+    for rel in ["index.html", ".nojekyll", "metrics.json", "model/model.json", "vendor/tf.min.js",
+                "vendor/tf-backend-wasm.min.js", "vendor/tfjs-backend-wasm-simd.wasm", "js/main.js"]:
+        assert (built_dist / rel).is_file(), rel
+    assert list((built_dist / "model").glob("*.bin"))
+    metrics = json.loads((built_dist / "metrics.json").read_text())
+    assert 0.9 < metrics["test_accuracy"] <= 1 and metrics["model_bytes"] > 0
+
+
+def test_every_url_is_relative_and_same_origin(built_dist):
+    html = (built_dist / "index.html").read_text()
+    collector = UrlCollector()
+    collector.feed(html)
+    assert collector.urls, "the page references its assets"
+    for tag, url in collector.urls:
+        if tag == "a" and url.startswith("https://"):
+            continue  # plain links (licence, source) are navigation, not requests
+        assert not url.startswith(("/", "http:", "https:", "//")), f"{tag} {url} is not relative"
+        assert (built_dist / url.split("?")[0].split("#")[0]).exists(), f"{url} is not in dist/"
+    for js in (built_dist / "js").glob("*.js"):
+        assert not re.search(r"""(fetch|import)\s*\(?\s*['"`](https?:)?//""", js.read_text()), js.name
+
+
+def test_page_config_is_rendered_for_the_scripts(built_dist):
+    html = (built_dist / "index.html").read_text()
+    match = re.search(r'<script type="application/json" id="app-config">(.*?)</script>', html, re.S)
+    config = json.loads(match.group(1))
+    assert config["imageSize"] == 28 and config["numClasses"] == 10 and config["fitSize"] == 20
+    assert config["modelUrl"] == "model/model.json"
+
+
+def test_build_replaces_the_site_whole(trained_artifacts, tmp_path):
+    out = tmp_path / "dist"
+    out.mkdir()
+    (out / "stale.txt").write_text("from an old build")
+    build(trained_artifacts, out, ROOT / "site_template", NODE_MODULES, log=quiet)
+    assert not (out / "stale.txt").exists() and (out / "index.html").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no staging folder left"
+
+
+def test_missing_artefacts_are_named(tmp_path):
+    with pytest.raises(BuildError, match=r"tfjs/model.json: missing \(run `pipeline export` first\)"):
+        build(tmp_path, tmp_path / "dist", ROOT / "site_template", NODE_MODULES, log=quiet)
+    assert not (tmp_path / "dist").exists()
+
+
+def test_model_with_the_wrong_shape_is_refused(trained_artifacts, tmp_path):
+    model_json = json.loads((trained_artifacts / "tfjs" / "model.json").read_text())
+    (out,) = model_json["signature"]["outputs"].values()
+    out["tensorShape"]["dim"][-1]["size"] = "26"  # e.g. a letters model
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(model_json))
+    with pytest.raises(BuildError, match=r"model maps \[-1, 28, 28, 1\] -> \[-1, 26\], the page needs"):
+        check_model_shape(path)
+    check_model_shape(trained_artifacts / "tfjs" / "model.json")  # the real one fits
+
+
+def test_every_page_links_to_every_page_and_partials_are_not_shipped(built_dist):
+    pages = ["index.html", "train.html", "report.html"]
+    for page in pages:
+        html = (built_dist / page).read_text()
+        nav = html[html.index('<nav class="site-nav"'):html.index("</nav>")]
+        assert all(f'href="{href}"' in nav for href in ("./", "train.html", "report.html")), page
+        assert nav.count('aria-current="page"') == 1, page
+    assert not list(built_dist.rglob("_*.html")), "Jinja partials are not pages"

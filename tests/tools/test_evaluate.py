@@ -1,0 +1,66 @@
+"""`pipeline evaluate`: the figures computed by hand on a tiny case, and the CLI on the session model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from pipeline.tools.evaluate import summarize, to_text
+
+
+def one_hot(predicted, confidence=0.9):
+    p = np.full((len(predicted), 10), (1 - confidence) / 9)
+    p[np.arange(len(predicted)), predicted] = confidence
+    return p
+
+
+def test_precision_recall_f1_and_matrix_by_hand():
+    y_true = np.array([0, 0, 0, 1, 1, 2])
+    y_pred = np.array([0, 0, 1, 1, 2, 2])
+    result = summarize(y_true, one_hot(y_pred))
+    assert result["accuracy"] == pytest.approx(4 / 6)
+    assert result["loss"] == pytest.approx(-(4 * np.log(0.9) + 2 * np.log(0.1 / 9)) / 6)
+    zero, one, two = result["per_class"][:3]
+    assert (zero["precision"], zero["recall"], zero["support"]) == (1.0, pytest.approx(2 / 3), 3)
+    assert zero["f1"] == pytest.approx(2 * 1 * (2 / 3) / (1 + 2 / 3))
+    assert (one["precision"], one["recall"], one["f1"]) == (0.5, 0.5, 0.5)
+    assert (two["precision"], two["recall"]) == (0.5, 1.0) and two["f1"] == pytest.approx(2 / 3)
+    assert result["per_class"][7] == {"digit": "7", "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    matrix = np.array(result["confusion_matrix"])
+    assert matrix[0, 0] == 2 and matrix[0, 1] == 1 and matrix[1, 2] == 1 and matrix.sum() == 6
+
+
+def test_text_report_is_a_readable_table():
+    y_true = np.array([3, 3, 5, 8])
+    text = to_text(summarize(y_true, one_hot(np.array([3, 5, 5, 8]))))
+    lines = text.splitlines()
+    assert lines[0].startswith("accuracy 75.0000%")
+    assert "digit  precision  recall      F1  support" in lines
+    three = next(line for line in lines if line.split()[:1] == ["3"] and len(line.split()) == 5)
+    assert three.split() == ["3", "1.0000", "0.5000", "0.6667", "2"]
+    matrix_rows = lines[lines.index(next(line for line in lines if line.startswith("true"))) + 1 :]
+    assert len(matrix_rows) == 11  # ten digits and the column totals
+    assert matrix_rows[3].split() == ["3", ".", ".", ".", "1", ".", "1", ".", ".", ".", ".", "2"]
+    assert matrix_rows[-1].split()[-1] == "4"
+
+
+def test_cli_on_the_session_model(trained_artifacts):
+    result = CliRunner().invoke(main, ["evaluate", "--artifacts", str(trained_artifacts), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    matrix = np.array(report["confusion_matrix"])
+    assert matrix.shape == (10, 10) and matrix.sum() == report["images"] == 10000
+    assert report["accuracy"] == pytest.approx(np.trace(matrix) / 10000)
+    recorded = json.loads((trained_artifacts / "metrics.json").read_text())["test_accuracy"]
+    assert report["accuracy"] == pytest.approx(recorded, abs=1e-3)  # the same model, the same 10,000 images
+    assert [row["support"] for row in report["per_class"]] == matrix.sum(1).tolist()
+
+
+def test_cli_without_a_model_fails_in_one_line(tmp_path):
+    result = CliRunner().invoke(main, ["evaluate", "--artifacts", str(tmp_path)])
+    assert result.exit_code != 0
+    assert len(result.output.strip().splitlines()) == 1 and "no trained model" in result.output

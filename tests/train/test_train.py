@@ -1,0 +1,119 @@
+"""Training on a small real subset (files written, metrics recorded, callbacks), profiles and --config."""
+
+import dataclasses
+import json
+
+import keras
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from pipeline.config import AugmentConfig, ModelConfig, TrainConfig
+from pipeline.train.profiles import PROFILES
+from pipeline.train.loop import train
+from tests.helpers import one_line_error, quiet
+
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("short")
+    config = TrainConfig(epochs=2, train_limit=6000, validation_size=1000, test_limit=2000, batch_size=64)
+    metrics = train(config, out, log=quiet)
+    return out, config, metrics
+
+
+def test_short_training_learns_and_writes_its_artefacts(short_run):
+    out, config, metrics = short_run
+    assert (out / "model.keras").is_file()
+    written = json.loads((out / "metrics.json").read_text())
+    assert written == json.loads(json.dumps(metrics))
+    assert metrics["test_accuracy"] > 0.85, "2 epochs on 5,000 real digits should already work"
+    assert metrics["test_images"] == 2000
+    assert [row["epoch"] for row in metrics["history"]] == [1, 2]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(metrics["history"][0])
+    assert metrics["config"] == config.to_dict() and metrics["seed"] == config.seed
+    assert metrics["versions"]["tensorflow"] and metrics["strategy"]["replicas"] == 1
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "no temporary files left"
+
+
+def test_config_round_trips_through_metrics(short_run):
+    _, config, metrics = short_run
+    assert TrainConfig.from_dict(metrics["config"]) == config
+
+
+def test_extra_callbacks_see_every_epoch(tmp_path):
+    """train(callbacks=...) lets a benchmark watch each epoch (e.g. test accuracy per epoch)."""
+    seen = []
+
+    class Watch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((epoch, self.model.name))
+
+    config = TrainConfig(epochs=2, train_limit=600, validation_size=100, test_limit=100, batch_size=100)
+    train(config, tmp_path, log=quiet, callbacks=[Watch()])
+    assert seen == [(0, "trainer"), (1, "trainer")]
+
+
+# ------------------------------------------------------------ profiles and --config (no training: stage stubbed)
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """Replace pipeline.train.loop.train with a recorder of the config the CLI hands it."""
+    import pipeline.train.loop as stage
+
+    calls = []
+    monkeypatch.setattr(stage, "train", lambda config, out, **kw: calls.append((config, kw)) or {})
+    return calls
+
+
+def cli(*args):
+    return CliRunner().invoke(main, ["train", *args])
+
+
+def test_profiles_are_valid_and_distinct(captured):
+    for name, expected in PROFILES.items():
+        assert cli("--profile", name).exit_code == 0
+        assert captured[-1][0] == expected
+    assert PROFILES["default"] == TrainConfig()
+    assert PROFILES["default"].model.filters == (16, 32, 64) and PROFILES["default"].epochs == 8
+    assert PROFILES["fast"].batch_size > PROFILES["default"].batch_size > 0
+    assert PROFILES["accurate"].epochs > PROFILES["default"].epochs
+
+
+def test_flags_override_the_profile(captured):
+    assert cli("--profile", "fast", "--epochs", "3", "--augment-strength", "0.5", "--xla", "off").exit_code == 0
+    config = captured[-1][0]
+    assert config.epochs == 3 and config.augment.strength == 0.5 and config.jit_compile == "off"
+    assert config.batch_size == PROFILES["fast"].batch_size, "what was not given comes from the profile"
+
+
+def test_config_file_round_trips_and_flags_override_it(captured, tmp_path):
+    wanted = TrainConfig(epochs=7, batch_size=96, learning_rate=1e-3, seed=9,
+                         model=ModelConfig(filters=(8, 16, 32), dense_units=64), augment=AugmentConfig(strength=0.3))
+    best = tmp_path / "best.json"
+    best.write_text(json.dumps(wanted.to_dict()))
+    assert TrainConfig.from_dict(json.loads(best.read_text())) == wanted
+    assert cli("--config", str(best)).exit_code == 0
+    assert captured[-1][0] == wanted
+    assert cli("--config", str(best), "--seed", "1").exit_code == 0
+    assert captured[-1][0] == dataclasses.replace(wanted, seed=1)
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("{not json", "not JSON"),
+    ('{"epochs": 3, "colour": "red"}', "unknown training setting(s): colour"),
+    ('{"model": {"layers": 9}}', "model.layers"),
+    ("[1, 2]", "JSON object"),
+])
+def test_bad_config_files_are_one_line(tmp_path, content, fragment):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    one_line_error(cli("--config", str(bad)), "bad.json", fragment)
+
+
+def test_multi_worker_flags_are_checked():
+    one_line_error(cli("--workers", "a:1,b:2"), "--workers and --worker-index")
+    one_line_error(cli("--workers", "a:1,b:2", "--worker-index", "2"), "--workers", "index 2")
+    one_line_error(cli("--workers", "a:x", "--worker-index", "0"), "--workers", "'a:x'")
