@@ -1,24 +1,22 @@
 """`pipeline build` refuses a tfjs model the page cannot feed or read, naming the file and both shapes.
 
-The wrong models are real: tiny Keras models (32x32 input; 5 classes) exported with
-`model.export()` and converted by the real tensorflowjs_converter, the same route as
-`pipeline export` (pipeline.export.converter_command).
+The wrong models are the run's real converted model.json with the signature's shapes
+changed (32x32 input; 5 classes): the file the build reads, as the converter writes it,
+without running the converter again for each shape.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cli import main
-from pipeline.export import converter_command
 from pipeline.build.site import shape_fits
+from pipeline.cli import main
 from tests.helpers import NODE_MODULES, ROOT
-
 
 WRONG_MODELS = {  # name -> (input shape, classes, the shapes the message must name)
     "input_32x32": ((32, 32, 1), 10, "[-1, 32, 32, 1] -> [-1, 10]"),
@@ -26,21 +24,23 @@ WRONG_MODELS = {  # name -> (input shape, classes, the shapes the message must n
 }
 
 
-def convert_tiny_model(input_shape, classes: int, artifacts: Path) -> Path:
-    """Build, export and convert a one-layer classifier into ARTIFACTS/tfjs; returns ARTIFACTS."""
-    import keras
-
-    model = keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(), keras.layers.Dense(classes, activation="softmax")])
-    saved_model = artifacts / "saved_model"
-    model.export(str(saved_model), format="tf_saved_model", verbose=False)
-    subprocess.run(converter_command(saved_model, artifacts / "tfjs", "none"), check=True, capture_output=True)
-    (artifacts / "metrics.json").write_text(json.dumps({"test_accuracy": 0.1}))
+def with_signature(real: Path, input_shape, classes: int, artifacts: Path) -> Path:
+    """A copy of the real artefacts `real` whose tfjs/model.json declares (N, *input_shape) -> (N, classes)."""
+    shutil.copytree(real / "tfjs", artifacts / "tfjs")
+    shutil.copy(real / "metrics.json", artifacts / "metrics.json")
+    model_json = artifacts / "tfjs" / "model.json"
+    model = json.loads(model_json.read_text())
+    (inp,) = model["signature"]["inputs"].values()
+    (out,) = model["signature"]["outputs"].values()
+    inp["tensorShape"]["dim"] = [{"size": str(n)} for n in (-1, *input_shape)]
+    out["tensorShape"]["dim"] = [{"size": "-1"}, {"size": str(classes)}]
+    model_json.write_text(json.dumps(model))
     return artifacts
 
 
 @pytest.fixture(scope="module")
-def wrong_artifacts(tmp_path_factory) -> dict[str, Path]:
-    return {name: convert_tiny_model(shape, classes, tmp_path_factory.mktemp(name))
+def wrong_artifacts(tmp_path_factory, trained_artifacts) -> dict[str, Path]:
+    return {name: with_signature(trained_artifacts, shape, classes, tmp_path_factory.mktemp(name))
             for name, (shape, classes, _) in WRONG_MODELS.items()}
 
 
