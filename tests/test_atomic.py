@@ -30,7 +30,6 @@ SLOW_BUILD = """
 import sys, time
 import pipeline.build.site as site
 from pipeline.cli import main
-from tests.helpers import NODE_MODULES, quiet, ROOT
 copy = site._copy
 def slow_copy(src, dst):
     copy(src, dst)

@@ -14,8 +14,6 @@ from tests.helpers import ROOT
 JS_TO_MNIST = """
 import fs from 'node:fs';
 import { toMnist } from '%s';
-
-from tests.helpers import ROOT
 const cases = JSON.parse(fs.readFileSync(0, 'utf8'));
 const out = cases.map(({ ink, width, height }) => {
   const image = toMnist(Uint8ClampedArray.from(ink), width, height, { imageSize: 28, fitSize: 20 });

@@ -46,6 +46,7 @@ def test_worker_lists_are_checked():
             parse_workers(bad)
 
 
+@pytest.mark.slow  # trains on real MNIST
 @pytest.mark.parametrize("replicas", [2, 4])
 def test_mirrored_strategy_over_logical_cpus(tmp_path, replicas):
     # global batch 64 either way: on 1,600 images, bigger global batches leave too few steps to learn
@@ -60,6 +61,7 @@ def test_mirrored_strategy_over_logical_cpus(tmp_path, replicas):
     assert metrics["test_accuracy"] > 0.8, "the replicas must learn together"
 
 
+@pytest.mark.slow  # trains on real MNIST
 def test_two_workers_on_localhost_train_to_completion(tmp_path):
     workers = ",".join(f"127.0.0.1:{port}" for port in free_ports(2))
     processes = [pipeline_train("--artifacts", str(tmp_path), "--workers", workers, "--worker-index", str(i), *TINY)
@@ -74,6 +76,7 @@ def test_two_workers_on_localhost_train_to_completion(tmp_path):
     assert not (tmp_path / "checkpoint").exists(), "a finished run removes its checkpoint"
 
 
+@pytest.mark.slow  # trains on real MNIST
 def test_jax_backend_trains_without_tensorflow(tmp_path):
     """KERAS_BACKEND=jax: DataParallel over two CPU devices, and `tensorflow` never imported."""
     script = (

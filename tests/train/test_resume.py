@@ -40,6 +40,7 @@ def stop_after_first_epoch(artifacts, how: signal.Signals):
     return process
 
 
+@pytest.mark.slow  # trains on real MNIST
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL])
 def test_interrupted_training_resumes_to_a_finished_model(tmp_path, how):
     (tmp_path / "model.keras").write_bytes(OLD_MODEL)
@@ -60,6 +61,7 @@ def test_interrupted_training_resumes_to_a_finished_model(tmp_path, how):
     assert not (tmp_path / "checkpoint").exists()
 
 
+@pytest.mark.slow  # trains on real MNIST
 def test_ctrl_c_message_is_one_line(tmp_path):
     stopped = pipeline_train("--artifacts", str(tmp_path), *RUN)
     latest = tmp_path / "checkpoint" / "latest.json"
@@ -97,6 +99,7 @@ def test_resume_with_other_settings_is_refused(tmp_path):
     one_line_error(result, "cannot resume", "epochs: 5 != 3")
 
 
+@pytest.mark.slow  # trains on real MNIST
 def test_checkpoint_restores_every_variable(tmp_path, mnist):
     """Weights, batch-norm statistics, the augmentation RNG and the optimizer (moments, step) come back exactly."""
     config = TrainConfig(epochs=2, augment=AugmentConfig(strength=1.0))

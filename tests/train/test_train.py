@@ -23,6 +23,7 @@ def short_run(tmp_path_factory):
     return out, config, metrics
 
 
+@pytest.mark.slow  # trains on real MNIST
 def test_short_training_learns_and_writes_its_artefacts(short_run):
     out, config, metrics = short_run
     assert (out / "model.keras").is_file()
@@ -37,11 +38,13 @@ def test_short_training_learns_and_writes_its_artefacts(short_run):
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "no temporary files left"
 
 
+@pytest.mark.slow  # trains on real MNIST
 def test_config_round_trips_through_metrics(short_run):
     _, config, metrics = short_run
     assert TrainConfig.from_dict(metrics["config"]) == config
 
 
+@pytest.mark.slow  # trains on real MNIST
 def test_extra_callbacks_see_every_epoch(tmp_path):
     """train(callbacks=...) lets a benchmark watch each epoch (e.g. test accuracy per epoch)."""
     seen = []
