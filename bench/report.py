@@ -152,7 +152,7 @@ GPU_PENDING = """## GPU training (JAX backend): not measured yet
 No GPU machine was available when these results were taken, so the `fast` and
 `accurate` presets have no GPU figures here. On a machine with JAX and a GPU (no
 TensorFlow needed), with the four MNIST IDX files in DIR:
-`KERAS_BACKEND=jax python bench/bench_gpu.py --data DIR`, then `make bench-report`.
+`KERAS_BACKEND=jax python -m bench.bench_gpu --data DIR`, then `make bench-report`.
 """
 
 
