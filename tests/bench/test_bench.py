@@ -48,7 +48,7 @@ def test_report_renders_each_result_as_a_section_in_a_fixed_order(tmp_path):
                         "## Measured by hand (no results file)",
                         "## GPU training (JAX backend): not measured yet"]  # no gpu_training result among them
     page = text[text.index("## Page: latency") : text.index("## Zeta")]
-    save_result("gpu_training", title="GPU training", command="python bench/bench_gpu.py", columns=["x"], rows=[[1]],
+    save_result("gpu_training", title="GPU training", command="python -m bench.bench_gpu", columns=["x"], rows=[[1]],
                 results_dir=tmp_path)
     assert "not measured yet" not in report.render(report.load_results(tmp_path))
     assert (
