@@ -1,7 +1,8 @@
 # The front door. `make train export build` trains, converts and renders dist/;
-# `make test` runs the test suite. Both install what they need on first use:
-# a virtualenv in .venv (pinned by requirements.lock), node_modules (pinned by
-# package-lock.json) and, for the browser tests, Debian's chromium.
+# `make test` runs the test suite; `make help` lists every target. Both install
+# what they need on first use: a virtualenv in .venv (pinned by requirements.lock),
+# node_modules (pinned by package-lock.json) and, for the browser and workflow
+# tests, chromium and shellcheck (`make system-deps`; apt-get on Debian).
 
 PYTHON ?= python3
 VENV := .venv
@@ -13,10 +14,17 @@ PYTEST_FLAGS ?=
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup train export build evaluate test serve bench lighthouse audit clean chromium
+.PHONY: help setup train export build evaluate test test-fast serve bench audit clean system-deps
 .PHONY: bench-train bench-build bench-page bench-lighthouse bench-browser-training bench-report
+.DEFAULT_GOAL := help
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+help:  ## list every target with what it does
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
+	  | sed -e 's|$$(ARTIFACTS)|$(ARTIFACTS)|g' -e 's|$$(DIST)|$(DIST)|g' \
+	        -e 's|$$(BENCH_ARTIFACTS)|$(BENCH_ARTIFACTS)|g' -e 's|$$(BENCH_DIST)|$(BENCH_DIST)|g' \
+	  | awk 'BEGIN {FS = ":.*## "} {printf "  make %-24s %s\n", $$1, $$2}'
+
+setup: $(PY_STAMP) $(NODE_STAMP)  ## .venv from requirements.lock and node_modules from package-lock.json (first use only)
 
 $(PY_STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +34,7 @@ $(PY_STAMP): requirements.lock pyproject.toml
 	touch $@
 
 $(NODE_STAMP): package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js (which brings npm), then rerun make" >&2; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -38,20 +47,31 @@ export: setup  ## $(ARTIFACTS)/model.keras -> $(ARTIFACTS)/tfjs/
 build: setup  ## $(ARTIFACTS) + site_template/ -> $(DIST)/
 	$(BIN)/pipeline build --artifacts $(ARTIFACTS) --out $(DIST)
 
-evaluate: setup
+evaluate: setup  ## accuracy, per-class figures and confusion matrix of $(ARTIFACTS)/model.keras on the MNIST test set
 	$(BIN)/pipeline evaluate --artifacts $(ARTIFACTS)
 
-chromium:  ## Debian's chromium for the browser tests (Playwright cannot download its own here) and shellcheck for the workflow tests
+system-deps:  ## chromium (browser tests; Playwright cannot download its own here) and shellcheck (workflow tests), with apt-get
 	@missing=""; \
-	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	[ -x "$${CHROMIUM_PATH:-}" ] || command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
-	[ -z "$$missing" ] || { \
-	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends $$missing; }
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+	  echo "system-deps: missing$$missing, and there is no apt-get to install it (not Debian/Ubuntu)." >&2; \
+	  echo "  Install it with your package manager (e.g. brew install --cask chromium; brew install shellcheck);" >&2; \
+	  echo "  set CHROMIUM_PATH (tests) and CHROME_PATH (Lighthouse) if chromium is not /usr/bin/chromium." >&2; \
+	  echo "  make test-fast needs neither." >&2; \
+	  case "$$missing" in *chromium*) exit 1;; esac; \
+	  echo "  Going on without shellcheck: its workflow tests are skipped." >&2; exit 0; \
+	fi; \
+	SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	$$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends $$missing
 
-test: setup chromium  ## the whole suite: unit, CLI, export, browser
+test: setup system-deps  ## the whole suite (JS, unit, CLI, export, browser); prints the 15 slowest tests
 	node --test tests/js/
-	$(BIN)/python -m pytest $(PYTEST_FLAGS)
+	$(BIN)/python -m pytest --durations=15 $(PYTEST_FLAGS)
+
+test-fast: setup  ## every pytest test not marked browser or slow; needs no chromium or shellcheck
+	$(BIN)/python -m pytest -m "not browser and not slow" $(PYTEST_FLAGS)
 
 serve: setup  ## preview $(DIST) on http://127.0.0.1:8000/
 	$(BIN)/pipeline serve --dist $(DIST)
@@ -63,7 +83,7 @@ BENCH_ARTIFACTS ?= $(ARTIFACTS)/bench
 BENCH_DIST ?= $(BENCH_ARTIFACTS)/dist
 BENCH_OPTIONAL := $(if $(wildcard bench/lighthouse.py),bench-lighthouse) $(if $(wildcard bench/browser_training.py),bench-browser-training)
 
-bench: setup chromium  ## the whole suite on this machine, one after another -> BENCHMARKS.md
+bench: setup system-deps  ## every benchmark on this machine, one after another -> BENCHMARKS.md
 	$(MAKE) --no-print-directory bench-train
 	$(MAKE) --no-print-directory bench-page
 	$(foreach target,$(BENCH_OPTIONAL),$(MAKE) --no-print-directory $(target) &&) true
@@ -75,20 +95,17 @@ bench-train: setup  ## default training + export: images/s, time to 99.5 %, expo
 bench-build: setup  ## $(BENCH_ARTIFACTS) -> $(BENCH_DIST), the site the page benchmarks measure
 	$(BIN)/pipeline build --artifacts $(BENCH_ARTIFACTS) --out $(BENCH_DIST)
 
-bench-page: bench-build chromium  ## load, pen-up and predict latency per backend, in-page accuracy, sizes
+bench-page: bench-build system-deps  ## load, pen-up and predict latency per backend, in-page accuracy, sizes
 	$(BIN)/python -m bench.bench_page --dist $(BENCH_DIST) --command "make bench-page"
 
-bench-lighthouse: setup chromium  ## Lighthouse scores of a fresh build of $(BENCH_ARTIFACTS) (bench/lighthouse.py builds it)
+bench-lighthouse: setup system-deps  ## Lighthouse scores of a fresh build of $(BENCH_ARTIFACTS) (bench/lighthouse.py builds it)
 	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python -m bench.lighthouse --artifacts $(BENCH_ARTIFACTS) --runs 3
 
-bench-browser-training: bench-build chromium  ## training in the browser page of $(BENCH_DIST)
+bench-browser-training: bench-build system-deps  ## training in the browser page of $(BENCH_DIST)
 	$(BIN)/python -m bench.browser_training --dist $(BENCH_DIST)
 
 bench-report: setup  ## bench/results/*.json -> BENCHMARKS.md
 	$(BIN)/python -m bench.report
-
-lighthouse: setup chromium  ## Lighthouse scores of a fresh build of $(ARTIFACTS) -> bench/results/lighthouse.json
-	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python bench/lighthouse.py --artifacts $(ARTIFACTS) --runs 3
 
 AUDIT_VENV := .venv-audit
 AUDIT_FLAGS ?=

@@ -8,10 +8,10 @@ the steady-state throughput (images/s over the epochs after the first). Results 
 bench/results/gpu_training.json (bench.results_file.save_result) and are printed as a table.
 
 On the GPU machine (JAX with CUDA, keras, numpy, click, jinja2 installed; no TensorFlow):
-    python bench/bench_gpu.py --data /path/to/mnist-idx
+    python -m bench.bench_gpu --data /path/to/mnist-idx
 `--data` is a folder of the four MNIST IDX files (raw or .gz); without it the usual cache/download.
 Smoke test on a CPU (what CI and this repository's machine can do; the figures mean nothing):
-    KERAS_BACKEND=jax python bench/bench_gpu.py --limit 1000 --epochs 1 --presets fast
+    KERAS_BACKEND=jax python -m bench.bench_gpu --limit 1000 --epochs 1 --presets fast
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.results_file import RESULTS, save_result
 
-from bench.results_file import RESULTS, save_result  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 COLUMNS = ["preset", "run", "test accuracy (%)", "wall incl. start-up (s)", "train incl. compile (s)",
            "first epoch (s)", "images/s (later epochs)", "epochs", "precision", "devices"]
@@ -81,7 +80,7 @@ def main():
                 print(" | ".join(str(c) for c in rows[-1]), flush=True)
     smoke = bool(args.limit or args.epochs)
     device = rows[0][-1] if rows else ""
-    command = "python bench/bench_gpu.py" + "".join(f" {a}" for a in sys.argv[1:])
+    command = "python -m bench.bench_gpu" + "".join(f" {a}" for a in sys.argv[1:])
     notes = ("KERAS_BACKEND=jax, one fresh process per run, persistent JAX compilation cache shared by the two "
              "runs of a preset. " + ("SMOKE TEST on reduced data: the figures say nothing about speed or "
                                      "accuracy." if smoke else ""))

@@ -6,8 +6,8 @@ per-replica batch fixed, so the global batch grows N× and the peak learning rat
 training time per run into bench/results/replica_scaling_RULE.json. On a CPU the replicas share the same
 cores, so the times say nothing about GPU speed-up; the accuracies are the point.
 
-    python bench/bench_replicas.py --lr-scaling linear    # -> bench/results/replica_scaling_linear.json
-    python bench/bench_replicas.py --lr-scaling sqrt      # -> bench/results/replica_scaling_sqrt.json
+    python -m bench.bench_replicas --lr-scaling linear    # -> bench/results/replica_scaling_linear.json
+    python -m bench.bench_replicas --lr-scaling sqrt      # -> bench/results/replica_scaling_sqrt.json
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.results_file import save_result
 
-from bench.results_file import save_result  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 COLUMNS = ["replicas", "global batch", "peak learning rate", "test accuracy (%)", "train time (s)"]
 
@@ -53,7 +52,7 @@ def main():
             rows.append([n, m["global_batch"], round(m["peak_learning_rate"], 5),
                          round(100 * m["test_accuracy"], 2), m["train_seconds"]])
             print(" | ".join(str(c) for c in rows[-1]), flush=True)
-    command = "python bench/bench_replicas.py" + "".join(f" {a}" for a in sys.argv[1:])
+    command = "python -m bench.bench_replicas" + "".join(f" {a}" for a in sys.argv[1:])
     path = save_result(args.name or f"replica_scaling_{args.lr_scaling}",
                        title=f"MirroredStrategy: accuracy by replicas ({args.lr_scaling} LR scaling)",
                        command=command, columns=COLUMNS, rows=rows,

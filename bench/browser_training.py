@@ -1,6 +1,6 @@
 """Training in the browser (train.html) per tfjs backend: images/s and held-out accuracy.
 
-    python bench/browser_training.py --dist dist [--seconds 90] [--backend wasm --backend cpu ...]
+    python -m bench.browser_training --dist dist [--seconds 90] [--backend wasm --backend cpu ...]
 
 Serves DIST under /digits/, opens train.html?backend=NAME in headless Chromium
 for each backend, trains the page's model from scratch (3 epochs of the shipped
@@ -17,18 +17,15 @@ the tests do.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
 import click
 from playwright.sync_api import sync_playwright
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.chromium import QUIET  # noqa: E402
-from bench.results_file import save_result  # noqa: E402
-from pipeline.tools.serve import serve_in_background  # noqa: E402
+from bench.chromium import QUIET
+from bench.results_file import save_result
+from pipeline.tools.serve import serve_in_background
 
 BASE = "/digits/"
 COMMON_ARGS = ["--no-sandbox", *QUIET]
@@ -98,7 +95,7 @@ def main(dist, backends, seconds, epochs, chromium):
     path = save_result(
         "browser_training",
         title="Training in the browser (train.html), per tfjs backend",
-        command=f"make bench-browser-training  # python bench/browser_training.py --seconds {seconds:g} --epochs {epochs}",
+        command=f"make bench-browser-training  # python -m bench.browser_training --seconds {seconds:g} --epochs {epochs}",
         columns=["backend", "images/s", "images trained", "training s", "held-out accuracy %", "run"],
         rows=rows,
         notes=(f"headless Chromium, the page's model (20,746 parameters, batch 64, Adam 0.005 cosine), "

@@ -1,6 +1,6 @@
 """Lighthouse scores of the built page: a fresh build, served under a sub-path, audited in Debian's Chromium.
 
-    python -m bench.lighthouse --artifacts artifacts --runs 3     (make lighthouse: a fresh build)
+    python -m bench.lighthouse --artifacts artifacts --runs 3     (make bench-lighthouse: a fresh build)
     python -m bench.lighthouse --dist dist                         (a site already built)
 
 Builds the site from ARTIFACTS into a temporary dist/ (or takes --dist), serves it at
@@ -17,18 +17,16 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import click
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.chromium import CHROMIUM_ARGS
+from bench.results_file import save_result
+from pipeline.tools.serve import serve_in_background
 
-from bench.results_file import save_result  # noqa: E402
-from bench.chromium import CHROMIUM_ARGS  # noqa: E402
-from pipeline.tools.serve import serve_in_background  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")

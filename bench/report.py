@@ -147,22 +147,72 @@ def render_result(result: dict) -> str:
     return "\n".join(lines)
 
 
+HAND_MEASURED_TITLE = "Measured by hand (no results file)"
+HAND_MEASURED_COLUMNS = ["figure", "value", "command", "conditions", "measured"]
+HAND_MEASURED = [  # figures with no bench/ script behind them; each row names the command that produced it
+    ["`make train export build` from a fresh clone (venv, npm ci, MNIST download, train, export, build)",
+     "about 9 min, training 5½ of them", "make train export build",
+     "quiet 2-core Intel Xeon, no GPU", "2026-11-29"],
+    ["the whole test suite from a fresh clone", "about 15 min", "make test",
+     "quiet 2-core Intel Xeon, no GPU", "2026-11-29"],
+    ["default training (8 epochs), an earlier run of the same config", "99.58 % test accuracy, about 39 s an epoch",
+     "make train", "quiet 2-core Intel Xeon, no GPU", "2026-11-29"],
+    ["Lighthouse performance with TensorFlow.js on the page's main thread, before it moved to a Web Worker",
+     "performance 77 (100 since the move; see the Lighthouse section)", "make bench-lighthouse",
+     "2-core Intel Xeon, no GPU; the target was then called make lighthouse", "2026-11-29"],
+    ["`pipeline predict` on 100 MNIST test digits traced to strokes and drawn into PNG/JPEG files (96, 280, 720 px; "
+     "both polarities; transparent PNG), the 3-epoch test model", "98 of 100 read right",
+     "pytest tests/tools/test_predict.py", "2-core Intel Xeon, no GPU", "2026-11-29"],
+    ["Python against the page's preprocessing, real canvases drawn in Chromium and saved with toDataURL",
+     "largest pixel difference 0/255 (the test allows 2/255)", "pytest tests/browser/test_preprocess_parity.py",
+     "headless Chromium", "2026-11-29"],
+    ["120 MNIST test digits traced to strokes and drawn on the page with the mouse at random sizes and places",
+     "≥ 95 % read (the test's floor; it passes)", "pytest tests/browser/test_drawn_digits.py",
+     "headless Chromium, wasm", "2026-11-29"],
+    ["dist/data/, the train page's MNIST subset (12,000 training + 2,000 held-out images: sprite PNGs and labels)",
+     "2,344,016 bytes (2.3 MB)", "make build && du -sb dist/data", "the default subset (1,200 + 200 per digit)",
+     "2026-11-30"],
+    ["train.html acceptance run (wasm, 3 epochs of 12,000 images, then 2,000 held-out digits), load 10–15",
+     "120 s, 299 images/s, 97.5 %", "pytest tests/browser/test_train_page.py",
+     "2-core Intel Xeon shared with six other jobs", "2026-11-29"],
+    ["the same, load about 9", "70 s, 515 images/s, 97.25 %", "pytest tests/browser/test_train_page.py",
+     "2-core Intel Xeon shared with six other jobs", "2026-11-29"],
+    ["the same, load about 8", "45 s, 798 images/s, 97.15 %", "pytest tests/browser/test_train_page.py",
+     "2-core Intel Xeon shared with six other jobs", "2026-11-29"],
+    ["the same, load about 5, after CSP and the service worker were merged", "30 s, 1,184 images/s, 97.2 %",
+     "pytest tests/browser/test_train_page.py", "2-core Intel Xeon", "2026-11-29"],
+]
+HAND_MEASURED_NOTES = """\
+Figures kept from development runs rather than from a bench/ script, so no
+results file holds them and `make bench` does not rerun them; the command
+column says how to measure each again. The train.html runs show how the time
+follows the load: one further run at a load of 12–13 failed (most likely the
+test's 120-second limit); the first run predates two small changes (training
+yields to the page by message, charts redraw every 2.5 s)."""
+
+
+def render_hand_measured() -> str:
+    """The section of figures measured by hand (HAND_MEASURED), each with its command."""
+    rows = [[what, value, f"`{command}`", conditions, when] for what, value, command, conditions, when in HAND_MEASURED]
+    return "\n".join([f"## {HAND_MEASURED_TITLE}", "", table(HAND_MEASURED_COLUMNS, rows), "",
+                      HAND_MEASURED_NOTES, ""])
+
+
 GPU_PENDING = """## GPU training (JAX backend): not measured yet
 
 No GPU machine was available when these results were taken, so the `fast` and
 `accurate` presets have no GPU figures here. On a machine with JAX and a GPU (no
 TensorFlow needed), with the four MNIST IDX files in DIR:
-`KERAS_BACKEND=jax python bench/bench_gpu.py --data DIR`, then `make bench-report`.
+`KERAS_BACKEND=jax python -m bench.bench_gpu --data DIR`, then `make bench-report`.
 """
 
 
 def render(results: list[dict]) -> str:
-    """The whole of BENCHMARKS.md; says so when the GPU benchmark has not run."""
-    if not results:
-        body = "No results yet: run `make bench`.\n"
-    else:
-        contents = "\n".join(f"- [{r['title']}](#{anchor(r['title'])})" for r in results)
-        body = contents + "\n\n" + "\n".join(render_result(r) for r in results)
+    """The whole of BENCHMARKS.md: the results, the hand-measured figures, and a note when the GPU benchmark has not run."""
+    titles = [r["title"] for r in results] + [HAND_MEASURED_TITLE]
+    contents = "\n".join(f"- [{title}](#{anchor(title)})" for title in titles)
+    sections = [render_result(r) for r in results] + [render_hand_measured()]
+    body = ("" if results else "No results yet: run `make bench`.\n\n") + contents + "\n\n" + "\n".join(sections)
     if not any(r["name"] == "gpu_training" for r in results):
         body += "\n" + GPU_PENDING
     return HEADER + "\n" + body

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,9 +45,10 @@ def test_report_renders_each_result_as_a_section_in_a_fixed_order(tmp_path):
     assert "ratios" in text and "same run" in text  # the header says how to read comparisons
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings == ["## Training: throughput", "## Page: latency", "## Zeta: something else",
+                        "## Measured by hand (no results file)",
                         "## GPU training (JAX backend): not measured yet"]  # no gpu_training result among them
     page = text[text.index("## Page: latency") : text.index("## Zeta")]
-    save_result("gpu_training", title="GPU training", command="python bench/bench_gpu.py", columns=["x"], rows=[[1]],
+    save_result("gpu_training", title="GPU training", command="python -m bench.bench_gpu", columns=["x"], rows=[[1]],
                 results_dir=tmp_path)
     assert "not measured yet" not in report.render(report.load_results(tmp_path))
     assert (
@@ -63,6 +65,17 @@ def test_report_renders_each_result_as_a_section_in_a_fixed_order(tmp_path):
     assert f"- Measured: {record['measured_at']}" in page
     assert "| images/s | 1,234 |" in text and "| a\\|b | – |" in text
     assert "- [Page: latency](#page-latency)" in text
+
+
+def test_hand_measured_figures_each_carry_a_command_and_a_date():
+    """Figures with no results file still follow the rule: each names the command that produced it."""
+    section = report.render_hand_measured()
+    assert section.startswith("## Measured by hand (no results file)\n")
+    for what, value, command, conditions, measured in report.HAND_MEASURED:
+        assert what and value and command and conditions, what
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", measured), what
+        assert f"| `{command}` |" in section
+    assert "- [Measured by hand (no results file)](#measured-by-hand-no-results-file)" in report.render([])
 
 
 def test_report_output_does_not_depend_on_the_order_files_were_written(tmp_path):
