@@ -46,7 +46,7 @@ def test_the_partial_puts_the_policy_first_and_everything_once(tmp_path):
     html = render(tmp_path, PAGE)
     assert html.index('<meta charset="utf-8">') < html.index("Content-Security-Policy") < html.index("<title>")
     assert html.index("Content-Security-Policy") < html.index("<link") < html.index('src="js/offline.js"') < html.index("</head>")
-    for tag in ("Content-Security-Policy", 'name="theme-color" content="#0b57d0"', 'rel="manifest"', 'rel="apple-touch-icon"', "js/offline.js"):
+    for tag in ("Content-Security-Policy", f'name="theme-color" content="{webapp.THEME_COLOUR}"', 'rel="manifest"', 'rel="apple-touch-icon"', "js/offline.js"):
         assert html.count(tag) == 1, tag
 
 
