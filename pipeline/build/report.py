@@ -17,12 +17,12 @@ white ink on black) for that reason.
 from __future__ import annotations
 
 import base64
+import io
 import json
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from pipeline.contract import IMAGE_SIZE, LABELS
 
@@ -156,22 +156,13 @@ def page_report(metrics: dict, evaluation: dict, architecture: dict, export_repo
 
 
 def sprite_png(cells: list[str]) -> bytes:
-    """A greyscale PNG, 28 px high, of the base64 28×28 uint8 images side by side (cell i at x = 28·i).
-
-    Written with zlib alone (8-bit greyscale, no filter): the build needs no imaging library.
-    """
+    """A greyscale PNG, 28 px high, of the base64 28×28 uint8 images side by side (cell i at x = 28·i)."""
     strip = np.zeros((IMAGE_SIZE, IMAGE_SIZE * max(1, len(cells))), dtype=np.uint8)
     for i, cell in enumerate(cells):
         image = np.frombuffer(base64.b64decode(cell), dtype=np.uint8)
         if image.size != IMAGE_SIZE * IMAGE_SIZE:
             raise ValueError(f"sprite cell {i}: {image.size} pixels, expected {IMAGE_SIZE * IMAGE_SIZE}")
         strip[:, i * IMAGE_SIZE : (i + 1) * IMAGE_SIZE] = image.reshape(IMAGE_SIZE, IMAGE_SIZE)
-    height, width = strip.shape
-    rows = np.hstack([np.zeros((height, 1), dtype=np.uint8), strip])  # each row: filter type 0, then pixels
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale, no interlace
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), 9))
-            + chunk(b"IEND", b""))
+    out = io.BytesIO()
+    Image.fromarray(strip, mode="L").save(out, format="PNG", optimize=True)
+    return out.getvalue()

@@ -3,14 +3,14 @@
 Reads:  ARTIFACTS/tfjs/ (model.json + shards, export.json), ARTIFACTS/metrics.json,
         site_template/, node_modules/@tensorflow/{tfjs,tfjs-backend-wasm} (pinned by package-lock.json)
 Writes: dist/ (replaced atomically):
-  index.html                 rendered from site_template/index.html
+  index.html, ...            rendered from site_template/*.html (each includes _head.html)
   css/, js/                  copied from site_template/
   model/                     the tfjs graph model
   vendor/                    self-hosted tfjs bundles and the wasm binaries
   metrics.json               what the page shows: accuracy, model size, ...
-  sw.js, manifest.webmanifest, icons/   offline use and installing (pipeline/webapp.py)
-  data/                      the compact MNIST subset train.html trains on (pipeline/subset.py)
-  report.html, report.json,  the model report page and its data (pipeline/report.py)
+  sw.js, manifest.webmanifest, icons/, icon.svg   offline use and installing (pipeline/build/webapp.py)
+  data/                      the compact MNIST subset train.html trains on (pipeline/build/subset.py)
+  report.json,               the model report's data (pipeline/build/report.py)
   report/digits.png
   .nojekyll                  so GitHub Pages serves files as they are
 Every URL in the site is relative, so it works at https://USER.github.io/REPO/.
@@ -18,7 +18,6 @@ Every URL in the site is relative, so it works at https://USER.github.io/REPO/.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -104,8 +103,37 @@ def build(
     `subset` sizes the MNIST subset for train.html, drawn from `data_path`
     (None: the cache or a download, see pipeline.data.mnist.load_mnist).
     """
-    tfjs_dir, metrics_path = artifacts_dir / TFJS_DIR, artifacts_dir / METRICS_FILE
-    for needed, hint in ((tfjs_dir / "model.json", "pipeline export"), (metrics_path, "pipeline train")):
+    tfjs_dir = artifacts_dir / TFJS_DIR
+    check_inputs(artifacts_dir, template_dir, node_modules)
+    metrics, report = _read_artifacts(artifacts_dir)
+    page_metrics = {k: metrics[k] for k in PAGE_METRICS if k in metrics}
+    page_metrics.update({k: report[k] for k in ("quantize", "model_bytes", "tfjs_test_accuracy") if k in report})
+
+    with artifacts.replacing_dir(out_dir) as stage:
+        _copy_files(stage, template_dir, tfjs_dir, node_modules)
+        (stage / "metrics.json").write_text(json.dumps(page_metrics, indent=2) + "\n")
+        (stage / ".nojekyll").write_text("")
+        shipped = _write_subset(stage / "data", subset, data_path, log)
+        model_report.write_report(tfjs_dir, metrics, report, stage, log=log)
+        try:
+            webapp.write_app_files(stage, template_dir)
+            context = {"config": page_config(), "metrics": page_metrics, "asset_version": webapp.content_hash(stage),
+                       "subset": {"train_count": shipped["train"]["count"], "test_count": shipped["test"]["count"]}}
+            pages = render_pages(template_dir, stage, context, log)
+            version = webapp.write_service_worker(stage, template_dir / webapp.SERVICE_WORKER)  # last: it lists every file
+        except webapp.PageError as err:
+            raise BuildError(str(err)) from None
+        log(f"build: {len(pages)} page(s) under the CSP, with the manifest and offline module; "
+            f"{webapp.SERVICE_WORKER} precaches {len(webapp.precache_files(stage))} files as version {version}")
+    size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
+    log(f"build: wrote {out_dir} ({size / 1024:.0f} KiB) from {template_dir} and {artifacts_dir}")
+    return page_metrics
+
+
+def check_inputs(artifacts_dir: Path, template_dir: Path, node_modules: Path) -> None:
+    """BuildError naming the first missing input (and the command that makes it), or a model that does not fit."""
+    tfjs_dir = artifacts_dir / TFJS_DIR
+    for needed, hint in ((tfjs_dir / "model.json", "pipeline export"), (artifacts_dir / METRICS_FILE, "pipeline train")):
         if not needed.is_file():
             raise BuildError(f"{needed}: missing (run `{hint}` first)")
     if not (template_dir / "index.html").is_file():
@@ -115,47 +143,53 @@ def build(
         raise BuildError(f"{node_modules / missing[0]}: missing (run `npm ci`)")
     check_model_shape(tfjs_dir / "model.json")
 
+
+def _read_artifacts(artifacts_dir: Path) -> tuple[dict, dict]:
+    """metrics.json and tfjs/export.json ({} if absent); BuildError if either is not valid JSON."""
+    report_path = artifacts_dir / TFJS_DIR / REPORT_FILE
     try:
-        metrics = artifacts.read_json(metrics_path)
-        report_path = tfjs_dir / REPORT_FILE
-        report = artifacts.read_json(report_path) if report_path.is_file() else {}
+        metrics = artifacts.read_json(artifacts_dir / METRICS_FILE)
+        return metrics, artifacts.read_json(report_path) if report_path.is_file() else {}
     except artifacts.ArtifactError as err:
         raise BuildError(str(err)) from None
-    page_metrics = {k: metrics[k] for k in PAGE_METRICS if k in metrics}
-    page_metrics.update({k: report[k] for k in ("quantize", "model_bytes", "tfjs_test_accuracy") if k in report})
 
-    with artifacts.replacing_dir(out_dir) as stage:
-        for src in sorted(template_dir.rglob("*")):
-            if src.is_file() and src.suffix not in TEMPLATE_SUFFIXES:
-                _copy(src, stage / src.relative_to(template_dir))
-        for name in ["model.json", *(p.name for p in sorted(tfjs_dir.glob("*.bin")))]:
-            _copy(tfjs_dir / name, stage / "model" / name)
-        for name, src in VENDOR_FILES.items():
-            _copy(node_modules / src, stage / "vendor" / name)
-        (stage / "metrics.json").write_text(json.dumps(page_metrics, indent=2) + "\n")
-        (stage / ".nojekyll").write_text("")
-        shipped = _write_subset(stage / "data", subset, data_path, log)
-        model_report.write_report(tfjs_dir, metrics, report, stage, log=log)
 
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(template_dir),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-        )
-        context = {"config": page_config(), "metrics": page_metrics, "asset_version": _content_hash(stage),
-                   "subset": {"train_count": shipped["train"]["count"], "test_count": shipped["test"]["count"]}}
-        for src in sorted(template_dir.rglob("*")):
-            if src.is_file() and src.suffix in TEMPLATE_SUFFIXES and not src.name.startswith(PARTIAL_PREFIX):
-                rel = src.relative_to(template_dir)
-                (stage / rel).write_text(env.get_template(rel.as_posix()).render(**context))
-        try:  # CSP, manifest, icons and offline module in every page, then sw.js (last: it lists every file)
-            webapp.finish_site(stage, template_dir, log=log)
-        except webapp.PageError as err:
-            raise BuildError(str(err)) from None
-    size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
-    log(f"build: wrote {out_dir} ({size / 1024:.0f} KiB) from {template_dir} and {artifacts_dir}")
-    return page_metrics
+def _copy_files(stage: Path, template_dir: Path, tfjs_dir: Path, node_modules: Path) -> None:
+    """The template's static files (not pages, partials or what webapp renders), the model and vendor/."""
+    for src in sorted(template_dir.rglob("*")):
+        rel = src.relative_to(template_dir)
+        if src.is_file() and src.suffix not in TEMPLATE_SUFFIXES and rel.as_posix() not in webapp.RENDERED_FILES:
+            _copy(src, stage / rel)
+    for name in ["model.json", *(p.name for p in sorted(tfjs_dir.glob("*.bin")))]:
+        _copy(tfjs_dir / name, stage / "model" / name)
+    for name, src in VENDOR_FILES.items():
+        _copy(node_modules / src, stage / "vendor" / name)
+
+
+def render_pages(template_dir: Path, out_dir: Path, context: dict, log=print) -> list[Path]:
+    """Render every page of `template_dir` (*.html but the _*.html partials) into `out_dir` with
+    `context`, plus `root` (the way up to the site's root); returns their paths relative to `out_dir`.
+
+    Each page is read back by webapp.check_page: PageError if it does not include the head
+    partial or has anything inline that the CSP blocks.
+    """
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(template_dir),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.globals.update(webapp.template_globals())
+    pages = [src.relative_to(template_dir) for src in sorted(template_dir.rglob("*"))
+             if src.is_file() and src.suffix in TEMPLATE_SUFFIXES and not src.name.startswith(PARTIAL_PREFIX)]
+    for rel in pages:
+        html = env.get_template(rel.as_posix()).render(**context, root="../" * (len(rel.parts) - 1))
+        for name in webapp.check_page(html, rel.as_posix()):
+            log(f"build: {rel} loads {name}: its CSP also allows "
+                f"{' '.join(webapp.VENDOR_EXCEPTIONS[name]['script-src'])} and the hashes of {name}'s own styles")
+        (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out_dir / rel).write_text(html)
+    return pages
 
 
 def _write_subset(out_dir: Path, config: SubsetConfig, data_path: Path | None, log) -> dict:
@@ -176,12 +210,3 @@ def _write_subset(out_dir: Path, config: SubsetConfig, data_path: Path | None, l
 def _copy(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dst)
-
-
-def _content_hash(folder: Path) -> str:
-    """A short hash of every file in `folder`: changes whenever any asset changes (cache busting)."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:10]

@@ -1,21 +1,27 @@
 """Make the built site an installable, offline-capable web app with a strict CSP.
 
-Called by `site.build` on the staging folder once every page is rendered, so it
-applies to every *.html page of the build (index.html and any page added later):
+Every page includes the head partial, site_template/_head.html:
+
+  {%- from "_head.html" import app_head with context %}
+  {{ app_head(import_map, vendor=["tf.min.js", ...]) }}
+
+which writes, right after <meta charset>: the Content-Security-Policy <meta>
+(GitHub Pages sets no headers) that `page_policy` computes from the page's own
+import map text and vendor scripts, theme-color, the manifest and icon links, the
+import map, the vendor scripts (js/tf-csp-prelude.js in front of tf.min.js: tfjs
+would need eval otherwise) and <script type="module" src="js/offline.js">.
+`check_page` reads each rendered page back and refuses one without the partial,
+or with inline script (other than an import map or a JSON data block), inline
+event handlers or inline styles: the CSP would block them.
+
+Written into the built site by `site.build`:
 
   icons/icon-192.png, icons/icon-512.png, icons/icon-maskable-512.png
-                          drawn with Pillow from the design of site_template/icon.svg
+                          drawn with Pillow from ICON_PATH and THEME_COLOUR
+  icon.svg                rendered from site_template/icon.svg with the same design
   manifest.webmanifest    name, start_url ".", scope ".", standalone, colours, icons
-  every *.html            gets, in <head>: the Content-Security-Policy <meta>
-                          (GitHub Pages sets no headers), theme-color, the
-                          manifest link, and <script type="module" src="js/offline.js">;
-                          a page that loads vendor/tf.min.js itself also gets
-                          js/tf-csp-prelude.js in front of it (tfjs would need eval otherwise)
   sw.js                   rendered from site_template/sw.js with the list of every
                           file of dist/ and their content hash (the cache's name)
-
-A page with inline script (other than an import map or a JSON data block),
-inline event handlers or inline styles is refused: the CSP would block it.
 """
 
 from __future__ import annotations
@@ -24,12 +30,13 @@ import base64
 import hashlib
 import io
 import json
-import re
+from collections.abc import Iterable
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
 
 import jinja2
+from markupsafe import Markup
 
 APP_NAME = "Draw a digit: handwritten digit recognition"
 SHORT_NAME = "Digits"
@@ -38,10 +45,14 @@ THEME_COLOUR = "#0b57d0"  # the icon's and the page's accent (css --accent)
 BACKGROUND_COLOUR = "#f6f6f3"  # the page's light background (css --bg): the splash screen
 ICON_SIZES = (192, 512)  # px; Android wants 192 (home screen) and 512 (splash)
 MANIFEST = "manifest.webmanifest"
-SERVICE_WORKER = "sw.js"
+SERVICE_WORKER = "sw.js"  # rendered from site_template/sw.js
+ICON_SVG = "icon.svg"  # rendered from site_template/icon.svg
+RENDERED_FILES = (SERVICE_WORKER, ICON_SVG)  # templates of this module, not copied as they are
+HEAD_PARTIAL = "_head.html"  # in site_template/: the macro app_head every page calls
 OFFLINE_MODULE = "js/offline.js"
 TF_PRELUDE = "js/tf-csp-prelude.js"  # lets vendor/tf.min.js load under the CSP (no eval)
-CACHE_VERSION_CHARS = 16  # hex digits of the SHA-256 of the precached files that name the cache
+TOUCH_ICON = "icons/icon-192.png"  # apple-touch-icon: iOS ignores the manifest's icons
+CONTENT_HASH_CHARS = 16  # hex digits of SHA-256 kept: the ?v= of every asset and the cache's name
 
 # The policy, directive by directive. 'wasm-unsafe-eval' lets WebAssembly compile
 # (tfjs's wasm backend) without allowing eval() of JavaScript. Hashes of inline
@@ -72,8 +83,8 @@ VENDOR_EXCEPTIONS = {
 DATA_SCRIPT_TYPES = {"application/json", "application/ld+json", "text/plain", "text/template"}  # not executed
 JS_SCRIPT_TYPES = {"", "module", "text/javascript", "application/javascript", "text/ecmascript"}
 
-# site_template/icon.svg (viewBox 0 0 64 64): a rounded square of THEME_COLOUR and
-# a white "2", one stroke 7 units wide with round caps and joins, as cubic Béziers.
+# The icon, for icon.svg and the PNGs alike (viewBox 0 0 64 64): a rounded square of
+# THEME_COLOUR and a white "2", one stroke 7 units wide with round caps and joins, as cubic Béziers.
 ICON_CORNER = 12
 ICON_STROKE = 7
 ICON_PATH = [  # (start, control 1, control 2, end) of each segment, icon units
@@ -88,21 +99,23 @@ class PageError(Exception):
     """A rendered page that cannot work under the CSP. One line for the user."""
 
 
-def finish_site(dist: Path, template_dir: Path, log=print) -> str:
-    """Icons, manifest, CSP and offline module in every page, then sw.js. Returns the cache version."""
+def template_globals() -> dict:
+    """What site_template/_head.html reads besides the page's own context (root, asset_version)."""
+    return {
+        "csp": page_policy,
+        "theme_colour": THEME_COLOUR,
+        "manifest": MANIFEST,
+        "touch_icon": TOUCH_ICON,
+        "offline_module": OFFLINE_MODULE,
+        "tf_prelude": TF_PRELUDE,
+    }
+
+
+def write_app_files(dist: Path, template_dir: Path) -> None:
+    """The PNG icons, icon.svg (from site_template/icon.svg) and the manifest, into `dist`."""
     write_icons(dist)
+    write_icon_svg(dist, template_dir / ICON_SVG)
     (dist / MANIFEST).write_text(json.dumps(manifest(), indent=2) + "\n")
-    pages = sorted(dist.rglob("*.html"))
-    for page in pages:
-        html = page.read_text(encoding="utf-8")
-        for name in vendor_exceptions(html):
-            log(f"build: {page.relative_to(dist)} loads {name}: its CSP also allows "
-                f"{' '.join(VENDOR_EXCEPTIONS[name]['script-src'])} and the hashes of {name}'s own styles")
-        page.write_text(add_head_tags(html, page.relative_to(dist), page_name=str(page.relative_to(dist))), encoding="utf-8")
-    version = write_service_worker(dist, template_dir / SERVICE_WORKER)
-    log(f"build: CSP, manifest and offline module in {len(pages)} page(s); {SERVICE_WORKER} precaches "
-        f"{len(precache_files(dist))} files as version {version}")
-    return version
 
 
 # ------------------------------------------------------------------ manifest and icons
@@ -160,6 +173,22 @@ def draw_icon(size: int, maskable: bool) -> bytes:
     return out.getvalue()
 
 
+def write_icon_svg(dist: Path, template: Path) -> None:
+    """Render `template` (site_template/icon.svg) into dist/icon.svg with the icon's design."""
+    if not template.is_file():
+        raise PageError(f"{template}: missing (the SVG icon's template)")
+    svg = _render(template, corner=ICON_CORNER, colour=THEME_COLOUR, stroke=ICON_STROKE, path=svg_path(ICON_PATH))
+    (dist / ICON_SVG).write_text(svg)
+
+
+def svg_path(segments) -> str:
+    """ICON_PATH as SVG path data in absolute commands: "M x y C x1 y1 x2 y2 x y ..."."""
+    def xy(point) -> str:
+        return f"{point[0]:g} {point[1]:g}"
+
+    return f"M{xy(segments[0][0])}" + "".join(f"C{xy(c1)} {xy(c2)} {xy(end)}" for _, c1, c2, end in segments)
+
+
 def _bezier_points(segments, steps: int = 48) -> list[tuple[float, float]]:
     points = []
     for p0, p1, p2, p3 in segments:
@@ -170,7 +199,7 @@ def _bezier_points(segments, steps: int = 48) -> list[tuple[float, float]]:
     return points
 
 
-# ------------------------------------------------------------------ CSP and head tags
+# ------------------------------------------------------------------ CSP and the head partial
 
 
 def content_security_policy(import_maps: list[str], exceptions: tuple[str, ...] = ()) -> str:
@@ -184,61 +213,35 @@ def content_security_policy(import_maps: list[str], exceptions: tuple[str, ...] 
     return "; ".join(" ".join([name, *sources]) for name, sources in directives.items())
 
 
+def page_policy(import_map: str | None, vendor: Iterable[str] = ()) -> Markup:
+    """`csp` in _head.html: the policy of a page with this import map text (or none) and these
+    vendor/ scripts. Markup: the template writes it into the attribute as it is (no quotes in it)."""
+    return Markup(content_security_policy([str(import_map)] if import_map else [], vendor_exceptions(vendor)))
+
+
 def _sha256_b64(text: str) -> str:
     return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
 
 
-def add_head_tags(html: str, rel_path: Path, page_name: str = "page") -> str:
-    """`html` with the CSP <meta> (first thing after <meta charset>), theme colour and
-    manifest link, and the offline module at the end of <head> (after any import map).
-    Tags already there are not added twice. Raises PageError if the CSP would block the page."""
-    import_maps = check_page(html, page_name)
-    exceptions = vendor_exceptions(html)
-    up = "../" * (len(rel_path.parts) - 1)  # from the page's folder to the site's root
-    early = [
-        f'<meta http-equiv="Content-Security-Policy" content="{content_security_policy(import_maps, exceptions)}">',
-        f'<meta name="theme-color" content="{THEME_COLOUR}">',
-        f'<link rel="manifest" href="{up}{MANIFEST}">',
-        f'<link rel="apple-touch-icon" href="{up}icons/icon-192.png">',
-    ]
-    early = [tag for tag in early if tag.split('"')[1] not in _attribute_values(html)]
-    late = f'<script type="module" src="{up}{OFFLINE_MODULE}"></script>'
-    html = _add_tf_prelude(html, up)
-    charset = re.search(r"<meta\s+charset=[^>]*>", html, re.I) or re.search(r"<head[^>]*>", html, re.I)
-    end = html.lower().find("</head>")
-    if charset is None or end < 0:
-        raise PageError(f"{page_name}: no <head> to put the Content-Security-Policy in")
-    if f'src="{up}{OFFLINE_MODULE}"' not in html:
-        html = html[:end] + "  " + late + "\n" + html[end:]
-    head = "".join(f"\n  {tag}" for tag in early)
-    return html[: charset.end()] + head + html[charset.end():]
-
-
-def vendor_exceptions(html: str) -> tuple[str, ...]:
-    """The VENDOR_EXCEPTIONS scripts the page loads with <script src=...>, e.g. ("tfjs-vis",)."""
-    sources = re.findall(r"""<script\b[^>]*\bsrc=["']([^"']+)["']""", html, re.I)
+def vendor_exceptions(sources: Iterable[str]) -> tuple[str, ...]:
+    """The VENDOR_EXCEPTIONS among scripts loaded from `sources` (URLs or file names), e.g. ("tfjs-vis",)."""
+    sources = list(sources)
     return tuple(name for name in VENDOR_EXCEPTIONS if any(name in src for src in sources))
 
 
-def _add_tf_prelude(html: str, up: str) -> str:
-    """Put js/tf-csp-prelude.js in front of a page's own <script src=".../tf.min.js">: without it tfjs
-    falls back to an eval the CSP refuses (see that file). Pages that run tfjs in a worker do not need it."""
-    prelude = f'<script src="{up}{TF_PRELUDE}"></script>'
-    if TF_PRELUDE in html:
-        return html
-    return re.sub(r"<script\b[^>]*\bsrc=[\"'][^\"']*tf\.min\.js[^>]*>", lambda m: prelude + m.group(0), html, count=1)
-
-
-def _attribute_values(html: str) -> set[str]:
-    return set(re.findall(r'(?:http-equiv|name|rel)="([^"]+)"', html))
-
-
-class _InlineFinder(HTMLParser):
-    """Collects what a strict CSP blocks: inline scripts (by type), event-handler attributes, inline styles."""
+class _PageReader(HTMLParser):
+    """What check_page needs from a rendered page: what a strict CSP blocks (inline scripts by type,
+    event-handler attributes, inline styles), the CSP <meta>s and whether anything loads before
+    them, the texts of the import maps, the scripts' src in document order, the <link>s."""
 
     def __init__(self):
         super().__init__(convert_charrefs=False)
         self.problems: list[str] = []
+        self.policies: list[str] = []  # content of each <meta http-equiv="Content-Security-Policy">
+        self.loaded_first: str | None = None  # a <script>, <link> or <style> before the policy
+        self.import_maps: list[str] = []
+        self.sources: list[str] = []
+        self.links: list[dict] = []
         self._script: dict | None = None
 
     def handle_starttag(self, tag, attrs):
@@ -250,27 +253,55 @@ class _InlineFinder(HTMLParser):
             self.problems.append(f'<{tag} style="..."> (inline style; use a class in css/)')
         if tag == "style":
             self.problems.append("<style> element (inline style; use a file in css/)")
-        if tag == "script" and "src" not in attrs:
-            self._script = {"type": (attrs.get("type") or "").strip().lower()}
+        if tag == "meta" and (attrs.get("http-equiv") or "").lower() == "content-security-policy":
+            self.policies.append(attrs.get("content") or "")
+        if tag in ("script", "link", "style") and not self.policies:
+            self.loaded_first = self.loaded_first or f"<{tag}>"
+        if tag == "link":
+            self.links.append(attrs)
+        if tag == "script" and "src" in attrs:
+            self.sources.append(attrs["src"] or "")
+        elif tag == "script":
+            self._script = {"type": (attrs.get("type") or "").strip().lower(), "text": ""}
+
+    def handle_data(self, data):
+        if self._script is not None:
+            self._script["text"] += data
 
     def handle_endtag(self, tag):
         if tag == "script" and self._script is not None:
             if self._script["type"] in JS_SCRIPT_TYPES:
                 self.problems.append("inline <script> (move it into a module in js/)")
+            elif self._script["type"] == "importmap":
+                self.import_maps.append(self._script["text"])
             self._script = None
 
 
-def check_page(html: str, page_name: str) -> list[str]:
-    """The texts of the page's inline import maps (hashed into its CSP); PageError if anything inline would be blocked."""
-    finder = _InlineFinder()
-    finder.feed(html)
-    if finder.problems:
-        raise PageError(f"{page_name}: {finder.problems[0]}: the Content-Security-Policy blocks it")
-    return [
-        match.group(2)
-        for match in re.finditer(r"<script\b([^>]*)>(.*?)</script>", html, re.S | re.I)
-        if re.search(r"""\btype\s*=\s*["']?importmap\b""", match.group(1), re.I)
-    ]
+def check_page(html: str, page_name: str) -> tuple[str, ...]:
+    """Refuse (PageError) a rendered page that the CSP would break or that does not include the head
+    partial with its import map and vendor scripts. Returns the VENDOR_EXCEPTIONS its policy allows."""
+    page = _PageReader()
+    page.feed(html)
+    if page.problems:
+        raise PageError(f"{page_name}: {page.problems[0]}: the Content-Security-Policy blocks it")
+    partial = f'include the head partial, {{% from "{HEAD_PARTIAL}" import app_head with context %}}{{{{ app_head(...) }}}}'
+    if len(page.policies) != 1:
+        raise PageError(f"{page_name}: {len(page.policies)} Content-Security-Policy <meta>s, not one: {partial}")
+    if page.loaded_first:
+        raise PageError(f"{page_name}: a {page.loaded_first} comes before the Content-Security-Policy <meta>, "
+                        f"which then does not cover it: {partial} right after <meta charset>")
+    exceptions = vendor_exceptions(page.sources)
+    if page.policies[0] != content_security_policy(page.import_maps, exceptions):
+        raise PageError(f"{page_name}: the Content-Security-Policy does not fit the page's import maps and vendor "
+                        f"scripts: give them to app_head (import_map=..., vendor=[...]), not to the page")
+    paths = [src.split("?")[0] for src in page.sources]
+    if not any(link.get("rel") == "manifest" for link in page.links) or not any(p.endswith(OFFLINE_MODULE) for p in paths):
+        raise PageError(f"{page_name}: no manifest link or {OFFLINE_MODULE}: {partial}")
+    for i, path in enumerate(paths):
+        if path.split("/")[-1] == "tf.min.js" and not (i and paths[i - 1].endswith(TF_PRELUDE)):
+            raise PageError(f"{page_name}: vendor/tf.min.js without {TF_PRELUDE} just before it (tfjs then needs eval, "
+                            f"which the CSP blocks): load it through app_head(vendor=[...])")
+    return exceptions
 
 
 # ------------------------------------------------------------------ service worker
@@ -285,13 +316,16 @@ def precache_files(dist: Path) -> list[Path]:
     )
 
 
-def cache_version(dist: Path, files: list[Path]) -> str:
-    """Hex SHA-256 of the files' paths and bytes (first CACHE_VERSION_CHARS digits): changes with any file."""
+def content_hash(root: Path, files: Iterable[Path] | None = None) -> str:
+    """Hex SHA-256 (first CONTENT_HASH_CHARS digits) of `files` (paths relative to `root`; default: every
+    file under it), their paths and bytes: changes with any of them. The build's ?v= and the cache's name."""
+    if files is None:
+        files = sorted(path.relative_to(root) for path in root.rglob("*") if path.is_file())
     digest = hashlib.sha256()
     for rel in files:
         digest.update(rel.as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256((dist / rel).read_bytes()).digest())
-    return digest.hexdigest()[:CACHE_VERSION_CHARS]
+        digest.update(hashlib.sha256((root / rel).read_bytes()).digest())
+    return digest.hexdigest()[:CONTENT_HASH_CHARS]
 
 
 def write_service_worker(dist: Path, template: Path) -> str:
@@ -299,9 +333,12 @@ def write_service_worker(dist: Path, template: Path) -> str:
     if not template.is_file():
         raise PageError(f"{template}: missing (the service worker template)")
     files = precache_files(dist)
-    version = cache_version(dist, files)
-    urls = [quote(rel.as_posix()) for rel in files]
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    script = env.from_string(template.read_text()).render(version=version, files=urls)
-    (dist / SERVICE_WORKER).write_text(script)
+    version = content_hash(dist, files)
+    (dist / SERVICE_WORKER).write_text(_render(template, version=version, files=[quote(rel.as_posix()) for rel in files]))
     return version
+
+
+def _render(template: Path, **values) -> str:
+    """A non-HTML template of site_template/ (sw.js, icon.svg) rendered with `values`."""
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    return env.from_string(template.read_text()).render(**values)

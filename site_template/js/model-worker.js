@@ -2,7 +2,9 @@
  * The model's own thread (a classic dedicated Worker, started by js/model.js):
  * picks a TensorFlow.js backend, loads the graph model, warms it up and
  * predicts. Loading and compiling tfjs here keeps the page's main thread free
- * (Lighthouse measured 77 → 100 for performance, total blocking time → 0).
+ * to draw. A classic worker, because tf.min.js is a classic script
+ * (importScripts); the WebGL check, an ES module shared with the lab
+ * (js/webgl.js), comes in with a dynamic import().
  *
  * Messages in (from js/model.js):
  *   {type: 'init', vendorUrl, modelUrl, version, backends, pageHasWasm, imageSize}
@@ -20,6 +22,7 @@
 let model = null;
 let imageSize = 0;
 let wasmAllowed = true; // the page has WebAssembly too
+let webgl = null; // js/webgl.js, loaded by init
 
 self.onmessage = async ({ data }) => {
   if (data.type === 'init') {
@@ -45,6 +48,13 @@ async function init({ vendorUrl, modelUrl, version, backends, pageHasWasm, image
     importScripts(`${vendorUrl}tf.min.js${query}`);
   } catch (err) {
     self.postMessage({ type: 'failed', stage: 'runtime', message: 'The TensorFlow.js runtime (vendor/tf.min.js) did not load.' });
+    return;
+  }
+  try {
+    // Page import maps do not reach workers: the build's hash goes on by hand.
+    webgl = await import(`./webgl.js${query}`);
+  } catch (err) {
+    self.postMessage({ type: 'failed', stage: 'runtime', message: `The WebGL check (js/webgl.js) did not load: ${err.message || err}.` });
     return;
   }
   if (wasmAllowed) {
@@ -81,28 +91,9 @@ async function init({ vendorUrl, modelUrl, version, backends, pageHasWasm, image
 function unavailable(name, forced) {
   if (name === 'wasm' && !wasmAllowed) return 'this browser has no WebAssembly';
   if (name === 'wasm' && !tf.wasm) return 'the WebAssembly runtime (vendor/tf-backend-wasm.min.js) did not load';
-  if (name === 'webgl' && !forced) return softwareWebgl();
+  if (name === 'webgl' && !forced) return webgl.webglUnfit(webgl.describeWebgl(() => new OffscreenCanvas(1, 1)));
   if (!tf.findBackendFactory(name)) return 'not registered';
   return null;
-}
-
-/**
- * WebGL is only worth it on a real GPU: a software renderer (SwiftShader,
- * llvmpipe) is slower than the plain-JS cpu backend and blocks a CPU core.
- * @returns {string|null} the reason to skip webgl, or null
- */
-function softwareWebgl() {
-  let gl = null;
-  try {
-    gl = new OffscreenCanvas(1, 1).getContext('webgl2') || new OffscreenCanvas(1, 1).getContext('webgl');
-  } catch {
-    return 'no OffscreenCanvas in workers';
-  }
-  if (!gl) return 'no WebGL';
-  const info = gl.getExtension('WEBGL_debug_renderer_info');
-  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
-  gl.getExtension('WEBGL_lose_context')?.loseContext();
-  return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer) ? `software renderer (${renderer})` : null;
 }
 
 /**

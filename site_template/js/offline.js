@@ -3,8 +3,8 @@
  * `pipeline build` with the list of every file of the build), and tells the
  * visitor when a newer build has taken over.
  *
- * The build adds this module to every page it renders, so every page of the
- * site works offline after one visit. How updates go (see sw.js): a new build
+ * The head partial (_head.html) puts this module in every page, so every page
+ * of the site works offline after one visit. How updates go (see sw.js): a new build
  * has a new cache name; its service worker installs in the background, takes
  * over at once (skipWaiting + clients.claim) and deletes the old cache. A page
  * that was already open keeps what it has loaded and shows a notice with a

@@ -1,7 +1,7 @@
 /**
  * Load before vendor/tf.min.js wherever the page itself runs TensorFlow.js
- * (a classic script; pipeline/webapp.py adds it in front of tf.min.js on every
- * page that loads it).
+ * (a classic script; the head partial, _head.html, puts it in front of
+ * tf.min.js on every page that loads it).
  *
  * tf.min.js 4.22 bundles regenerator-runtime, which assigns the global
  * `regeneratorRuntime`; in strict mode, when that global does not exist yet,

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.tools.serve import serve_in_background
 from pipeline.build.site import build
-from pipeline.build.webapp import cache_version, precache_files
+from pipeline.build.webapp import content_hash, precache_files
 from tests.helpers import NODE_MODULES, quiet, ROOT
 from tests.browser.helpers import draw_with_mouse, ONE, PageLog, prediction_after, READY, SEVEN
 
@@ -33,7 +33,7 @@ def test_after_one_visit_the_page_works_offline(browser, site_url, built_dist):
     log = PageLog(page)
     try:
         visit_until_cached(page, site_url)
-        version = cache_version(built_dist, precache_files(built_dist))
+        version = content_hash(built_dist, precache_files(built_dist))
         assert page.evaluate(CACHE_NAMES) == [f"digit-pipeline {site_url} {version}"]
         context.set_offline(True)
         page.reload()
@@ -69,8 +69,8 @@ def test_a_new_build_replaces_the_old_cache(browser, built_dist, trained_artifac
     index.write_text(index.read_text().replace("<h1>Draw a digit</h1>", "<h1>Draw a digit, build B</h1>"))
     build_b = tmp_path / "dist-b"
     build(trained_artifacts, build_b, template, NODE_MODULES, log=quiet)
-    version_a = cache_version(built_dist, precache_files(built_dist))
-    version_b = cache_version(build_b, precache_files(build_b))
+    version_a = content_hash(built_dist, precache_files(built_dist))
+    version_b = content_hash(build_b, precache_files(build_b))
     assert version_a != version_b
     assert re.search(rf'const VERSION = "{version_b}"', (build_b / "sw.js").read_text())
 

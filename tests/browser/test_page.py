@@ -227,6 +227,10 @@ def test_without_webassembly_the_page_falls_back(page, page_log, site_url):
     page.wait_for_selector(READY)
     backend = page.evaluate("document.body.dataset.backend")
     assert backend in ("webgl", "cpu")
+    # The worker asks js/webgl.js, the check the lab uses too: webgl is passed over on a software renderer.
+    unfit = page.evaluate("import('./js/webgl.js').then((m) => m.webglUnfit(m.describeWebgl(() => document.createElement('canvas'))))")
+    if unfit:
+        assert backend == "cpu", unfit
     draw_with_mouse(page, ONE)
     assert prediction_after(page, 1) == "1"
     assert page_log.errors == []

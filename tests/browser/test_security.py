@@ -8,12 +8,11 @@ import json
 import re
 import shutil
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
 from pipeline.build.site import BuildError, build
-from pipeline.build.webapp import VENDOR_EXCEPTIONS, add_head_tags
+from pipeline.build.webapp import VENDOR_EXCEPTIONS, page_policy
 from tests.helpers import NODE_MODULES, quiet, ROOT
 from tests.browser.helpers import draw_with_mouse, FOUR, PageLog, prediction_after, READY
 
@@ -89,10 +88,9 @@ def test_every_page_has_the_strict_csp(built_dist):
 
 
 def test_only_a_page_with_tfjs_vis_charts_gets_their_exception():
-    plain = '<html><head><meta charset="utf-8"><script src="vendor/tf.min.js"></script></head><body></body></html>'
-    charts = plain.replace("</head>", '<script src="vendor/tfjs-vis.umd.min.js?v=1" defer></script></head>')
-    plain_csp = parse_csp(re.search(r'content="([^"]+)"', add_head_tags(plain, Path("a.html"))).group(1))
-    charts_csp = parse_csp(re.search(r'content="([^"]+)"', add_head_tags(charts, Path("train.html"))).group(1))
+    # page_policy is what the head partial (site_template/_head.html) writes for app_head(import_map, vendor).
+    plain_csp = parse_csp(page_policy(None, ["tf.min.js", "tf-backend-wasm.min.js"]))
+    charts_csp = parse_csp(page_policy(None, ["tf.min.js", "tfjs-vis.umd.min.js"]))
     assert plain_csp["script-src"] == ["'self'", "'wasm-unsafe-eval'"] and plain_csp["style-src"] == ["'self'"]
     assert "'unsafe-eval'" in charts_csp["script-src"] and "'unsafe-inline'" not in charts_csp["style-src"]
     assert len(charts_csp["style-src"]) == 3, "'self' and the two hashes of tfjs-vis's own styles"
@@ -125,27 +123,46 @@ def test_every_page_links_the_manifest_and_the_offline_module(built_dist):
         assert any(s["attrs"].get("src", "").endswith("js/offline.js") for s in head.scripts), page.name
 
 
+# A page as a new page of the site starts: the head partial right after <meta charset>.
+NEW_PAGE = ('<!doctype html>\n<html lang="en">\n<head>\n  <meta charset="utf-8">\n'
+            '  {%- from "_head.html" import app_head with context %}\n  {{ app_head() }}\n  <title>TITLE</title>\n'
+            "</head>\n<body>BODY</body>\n</html>\n")
+
+
 def test_the_build_refuses_a_page_the_csp_would_break(trained_artifacts, tmp_path):
     template = tmp_path / "template"
     shutil.copytree(ROOT / "site_template", template)
-    (template / "extra.html").write_text('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>x</title></head>'
-                                         "<body><script>alert(1)</script></body></html>")
+    (template / "extra.html").write_text(NEW_PAGE.replace("TITLE", "x").replace("BODY", "<script>alert(1)</script>"))
     out = tmp_path / "dist"
     with pytest.raises(BuildError, match=r"extra.html: inline <script> .*Content-Security-Policy blocks it"):
         build(trained_artifacts, out, template, NODE_MODULES, log=quiet)
     assert not out.exists(), "nothing half-written"
 
 
-def test_a_page_added_to_the_template_gets_csp_and_offline_for_free(trained_artifacts, tmp_path):
+def test_a_page_added_to_the_template_gets_csp_and_offline_from_the_head_partial(trained_artifacts, tmp_path):
+    template = tmp_path / "template"
+    shutil.copytree(ROOT / "site_template", template)
+    (template / "about.html").write_text(NEW_PAGE.replace("TITLE", "About").replace("BODY", "<p>About</p>"))
+    out = tmp_path / "dist"
+    build(trained_artifacts, out, template, NODE_MODULES, log=quiet)
+    html = (out / "about.html").read_text()
+    head = HeadParser()
+    head.feed(html)
+    (policy,) = [m["content"] for m in head.metas if m.get("http-equiv") == "Content-Security-Policy"]
+    assert parse_csp(policy)["script-src"] == ["'self'", "'wasm-unsafe-eval'"], "no import map, no exception"
+    assert 'src="js/offline.js"' in html and 'rel="manifest"' in html
+    assert '"about.html"' in (out / "sw.js").read_text(), "precached"
+
+
+def test_the_build_refuses_a_page_without_the_head_partial(trained_artifacts, tmp_path):
     template = tmp_path / "template"
     shutil.copytree(ROOT / "site_template", template)
     (template / "about.html").write_text('<!doctype html>\n<html lang="en">\n<head>\n  <meta charset="utf-8">\n  <title>About</title>\n'
                                          "</head>\n<body><p>About</p></body>\n</html>\n")
     out = tmp_path / "dist"
-    build(trained_artifacts, out, template, NODE_MODULES, log=quiet)
-    html = (out / "about.html").read_text()
-    assert 'http-equiv="Content-Security-Policy"' in html and 'src="js/offline.js"' in html
-    assert '"about.html"' in (out / "sw.js").read_text(), "precached"
+    with pytest.raises(BuildError, match=r"about.html: 0 Content-Security-Policy <meta>s, not one: include the head partial"):
+        build(trained_artifacts, out, template, NODE_MODULES, log=quiet)
+    assert not out.exists(), "nothing half-written"
 
 
 def test_no_csp_violation_or_console_error_while_loading_drawing_and_predicting(browser, site_url):
@@ -198,9 +215,9 @@ PROBE_PAGE = """<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
+  {%- from "_head.html" import app_head with context %}
+  {{ app_head(vendor=["tf.min.js", "tf-backend-wasm.min.js"]) }}
   <title>tfjs on the main thread</title>
-  <script src="vendor/tf.min.js"></script>
-  <script src="vendor/tf-backend-wasm.min.js"></script>
   <script type="module" src="js/probe.js"></script>
 </head>
 <body></body>
@@ -223,8 +240,8 @@ window.__probe = out;
 
 
 def test_a_page_running_tfjs_on_its_main_thread_works_under_the_csp(browser, trained_artifacts, tmp_path, serve):
-    """Other pages (the lab) load tf.min.js themselves: the build puts js/tf-csp-prelude.js in front, and
-    wasm and cpu then run with no CSP violation. Without the prelude, tf.min.js throws an eval error."""
+    """Other pages (the lab) load tf.min.js themselves: the head partial puts js/tf-csp-prelude.js in front,
+    and wasm and cpu then run with no CSP violation. Without the prelude, tf.min.js throws an eval error."""
     template = tmp_path / "template"
     shutil.copytree(ROOT / "site_template", template)
     (template / "probe.html").write_text(PROBE_PAGE)
@@ -232,7 +249,7 @@ def test_a_page_running_tfjs_on_its_main_thread_works_under_the_csp(browser, tra
     out = tmp_path / "dist"
     build(trained_artifacts, out, template, NODE_MODULES, log=quiet)
     html = (out / "probe.html").read_text()
-    assert '<script src="js/tf-csp-prelude.js"></script><script src="vendor/tf.min.js">' in html
+    assert re.search(r'<script src="js/tf-csp-prelude.js"></script>\s*<script src="vendor/tf.min.js\?v=\w+" defer>', html)
     (out / "no-prelude.html").write_text(html.replace('<script src="js/tf-csp-prelude.js"></script>', ""))
     url = serve(out)
     context = browser.new_context(service_workers="block")

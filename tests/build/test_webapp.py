@@ -1,32 +1,59 @@
-"""pipeline/webapp.py without a browser: head tags, the CSP's refusals, the precache list and its version, icons."""
+"""pipeline/build/webapp.py without a browser: the head partial, the CSP's refusals, the precache list
+and its version, one content hash, the icons and their one design."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import re
+import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from pipeline.build.webapp import PageError, add_head_tags, cache_version, draw_icon, precache_files, write_service_worker
+from pipeline.build import webapp
+from pipeline.build.site import render_pages
+from pipeline.build.webapp import PageError, content_hash, draw_icon, precache_files, write_service_worker
 from tests.helpers import ROOT
 
+HEAD = '{%- from "_head.html" import app_head with context %}'
+PAGE = ('<!doctype html>\n<html lang="en">\n<head>\n  <meta charset="utf-8">\n  ' + HEAD + "\n  HEAD_CALL\n"
+        "  <title>t</title>\n</head>\n<body></body>\n</html>\n")
+CONTEXT = {"asset_version": "v1"}
 
-PAGE = '<!doctype html>\n<html lang="en">\n<head>\n  <meta charset="utf-8">\n  <title>t</title>\n</head>\n<body></body>\n</html>\n'
+
+def render(tmp_path: Path, page: str, name: str = "page.html", head_call: str = "{{ app_head() }}") -> str:
+    """`page` (PAGE's HEAD_CALL filled with `head_call`) rendered as the build renders pages, beside
+    the real head partial; returns the HTML. PageError as from the build."""
+    template = tmp_path / "template"
+    shutil.rmtree(template, ignore_errors=True)  # one page at a time
+    template.mkdir()
+    shutil.copy(ROOT / "site_template" / webapp.HEAD_PARTIAL, template)
+    (template / name).parent.mkdir(parents=True, exist_ok=True)
+    (template / name).write_text(page.replace("HEAD_CALL", head_call))
+    render_pages(template, tmp_path / "out", CONTEXT, log=lambda _: None)
+    return (tmp_path / "out" / name).read_text()
 
 
-def test_head_tags_come_in_order_and_once():
-    html = add_head_tags(PAGE, Path("index.html"))
+def policy(html: str) -> str:
+    return re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html).group(1)
+
+
+def test_the_partial_puts_the_policy_first_and_everything_once(tmp_path):
+    html = render(tmp_path, PAGE)
     assert html.index('<meta charset="utf-8">') < html.index("Content-Security-Policy") < html.index("<title>")
-    assert html.index('src="js/offline.js"') < html.index("</head>")
-    assert add_head_tags(html, Path("index.html")).count("Content-Security-Policy") == 1
-    assert add_head_tags(html, Path("index.html")).count("js/offline.js") == 1
+    assert html.index("Content-Security-Policy") < html.index("<link") < html.index('src="js/offline.js"') < html.index("</head>")
+    for tag in ("Content-Security-Policy", f'name="theme-color" content="{webapp.THEME_COLOUR}"', 'rel="manifest"', 'rel="apple-touch-icon"', "js/offline.js"):
+        assert html.count(tag) == 1, tag
 
 
-def test_a_page_in_a_folder_links_back_to_the_root():
-    html = add_head_tags(PAGE, Path("docs/about.html"))
+def test_a_page_in_a_folder_links_back_to_the_root(tmp_path):
+    html = render(tmp_path, PAGE, name="docs/about.html")
     assert 'href="../manifest.webmanifest"' in html and 'src="../js/offline.js"' in html
+    assert 'href="../icon.svg?v=v1"' in html
 
 
 @pytest.mark.parametrize(
@@ -39,15 +66,48 @@ def test_a_page_in_a_folder_links_back_to_the_root():
         ("<style>p { color: red }</style>", "<style> element"),
     ],
 )
-def test_what_the_csp_would_block_is_refused_by_name(body, problem):
+def test_what_the_csp_would_block_is_refused_by_name(tmp_path, body, problem):
     with pytest.raises(PageError, match=re.escape(f"lab.html: {problem}")):
-        add_head_tags(PAGE.replace("<body></body>", f"<body>{body}</body>"), Path("lab.html"), page_name="lab.html")
+        render(tmp_path, PAGE.replace("<body></body>", f"<body>{body}</body>"), name="lab.html")
 
 
-def test_data_blocks_and_import_maps_are_allowed():
-    body = '<script type="application/json" id="c">{"a": 1}</script><script type="importmap">{"imports": {}}</script>'
-    html = add_head_tags(PAGE.replace("<body></body>", f"<body>{body}</body>"), Path("index.html"))
-    assert re.search(r"script-src 'self' 'wasm-unsafe-eval' 'sha256-[A-Za-z0-9+/]+=*';", html)
+def test_the_import_map_the_page_defines_is_hashed_into_its_policy(tmp_path):
+    page = PAGE.replace("HEAD_CALL", '{%- set import_map -%}{"imports": {"./a.js": "./a.js?v={{ asset_version }}"}}{%- endset %}\n  HEAD_CALL')
+    body = '<script type="application/json" id="c">{"a": 1}</script>'
+    html = render(tmp_path, page.replace("<body></body>", f"<body>{body}</body>"), head_call="{{ app_head(import_map) }}")
+    text = '{"imports": {"./a.js": "./a.js?v=v1"}}'
+    assert f'<script type="importmap">{text}</script>' in html
+    digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+    assert re.search(rf"script-src 'self' 'wasm-unsafe-eval' 'sha256-{re.escape(digest)}';", policy(html))
+
+
+def test_a_page_without_the_head_partial_is_refused(tmp_path):
+    with pytest.raises(PageError, match=r"bare.html: 0 Content-Security-Policy <meta>s, not one: include the head partial"):
+        render(tmp_path, PAGE, name="bare.html", head_call="")
+
+
+def test_a_page_whose_policy_does_not_fit_it_is_refused(tmp_path):
+    """An import map or a vendor script that the page adds itself, outside app_head, is not in its policy."""
+    own_map = '{{ app_head() }}\n  <script type="importmap">{"imports": {}}</script>'
+    with pytest.raises(PageError, match=r"map.html: the Content-Security-Policy does not fit the page's import maps"):
+        render(tmp_path, PAGE, name="map.html", head_call=own_map)
+    own_charts = '{{ app_head() }}\n  <script src="vendor/tfjs-vis.umd.min.js"></script>'
+    with pytest.raises(PageError, match=r"vis.html: the Content-Security-Policy does not fit"):
+        render(tmp_path, PAGE, name="vis.html", head_call=own_charts)
+
+
+def test_anything_before_the_policy_is_refused(tmp_path):
+    early = PAGE.replace('<meta charset="utf-8">', '<meta charset="utf-8">\n  <link rel="stylesheet" href="a.css">')
+    with pytest.raises(PageError, match=r"early.html: a <link> comes before the Content-Security-Policy"):
+        render(tmp_path, early, name="early.html")
+
+
+def test_tfjs_comes_with_its_prelude_and_only_through_the_partial(tmp_path):
+    html = render(tmp_path, PAGE, head_call='{{ app_head(vendor=["tf.min.js", "tf-backend-wasm.min.js"]) }}')
+    assert re.search(r'<script src="js/tf-csp-prelude.js"></script>\s*<script src="vendor/tf.min.js\?v=v1" defer>', html)
+    without = '{{ app_head() }}\n  <script src="vendor/tf.min.js"></script>'
+    with pytest.raises(PageError, match=r"tf.html: vendor/tf.min.js without js/tf-csp-prelude.js just before it"):
+        render(tmp_path, PAGE, name="tf.html", head_call=without)
 
 
 def test_precache_lists_every_file_but_the_worker_and_dotfiles(tmp_path):
@@ -61,12 +121,24 @@ def test_precache_lists_every_file_but_the_worker_and_dotfiles(tmp_path):
     assert 'const FILES = ["index.html", "js/a.js", "model/w%201.bin"];' in script
 
 
-def test_the_cache_version_changes_with_any_byte(tmp_path):
+def test_the_content_hash_changes_with_any_byte_or_name(tmp_path):
     (tmp_path / "a.txt").write_text("one")
-    before = cache_version(tmp_path, precache_files(tmp_path))
-    assert cache_version(tmp_path, precache_files(tmp_path)) == before, "deterministic"
+    before = content_hash(tmp_path)
+    assert content_hash(tmp_path) == before == content_hash(tmp_path, precache_files(tmp_path)), "deterministic; all files by default"
+    assert re.fullmatch(r"[0-9a-f]{16}", before)
     (tmp_path / "a.txt").write_text("two")
-    assert cache_version(tmp_path, precache_files(tmp_path)) != before
+    assert content_hash(tmp_path) != before
+    (tmp_path / "a.txt").rename(tmp_path / "b.txt")
+    (tmp_path / "b.txt").write_text("one")
+    assert content_hash(tmp_path) != before, "the names count too"
+
+
+def test_the_build_has_one_content_hash():
+    """The site's ?v= and the service worker's cache name come from webapp.content_hash alone."""
+    import pipeline.build.site as site
+
+    assert "hashlib" not in (ROOT / "pipeline" / "build" / "site.py").read_text()
+    assert not hasattr(site, "_content_hash") and not hasattr(webapp, "cache_version")
 
 
 @pytest.mark.parametrize(("size", "maskable"), [(192, False), (512, False), (512, True)])
@@ -78,3 +150,24 @@ def test_icons_are_square_pngs_with_the_glyph(size, maskable):
         assert (corner[3] == 255) == maskable, "only the maskable icon fills its corners"
         white = rgba.convert("L").point(lambda v: 255 if v > 240 else 0).histogram()[255]
         assert 0.05 < white / size**2 < 0.4, "the white digit is there"
+
+
+def test_the_svg_icon_the_pngs_the_theme_and_the_css_share_one_design(tmp_path):
+    webapp.write_app_files(tmp_path, ROOT / "site_template")
+    svg = ET.parse(tmp_path / "icon.svg").getroot()
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    rect, path = svg.find("svg:rect", ns), svg.find("svg:path", ns)
+    assert rect.get("fill") == webapp.THEME_COLOUR and float(rect.get("rx")) == webapp.ICON_CORNER
+    assert float(path.get("stroke-width")) == webapp.ICON_STROKE
+    numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", path.get("d"))]
+    start, *curves = path.get("d").split("C")
+    assert start.startswith("M") and len(curves) == len(webapp.ICON_PATH)
+    expected = [*webapp.ICON_PATH[0][0]] + [v for _, c1, c2, end in webapp.ICON_PATH for v in (*c1, *c2, *end)]
+    assert numbers == expected, "icon.svg draws ICON_PATH, the path the PNGs are drawn from"
+    with Image.open(tmp_path / "icons" / "icon-512.png") as png:
+        centre = png.convert("RGB").getpixel((256, 256))
+    assert "#%02x%02x%02x" % centre == webapp.THEME_COLOUR, "the PNG's background is the theme colour"
+    css = (ROOT / "site_template" / "css" / "style.css").read_text()
+    light = css[css.index(":root {"):css.index("}", css.index(":root {"))]  # the first :root block: the light theme
+    assert re.search(r"--accent:\s*([^;]+);", light).group(1).strip() == webapp.THEME_COLOUR
+    assert re.search(r"--bg:\s*([^;]+);", light).group(1).strip() == webapp.BACKGROUND_COLOUR

@@ -1,10 +1,10 @@
 /**
  * The TensorFlow.js backend for training, chosen on purpose. No DOM beyond a
- * throw-away WebGL context used to ask what the GPU is.
+ * throw-away WebGL canvas used to ask what the GPU is (js/webgl.js, the same
+ * check as the drawing page's model worker).
  *
- * Measured on 2 CPU cores without a GPU (README "Train in the browser",
- * BENCHMARKS.md): WebGL there is a software renderer (SwiftShader), slower
- * than WebAssembly; the plain-JS cpu backend is about 40x slower still. So:
+ * WebGL on a software renderer is slower than WebAssembly, and the plain-JS
+ * cpu backend is slower still (README "Train in the browser", BENCHMARKS.md). So:
  *   - a real GPU (WebGL that is not a software renderer)  -> webgl
  *   - otherwise                                           -> wasm, then cpu
  * and `?backend=NAME` in the page's URL overrides the choice (for tests and
@@ -15,27 +15,14 @@
  * convolution's filter). `registerWasmConvGradients` adds one, computed with
  * kernels wasm does have (see `conv2dFilterGradient`).
  */
-
-const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software|basic render|mesa offscreen/i;
+import { describeWebgl as describe, webglUnfit } from '../webgl.js';
 
 /**
- * What the browser's WebGL runs on.
- * @returns {{webgl: boolean, software: boolean, renderer: string}} webgl: a
- *   context could be made at all; software: it is a CPU renderer
+ * What the page's WebGL runs on (js/webgl.js describeWebgl, on a DOM canvas).
+ * @returns {{webgl: boolean, software: boolean, renderer: string}}
  */
 export function describeWebgl() {
-  const context = (options) => {
-    const canvas = document.createElement('canvas');
-    return canvas.getContext('webgl2', options) || canvas.getContext('webgl', options);
-  };
-  const gl = context({});
-  if (!gl) return { webgl: false, software: true, renderer: '' };
-  const info = gl.getExtension('WEBGL_debug_renderer_info');
-  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) || '');
-  // A browser that can only offer a software renderer refuses this option.
-  const fast = context({ failIfMajorPerformanceCaveat: true });
-  for (const each of [gl, fast]) each?.getExtension('WEBGL_lose_context')?.loseContext();
-  return { webgl: true, software: !fast || SOFTWARE_RENDERER.test(renderer), renderer };
+  return describe(() => document.createElement('canvas'));
 }
 
 /**
@@ -46,7 +33,7 @@ export function describeWebgl() {
  */
 export function backendOrder(requested, gpu) {
   if (requested) return [requested];
-  return gpu.webgl && !gpu.software ? ['webgl', 'wasm', 'cpu'] : ['wasm', 'cpu'];
+  return webglUnfit(gpu) ? ['wasm', 'cpu'] : ['webgl', 'wasm', 'cpu'];
 }
 
 /**
@@ -66,7 +53,7 @@ export async function startBackend(tf, backends, vendorPath) {
       continue;
     }
     if (name === 'wasm') {
-      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false); // as in model-worker.js: no threaded binary is shipped
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false); // no threaded binary is shipped: threads need cross-origin isolation
       tf.wasm.setWasmPaths(vendorPath);
       registerWasmConvGradients(tf);
     }
