@@ -12,7 +12,8 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    # 16-32-64 costs ~26 % less CPU per image than 32-32-64 and was as accurate (99.68 % at 12 epochs)
+    # a convolution costs map area × filters in × filters out: the first two work on the largest maps
+    # (26×26, 24×24), so they get the fewest filters
     filters: tuple[int, int, int] = (16, 32, 64)  # filters of conv 1, 2 (before the first pool) and 3
     dense_units: int = 128  # width of the hidden dense layer
     dropout: float = 0.25  # dropout after the second pool, fraction
@@ -31,11 +32,10 @@ class AugmentConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 8  # passes over the training split; 8 reached 99.58 % test on 2 CPU cores (10 gave the same)
+    epochs: int = 8  # passes over the training split; sized to the 2-core CPU budget (accuracy per epoch: BENCHMARKS.md)
     batch_size: int = 128  # batch per replica; the global batch is this × replicas (one replica: the same)
     learning_rate: float = 3e-3  # peak learning rate (AdamW) for one replica, reached after warm-up
-    # linear kept 1/2/4 replicas at 98.68/98.70/98.75 %, sqrt fell to 98.35 % on 4 (bench/bench_replicas.py)
-    lr_scaling: str = "linear"  # how the peak rate grows with replicas: linear (× N), sqrt (× √N) or none
+    lr_scaling: str = "linear"  # how the peak rate grows with replicas: linear (× N), sqrt (× √N) or none (BENCHMARKS.md)
     warmup_epochs: float = 1.0  # linear warm-up length, epochs; then cosine decay to 0
     weight_decay: float = 1e-4  # decoupled weight decay (AdamW)
     validation_size: int = 5000  # training images held out for model selection

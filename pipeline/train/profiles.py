@@ -3,9 +3,9 @@
 A profile is a TrainConfig; explicit CLI flags (and `--config FILE.json`) override it.
 Keras-free, like pipeline.config, so `--help` stays instant.
 
-    default   the 2-core CPU budget: 16-32-64 CNN, 8 epochs of batch 128 (issue 4: >= 99.5 % in <= 6 min)
-    fast      one GPU: large batches, a short schedule, mixed precision + XLA (auto); aims at >= 99.5 % in seconds
-    accurate  longer and wider, for >= 99.65 %; meant for a GPU (hours on 2 CPU cores)
+    default   TrainConfig's own defaults, sized for a 2-core CPU
+    fast      one GPU: large batches, a short schedule, mixed precision + XLA (auto)
+    accurate  wider and longer; meant for a GPU
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from pipeline.config import ModelConfig, TrainConfig
 
 PROFILES: dict[str, TrainConfig] = {
     "default": TrainConfig(),
-    # 8 epochs × 107 steps of 512: large batches keep a GPU busy; the peak rate for the 4× batch is
-    # between the sqrt (6e-3) and linear (1.2e-2) rules, unmeasured on a GPU; a short warm-up (few steps).
+    # Batches of 512 (4× the default) keep a GPU busy; the peak rate follows the sqrt rule for the 4×
+    # batch (3e-3 × √4), below the linear rule's 1.2e-2; half an epoch of warm-up is a few dozen steps.
     "fast": TrainConfig(epochs=8, batch_size=512, learning_rate=6e-3, warmup_epochs=0.5),
-    # Twice the width of the default and three times the epochs: the augmentation keeps it from overfitting.
+    # Twice the default's filters and dense units, trained much longer: the augmentation keeps it from overfitting.
     "accurate": TrainConfig(epochs=30, batch_size=128, learning_rate=3e-3,
                             model=ModelConfig(filters=(32, 64, 128), dense_units=256)),
 }
