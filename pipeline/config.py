@@ -2,12 +2,15 @@
 
 Kept free of Keras/TensorFlow imports so the CLI can read the defaults (its
 flags mirror these fields) without starting TensorFlow. The training config is
-saved in metrics.json beside the model it produced.
+saved in metrics.json beside the model it produced; `read_train_config` reads it
+back from there or from a plain TrainConfig JSON (sweep's best.json).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +75,29 @@ class TrainConfig:
         model = dataclasses.replace(model, filters=tuple(model.filters))
         augment = AugmentConfig(**values.pop("augment", {}))
         return cls(**values, model=model, augment=augment)
+
+
+class ConfigFileError(Exception):
+    """A training-settings file that cannot be read as a TrainConfig. One line for the user."""
+
+
+def read_train_config(path: Path) -> TrainConfig:
+    """The TrainConfig in a JSON file: TrainConfig.to_dict() (sweep's best.json, a trial's config.json),
+    or a file whose top level holds it under "config" (metrics.json). ConfigFileError naming the file."""
+    try:
+        values = json.loads(Path(path).read_text())
+    except OSError as err:
+        raise ConfigFileError(f"{path}: {err.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ConfigFileError(f"{path}: not JSON ({err})") from None
+    if isinstance(values, dict) and isinstance(values.get("config"), dict):
+        values = values["config"]
+    if not isinstance(values, dict):
+        raise ConfigFileError(f"{path}: expected a JSON object of training settings")
+    try:
+        return TrainConfig.from_dict(values)
+    except (TypeError, ValueError) as err:
+        raise ConfigFileError(f"{path}: {err}") from None
 
 
 def _flatten(values: dict, prefix: str = "") -> dict:

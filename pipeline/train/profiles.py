@@ -1,7 +1,8 @@
 """Named training presets: `pipeline train --profile default|fast|accurate`.
 
-A profile is a TrainConfig; explicit CLI flags (and `--config FILE.json`) override it.
-Keras-free, like pipeline.config, so `--help` stays instant.
+A profile is a TrainConfig; explicit CLI flags override it (`--config FILE.json`
+replaces it). Keras-free, like pipeline.config, so `--help` stays instant; the
+CLI's help shows each flag's default as these profiles set it.
 
     default   TrainConfig's own defaults, sized for a 2-core CPU
     fast      one GPU: large batches, a short schedule, mixed precision + XLA (auto)
@@ -11,8 +12,6 @@ Keras-free, like pipeline.config, so `--help` stays instant.
 from __future__ import annotations
 
 import dataclasses
-import json
-from pathlib import Path
 
 from pipeline.config import ModelConfig, TrainConfig
 
@@ -27,36 +26,11 @@ PROFILES: dict[str, TrainConfig] = {
 }
 
 
-class ConfigFileError(Exception):
-    """A --config file that cannot be read as a TrainConfig. One line for the user."""
-
-
 def profile_config(name: str) -> TrainConfig:
     """The TrainConfig of a named profile (KeyError names the choices)."""
     if name not in PROFILES:
         raise KeyError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
     return PROFILES[name]
-
-
-def read_config_file(path: Path) -> TrainConfig:
-    """Read a TrainConfig.to_dict() JSON (e.g. the best.json that `pipeline sweep` writes).
-
-    A file holding {"config": {...}} (metrics.json) is accepted too.
-    """
-    try:
-        values = json.loads(Path(path).read_text())
-    except OSError as err:
-        raise ConfigFileError(f"{path}: {err.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ConfigFileError(f"{path}: not JSON ({err})") from None
-    if isinstance(values, dict) and isinstance(values.get("config"), dict):
-        values = values["config"]
-    if not isinstance(values, dict):
-        raise ConfigFileError(f"{path}: expected a JSON object of training settings")
-    try:
-        return TrainConfig.from_dict(values)
-    except (TypeError, ValueError) as err:
-        raise ConfigFileError(f"{path}: {err}") from None
 
 
 def with_overrides(base: TrainConfig, overrides: dict) -> TrainConfig:
