@@ -106,7 +106,8 @@ def train(config: TrainConfig, out_dir: Path, data_path: Path | None = None, log
 
 def plan(config: TrainConfig, out_dir: Path, data_path: Path | None, resume: bool, log) -> Run:
     """Choose devices and strategy, scale batch and rate, check the checkpoint to resume, split the data."""
-    hardware = distribute.plan(config.strategy, config.precision, config.jit_compile, log)  # MWMS must start first
+    # first: MultiWorkerMirroredStrategy must be created before any other TensorFlow work
+    hardware = distribute.plan(config.strategy, config.precision, config.jit_compile, log)
     global_batch, peak_lr = distribute.scaled_batch_and_rate(config.batch_size, config.learning_rate,
                                                              hardware.replicas, config.lr_scaling)
     ckpt_dir = out_dir / checkpoint.CHECKPOINT_DIR
