@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from pipeline.artifacts import ArtifactError
-from pipeline.config import ExportConfig, TrainConfig
+from pipeline.config import ExportConfig
 from pipeline.train.profiles import PROFILES
 from pipeline.build.subset import SubsetConfig
 
@@ -120,98 +120,148 @@ def main():
     """
 
 
-def _from_profile(what: str) -> str:
-    return f"[default: {what} of the profile]"
+def _profile_default(field: str) -> str:
+    """'[default: V]' for TrainConfig field `field` ('augment.strength' for nested ones), read from
+    the profiles; where they differ, each profile's value."""
+    values = {}
+    for name, config in PROFILES.items():
+        value = config
+        for part in field.split("."):
+            value = getattr(value, part)
+        values[name] = value
+    if len(set(values.values())) == 1:
+        return f"[default: {values['default']}]"
+    return "[default: " + ", ".join(f"{value} ({name})" for name, value in values.items()) + "]"
+
+
+# Flags that override one TrainConfig field each; the parameter name is the field's,
+# except where SETTING_FIELDS maps it to a nested one.
+TRAIN_SETTINGS = [
+    click.option("--epochs", type=click.IntRange(min=1), help="Passes over the data. " + _profile_default("epochs")),
+    click.option("--batch-size", type=click.IntRange(min=1),
+                 help="Batch per replica (global = this x replicas). " + _profile_default("batch_size")),
+    click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True),
+                 help="Peak learning rate for one replica (AdamW, warm-up then cosine decay). "
+                 + _profile_default("learning_rate")),
+    click.option("--lr-scaling", type=click.Choice(["sqrt", "linear", "none"]),
+                 help="How the peak rate grows with replicas (x N, x sqrt N, or not). " + _profile_default("lr_scaling")),
+    click.option("--seed", type=int, help="Seed for weights, split and augmentation. " + _profile_default("seed")),
+    click.option("--validation-size", type=click.IntRange(min=0),
+                 help="Training images held out for model selection. " + _profile_default("validation_size")),
+    click.option("--augment-strength", type=click.FloatRange(min=0),
+                 help="Scales shift/rotation/scale/shear/thickness augmentation; 0 turns it off. "
+                 + _profile_default("augment.strength")),
+    click.option("--train-limit", type=click.IntRange(min=0), help="Train on only this many images (0 = all). "
+                 + _profile_default("train_limit")),
+    click.option("--test-limit", type=click.IntRange(min=0), help="Evaluate on only this many (0 = all). "
+                 + _profile_default("test_limit")),
+    click.option("--strategy", type=click.Choice(["auto", "default", "mirrored", "multiworker"]),
+                 help="auto: multi-worker when TF_CONFIG is set, Mirrored over several GPUs (JAX: DataParallel over "
+                 "several devices), else one device. " + _profile_default("strategy")),
+    click.option("--precision", type=click.Choice(["auto", "float32", "mixed_float16", "mixed_bfloat16"]),
+                 help="auto: float16 on compute capability 7.x, bfloat16 on >= 8.0, float32 on the CPU. "
+                 + _profile_default("precision")),
+    click.option("--xla", "jit_compile", type=click.Choice(["auto", "on", "off"]),
+                 help="XLA-compile the train step; auto: on for GPUs, off on the CPU. " + _profile_default("jit_compile")),
+]
+SETTING_FIELDS = {"augment_strength": "augment.strength"}
+
+
+def _train_settings(command):
+    """Decorate `command` with every TRAIN_SETTINGS flag, in the listed order."""
+    for option in reversed(TRAIN_SETTINGS):
+        command = option(command)
+    return command
 
 
 @main.command()
 @ARTIFACTS
 @DATA
 @click.option("--profile", type=click.Choice(list(PROFILES)), default="default", show_default=True,
-              help="Preset: default (2-core CPU budget), fast (one GPU, seconds), accurate (>= 99.65 %, GPU).")
+              help="Preset: default (2-core CPU budget), fast (one GPU, seconds), accurate (wider, longer; GPU).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Training settings as JSON (TrainConfig.to_dict(), e.g. sweep's best.json); replaces --profile.")
+              help="Training settings as JSON (TrainConfig.to_dict(), e.g. sweep's best.json, or a metrics.json); "
+              "replaces --profile.")
 @click.option("--resume", is_flag=True,
               help="Continue from ARTIFACTS/checkpoint/ (the last completed epoch) with the settings saved there.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Passes over the data. " + _from_profile("10"))
-@click.option("--batch-size", type=click.IntRange(min=1), default=None,
-              help="Batch per replica (global = this x replicas). " + _from_profile("128"))
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Peak learning rate for one replica (AdamW, warm-up then cosine decay). " + _from_profile("0.003"))
-@click.option("--lr-scaling", type=click.Choice(["sqrt", "linear", "none"]), default=None,
-              help="How the peak rate grows with replicas (x N, x sqrt N, or not). [default: linear]")
-@click.option("--seed", type=int, default=None, help="Seed for weights, split and augmentation. [default: 1234]")
-@click.option("--validation-size", type=click.IntRange(min=0), default=None,
-              help="Training images held out for model selection. [default: 5000]")
-@click.option("--augment-strength", type=click.FloatRange(min=0), default=None,
-              help="Scales shift/rotation/scale/shear/thickness augmentation; 0 turns it off. [default: 1.0]")
-@click.option("--train-limit", type=click.IntRange(min=0), default=None, help="Train on only this many images (0 = all).")
-@click.option("--test-limit", type=click.IntRange(min=0), default=None, help="Evaluate on only this many (0 = all).")
-@click.option("--strategy", type=click.Choice(["auto", "default", "mirrored", "multiworker"]), default=None,
-              help="auto: multi-worker when TF_CONFIG is set, Mirrored over several GPUs (JAX: DataParallel over "
-                   "several devices), else one device. [default: auto]")
-@click.option("--precision", type=click.Choice(["auto", "float32", "mixed_float16", "mixed_bfloat16"]), default=None,
-              help="auto: float16 on compute capability 7.x, bfloat16 on >= 8.0, float32 on the CPU. [default: auto]")
-@click.option("--xla", "jit_compile", type=click.Choice(["auto", "on", "off"]), default=None,
-              help="XLA-compile the train step; auto: on for GPUs, off on the CPU. [default: auto]")
+@_train_settings
 @click.option("--cpu-replicas", type=click.IntRange(min=1), default=1, show_default=True,
               help="Split the CPU into this many logical devices (to try the multi-device paths without GPUs).")
 @click.option("--workers", default=None, metavar="HOST:PORT,...",
               help="Multi-worker training: every worker's address, the same list and order on each machine.")
 @click.option("--worker-index", type=click.IntRange(min=0), default=None,
               help="This machine's position in --workers (0 is the chief, which writes the artefacts).")
-def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, worker_index, **flags):
+def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, worker_index, **settings):
     """Train the CNN on MNIST; write ARTIFACTS/model.keras and ARTIFACTS/metrics.json.
 
     Settings come from --profile (or --config FILE), then the flags given. Every
     completed epoch is checkpointed in ARTIFACTS/checkpoint/; after Ctrl-C or a
     kill, `pipeline train --resume` continues from there.
     """
-    from pipeline.train.profiles import ConfigFileError, profile_config, read_config_file, with_overrides
+    from pipeline.config import ConfigFileError
+    from pipeline.data import DataError
 
-    if (workers is None) != (worker_index is None):
-        raise click.UsageError("--workers and --worker-index go together")
-    if workers is not None:
-        distribute = _stage("train.distribute")  # imports Keras: hold back TensorFlow's import chatter
-
-        try:
-            distribute.write_tf_config(distribute.parse_workers(workers), worker_index)
-        except ValueError as err:
-            raise click.BadParameter(str(err), param_hint="--workers/--worker-index") from None
+    _join_cluster(workers, worker_index)
     if data is not None:  # a bad --data fails in one line, before TensorFlow starts its devices and talks
-        from pipeline.data import DataError
-        from pipeline.data.mnist import load_mnist
-
-        try:
-            load_mnist(data, log=lambda *_: None)
-        except DataError as err:
-            _fail(err)
+        _check_data(data)
     if cpu_replicas > 1:
         _stage("train.distribute").split_cpu(cpu_replicas)  # before the backend starts its devices
     stage = _stage("train.loop")  # first, so TensorFlow's import chatter is held back
-    from pipeline.train import checkpoint
-    from pipeline.data import DataError
+    from pipeline.train.checkpoint import ResumeError
     from pipeline.train.distribute import DistributeError
+    from pipeline.train.profiles import with_overrides
 
-    names = {"jit_compile": "jit_compile", "augment_strength": "augment.strength"}
-    overrides = {names.get(k, k): v for k, v in flags.items() if v is not None}
-    source = click.get_current_context().get_parameter_source
+    overrides = {SETTING_FIELDS.get(k, k): v for k, v in settings.items() if v is not None}
     try:
-        if config_file is not None:
-            base = read_config_file(config_file)
-        elif resume and source("profile") != click.core.ParameterSource.COMMANDLINE:
-            base = TrainConfig.from_dict(checkpoint.read_state(artifacts / checkpoint.CHECKPOINT_DIR)["config"])
-        else:
-            base = profile_config(profile)
-        stage.train(with_overrides(base, overrides), artifacts, data_path=data, resume=resume)
+        config = with_overrides(_train_base(profile, config_file, resume, artifacts), overrides)
+        stage.train(config, artifacts, data_path=data, resume=resume)
     except stage.TrainingInterrupted as stop:
         click.echo(str(stop), err=True)
         raise SystemExit(143 if stop.signal_name == "SIGTERM" else 130) from None
     except KeyboardInterrupt:  # Ctrl-C while setting up, before the first epoch started
         click.echo("interrupted before training started; nothing was written", err=True)
         raise SystemExit(130) from None
-    except (DataError, ConfigFileError, checkpoint.ResumeError, DistributeError) as err:
+    except (DataError, ConfigFileError, ResumeError, DistributeError) as err:
         _fail(err)
+
+
+def _join_cluster(workers: str | None, worker_index: int | None) -> None:
+    """--workers/--worker-index: set TF_CONFIG for this worker (both flags or neither)."""
+    if (workers is None) != (worker_index is None):
+        raise click.UsageError("--workers and --worker-index go together")
+    if workers is None:
+        return
+    distribute = _stage("train.distribute")  # imports Keras: hold back TensorFlow's import chatter
+    try:
+        distribute.write_tf_config(distribute.parse_workers(workers), worker_index)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--workers/--worker-index") from None
+
+
+def _check_data(data: Path) -> None:
+    """Read --data once, so that data that is not MNIST fails in one line naming the file."""
+    from pipeline.data import DataError
+    from pipeline.data.mnist import load_mnist
+
+    try:
+        load_mnist(data, log=lambda *_: None)
+    except DataError as err:
+        _fail(err)
+
+
+def _train_base(profile: str, config_file: Path | None, resume: bool, artifacts: Path):
+    """The TrainConfig the flags override: --config's file, else on --resume the checkpoint's
+    (unless --profile was given), else the profile's."""
+    from pipeline.config import TrainConfig, read_train_config
+    from pipeline.train import checkpoint
+    from pipeline.train.profiles import profile_config
+
+    if config_file is not None:
+        return read_train_config(config_file)
+    profile_given = click.get_current_context().get_parameter_source("profile") == click.core.ParameterSource.COMMANDLINE
+    if resume and not profile_given:
+        return TrainConfig.from_dict(checkpoint.read_state(artifacts / checkpoint.CHECKPOINT_DIR)["config"])
+    return profile_config(profile)
 
 
 @main.command()
@@ -321,7 +371,8 @@ def predict(artifacts, images, as_json, runtime, node_modules):
               help="Random search: this many seeded draws from the space (0: the full grid).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the random search's draws.")
 @click.option("--base", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Base TrainConfig JSON (e.g. a metrics.json's config or a best.json); default: train's defaults.")
+              help="Base training settings: a TrainConfig JSON (a best.json) or a metrics.json, read as "
+              "`train --config` reads them; default: train's defaults.")
 @click.option("--train-limit", type=click.IntRange(min=0), default=None, help="Train every trial on only this many images.")
 @click.option("--validation-size", type=click.IntRange(min=1), default=None,
               help="Training images held out to choose by (default: the base config's).")
@@ -342,36 +393,46 @@ def sweep(data, out, grid, space, random_trials, seed, base, train_limit, valida
     reproduces it). Interrupted? Run the same command again: finished trials
     are skipped, the interrupted one reruns.
     """
-    import dataclasses
-    import json
     import shlex
 
+    from pipeline.config import ConfigFileError
     from pipeline.tools import sweep as stage
 
+    limits = {"train_limit": train_limit, "validation_size": validation_size, "test_limit": test_limit}
     try:
-        space_values = stage.read_space_file(space) if space else {}
-        if grid:
-            space_values.update(stage.parse_space(list(grid)))
-        if not space_values:
-            raise stage.SweepError("no search space: give --grid NAME=VALUES or --space FILE")
-        base_config = TrainConfig()
-        if base:
-            try:
-                base_config = TrainConfig.from_dict(json.loads(base.read_text()))
-            except (ValueError, TypeError) as err:
-                raise stage.SweepError(f"{base}: not a TrainConfig JSON ({str(err).splitlines()[0]})") from None
-        overrides = {"train_limit": train_limit, "validation_size": validation_size, "test_limit": test_limit}
-        base_config = dataclasses.replace(base_config, **{k: v for k, v in overrides.items() if v is not None})
+        space_values = _search_space(stage, space, grid)
+        base_config = _sweep_base(base, limits)
         command = shlex.split(train_command) if train_command else None
         stage.sweep(space_values, out, base_config, random=random_trials, seed=seed, data_path=data,
                     train_command=command, log=click.echo)
-    except stage.SweepError as err:
+    except (stage.SweepError, ConfigFileError) as err:
         _fail(err)
     except KeyboardInterrupt:
         finished = len(stage.read_results(out))
         click.echo(f"sweep: interrupted; {finished} trials recorded in {out / stage.RESULTS_CSV}. "
                    "Run the same command again to resume.", err=True)
         raise SystemExit(130) from None
+
+
+def _search_space(stage, space_file: Path | None, grid: tuple[str, ...]) -> dict:
+    """The --space file's NAME=VALUES, then the --grid flags over them; SweepError when both are empty."""
+    values = stage.read_space_file(space_file) if space_file else {}
+    if grid:
+        values.update(stage.parse_space(list(grid)))
+    if not values:
+        raise stage.SweepError("no search space: give --grid NAME=VALUES or --space FILE")
+    return values
+
+
+def _sweep_base(base: Path | None, limits: dict):
+    """The config every trial starts from: --base's (read as `train --config` reads it) or train's
+    defaults, with the limits that were given."""
+    import dataclasses
+
+    from pipeline.config import TrainConfig, read_train_config
+
+    config = read_train_config(base) if base else TrainConfig()
+    return dataclasses.replace(config, **{k: v for k, v in limits.items() if v is not None})
 
 
 @main.command()

@@ -2,17 +2,21 @@
 
 Kept free of Keras/TensorFlow imports so the CLI can read the defaults (its
 flags mirror these fields) without starting TensorFlow. The training config is
-saved in metrics.json beside the model it produced.
+saved in metrics.json beside the model it produced; `read_train_config` reads it
+back from there or from a plain TrainConfig JSON (sweep's best.json).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    # 16-32-64 costs ~26 % less CPU per image than 32-32-64 and was as accurate (99.68 % at 12 epochs)
+    # a convolution costs map area × filters in × filters out: the first two work on the largest maps
+    # (26×26, 24×24), so they get the fewest filters
     filters: tuple[int, int, int] = (16, 32, 64)  # filters of conv 1, 2 (before the first pool) and 3
     dense_units: int = 128  # width of the hidden dense layer
     dropout: float = 0.25  # dropout after the second pool, fraction
@@ -31,11 +35,10 @@ class AugmentConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 8  # passes over the training split; 8 reached 99.58 % test on 2 CPU cores (10 gave the same)
+    epochs: int = 8  # passes over the training split; sized to the 2-core CPU budget (accuracy per epoch: BENCHMARKS.md)
     batch_size: int = 128  # batch per replica; the global batch is this × replicas (one replica: the same)
     learning_rate: float = 3e-3  # peak learning rate (AdamW) for one replica, reached after warm-up
-    # linear kept 1/2/4 replicas at 98.68/98.70/98.75 %, sqrt fell to 98.35 % on 4 (bench/bench_replicas.py)
-    lr_scaling: str = "linear"  # how the peak rate grows with replicas: linear (× N), sqrt (× √N) or none
+    lr_scaling: str = "linear"  # how the peak rate grows with replicas: linear (× N), sqrt (× √N) or none (BENCHMARKS.md)
     warmup_epochs: float = 1.0  # linear warm-up length, epochs; then cosine decay to 0
     weight_decay: float = 1e-4  # decoupled weight decay (AdamW)
     validation_size: int = 5000  # training images held out for model selection
@@ -72,6 +75,29 @@ class TrainConfig:
         model = dataclasses.replace(model, filters=tuple(model.filters))
         augment = AugmentConfig(**values.pop("augment", {}))
         return cls(**values, model=model, augment=augment)
+
+
+class ConfigFileError(Exception):
+    """A training-settings file that cannot be read as a TrainConfig. One line for the user."""
+
+
+def read_train_config(path: Path) -> TrainConfig:
+    """The TrainConfig in a JSON file: TrainConfig.to_dict() (sweep's best.json, a trial's config.json),
+    or a file whose top level holds it under "config" (metrics.json). ConfigFileError naming the file."""
+    try:
+        values = json.loads(Path(path).read_text())
+    except OSError as err:
+        raise ConfigFileError(f"{path}: {err.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ConfigFileError(f"{path}: not JSON ({err})") from None
+    if isinstance(values, dict) and isinstance(values.get("config"), dict):
+        values = values["config"]
+    if not isinstance(values, dict):
+        raise ConfigFileError(f"{path}: expected a JSON object of training settings")
+    try:
+        return TrainConfig.from_dict(values)
+    except (TypeError, ValueError) as err:
+        raise ConfigFileError(f"{path}: {err}") from None
 
 
 def _flatten(values: dict, prefix: str = "") -> dict:

@@ -43,6 +43,22 @@ def test_bad_flags_are_named(args, fragments):
     one_line_error(run(*args), *fragments)
 
 
+def test_train_help_takes_its_defaults_from_the_profiles():
+    """One source per fact: the defaults shown are the TrainConfigs' that `train` would use."""
+    from pipeline.config import TrainConfig
+    from pipeline.train.profiles import PROFILES
+
+    result = run("train", "--help")
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())  # undo click's wrapping
+    epochs = ", ".join(f"{config.epochs} ({name})" for name, config in PROFILES.items())
+    assert f"Passes over the data. [default: {epochs}]" in text
+    assert f"[default: {PROFILES['default'].epochs} (default)," in text
+    assert f"model selection. [default: {TrainConfig().validation_size}]" in text
+    assert f"0 turns it off. [default: {TrainConfig().augment.strength}]" in text
+    assert f"[default: {TrainConfig().seed}]" in text
+
+
 def test_missing_artefacts_are_named(tmp_path):
     one_line_error(run("export", "--artifacts", str(tmp_path)), "model.keras", "pipeline train")
     one_line_error(run("build", "--artifacts", str(tmp_path), "--out", str(tmp_path / "d")), "model.json", "export")

@@ -171,6 +171,15 @@ def a_digit_png(folder: Path) -> Path:
     return folder / "one.png"
 
 
+@pytest.mark.parametrize("content", [b"{not json", b'{"epochs": 3, "colour": "red"}', b"[1, 2]"])
+def test_train_config_and_sweep_base_read_settings_alike(work, content):
+    """`train --config` and `sweep --base` share one reader: the same file, the same one line."""
+    a_file(work / "settings.json", content)
+    train_line = check_one_line(*run("train", "--config", "settings.json"), ["settings.json"])
+    sweep_line = check_one_line(*run("sweep", "--grid", "epochs=1", "--base", "settings.json"), ["settings.json"])
+    assert train_line == sweep_line
+
+
 def test_data_with_a_truncated_gzip_file(work):
     data = work / "mnist"
     a_file(data / "train-images-idx3-ubyte.gz", gzip.compress(b"\x00\x00\x08\x03" + bytes(4096))[:100])

@@ -10,9 +10,9 @@
 
 TensorFlow is imported only on the TensorFlow backend. The global batch is the
 per-replica batch × replicas and the peak learning rate grows with it
-(config.lr_scaling): "linear" (× N, after the warm-up the schedule has anyway; Goyal et al.)
-is the default because it kept 1, 2 and 4 replicas at the same accuracy (98.68 / 98.70 /
-98.75 %, bench/bench_replicas.py) where "sqrt" (× √N) lost 0.3 points on 4.
+(config.lr_scaling): "linear" (× N, safe after the warm-up the schedule has anyway;
+Goyal et al.) or "sqrt" (× √N). How each keeps accuracy across 1, 2 and 4 replicas:
+bench/bench_replicas.py, results in BENCHMARKS.md.
 Mixed precision: float16 on compute capability 7.x (V100, T4: tensor cores, no bf16),
 bfloat16 on ≥ 8.0 (A100, H100); float32 on the CPU, where neither is faster.
 """
@@ -26,6 +26,8 @@ import math
 import os
 
 import keras
+
+from pipeline.train import keras_fixes
 
 
 class DistributeError(Exception):
@@ -147,7 +149,7 @@ def _plan_tensorflow(kind: str) -> Plan:
         raise DistributeError("--strategy multiworker needs TF_CONFIG or --workers/--worker-index")
     if cluster is not None and kind in ("auto", "multiworker"):
         strategy = tf.distribute.MultiWorkerMirroredStrategy()  # must come before any other TF work
-        _fix_keras_multiworker_logs()
+        keras_fixes.average_multiworker_logs()
         workers = len(cluster["cluster"].get("worker", [])) + len(cluster["cluster"].get("chief", []))
         task = cluster["task"]
         devices = [str(d) for d in strategy.extended.worker_devices]
@@ -162,26 +164,6 @@ def _plan_tensorflow(kind: str) -> Plan:
                     True, strategy)
     return Plan("default strategy (one device)", [(gpus or cpus)[0].name], 1, "float32", False, True,
                 tf.distribute.get_strategy())
-
-
-def _fix_keras_multiworker_logs() -> None:
-    """Keras 3 averages each step's logged loss/metrics across workers with reduce(MEAN, axis=0),
-    which fails on scalars ("Invalid reduction dimension 0 for input with 0 dimensions",
-    tensorflow/tensorflow#72388, keras-team/keras#20585). Average them with axis=None instead."""
-    from keras.src import tree
-    from keras.src.backend.tensorflow import trainer as tf_trainer
-
-    original = tf_trainer.reduce_per_replica
-    if getattr(original, "fixed_for_multiworker", False):
-        return
-
-    def reduce_per_replica(values, strategy, reduction):
-        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(strategy):
-            return tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
-        return original(values, strategy, reduction)
-
-    reduce_per_replica.fixed_for_multiworker = True
-    tf_trainer.reduce_per_replica = reduce_per_replica
 
 
 def _plan_jax(kind: str) -> Plan:

@@ -1,24 +1,26 @@
 """Training: one readable loop from verified MNIST to `model.keras` + `metrics.json`.
 
-Reads MNIST (pipeline.data.mnist), holds out a seeded validation split for model
-selection, trains the CNN with on-device augmentation under the strategy that
-pipeline.train.distribute picks, checkpoints every epoch (pipeline.train.checkpoint),
-evaluates once on the 10,000 test images and writes, atomically, into the artefacts folder:
-  model.keras    the classifier, float32, without the augmentation layer
-  metrics.json   test accuracy/loss, per-epoch history, config, seed, versions, devices, timings
+`train` runs four steps, each a function below it:
+  plan     the strategy and devices (pipeline.train.distribute), the global batch and peak
+           learning rate, the checkpoint to resume from, the seeded validation split
+  restore  seed, build and compile the trainer (augmentation + classifier) under the strategy,
+           then load the checkpoint's variables when resuming
+  fit      Model.fit with a log line and a checkpoint (pipeline.train.checkpoint) every epoch
+  write    evaluate once on the 10,000 test images and write, atomically, into the artefacts folder:
+             model.keras    the classifier, float32, without the augmentation layer
+             metrics.json   test accuracy/loss, per-epoch history, config, seed, versions, devices, timings
 Backend-agnostic Keras 3: only `keras`/`keras.ops` here; TensorFlow is imported by
-pipeline.train.distribute on the TensorFlow backend only. Input: on TensorFlow, in-memory
-arrays that Keras turns into a tf.data pipeline; on JAX, numpy batches (ShuffledBatches).
+pipeline.train.distribute on the TensorFlow backend only, and what reaches into Keras
+internals lives in pipeline.train.keras_fixes. Input: on TensorFlow, in-memory arrays
+that Keras turns into a tf.data pipeline; on JAX, numpy batches (ShuffledBatches).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import platform
-import random
 import signal
 import sys
 import threading
@@ -29,14 +31,12 @@ import keras
 import numpy as np
 
 from pipeline import artifacts
-from pipeline.train import checkpoint
-from pipeline.data import mnist as data
-from pipeline.train import distribute
-from pipeline.train.augment import DigitAugmentation
 from pipeline.config import TrainConfig
+from pipeline.data import DataError, mnist
+from pipeline.train import checkpoint, distribute, keras_fixes
+from pipeline.train.augment import DigitAugmentation
 from pipeline.train.model import build_model
 
-MODEL_FILE, METRICS_FILE = artifacts.MODEL_FILE, artifacts.METRICS_FILE
 EVAL_BATCH = 1000  # images per prediction batch for the test figure
 
 
@@ -50,6 +50,170 @@ class TrainingInterrupted(Exception):
             message = "interrupted during the first epoch; nothing was saved, run `pipeline train` again"
         super().__init__(message)
         self.epochs_done, self.signal_name = epochs_done, signal_name
+
+
+@dataclasses.dataclass(frozen=True)
+class Splits:
+    """The images one run uses: uint8 (N, 28, 28), 0-255; labels uint8 (N,)."""
+
+    x_fit: np.ndarray  # training images the optimizer sees
+    y_fit: np.ndarray
+    x_val: np.ndarray  # held out from the training set for model selection (seeded)
+    y_val: np.ndarray
+    x_test: np.ndarray  # evaluated once, after training
+    y_test: np.ndarray
+    source: str  # where MNIST came from, for metrics.json
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What the steps of one run share, decided by `plan` before any model exists."""
+
+    hardware: distribute.Plan  # strategy, replicas, precision, XLA, whether this process is the chief
+    global_batch: int  # images per optimizer step, all replicas together
+    peak_lr: float  # learning rate at the end of warm-up, scaled for the replicas
+    ckpt_dir: Path  # OUT/checkpoint/
+    resumed: dict | None  # the checkpoint's latest.json when resuming, else None
+    data: Splits
+    fit_kwargs: dict  # Model.fit's input arguments for this backend (float32 images)
+    steps_per_epoch: int  # optimizer steps per epoch
+
+    @property
+    def first_epoch(self) -> int:
+        """Epochs already trained: the checkpoint's when resuming, else 0."""
+        return self.resumed["epoch"] if self.resumed else 0
+
+
+# ------------------------------------------------------------------- loop
+
+
+def train(config: TrainConfig, out_dir: Path, data_path: Path | None = None, log=print,
+          callbacks: list | tuple = (), resume: bool = False) -> dict:
+    """Train, evaluate on the test set and write model.keras + metrics.json into `out_dir`.
+
+    After every epoch a checkpoint goes to out_dir/checkpoint/; `resume=True` continues from it
+    (checkpoint.ResumeError if there is none or the settings differ). `callbacks` are extra Keras
+    callbacks; they see the trainer (augmentation + classifier; augmentation is off outside training).
+    Raises TrainingInterrupted on Ctrl-C/SIGTERM. Returns the metrics dict. model.keras and
+    metrics.json change only when training has finished; the checkpoint is removed then.
+    """
+    started = time.perf_counter()
+    run = plan(config, out_dir, data_path, resume, log)
+    trainer, classifier = restore(config, run, log)
+    history, train_seconds = fit(trainer, config, run, callbacks, log)
+    return write(out_dir, config, run, classifier, history, train_seconds, started, log)
+
+
+def plan(config: TrainConfig, out_dir: Path, data_path: Path | None, resume: bool, log) -> Run:
+    """Choose devices and strategy, scale batch and rate, check the checkpoint to resume, split the data."""
+    # first: MultiWorkerMirroredStrategy must be created before any other TensorFlow work
+    hardware = distribute.plan(config.strategy, config.precision, config.jit_compile, log)
+    global_batch, peak_lr = distribute.scaled_batch_and_rate(config.batch_size, config.learning_rate,
+                                                             hardware.replicas, config.lr_scaling)
+    ckpt_dir = out_dir / checkpoint.CHECKPOINT_DIR
+    resumed = None
+    if resume:
+        resumed = checkpoint.read_state(ckpt_dir)
+        checkpoint.check_compatible(resumed, config, hardware.replicas, ckpt_dir)
+        log(f"train: resuming after epoch {resumed['epoch']} from {ckpt_dir}")
+    data = split_data(config, data_path, log)
+    fit_kwargs, steps_per_epoch = fit_inputs(
+        mnist.to_model_input(data.x_fit), data.y_fit, mnist.to_model_input(data.x_val), data.y_val,
+        global_batch, hardware.replicas, config.seed, resumed["epoch"] if resumed else 0)
+    return Run(hardware, global_batch, peak_lr, ckpt_dir, resumed, data, fit_kwargs, steps_per_epoch)
+
+
+def split_data(config: TrainConfig, data_path: Path | None, log) -> Splits:
+    """Verified MNIST cut to config.train_limit / test_limit (0: all), with the validation split held out."""
+    digits = mnist.load_mnist(data_path, log=log)
+    train_limit, test_limit = config.train_limit or None, config.test_limit or None
+    x_fit, y_fit, x_val, y_val = mnist.split_validation(
+        digits.x_train[:train_limit], digits.y_train[:train_limit], config.validation_size, config.seed)
+    data = Splits(x_fit, y_fit, x_val, y_val, digits.x_test[:test_limit], digits.y_test[:test_limit], digits.source)
+    log(f"data: {len(data.x_fit)} training, {len(data.x_val)} validation, {len(data.x_test)} test images")
+    return data
+
+
+def restore(config: TrainConfig, run: Run, log):
+    """(trainer, classifier), built and compiled under the run's strategy and precision with all their
+    state created; when resuming, every variable holds the checkpoint's value."""
+    keras_fixes.seed_everything(config.seed + run.first_epoch)  # a resumed run draws new, repeatable numbers
+    keras.config.set_dtype_policy(run.hardware.precision)
+    try:
+        with run.hardware.scope():
+            trainer, classifier = build_trainer(config, run.peak_lr, run.steps_per_epoch, run.hardware.jit_compile)
+            keras_fixes.build_from_host_batch(trainer, (mnist.to_model_input(run.data.x_fit[:2]), run.data.y_fit[:2]))
+            if run.hardware.multiworker:
+                keras_fixes.skip_distributed_build(trainer)
+            if run.resumed:
+                checkpoint.restore(run.ckpt_dir, trainer, run.resumed)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    log(f"model: {classifier.count_params():,} parameters; {config.epochs} epochs of {run.steps_per_epoch} steps "
+        f"of {run.global_batch} images; peak learning rate {run.peak_lr:.2g}")
+    return trainer, classifier
+
+
+def fit(trainer: keras.Model, config: TrainConfig, run: Run, callbacks, log) -> tuple[list[dict], float]:
+    """Train epochs run.first_epoch+1 .. config.epochs, checkpointing each; returns (history rows, seconds).
+    Raises TrainingInterrupted on Ctrl-C/SIGTERM."""
+    epoch_log = EpochLog(config.epochs, log, rows=run.resumed["history"] if run.resumed else [])
+    saver = checkpoint.EveryEpoch(run.ckpt_dir, config, run.hardware.replicas, epoch_log.rows, run.hardware.is_chief)
+    if run.hardware.is_chief and not run.resumed and run.ckpt_dir.exists():
+        checkpoint.remove(run.ckpt_dir)  # a fresh run must not be resumable as an older one
+    started = time.perf_counter()
+    with _signals_as_interrupts() as caught:
+        try:
+            trainer.fit(**run.fit_kwargs, epochs=config.epochs, initial_epoch=run.first_epoch,
+                        callbacks=[epoch_log, saver, *callbacks], verbose=0)
+        except KeyboardInterrupt:
+            latest = run.ckpt_dir / checkpoint.LATEST
+            done = checkpoint.read_state(run.ckpt_dir)["epoch"] if latest.exists() else 0
+            raise TrainingInterrupted(done, caught.get("signal", "SIGINT")) from None
+    return epoch_log.rows, time.perf_counter() - started
+
+
+def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model, history: list[dict],
+          train_seconds: float, started: float, log) -> dict:
+    """Evaluate a float32 copy of the classifier on the test images; on the chief, write model.keras and
+    metrics.json into `out_dir` (each atomically) and remove the checkpoint. Returns the metrics dict."""
+    final = build_model(config.model)  # float32, outside any strategy: what export and the page get
+    final.set_weights(classifier.get_weights())
+    test_accuracy, test_loss = evaluate_on(final, mnist.to_model_input(run.data.x_test), run.data.y_test,
+                                           run.hardware.replicas)
+    log(f"test: accuracy {test_accuracy:.4%}, loss {test_loss:.4f} on {len(run.data.x_test)} images")
+    metrics = {
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
+        "test_images": int(len(run.data.x_test)),
+        "validation_accuracy": history[-1].get("val_accuracy") if history else None,
+        "epochs": config.epochs,
+        "history": history,
+        "parameters": int(final.count_params()),
+        "train_seconds": round(train_seconds, 1),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "resumed_after_epoch": run.first_epoch or None,
+        "global_batch": run.global_batch,
+        "steps_per_epoch": run.steps_per_epoch,
+        "train_images": int(len(run.data.x_fit)),
+        "peak_learning_rate": run.peak_lr,
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "data_source": run.data.source,
+        "strategy": run.hardware.describe(),
+        "backend": keras.backend.backend(),
+        "versions": _versions(),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+    }
+    if run.hardware.is_chief:
+        model_path, metrics_path = out_dir / artifacts.MODEL_FILE, out_dir / artifacts.METRICS_FILE
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with keras_fixes.tensorflow_not_probed():
+            artifacts.save_keras_model(final, model_path)
+        artifacts.write_json(metrics_path, metrics)
+        checkpoint.remove(run.ckpt_dir)
+        log(f"train: wrote {model_path} and {metrics_path}")
+    return metrics
 
 
 # ------------------------------------------------------------------- input
@@ -101,7 +265,7 @@ def fit_inputs(x_fit, y_fit, x_val, y_val, global_batch: int, replicas: int, see
             kwargs["validation_data"] = (x_val, y_val)
         return kwargs, steps
     if len(x_fit) < global_batch:
-        raise data.DataError(f"{len(x_fit)} training images are fewer than one global batch of {global_batch}")
+        raise DataError(f"{len(x_fit)} training images are fewer than one global batch of {global_batch}")
     batches = ShuffledBatches(x_fit, y_fit, global_batch, seed, first_epoch)
     kwargs = {"x": batches}
     if len(x_val):
@@ -153,112 +317,7 @@ class EpochLog(keras.callbacks.Callback):
         )
 
 
-# ------------------------------------------------------------------- loop
-
-
-def train(config: TrainConfig, out_dir: Path, data_path: Path | None = None, log=print,
-          callbacks: list | tuple = (), resume: bool = False) -> dict:
-    """Train, evaluate on the test set and write model.keras + metrics.json into `out_dir`.
-
-    After every epoch a checkpoint goes to out_dir/checkpoint/; `resume=True` continues from it
-    (checkpoint.ResumeError if there is none or the settings differ). `callbacks` are extra Keras
-    callbacks; they see the trainer (augmentation + classifier; augmentation is off outside training).
-    Raises TrainingInterrupted on Ctrl-C/SIGTERM. Returns the metrics dict. model.keras and
-    metrics.json change only when training has finished; the checkpoint is removed then.
-    """
-    started = time.perf_counter()
-    plan = distribute.plan(config.strategy, config.precision, config.jit_compile, log)  # MWMS must start first
-    global_batch, peak_lr = distribute.scaled_batch_and_rate(config.batch_size, config.learning_rate,
-                                                             plan.replicas, config.lr_scaling)
-    ckpt_dir = out_dir / checkpoint.CHECKPOINT_DIR
-    state = None
-    if resume:
-        state = checkpoint.read_state(ckpt_dir)
-        checkpoint.check_compatible(state, config, plan.replicas, ckpt_dir)
-        log(f"train: resuming after epoch {state['epoch']} from {ckpt_dir}")
-    first_epoch = state["epoch"] if state else 0
-
-    mnist = data.load_mnist(data_path, log=log)
-    x_train, y_train = mnist.x_train, mnist.y_train
-    if config.train_limit:
-        x_train, y_train = x_train[: config.train_limit], y_train[: config.train_limit]
-    x_fit, y_fit, x_val, y_val = data.split_validation(x_train, y_train, config.validation_size, config.seed)
-    x_test, y_test = mnist.x_test, mnist.y_test
-    if config.test_limit:
-        x_test, y_test = x_test[: config.test_limit], y_test[: config.test_limit]
-    log(f"data: {len(x_fit)} training, {len(x_val)} validation, {len(x_test)} test images")
-
-    seed_everything(config.seed + first_epoch)
-    fit_kwargs, steps_per_epoch = fit_inputs(
-        data.to_model_input(x_fit), y_fit, data.to_model_input(x_val), y_val,
-        global_batch, plan.replicas, config.seed, first_epoch)
-    keras.config.set_dtype_policy(plan.precision)
-    try:
-        with plan.scope():
-            trainer, classifier = build_trainer(config, peak_lr, steps_per_epoch, plan.jit_compile)
-            # Create loss, metric and optimizer state now, from a host batch. Under MultiWorkerMirrored,
-            # Keras 3 would do it from the first distributed batch with an eager cross-worker reduce that
-            # fails ("Attempt to convert a value (PerReplica...)", keras-team/keras#20585), so skip that.
-            trainer._symbolic_build(data_batch=(x_fit[:2, ..., None].astype("float32"), y_fit[:2]))
-            if plan.multiworker:
-                trainer._maybe_symbolic_build = lambda *args, **kwargs: None
-            if state:
-                checkpoint.restore(ckpt_dir, trainer, state)
-    finally:
-        keras.config.set_dtype_policy("float32")
-    log(f"model: {classifier.count_params():,} parameters; {config.epochs} epochs of {steps_per_epoch} steps "
-        f"of {global_batch} images; peak learning rate {peak_lr:.2g}")
-
-    epoch_log = EpochLog(config.epochs, log, rows=state["history"] if state else [])
-    saver = checkpoint.EveryEpoch(ckpt_dir, config, plan.replicas, epoch_log.rows, plan.is_chief)
-    if plan.is_chief and not resume and ckpt_dir.exists():
-        checkpoint.remove(ckpt_dir)  # a fresh run must not be resumable as an older one
-    fit_started = time.perf_counter()
-    with _signals_as_interrupts() as caught:
-        try:
-            trainer.fit(**fit_kwargs, epochs=config.epochs, initial_epoch=first_epoch,
-                        callbacks=[epoch_log, saver, *callbacks], verbose=0)
-        except KeyboardInterrupt:
-            done = checkpoint.read_state(ckpt_dir)["epoch"] if (ckpt_dir / checkpoint.LATEST).exists() else 0
-            raise TrainingInterrupted(done, caught.get("signal", "SIGINT")) from None
-    train_seconds = time.perf_counter() - fit_started
-
-    final = build_model(config.model)  # float32, outside any strategy: what export and the page get
-    final.set_weights(classifier.get_weights())
-    test_accuracy, test_loss = evaluate_on(final, data.to_model_input(x_test), y_test, plan.replicas)
-    log(f"test: accuracy {test_accuracy:.4%}, loss {test_loss:.4f} on {len(x_test)} images")
-
-    metrics = {
-        "test_accuracy": test_accuracy,
-        "test_loss": test_loss,
-        "test_images": int(len(x_test)),
-        "validation_accuracy": epoch_log.rows[-1].get("val_accuracy") if epoch_log.rows else None,
-        "epochs": config.epochs,
-        "history": epoch_log.rows,
-        "parameters": int(final.count_params()),
-        "train_seconds": round(train_seconds, 1),
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "resumed_after_epoch": first_epoch or None,
-        "global_batch": global_batch,
-        "steps_per_epoch": steps_per_epoch,
-        "train_images": int(len(x_fit)),
-        "peak_learning_rate": peak_lr,
-        "config": config.to_dict(),
-        "seed": config.seed,
-        "data_source": mnist.source,
-        "strategy": plan.describe(),
-        "backend": keras.backend.backend(),
-        "versions": _versions(),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
-    }
-    if plan.is_chief:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with _tensorflow_not_probed():
-            artifacts.save_keras_model(final, out_dir / MODEL_FILE)
-        artifacts.write_json(out_dir / METRICS_FILE, metrics)
-        checkpoint.remove(ckpt_dir)
-        log(f"train: wrote {out_dir / MODEL_FILE} and {out_dir / METRICS_FILE}")
-    return metrics
+# ------------------------------------------------------------------- helpers
 
 
 def evaluate_on(model: keras.Model, images: np.ndarray, labels: np.ndarray, replicas: int = 1):
@@ -270,37 +329,6 @@ def evaluate_on(model: keras.Model, images: np.ndarray, labels: np.ndarray, repl
     accuracy = float(np.mean(probs.argmax(1) == labels))
     loss = float(np.mean(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0))))
     return accuracy, loss
-
-
-def seed_everything(seed: int) -> None:
-    """keras.utils.set_random_seed without its `import tensorflow` on other backends."""
-    if keras.backend.backend() == "tensorflow":
-        keras.utils.set_random_seed(seed)
-        return
-    from keras.src.backend.common import global_state
-    from keras.src.random import seed_generator
-
-    global_state.set_global_attribute("global_random_seed", seed)
-    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
-    random.seed(seed)
-    np.random.seed(seed)
-
-
-@contextlib.contextmanager
-def _tensorflow_not_probed():
-    """Keras' serialiser checks `tf.available`, which imports all of TensorFlow (seconds, GBs)
-    when it is installed. On other backends a saved model needs none of it: report it absent."""
-    from keras.src.utils import module_utils
-
-    probe = module_utils.tensorflow
-    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules or probe._available is not None:
-        yield
-        return
-    probe._available = False
-    try:
-        yield
-    finally:
-        probe._available = None
 
 
 @contextlib.contextmanager
@@ -333,8 +361,3 @@ def _versions() -> dict:
 
         versions["jax"] = jax.__version__
     return versions
-
-
-def read_metrics(out_dir: Path) -> dict:
-    """Read metrics.json from an artefacts folder."""
-    return json.loads((out_dir / METRICS_FILE).read_text())

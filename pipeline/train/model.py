@@ -2,10 +2,10 @@
 
 conv 3×3 ×2 (valid) → max-pool → conv 3×3 (valid) → max-pool → dense → softmax,
 each conv and the dense layer followed by batch norm and ReLU, dropout before
-the head. Default filters 16-32-64: about 0.22 M parameters (mostly the dense
-layer), ~26 % less CPU per image than 32-32-64 at the same accuracy, so 10
-epochs with augmentation fit the 2-core budget; it predicts in well under a
-millisecond in the browser (BENCHMARKS.md). Only `keras` layers: any backend.
+the head. The default filters (ModelConfig) keep the early, large feature maps
+narrow, where most of the compute is; most parameters sit in the dense layer.
+Training time and the page's prediction time: BENCHMARKS.md. Only `keras`
+layers: any backend.
 The input is the page's contract: float32 (N, 28, 28, 1), 0–1, white ink on black.
 """
 

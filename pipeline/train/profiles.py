@@ -1,34 +1,29 @@
 """Named training presets: `pipeline train --profile default|fast|accurate`.
 
-A profile is a TrainConfig; explicit CLI flags (and `--config FILE.json`) override it.
-Keras-free, like pipeline.config, so `--help` stays instant.
+A profile is a TrainConfig; explicit CLI flags override it (`--config FILE.json`
+replaces it). Keras-free, like pipeline.config, so `--help` stays instant; the
+CLI's help shows each flag's default as these profiles set it.
 
-    default   the 2-core CPU budget: 16-32-64 CNN, 8 epochs of batch 128 (issue 4: >= 99.5 % in <= 6 min)
-    fast      one GPU: large batches, a short schedule, mixed precision + XLA (auto); aims at >= 99.5 % in seconds
-    accurate  longer and wider, for >= 99.65 %; meant for a GPU (hours on 2 CPU cores)
+    default   TrainConfig's own defaults, sized for a 2-core CPU
+    fast      one GPU: large batches, a short schedule, mixed precision + XLA (auto)
+    accurate  wider and longer; meant for a GPU
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-from pathlib import Path
 
 from pipeline.config import ModelConfig, TrainConfig
 
 PROFILES: dict[str, TrainConfig] = {
     "default": TrainConfig(),
-    # 8 epochs × 107 steps of 512: large batches keep a GPU busy; the peak rate for the 4× batch is
-    # between the sqrt (6e-3) and linear (1.2e-2) rules, unmeasured on a GPU; a short warm-up (few steps).
+    # Batches of 512 (4× the default) keep a GPU busy; the peak rate follows the sqrt rule for the 4×
+    # batch (3e-3 × √4), below the linear rule's 1.2e-2; half an epoch of warm-up is a few dozen steps.
     "fast": TrainConfig(epochs=8, batch_size=512, learning_rate=6e-3, warmup_epochs=0.5),
-    # Twice the width of the default and three times the epochs: the augmentation keeps it from overfitting.
+    # Twice the default's filters and dense units, trained much longer: the augmentation keeps it from overfitting.
     "accurate": TrainConfig(epochs=30, batch_size=128, learning_rate=3e-3,
                             model=ModelConfig(filters=(32, 64, 128), dense_units=256)),
 }
-
-
-class ConfigFileError(Exception):
-    """A --config file that cannot be read as a TrainConfig. One line for the user."""
 
 
 def profile_config(name: str) -> TrainConfig:
@@ -36,27 +31,6 @@ def profile_config(name: str) -> TrainConfig:
     if name not in PROFILES:
         raise KeyError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
     return PROFILES[name]
-
-
-def read_config_file(path: Path) -> TrainConfig:
-    """Read a TrainConfig.to_dict() JSON (e.g. the best.json that `pipeline sweep` writes).
-
-    A file holding {"config": {...}} (metrics.json) is accepted too.
-    """
-    try:
-        values = json.loads(Path(path).read_text())
-    except OSError as err:
-        raise ConfigFileError(f"{path}: {err.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ConfigFileError(f"{path}: not JSON ({err})") from None
-    if isinstance(values, dict) and isinstance(values.get("config"), dict):
-        values = values["config"]
-    if not isinstance(values, dict):
-        raise ConfigFileError(f"{path}: expected a JSON object of training settings")
-    try:
-        return TrainConfig.from_dict(values)
-    except (TypeError, ValueError) as err:
-        raise ConfigFileError(f"{path}: {err}") from None
 
 
 def with_overrides(base: TrainConfig, overrides: dict) -> TrainConfig:

@@ -7,6 +7,7 @@ is checked exactly and fast; the end-to-end test trains two real trials on a sma
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ from click.testing import CliRunner
 
 from pipeline.tools import sweep
 from pipeline.cli import main
-from pipeline.config import TrainConfig
+from pipeline.config import ModelConfig, TrainConfig
 from tests.helpers import ctrl_c_reaches_child, ROOT
 
 
@@ -143,6 +144,20 @@ def test_killed_sweep_resumes_without_rerunning_finished_trials(tmp_path):
     assert accuracies == sorted(accuracies, reverse=True) and len(accuracies) == 3
     again = run_sweep(out, trainer, *grid)  # nothing left to do
     assert "3 trials, 3 already finished" in again.communicate(timeout=60)[0]
+
+
+def test_base_may_be_a_metrics_json(tmp_path):
+    """--base offers a metrics.json's config: its "config" object is the base, as for `train --config`."""
+    wanted = TrainConfig(epochs=3, batch_size=96, model=ModelConfig(filters=(8, 16, 32)))
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps({"test_accuracy": 0.99, "config": wanted.to_dict()}))
+    out = tmp_path / "sweep"
+    result = CliRunner().invoke(main, ["sweep", "--out", str(out), "--grid", "learning_rate=1e-3", "--base", str(metrics),
+                                       "--train-command", " ".join(FAKE_TRAIN)])
+    assert result.exit_code == 0, result.output
+    (trial,) = (out / "trials").iterdir()
+    trained = TrainConfig.from_dict(json.loads((trial / sweep.CONFIG_FILE).read_text()))
+    assert trained == dataclasses.replace(wanted, learning_rate=1e-3)
 
 
 def test_failed_trial_is_recorded_and_the_sweep_goes_on(tmp_path):

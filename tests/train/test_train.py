@@ -14,7 +14,6 @@ from pipeline.train.loop import train
 from tests.helpers import one_line_error, quiet
 
 
-
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("short")
@@ -102,6 +101,10 @@ def test_config_file_round_trips_and_flags_override_it(captured, tmp_path):
     assert captured[-1][0] == wanted
     assert cli("--config", str(best), "--seed", "1").exit_code == 0
     assert captured[-1][0] == dataclasses.replace(wanted, seed=1)
+    metrics = tmp_path / "metrics.json"  # what a trained model carries: its config under "config"
+    metrics.write_text(json.dumps({"test_accuracy": 0.99, "config": wanted.to_dict()}))
+    assert cli("--config", str(metrics)).exit_code == 0
+    assert captured[-1][0] == wanted
 
 
 @pytest.mark.parametrize("content, fragment", [
