@@ -1,6 +1,6 @@
 /**
  * The site's service worker: after one visit, every page works with the network off.
- * Rendered by `pipeline build` (pipeline/webapp.py), which fills in VERSION and FILES.
+ * Rendered by `pipeline build` (pipeline/build/webapp.py), which fills in VERSION and FILES.
  *
  * - install: precache every file of the build (FILES, relative to this script),
  *   bypassing the HTTP cache so a stale file never enters a new cache.

@@ -1,13 +1,12 @@
 """Shared fixtures: real MNIST, and the real model, trained, exported and built once per test run.
 
-The real model trains on the full MNIST for a few epochs (about two minutes on
-2 cores), is converted by the real tensorflowjs_converter and built into a real
-dist/. It is made once per run, even when pytest-xdist runs the tests in
-several worker processes: the first worker that needs it makes it under a file
-lock in the run's shared temporary folder, and the others wait for it and reuse it.
-Tests that use it are marked `slow` automatically and run after the others, so
-workers start on the quick tests. Set PIPELINE_TEST_ARTIFACTS to a folder that
-already holds model.keras, metrics.json and tfjs/ to reuse it instead (handy while developing).
+The real model (tests/real_model.py) trains on the full MNIST for a few epochs,
+is converted by the real tensorflowjs_converter and built into a real dist/. It
+is made once per run, even when pytest-xdist runs the tests in several worker
+processes, and it starts training in the background as the run begins, so the
+quick tests run meanwhile. Tests that use it are marked `slow` automatically and
+run after the others. Set PIPELINE_TEST_ARTIFACTS to a folder that already holds
+model.keras, metrics.json and tfjs/ to reuse it instead (handy while developing).
 """
 
 from __future__ import annotations
@@ -15,16 +14,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
 
+from tests import real_model
 from tests.helpers import NODE_MODULES, ROOT, quiet
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-SESSION_EPOCHS = 3  # enough for ~99 % test accuracy; the browser tests need a model that really works
 REAL_MODEL_FIXTURES = {"trained_artifacts", "evaluated_artifacts", "built_dist", "report_dist"}
 
 
@@ -36,20 +36,42 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("slow") is not None)  # stable: keeps file order within each part
 
 
+def shared_folder(tmp_path_factory) -> Path:
+    """The run's temporary folder that every xdist worker sees (each worker's own is inside it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 def made_once(tmp_path_factory, name: str, make) -> Path:
     """The folder `name` in the run's shared temporary folder, made by `make(folder)` the first time any
     worker asks for it (under a file lock; the others wait) and reused after that."""
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the run's folder, above each worker's own
-    target = shared / name
-    with FileLock(str(shared / f"{name}.lock")):
-        if not target.is_dir():
-            staging = shared / f"{name}.partial"
-            shutil.rmtree(staging, ignore_errors=True)
-            make(staging)
-            staging.rename(target)
-    return target
+    return real_model.made_once(shared_folder(tmp_path_factory) / name, make)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def real_model_in_background(request, tmp_path_factory):
+    """Start making the real model in a child process as the run begins, if any collected test needs it.
+
+    Only the first worker to get here starts it (an exclusive marker file); its log goes to
+    real-artifacts.log in the shared folder. At the end of this worker's tests the child is stopped if it
+    is still running (an interrupted run); a worker that still needs the model then makes it itself."""
+    needed = any(REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())) for item in request.session.items)
+    if not needed or os.environ.get("PIPELINE_TEST_ARTIFACTS"):
+        yield
+        return
+    shared = shared_folder(tmp_path_factory)
+    try:
+        (shared / "real-artifacts.started").open("x").close()
+    except FileExistsError:
+        yield
+        return
+    with open(shared / "real-artifacts.log", "w") as log:
+        child = subprocess.Popen([sys.executable, "-m", "tests.real_model", str(shared / "real-artifacts")],
+                                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    yield
+    if child.poll() is None:
+        child.terminate()
+        child.wait()
 
 
 @pytest.fixture(scope="session")
@@ -60,22 +82,13 @@ def mnist():
     return load_mnist(log=quiet)
 
 
-def _train_and_export(out: Path) -> None:
-    from pipeline.config import TrainConfig
-    from pipeline.export import export
-    from pipeline.train.loop import train
-
-    train(TrainConfig(epochs=SESSION_EPOCHS), out, log=print)
-    export(out, node_modules=NODE_MODULES, log=print)
-
-
 @pytest.fixture(scope="session")
 def trained_artifacts(tmp_path_factory) -> Path:
     """An artefacts folder with model.keras, metrics.json and tfjs/ from a real short training run. Read only."""
     reuse = os.environ.get("PIPELINE_TEST_ARTIFACTS")
     if reuse:
         return Path(reuse)
-    return made_once(tmp_path_factory, "real-artifacts", _train_and_export)
+    return made_once(tmp_path_factory, "real-artifacts", real_model.train_and_export)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ The training images are drawn, class-balanced and seeded, from the MNIST
 never evaluates on an image it trained on. The default size (1,200 + 200 per
 class) is small enough for a quick first load on a phone and large enough for
 the lab's small CNN to learn the digits in a few epochs; the build logs the
-bytes, and README "Train in the browser" has the accuracy it reaches.
+bytes, and docs/lab.md "Train in the browser" has the accuracy it reaches.
 """
 
 from __future__ import annotations

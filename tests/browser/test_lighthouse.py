@@ -1,6 +1,6 @@
 """Lighthouse (npm, pinned) audits the built page in Debian's Chromium: accessibility 100, best practices 100, SEO >= 90.
 
-Performance is recorded by `make lighthouse` (bench/lighthouse.py, BENCHMARKS.md) rather than asserted here:
+Performance is recorded by `make bench-lighthouse` (bench/lighthouse.py, BENCHMARKS.md) rather than asserted here:
 on 2 shared cores it depends on the machine's load, and a test must not depend on timing.
 """
 

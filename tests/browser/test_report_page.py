@@ -48,7 +48,7 @@ def report_page(page, report_site):
     page.add_init_script(CSP_VIOLATIONS)
     page.goto(report_site + "report.html")
     page.wait_for_selector(READY)
-    # The build's Content-Security-Policy (pipeline/webapp.py) lets everything the report does through.
+    # The build's Content-Security-Policy (pipeline/build/webapp.py) lets everything the report does through.
     assert page.evaluate("window.__cspViolations") == []
     yield page
     assert log.outside(report_site) == [], "requests left the page's origin"

@@ -4,7 +4,7 @@
  * check as the drawing page's model worker).
  *
  * WebGL on a software renderer is slower than WebAssembly, and the plain-JS
- * cpu backend is slower still (README "Train in the browser", BENCHMARKS.md). So:
+ * cpu backend is slower still (docs/lab.md "Train in the browser", BENCHMARKS.md). So:
  *   - a real GPU (WebGL that is not a software renderer)  -> webgl
  *   - otherwise                                           -> wasm, then cpu
  * and `?backend=NAME` in the page's URL overrides the choice (for tests and

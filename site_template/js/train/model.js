@@ -6,7 +6,7 @@
  * strided convolutions do the downsampling a pooling layer would (so no
  * pooling kernels and a quarter of the work per layer), then one dense
  * layer: 20,746 parameters. Its speed and accuracy in the browser are in
- * BENCHMARKS.md and README "Train in the browser".
+ * BENCHMARKS.md and docs/lab.md "Train in the browser".
  *
  *   input 28×28×1 → conv 5×5, stride 2, 16 filters, ReLU → 14×14×16
  *                 → conv 3×3, stride 2, 32 filters, ReLU →  7×7×32
