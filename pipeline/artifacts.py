@@ -21,11 +21,15 @@ import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
-# The artefacts folder's layout, named once (train writes the first two, export the tfjs folder).
+# The artefacts folder's layout, named here and nowhere else (train writes model, metrics and checkpoint; export the tfjs folder).
 MODEL_FILE = "model.keras"  # the trained Keras model
 METRICS_FILE = "metrics.json"  # test accuracy, history, config, versions, timings
 TFJS_DIR = "tfjs"  # the converted TensorFlow.js graph model
 REPORT_FILE = "export.json"  # inside TFJS_DIR: the tfjs-vs-Keras parity report
+TFJS_MODEL_FILE = "model.json"  # inside TFJS_DIR: the graph model (topology, signature, weight manifest)
+EVALUATION_FILE = "evaluation.json"  # inside TFJS_DIR: the shipped model's test-set results, for report.html
+ARCHITECTURE_FILE = "architecture.json"  # inside TFJS_DIR: the layer table, for report.html
+CHECKPOINT_DIR = "checkpoint"  # train's per-epoch checkpoint while it runs (pipeline.train.checkpoint)
 
 
 class ArtifactError(Exception):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.artifacts import ArtifactError
+from pipeline.artifacts import CHECKPOINT_DIR, ArtifactError
 from pipeline.config import ExportConfig
 from pipeline.train.profiles import PROFILES
 from pipeline.build.subset import SubsetConfig
@@ -260,7 +260,7 @@ def _train_base(profile: str, config_file: Path | None, resume: bool, artifacts:
         return read_train_config(config_file)
     profile_given = click.get_current_context().get_parameter_source("profile") == click.core.ParameterSource.COMMANDLINE
     if resume and not profile_given:
-        return TrainConfig.from_dict(checkpoint.read_state(artifacts / checkpoint.CHECKPOINT_DIR)["config"])
+        return TrainConfig.from_dict(checkpoint.read_state(artifacts / CHECKPOINT_DIR)["config"])
     return profile_config(profile)
 
 

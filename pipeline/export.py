@@ -31,7 +31,6 @@ from pipeline.build import report as model_report
 from pipeline.config import ExportConfig
 from pipeline.artifacts import MODEL_FILE
 
-TFJS_DIR, REPORT_FILE = artifacts.TFJS_DIR, artifacts.REPORT_FILE
 QUANTIZE_FLAGS = {  # --quantize choice -> converter flag (with ='*': bare, it swallows the next path)
     "uint8": ["--quantize_uint8=*"],
     "float16": ["--quantize_float16=*"],
@@ -99,22 +98,22 @@ def export(
     images, labels = digits.x_test[: config.parity_images], digits.y_test[: config.parity_images]
     x_test = mnist.to_model_input(images)
 
-    with artifacts.replacing_dir(artifacts_dir / TFJS_DIR) as out:
+    with artifacts.replacing_dir(artifacts_dir / artifacts.TFJS_DIR) as out:
         convert(model, out, config.quantize)
         log(f"export: converted {model_path} to a tfjs graph model (quantize {config.quantize})")
         keras_probs = model.predict(x_test, batch_size=1000, verbose=0)
         tfjs_probs = predict_tfjs(out, x_test, node_modules)
         report = check_parity(keras_probs, tfjs_probs, labels, config, log)
         weight_bytes = sum(p.stat().st_size for p in out.glob("*.bin"))
-        report.update(model_bytes=weight_bytes + (out / "model.json").stat().st_size, weight_bytes=weight_bytes,
+        report.update(model_bytes=weight_bytes + (out / artifacts.TFJS_MODEL_FILE).stat().st_size, weight_bytes=weight_bytes,
                       export_seconds=round(time.perf_counter() - started, 1))
-        artifacts.write_json(out / REPORT_FILE, report)
+        artifacts.write_json(out / artifacts.REPORT_FILE, report)
         # The model report reuses the check's tfjs predictions: the shipped model, evaluated once.
         runtime = f"TensorFlow.js (wasm, Node), weights {config.quantize}"
-        artifacts.write_json(out / model_report.EVALUATION_FILE,
+        artifacts.write_json(out / artifacts.EVALUATION_FILE,
                              model_report.evaluation(labels, tfjs_probs, images, runtime))
-        artifacts.write_json(out / model_report.ARCHITECTURE_FILE, model_report.architecture(model))
-    log(f"export: wrote {artifacts_dir / TFJS_DIR} ({report['model_bytes'] / 1024:.0f} KiB)")
+        artifacts.write_json(out / artifacts.ARCHITECTURE_FILE, model_report.architecture(model))
+    log(f"export: wrote {artifacts_dir / artifacts.TFJS_DIR} ({report['model_bytes'] / 1024:.0f} KiB)")
     return report
 
 

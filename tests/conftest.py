@@ -127,7 +127,7 @@ def evaluated_artifacts(tmp_path_factory, trained_artifacts) -> Path:
     The run's own export writes them; artefacts from an older export
     (PIPELINE_TEST_ARTIFACTS) are copied and exported again, never changed in place.
     """
-    from pipeline.build.report import ARCHITECTURE_FILE, EVALUATION_FILE
+    from pipeline.artifacts import ARCHITECTURE_FILE, EVALUATION_FILE
 
     tfjs = trained_artifacts / "tfjs"
     if (tfjs / EVALUATION_FILE).is_file() and (tfjs / ARCHITECTURE_FILE).is_file():

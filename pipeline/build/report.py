@@ -24,10 +24,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from pipeline.artifacts import ARCHITECTURE_FILE, EVALUATION_FILE
 from pipeline.contract import IMAGE_SIZE, LABELS
 
-EVALUATION_FILE = "evaluation.json"  # in ARTIFACTS/tfjs/, written by export
-ARCHITECTURE_FILE = "architecture.json"  # in ARTIFACTS/tfjs/, written by export
 REPORT_JSON = "report.json"  # in dist/, read by the report page
 SPRITE_FILE = "report/digits.png"  # in dist/: the shown digits, side by side
 GRID_DIGITS = 15  # the page's 3×5 grid of test digits

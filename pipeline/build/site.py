@@ -28,7 +28,7 @@ from pipeline import artifacts
 from pipeline.build import webapp
 from pipeline.build import report as model_report
 from pipeline.contract import FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES
-from pipeline.artifacts import METRICS_FILE, REPORT_FILE, TFJS_DIR  # not from train/export: no TensorFlow
+from pipeline.artifacts import METRICS_FILE, REPORT_FILE, TFJS_DIR, TFJS_MODEL_FILE  # not from train/export: no TensorFlow
 from pipeline.build.subset import SubsetConfig, SubsetError, write_subset
 
 TEMPLATE_SUFFIXES = {".html"}  # rendered with Jinja; everything else is copied verbatim
@@ -133,7 +133,7 @@ def build(
 def check_inputs(artifacts_dir: Path, template_dir: Path, node_modules: Path) -> None:
     """BuildError naming the first missing input (and the command that makes it), or a model that does not fit."""
     tfjs_dir = artifacts_dir / TFJS_DIR
-    for needed, hint in ((tfjs_dir / "model.json", "pipeline export"), (artifacts_dir / METRICS_FILE, "pipeline train")):
+    for needed, hint in ((tfjs_dir / TFJS_MODEL_FILE, "pipeline export"), (artifacts_dir / METRICS_FILE, "pipeline train")):
         if not needed.is_file():
             raise BuildError(f"{needed}: missing (run `{hint}` first)")
     if not (template_dir / "index.html").is_file():
@@ -141,7 +141,7 @@ def check_inputs(artifacts_dir: Path, template_dir: Path, node_modules: Path) ->
     missing = [p for p in VENDOR_FILES.values() if not (node_modules / p).is_file()]
     if missing:
         raise BuildError(f"{node_modules / missing[0]}: missing (run `npm ci`)")
-    check_model_shape(tfjs_dir / "model.json")
+    check_model_shape(tfjs_dir / TFJS_MODEL_FILE)
 
 
 def _read_artifacts(artifacts_dir: Path) -> tuple[dict, dict]:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline import artifacts
 from pipeline.contract import LABELS
 from pipeline.preprocess import to_mnist
 
@@ -119,10 +120,7 @@ def image_to_mnist(path: Path) -> tuple[np.ndarray, str]:
 
 def load_model(artifacts_dir: Path):
     """ARTIFACTS/model.keras, loaded for inference."""
-    from pipeline import artifacts
-    from pipeline.artifacts import MODEL_FILE
-
-    path = artifacts_dir / MODEL_FILE
+    path = artifacts_dir / artifacts.MODEL_FILE
     if not path.is_file():
         raise PredictError(f"{path}: no trained model (run `pipeline train` first)")
     try:
@@ -139,9 +137,9 @@ def predict_tfjs(artifacts_dir: Path, batch: np.ndarray, node_modules: Path) -> 
     run in Node with @tensorflow/tfjs + wasm from `node_modules` (as the export check runs it)."""
     from pipeline import export
 
-    model_dir = artifacts_dir / export.TFJS_DIR
-    if not (model_dir / "model.json").is_file():
-        raise PredictError(f"{model_dir / 'model.json'}: no tfjs model (run `pipeline export` first)")
+    model_dir = artifacts_dir / artifacts.TFJS_DIR
+    if not (model_dir / artifacts.TFJS_MODEL_FILE).is_file():
+        raise PredictError(f"{model_dir / artifacts.TFJS_MODEL_FILE}: no tfjs model (run `pipeline export` first)")
     try:
         return export.predict_tfjs(model_dir, batch, node_modules)
     except export.ExportError as err:

@@ -23,8 +23,7 @@ import numpy as np
 from pipeline import artifacts
 from pipeline.config import TrainConfig
 
-CHECKPOINT_DIR = "checkpoint"
-LATEST = "latest.json"
+LATEST = "latest.json"  # in the checkpoint folder: the last completed epoch, its file and the run's settings
 
 
 class ResumeError(Exception):

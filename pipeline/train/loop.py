@@ -110,7 +110,7 @@ def plan(config: TrainConfig, out_dir: Path, data_path: Path | None, resume: boo
     hardware = distribute.plan(config.strategy, config.precision, config.jit_compile, log)
     global_batch, peak_lr = distribute.scaled_batch_and_rate(config.batch_size, config.learning_rate,
                                                              hardware.replicas, config.lr_scaling)
-    ckpt_dir = out_dir / checkpoint.CHECKPOINT_DIR
+    ckpt_dir = out_dir / artifacts.CHECKPOINT_DIR
     resumed = None
     if resume:
         resumed = checkpoint.read_state(ckpt_dir)

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline.artifacts import ARCHITECTURE_FILE, EVALUATION_FILE
 from pipeline.build.report import (
-    ARCHITECTURE_FILE, EVALUATION_FILE, GRID_DIGITS, MISTAKES, REPORT_JSON, SPRITE_FILE,
-    architecture, evaluation, page_report, sprite_png, write_report,
+    GRID_DIGITS, MISTAKES, REPORT_JSON, SPRITE_FILE, architecture, evaluation, page_report, sprite_png, write_report,
 )
-
 from tests.helpers import quiet
 
 
