@@ -11,6 +11,8 @@ ARTIFACTS ?= artifacts
 DIST ?= dist
 TRAIN_FLAGS ?=
 PYTEST_FLAGS ?=
+# pytest-xdist workers for make test: browser tests mostly wait on frames, so one more than 2 cores keeps both busy
+TEST_WORKERS ?= 3
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
@@ -68,10 +70,10 @@ system-deps:  ## chromium (browser tests; Playwright cannot download its own her
 
 test: setup system-deps  ## the whole suite (JS, unit, CLI, export, browser); prints the 15 slowest tests
 	node --test tests/js/
-	$(BIN)/python -m pytest --durations=15 $(PYTEST_FLAGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_FLAGS)
 
 test-fast: setup  ## every pytest test not marked browser or slow; needs no chromium or shellcheck
-	$(BIN)/python -m pytest -m "not browser and not slow" $(PYTEST_FLAGS)
+	$(BIN)/python -m pytest -n 2 -m "not browser and not slow" $(PYTEST_FLAGS)
 
 serve: setup  ## preview $(DIST) on http://127.0.0.1:8000/
 	$(BIN)/pipeline serve --dist $(DIST)

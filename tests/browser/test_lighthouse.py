@@ -12,7 +12,8 @@ import pytest
 
 from bench.lighthouse import run_lighthouse
 
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")]
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js"),
+              pytest.mark.xdist_group("lighthouse")]  # one worker runs the module's one audit
 
 
 @pytest.fixture(scope="module")

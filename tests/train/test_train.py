@@ -13,6 +13,8 @@ from pipeline.train.profiles import PROFILES
 from pipeline.train.loop import train
 from tests.helpers import one_line_error, quiet
 
+pytestmark = pytest.mark.xdist_group("short-run")  # one worker trains the module's short run
+
 
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
