@@ -264,7 +264,11 @@ def _train_base(profile: str, config_file: Path | None, resume: bool, artifacts:
     return profile_config(profile)
 
 
-@main.command()
+@main.command(help=f"""Convert ARTIFACTS/model.keras to a TensorFlow.js graph model in ARTIFACTS/tfjs/.
+
+    The converted model is run with tfjs (wasm) on the {ExportConfig.parity_images:,} test images and
+    must agree with Keras on at least {ExportConfig.min_agreement:.1%} of them, or nothing is replaced.
+    """)
 @ARTIFACTS
 @DATA
 @click.option("--quantize", type=click.Choice(["uint8", "float16", "none"]), default=ExportConfig.quantize, show_default=True,
@@ -272,11 +276,6 @@ def _train_base(profile: str, config_file: Path | None, resume: bool, artifacts:
 @click.option("--node-modules", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("node_modules"),
               show_default=True, help="Where npm installed @tensorflow/tfjs (used for the parity check).")
 def export(artifacts, data, quantize, node_modules):
-    """Convert ARTIFACTS/model.keras to a TensorFlow.js graph model in ARTIFACTS/tfjs/.
-
-    The converted model is run with tfjs (wasm) on the 10,000 test images and
-    must agree with Keras on at least 99.9 % of them, or nothing is replaced.
-    """
     stage = _stage("export")
     from pipeline.data import DataError
 

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -69,17 +70,37 @@ def real_model_in_background(request, tmp_path_factory):
         return
     shared = shared_folder(tmp_path_factory)
     try:
-        (shared / "real-artifacts.started").open("x").close()
+        started = (shared / "real-artifacts.started").open("x")
     except FileExistsError:
         yield
         return
-    with open(shared / "real-artifacts.log", "w") as log:
+    with started, open(shared / "real-artifacts.log", "w") as log:
         child = subprocess.Popen([sys.executable, "-m", "tests.real_model", str(shared / "real-artifacts")],
                                  cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_ahead_of_the_tests)
+        started.write(str(child.pid))
     yield
     if child.poll() is None:
         child.terminate()
         child.wait()
+
+
+def wait_for_the_background_run(shared: Path) -> None:
+    """Wait while the background run of tests/real_model.py (if one started) is still going, so that it,
+    not this worker, makes the model. If it died without making it, made_once makes it here."""
+    started, target = shared / "real-artifacts.started", shared / "real-artifacts"
+    while started.exists() and not real_model.finished_marker(target).exists():
+        pid = started.read_text()
+        if pid and not _alive(int(pid)):
+            return
+        time.sleep(1)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, dead but not yet reaped by its parent, does not count)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +117,7 @@ def trained_artifacts(tmp_path_factory) -> Path:
     reuse = os.environ.get("PIPELINE_TEST_ARTIFACTS")
     if reuse:
         return Path(reuse)
+    wait_for_the_background_run(shared_folder(tmp_path_factory))
     return made_once(tmp_path_factory, "real-artifacts", real_model.train_and_export)
 
 

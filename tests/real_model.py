@@ -41,5 +41,14 @@ def train_and_export(out: Path) -> None:
     export(out, node_modules=NODE_MODULES, log=print)
 
 
+def finished_marker(target: Path) -> Path:
+    """The file a background run writes when it ends, whether or not it made `target`."""
+    return target.with_name(target.name + ".finished")
+
+
 if __name__ == "__main__":
-    made_once(Path(sys.argv[1]), train_and_export)
+    target = Path(sys.argv[1])
+    try:
+        made_once(target, train_and_export)
+    finally:
+        finished_marker(target).touch()
