@@ -27,14 +27,16 @@ from tests.helpers import NODE_MODULES, ROOT, quiet
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REAL_MODEL_FIXTURES = {"trained_artifacts", "evaluated_artifacts", "built_dist", "report_dist"}
+LONGEST_FIRST = ("tests/browser/test_drawn_digits.py",)  # the longest tests that wait for the model start first
 
 
 def pytest_collection_modifyitems(items):
-    """Mark every test that uses the real model `slow`, and run those after the others."""
+    """Mark every test that uses the real model `slow`, and run those after the others, the longest first."""
     for item in items:
         if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)  # stable: keeps file order within each part
+    # stable: keeps the file order within each part
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is not None, not item.nodeid.startswith(LONGEST_FIRST)))
 
 
 def shared_folder(tmp_path_factory) -> Path:
