@@ -89,13 +89,3 @@ def test_every_page_links_to_every_page_and_partials_are_not_shipped(built_dist)
         assert all(f'href="{href}"' in nav for href in ("./", "train.html", "report.html")), page
         assert nav.count('aria-current="page"') == 1, page
     assert not list(built_dist.rglob("_*.html")), "Jinja partials are not pages"
-
-
-def test_no_build_function_is_longer_than_a_screen():
-    """Functions of pipeline/build/ stay at 60 lines or fewer: split along a seam beyond that."""
-    import ast
-
-    for path in sorted((ROOT / "pipeline" / "build").glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                assert node.end_lineno - node.lineno < 60, f"{path.name}: {node.name} is {node.end_lineno - node.lineno + 1} lines"
