@@ -200,3 +200,56 @@ def test_a_quantization_scale_that_overflows_shows_the_error_state(page, page_lo
     page.goto(url)
     message = error_message(page, page_log, url)
     assert "model could not be loaded" in message and "damaged" in message, message
+
+
+# ------------------------------------------ a worker that fails, hangs or dies (issue 14, item 15)
+
+ANSWERS_INIT = "if (data.type === 'init') postMessage({type: 'ready', backend: 'stub', skipped: []});"
+STUB_WORKERS = {  # js/model-worker.js replaced by a script that ...
+    "throws at start-up": "throw new Error('the worker broke on purpose');",
+    "never answers": "self.onmessage = () => {};",
+    "closes itself mid-run": f"self.onmessage = ({{data}}) => {{ {ANSWERS_INIT} else self.close(); }};",
+    "throws mid-run": f"self.onmessage = ({{data}}) => {{ {ANSWERS_INIT} else throw new Error('the worker broke on purpose'); }};",
+}
+TIMEOUT_MS = 500  # modelTimeoutMs of these tests: the stubs that fall silent never answer at all
+
+
+def with_stub_worker(dist, stub: str):
+    """`dist` with js/model-worker.js replaced by STUB_WORKERS[stub] and the page's model timeout set to TIMEOUT_MS."""
+    (dist / "js" / "model-worker.js").write_text(STUB_WORKERS[stub])
+    index = dist / "index.html"
+    html = index.read_text()
+    assert '"modelTimeoutMs": 60000' in html
+    index.write_text(html.replace('"modelTimeoutMs": 60000', f'"modelTimeoutMs": {TIMEOUT_MS}'))
+    return dist
+
+
+@pytest.mark.parametrize("stub, why", [
+    ("throws at start-up", "The model's script (js/model-worker.js) failed: Uncaught Error: the worker broke on purpose."),
+    ("never answers", "The model did not answer within 0.5 s."),
+])
+def test_a_worker_that_fails_or_never_answers_at_start_up_shows_the_error_state(page, page_log, copy_of_dist, serve, stub, why):
+    url = serve(with_stub_worker(copy_of_dist, stub))
+    page.goto(url)
+    message = error_message(page, page_log, url)
+    assert message == f"Sorry, the digit model could not be loaded. Please reload the page. ({why})"
+
+
+@pytest.mark.parametrize("stub, why", [
+    ("closes itself mid-run", "The model did not answer within 0.5 s."),
+    ("throws mid-run", "The model's script (js/model-worker.js) failed: Uncaught Error: the worker broke on purpose."),
+])
+def test_a_worker_that_dies_mid_run_shows_the_error_state(page, page_log, copy_of_dist, serve, stub, why):
+    url = serve(with_stub_worker(copy_of_dist, stub))
+    page.goto(url)
+    page.wait_for_selector(READY)
+    draw_with_mouse(page, ONE)
+    expected = f"Sorry, reading the digit failed. Please reload the page. ({why})"
+    assert page.wait_for_selector(ERROR).text_content() == expected
+    # The worker is given up: the hook's predictions fail at once, with the same reason, and drawing again does not throw.
+    assert page.evaluate("window.digitApp.predictMnist(new Uint8Array(784)).then(() => 'resolved', (e) => e.message)") == why
+    draw_with_mouse(page, ONE)
+    page.click("#clear")
+    assert_cleared(page)
+    assert page.text_content("#status") == expected
+    assert page_log.errors == []
