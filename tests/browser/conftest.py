@@ -44,16 +44,19 @@ def browser_errors(request, monkeypatch):
     browser = request.getfixturevalue("browser")
     errors = BrowserErrors()
     open_context = browser.new_context
+    opened = []
 
     def new_context(*args, **kwargs):
         context = open_context(*args, **kwargs)
         errors.watch(context)
+        opened.append(context)
         return context
 
     monkeypatch.setattr(browser, "new_context", new_context)
     yield errors
-    for context in browser.contexts:  # closing flushes the events still on their way
-        context.close()
+    for context in opened:  # closing flushes the events still on their way
+        if context in browser.contexts:  # still open: the test's own, left open
+            context.close()
     marker = request.node.get_closest_marker("expected_browser_errors")
     expected = marker.args if marker else ()
     assert errors.unexpected(expected) == [], "errors in the browser"
