@@ -60,6 +60,7 @@ def page_config() -> dict:
         "reportUrl": model_report.REPORT_JSON,
         "vendorPath": "vendor/",
         "backends": ["wasm", "webgl", "cpu"],
+        "modelTimeoutMs": 60_000,  # the longest the drawing page waits on a silent model worker, ms (js/model.js)
         "subsetUrl": "data/subset.json",  # the MNIST subset train.html trains on
     }
 

@@ -15,6 +15,7 @@
  *       pageHasWasm  false: the page has no WebAssembly, so the worker does not use it either
  *   {type: 'predict', id, images: Float32Array(count·imageSize²) 0–1, count}
  * Messages out:
+ *   {type: 'progress', stage}   a start-up step is done ('runtime', 'backend'): the page's timeout starts again
  *   {type: 'ready', backend, skipped: string[]}   or   {type: 'failed', stage, message}
  *   {type: 'result', id, probabilities: Float32Array(count·numClasses)}   or   {type: 'result', id, error}
  */
@@ -57,6 +58,7 @@ async function init({ vendorUrl, modelUrl, version, backends, pageHasWasm, image
     self.postMessage({ type: 'failed', stage: 'runtime', message: `The WebGL check (js/webgl.js) did not load: ${err.message || err}.` });
     return;
   }
+  self.postMessage({ type: 'progress', stage: 'runtime' });
   if (wasmAllowed) {
     try {
       importScripts(`${vendorUrl}tf-backend-wasm.min.js${query}`);
@@ -72,9 +74,11 @@ async function init({ vendorUrl, modelUrl, version, backends, pageHasWasm, image
     self.postMessage({ type: 'failed', stage: 'backend', message: err.message });
     return;
   }
+  self.postMessage({ type: 'progress', stage: 'backend' });
   try {
     model = await tf.loadGraphModel(`${modelUrl}${query}`);
-    await predict(new Float32Array(imageSize * imageSize), 1); // compiles kernels, allocates memory
+    // Compiles kernels and allocates memory; predict also refuses damaged weights here (NaN or infinite output).
+    await predict(new Float32Array(imageSize * imageSize), 1);
   } catch (err) {
     model = null;
     self.postMessage({ type: 'failed', stage: 'model', message: String(err.message || err) });
@@ -136,8 +140,30 @@ async function predict(images, count) {
   if (!model) throw new Error('the model is not loaded');
   const probabilities = tf.tidy(() => model.predict(tf.tensor4d(images, [count, imageSize, imageSize, 1])));
   try {
-    return await probabilities.data();
+    return checkedProbabilities(await probabilities.data(), count);
   } finally {
     probabilities.dispose();
   }
+}
+
+const SUM_TOLERANCE = 1e-3; // how far a row of softmax outputs may sum from 1 (float32 rounding, uint8 weights)
+
+/**
+ * `values` if each of its `count` rows is a probability distribution (finite, 0–1, summing to 1);
+ * throws otherwise. Weights with the right length but wrong bytes load without an error and show up here.
+ * @param {Float32Array} values count·numClasses, row-major
+ * @param {number} count rows
+ * @returns {Float32Array} values
+ */
+function checkedProbabilities(values, count) {
+  const width = values.length / count;
+  for (let row = 0; row < count; row++) {
+    let sum = 0;
+    for (const p of values.subarray(row * width, (row + 1) * width)) {
+      if (!(p >= 0 && p <= 1)) throw new Error("the model's outputs are not probabilities: its weights are damaged");
+      sum += p;
+    }
+    if (!(Math.abs(sum - 1) <= SUM_TOLERANCE)) throw new Error(`the model's outputs sum to ${sum.toFixed(4)}, not 1: its weights are damaged`);
+  }
+  return values;
 }

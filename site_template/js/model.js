@@ -23,42 +23,71 @@ export class ModelError extends Error {
 /**
  * Start the model worker: it picks a backend, loads the graph model and warms it up.
  *
+ * The worker is given up for good (terminated; the promise and every prediction
+ * waiting or asked for later reject with a ModelError) when its script fails
+ * (`error`), a message from it cannot be read (`messageerror`), or it stays
+ * silent for `timeoutMs` while the page waits on it: during start-up (each
+ * step it reports starts the time again) and while predictions are waiting
+ * (each answer starts it again).
+ *
  * @param {object} options
  * @param {string[]} options.backends in order of preference, e.g. ['wasm', 'webgl', 'cpu']
  * @param {string} options.vendorPath folder of tf.min.js and the .wasm binaries, relative to the page
  * @param {string} options.modelUrl model.json, relative to the page
  * @param {string} options.version the build's hash, appended as ?v= to every URL the worker loads
  * @param {number} options.imageSize side of the model's square input, pixels
+ * @param {number} options.modelTimeoutMs the longest silence of a worker the page waits on, ms
  * @returns {Promise<ModelClient>} rejects with a ModelError
  */
-export function startModel({ backends, vendorPath, modelUrl, version, imageSize }) {
+export function startModel({ backends, vendorPath, modelUrl, version, imageSize, modelTimeoutMs }) {
   const page = document.baseURI;
   const script = new URL('./model-worker.js', import.meta.url);
   script.search = `?v=${encodeURIComponent(version)}`;
   const worker = new Worker(script);
   const waiting = new Map(); // id -> {resolve, reject}: predictions asked for and not answered yet
   let nextId = 0;
+  let starting = true; // no 'ready' or 'failed' yet
+  let broken = null; // the ModelError that ended the worker
+  let timer = 0;
+  let rejectStart;
+
+  /** Start the silence timer again while the page waits on the worker; stop it when it does not. */
+  const watch = () => {
+    clearTimeout(timer);
+    if (starting || waiting.size) {
+      timer = setTimeout(() => fail(new ModelError('runtime', `The model did not answer within ${modelTimeoutMs / 1000} s.`)), modelTimeoutMs);
+    }
+  };
+  const fail = (error) => {
+    if (broken) return;
+    broken = error;
+    clearTimeout(timer);
+    worker.terminate();
+    rejectStart(error);
+    for (const { reject } of waiting.values()) reject(error);
+    waiting.clear();
+  };
 
   return new Promise((resolve, reject) => {
+    rejectStart = reject;
     worker.addEventListener('error', (event) => {
-      event.preventDefault(); // reported through the promise, not as an uncaught error
-      const error = new ModelError('runtime', `The model's script (js/model-worker.js) failed: ${event.message || 'it did not load'}.`);
-      reject(error);
-      for (const { reject: fail } of waiting.values()) fail(error);
-      waiting.clear();
+      event.preventDefault(); // reported through the promises, not as an uncaught error
+      fail(new ModelError('runtime', `The model's script (js/model-worker.js) failed: ${event.message || 'it did not load'}.`));
     });
+    worker.addEventListener('messageerror', () => fail(new ModelError('runtime', 'A message from the model could not be read.')));
     worker.addEventListener('message', ({ data }) => {
       if (data.type === 'ready') {
+        starting = false;
         resolve({ backend: data.backend, skipped: data.skipped, predict });
       } else if (data.type === 'failed') {
-        reject(new ModelError(data.stage, data.message));
-        worker.terminate();
+        fail(new ModelError(data.stage, data.message));
       } else if (data.type === 'result') {
         const request = waiting.get(data.id);
         waiting.delete(data.id);
         if (data.error) request?.reject(new Error(data.error));
         else request?.resolve(data.probabilities);
       }
+      if (!broken) watch();
     });
     worker.postMessage({
       type: 'init',
@@ -70,13 +99,19 @@ export function startModel({ backends, vendorPath, modelUrl, version, imageSize 
       pageHasWasm: typeof WebAssembly === 'object',
       imageSize,
     });
+    watch();
   });
 
   function predict(images, count) {
     return new Promise((resolve, reject) => {
+      if (broken) {
+        reject(broken);
+        return;
+      }
       const id = nextId++;
       waiting.set(id, { resolve, reject });
       worker.postMessage({ type: 'predict', id, images, count });
+      if (waiting.size === 1) watch();
     });
   }
 }

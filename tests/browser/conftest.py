@@ -1,5 +1,10 @@
 """Browser fixtures: Debian's headless Chromium and the built site served under a sub-path.
 
+Every test that opens a browser fails on any error in its pages or their workers (the autouse
+fixture `browser_errors`), unless it names the errors it provokes on purpose with
+`@pytest.mark.expected_browser_errors(REGEX, ...)`: then every error must match one of them, and
+each of them must match an error.
+
 The site is served at http://127.0.0.1:PORT/digits/ (requests outside /digits/
 get 404), the way GitHub Pages serves a project site at
 https://USER.github.io/REPO/, so a URL that is not relative breaks here too.
@@ -14,7 +19,7 @@ import pytest
 
 from bench.chromium import CHROMIUM_ARGS
 
-from .helpers import READY, PageLog, serving
+from .helpers import READY, BrowserErrors, PageLog, serving
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +30,37 @@ def browser_type_launch_args(browser_type_launch_args):
         "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
         "args": CHROMIUM_ARGS,
     }
+
+
+@pytest.fixture(autouse=True)
+def browser_errors(request, monkeypatch):
+    """Watches every browser context the test opens (pytest-playwright's `page` and `context`, and the
+    test's own `browser.new_context()`); at teardown, fails on any error they reported (BrowserErrors)
+    that the test's `expected_browser_errors` marker does not name. Yields the BrowserErrors, or None
+    for a test without a browser."""
+    if "browser" not in request.fixturenames:
+        yield None
+        return
+    browser = request.getfixturevalue("browser")
+    errors = BrowserErrors()
+    open_context = browser.new_context
+    opened = []
+
+    def new_context(*args, **kwargs):
+        context = open_context(*args, **kwargs)
+        errors.watch(context)
+        opened.append(context)
+        return context
+
+    monkeypatch.setattr(browser, "new_context", new_context)
+    yield errors
+    for context in opened:  # closing flushes the events still on their way
+        if context in browser.contexts:  # still open: the test's own, left open
+            context.close()
+    marker = request.node.get_closest_marker("expected_browser_errors")
+    expected = marker.args if marker else ()
+    assert errors.unexpected(expected) == [], "errors in the browser"
+    assert errors.unseen(expected) == [], f"expected errors that did not happen (all errors: {errors.messages})"
 
 
 @pytest.fixture(scope="session")

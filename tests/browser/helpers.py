@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -51,6 +52,28 @@ class PageLog:
     def outside(self, origin: str) -> list[str]:
         """Requests to anywhere but `origin` (scheme://host:port); data: and blob: URLs stay in the page."""
         return [url for url in self.requests if urlsplit(url).scheme not in ("data", "blob") and not _same_origin(url, origin)]
+
+
+class BrowserErrors:
+    """Every error of the browser contexts it watches: uncaught exceptions and unhandled rejections of
+    pages and of their workers (Playwright reports both as web errors), and console messages of type
+    error from pages and workers (a resource that failed to load, a CSP violation, console.error)."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+
+    def watch(self, context) -> None:
+        context.on("weberror", lambda error: self.messages.append(f"uncaught: {error.error}"))
+        context.on("console", lambda message: message.type == "error" and self.messages.append(
+            f"console.error: {message.text} ({message.location.get('url', '')})"))
+
+    def unexpected(self, patterns: tuple[str, ...]) -> list[str]:
+        """The messages that match none of the regular expressions `patterns` (re.search)."""
+        return [m for m in self.messages if not any(re.search(p, m) for p in patterns)]
+
+    def unseen(self, patterns: tuple[str, ...]) -> list[str]:
+        """The patterns that match no message."""
+        return [p for p in patterns if not any(re.search(p, m) for m in self.messages)]
 
 
 def _same_origin(url: str, origin: str) -> bool:

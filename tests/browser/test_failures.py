@@ -5,9 +5,13 @@ Each test breaks a private copy of the real built site (copy_of_dist) and opens 
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
+
 import pytest
 
-from tests.browser.helpers import assert_cleared, draw_with_mouse, ONE, prediction_after, READY
+from tests.browser.helpers import assert_cleared, draw_with_mouse, ONE, prediction_after, probabilities, READY
 
 
 pytestmark = pytest.mark.browser
@@ -16,8 +20,10 @@ ERROR = '#status[data-state="error"]'
 
 
 def error_message(page, page_log, url) -> str:
-    """Wait for the error state; check the page never became ready and that drawing and Clear still do not throw."""
+    """Wait for the error state; check the page never became ready, shows no number that is not one,
+    and that drawing and Clear still do not throw."""
     message = page.wait_for_selector(ERROR).text_content()
+    assert "NaN" not in page.text_content("body")
     assert page.evaluate("document.body.dataset.ready") is None
     draw_with_mouse(page, ONE)
     page.click("#clear")
@@ -95,16 +101,25 @@ def test_without_webassembly_another_backend_reads_the_digit(page, page_log, sit
     assert page_log.errors == []
 
 
-def test_a_blank_canvas_predicts_nothing_and_clear_still_works(ready_page):
-    assert ready_page.text_content("#prediction") == ""
+def test_clear_shows_nothing_and_the_test_hook_never_touches_the_page(ready_page):
+    draw_with_mouse(ready_page, ONE)
+    assert prediction_after(ready_page, 1) == "1"
     ready_page.click("#clear")
+    assert_cleared(ready_page)
+    draw_with_mouse(ready_page, ONE)
+    assert prediction_after(ready_page, 1) == "1"
     ready_page.keyboard.press("Escape")
     assert_cleared(ready_page)
     assert ready_page.get_attribute("#status", "data-state") == "ready"
-    # The model still answers for an all-black image; the page shows nothing for it.
+
+    draw_with_mouse(ready_page, ONE)
+    assert prediction_after(ready_page, 1) == "1"
+    shown = probabilities(ready_page)
+    # The model answers for an all-black image (another digit than the one drawn); the page keeps showing the drawing's.
     probs = ready_page.evaluate("window.digitApp.predictMnist(new Uint8Array(784))")
-    assert len(probs) == 10
-    assert ready_page.text_content("#prediction") == ""
+    assert len(probs) == 10 and sum(probs) == pytest.approx(1, abs=1e-3)
+    assert probs != [shown[str(digit)] for digit in range(10)], "the hook's answer differs from what is shown"
+    assert ready_page.text_content("#prediction") == "1" and probabilities(ready_page) == shown
 
 
 def test_predict_mnist_rejects_a_wrong_size_without_breaking_the_page(ready_page):
@@ -113,3 +128,128 @@ def test_predict_mnist_rejects_a_wrong_size_without_breaking_the_page(ready_page
     draw_with_mouse(ready_page, ONE)
     assert prediction_after(ready_page, 1) == "1"
 
+
+
+# ------------------------------------------------ damaged weights (issue 14, item 14)
+
+
+
+def is_output_bias(name: str) -> bool:
+    """The softmax layer's bias (pipeline/train/model.py names the layer `probabilities`)."""
+    return "/probabilities" in name and "/BiasAdd/" in name
+
+def float32_model(model_dir) -> dict:
+    """Rewrite the uint8-quantized model in `model_dir` as `pipeline export --quantize none` writes it
+    (float32 weights, one shard); returns the manifest entry of each weight by name, with its byte offset."""
+    model_json = model_dir / "model.json"
+    model = json.loads(model_json.read_text())
+    (group,) = model["weightsManifest"]
+    data = b"".join((model_dir / path).read_bytes() for path in group["paths"])
+    out, offset, entries = bytearray(), 0, {}
+    for weight in group["weights"]:
+        count = int(np.prod(weight["shape"], dtype=int))
+        quantization = weight.pop("quantization", None)
+        if quantization:
+            q = np.frombuffer(data, np.uint8, count, offset)
+            offset += count
+            values = (quantization["min"] + q * quantization["scale"]).astype("<f4").tobytes()
+        else:
+            values = data[offset:offset + 4 * count]
+            offset += 4 * count
+        entries[weight["name"]] = {**weight, "offset": len(out)}
+        out += values
+    for path in group["paths"]:
+        (model_dir / path).unlink()
+    group["paths"] = ["group1-shard1of1.bin"]
+    (model_dir / "group1-shard1of1.bin").write_bytes(bytes(out))
+    model_json.write_text(json.dumps(model))
+    return entries
+
+
+def test_a_float32_model_still_works_unbroken(page, copy_of_dist, serve):
+    """The control for the next test: the rewritten float32 model itself is sound."""
+    float32_model(copy_of_dist / "model")
+    page.goto(serve(copy_of_dist))
+    page.wait_for_selector(READY)
+    draw_with_mouse(page, ONE)
+    assert prediction_after(page, 1) == "1"
+
+
+def test_weights_of_the_right_length_but_nan_bytes_show_the_error_state(page, page_log, copy_of_dist, serve):
+    entries = float32_model(copy_of_dist / "model")
+    # The output layer's bias: a ReLU further up would turn NaN into 0 on the way down.
+    (bias,) = [e for name, e in entries.items() if is_output_bias(name)]
+    shard = copy_of_dist / "model" / "group1-shard1of1.bin"
+    data = bytearray(shard.read_bytes())
+    size = 4 * int(np.prod(bias["shape"]))
+    data[bias["offset"]:bias["offset"] + size] = b"\xff" * size  # 0xFFFFFFFF is a float32 NaN
+    shard.write_bytes(bytes(data))
+    url = serve(copy_of_dist)
+    page.goto(url)
+    message = error_message(page, page_log, url)
+    assert "model could not be loaded" in message and "damaged" in message and "outputs are not probabilities" in message, message
+
+
+def test_a_quantization_scale_that_overflows_shows_the_error_state(page, page_log, copy_of_dist, serve):
+    model_json = copy_of_dist / "model" / "model.json"
+    model = json.loads(model_json.read_text())
+    (weight,) = [w for w in model["weightsManifest"][0]["weights"] if is_output_bias(w["name"])]
+    weight["quantization"]["scale"] = 1e300  # infinite as float32: the output layer's bias becomes inf
+    model_json.write_text(json.dumps(model))
+    url = serve(copy_of_dist)
+    page.goto(url)
+    message = error_message(page, page_log, url)
+    assert "model could not be loaded" in message and "damaged" in message, message
+
+
+# ------------------------------------------ a worker that fails, hangs or dies (issue 14, item 15)
+
+ANSWERS_INIT = "if (data.type === 'init') postMessage({type: 'ready', backend: 'stub', skipped: []});"
+STUB_WORKERS = {  # js/model-worker.js replaced by a script that ...
+    "throws at start-up": "throw new Error('the worker broke on purpose');",
+    "never answers": "self.onmessage = () => {};",
+    "closes itself mid-run": f"self.onmessage = ({{data}}) => {{ {ANSWERS_INIT} else self.close(); }};",
+    "throws mid-run": f"self.onmessage = ({{data}}) => {{ {ANSWERS_INIT} else throw new Error('the worker broke on purpose'); }};",
+}
+TIMEOUT_MS = 500  # modelTimeoutMs of these tests: the stubs that fall silent never answer at all
+
+
+def with_stub_worker(dist, stub: str):
+    """`dist` with js/model-worker.js replaced by STUB_WORKERS[stub] and the page's model timeout set to TIMEOUT_MS."""
+    (dist / "js" / "model-worker.js").write_text(STUB_WORKERS[stub])
+    index = dist / "index.html"
+    html = index.read_text()
+    assert '"modelTimeoutMs": 60000' in html
+    index.write_text(html.replace('"modelTimeoutMs": 60000', f'"modelTimeoutMs": {TIMEOUT_MS}'))
+    return dist
+
+
+@pytest.mark.parametrize("stub, why", [
+    ("throws at start-up", "The model's script (js/model-worker.js) failed: Uncaught Error: the worker broke on purpose."),
+    ("never answers", "The model did not answer within 0.5 s."),
+])
+def test_a_worker_that_fails_or_never_answers_at_start_up_shows_the_error_state(page, page_log, copy_of_dist, serve, stub, why):
+    url = serve(with_stub_worker(copy_of_dist, stub))
+    page.goto(url)
+    message = error_message(page, page_log, url)
+    assert message == f"Sorry, the digit model could not be loaded. Please reload the page. ({why})"
+
+
+@pytest.mark.parametrize("stub, why", [
+    ("closes itself mid-run", "The model did not answer within 0.5 s."),
+    ("throws mid-run", "The model's script (js/model-worker.js) failed: Uncaught Error: the worker broke on purpose."),
+])
+def test_a_worker_that_dies_mid_run_shows_the_error_state(page, page_log, copy_of_dist, serve, stub, why):
+    url = serve(with_stub_worker(copy_of_dist, stub))
+    page.goto(url)
+    page.wait_for_selector(READY)
+    draw_with_mouse(page, ONE)
+    expected = f"Sorry, reading the digit failed. Please reload the page. ({why})"
+    assert page.wait_for_selector(ERROR).text_content() == expected
+    # The worker is given up: the hook's predictions fail at once, with the same reason, and drawing again does not throw.
+    assert page.evaluate("window.digitApp.predictMnist(new Uint8Array(784)).then(() => 'resolved', (e) => e.message)") == why
+    draw_with_mouse(page, ONE)
+    page.click("#clear")
+    assert_cleared(page)
+    assert page.text_content("#status") == expected
+    assert page_log.errors == []

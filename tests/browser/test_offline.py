@@ -27,6 +27,7 @@ def visit_until_cached(page, url: str) -> None:
     page.wait_for_function(CONTROLLED)
 
 
+@pytest.mark.expected_browser_errors(r"net::ERR_FAILED \(.*/not-in-the-build\.txt\)")  # the offline fetch below
 def test_after_one_visit_the_page_works_offline(browser, site_url, built_dist):
     context = browser.new_context()
     page = context.new_page()

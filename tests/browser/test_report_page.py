@@ -123,7 +123,8 @@ def looks_like(picture: np.ndarray, image: np.ndarray) -> float:
 def assert_pictures_are(pictures: list[np.ndarray], indices: list[int], images: np.ndarray) -> None:
     """Each picture is the MNIST test image it claims: close to it (correlation > 0.8; a screenshot is
     rescaled and framed), and closer to it than to any other image shown beside it."""
-    for picture, index in zip(pictures, indices):
+    assert len(pictures) == len(indices) > 0, "one picture per digit shown"
+    for picture, index in zip(pictures, indices, strict=True):
         scores = {other: looks_like(picture, images[other]) for other in indices}
         assert scores[index] > 0.8 and max(scores, key=scores.get) == index, f"test image {index}: {scores}"
 
@@ -165,7 +166,7 @@ def test_architecture_size_and_licence(report_page, evaluated_artifacts, metrics
     arch = json.loads((evaluated_artifacts / "tfjs" / "architecture.json").read_text())
     rows = report_page.eval_on_selector_all("#architecture tbody tr", "rows => rows.map(r => r.innerText)")
     assert len(rows) == len(arch["layers"]) + 1
-    for row, layer in zip(rows, arch["layers"]):
+    for row, layer in zip(rows[:-1], arch["layers"], strict=True):
         shape = "(" + ", ".join("N" if d is None else str(d) for d in layer["output_shape"]) + ")"
         assert row.split("\t") == [layer["name"], layer["type"], shape, f"{layer['parameters']:,}"]
     assert rows[-1].split("\t")[-1] == f"{metrics['parameters']:,}"
@@ -196,3 +197,24 @@ def test_build_without_evaluation_says_so_on_the_page(page, report_dist, tmp_pat
     assert "run `pipeline export` again" in status.text_content()
     assert page.locator("#confusion td").count() == 0
     assert log.errors == []
+
+
+HOSTILE = '"><img src=x onerror="document.title=1"></svg><h1>injected</h1>'  # markup in report.json's values
+
+
+def test_markup_in_the_report_data_stays_text(page, report_dist, tmp_path, serve):
+    """report.json's values are never parsed as markup: an epoch or a label holding HTML shows literally."""
+    site = tmp_path / "dist"
+    shutil.copytree(report_dist, site)
+    report = json.loads((site / "report.json").read_text())
+    report["history"][0]["epoch"] = HOSTILE
+    report["labels"][3] = HOSTILE
+    (site / "report.json").write_text(json.dumps(report))
+    page.goto(serve(site) + "report.html")
+    page.wait_for_selector(READY)
+    assert page.locator("img").count() == 0 and page.locator("h1").count() == 1
+    assert page.text_content("#history-table tbody tr th") == HOSTILE
+    assert page.text_content('#confusion thead th[scope="col"]:nth-of-type(4)') == HOSTILE
+    # The row whose epoch is not a number is left out of the charts; the others are drawn.
+    xs = page.eval_on_selector_all('#loss-chart circle[data-series="loss"]', "cs => cs.map(c => c.dataset.x)")
+    assert xs == [str(row["epoch"]) for row in report["history"][1:]]

@@ -165,6 +165,7 @@ def test_the_build_refuses_a_page_without_the_head_partial(trained_artifacts, tm
     assert not out.exists(), "nothing half-written"
 
 
+@pytest.mark.expected_browser_errors(r"^console\.error: Executing inline script violates the following Content Security Policy")  # the injected script
 def test_no_csp_violation_or_console_error_while_loading_drawing_and_predicting(browser, site_url):
     context = browser.new_context()
     page = context.new_page()
@@ -239,6 +240,9 @@ window.__probe = out;
 """
 
 
+@pytest.mark.expected_browser_errors(  # no-prelude.html: tf.min.js's eval is refused, and the half-loaded bundle then fails
+    r"^uncaught: Evaluating a string as JavaScript violates .*'unsafe-eval'",
+    r"^uncaught: Cannot read properties of undefined \(reading 'RowPartitionType'\)$")
 def test_a_page_running_tfjs_on_its_main_thread_works_under_the_csp(browser, trained_artifacts, tmp_path, serve):
     """Other pages (the lab) load tf.min.js themselves: the head partial puts js/tf-csp-prelude.js in front,
     and wasm and cpu then run with no CSP violation. Without the prelude, tf.min.js throws an eval error."""

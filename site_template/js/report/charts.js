@@ -1,6 +1,6 @@
 /**
- * Pure chart helpers for the model report: numbers in, SVG markup (a string)
- * or numbers out. No DOM, so they run and are tested in Node
+ * Pure chart helpers for the model report: numbers in, SVG as plain data
+ * (svg(): tag, attributes, children) or numbers out. No DOM, so they run and are tested in Node
  * (tests/js/report-charts.test.mjs). Colours are CSS variables from
  * css/style.css, so charts follow the page's light or dark scheme.
  */
@@ -29,29 +29,37 @@ export function niceTicks(min, max, count = 5) {
   return ticks;
 }
 
-/** Escape text for SVG/HTML markup. */
-export function escapeXml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+/**
+ * An SVG element as plain data: views.js makes it with createElementNS,
+ * setAttribute and text nodes, so a value is never parsed as markup.
+ * @typedef {{tag: string, attrs: Object<string, string|number>, children: (SvgNode|string)[]}} SvgNode
+ */
+
+/** @returns {SvgNode} `tag` with `attrs` and `children` (nodes, or strings that stay text) */
+export function svg(tag, attrs = {}, ...children) {
+  return { tag, attrs, children };
 }
 
 /**
- * A line chart of one or more series over epochs, as an SVG string.
+ * A line chart of one or more series over epochs, as an SvgNode.
  *
  * @param {object} chart
  * @param {string} chart.title accessible name of the chart (its <title>)
  * @param {string} chart.yLabel what the y axis measures, e.g. 'loss'
  * @param {{name: string, key: string, points: {x: number, y: number}[]}[]} chart.series
- *   key: a CSS-safe id (becomes data-series and a class); points: x = epoch (1, 2, …)
+ *   key: a CSS-safe id (becomes data-series and a class); points: x = epoch (1, 2, …);
+ *   a point whose x or y is not a finite number is left out
  * @param {number} [chart.width=480] @param {number} [chart.height=280] SVG user units
- * @returns {string} `<svg>`; every point is a `<circle data-series data-x data-y>`
+ * @returns {SvgNode} `<svg>`; every point is a `<circle data-series data-x data-y>`
  *   holding its exact value, and its position follows the axes' scales
  */
 export function lineChart({ title, yLabel, series, width = 480, height = 280 }) {
   const margin = { top: 36, right: 16, bottom: 40, left: 56 }; // the legend sits in the top margin
-  const points = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.y));
+  const drawn = series.map((s) => ({ ...s, points: s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)) }));
+  const points = drawn.flatMap((s) => s.points);
   if (points.length === 0) {
-    return `<svg class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}: no data">`
-      + `<text x="${width / 2}" y="${height / 2}" text-anchor="middle">no per-epoch history</text></svg>`;
+    return svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `${title}: no data` },
+      svg('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle' }, 'no per-epoch history'));
   }
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);
@@ -62,28 +70,28 @@ export function lineChart({ title, yLabel, series, width = 480, height = 280 }) 
   const y = linearScale([yTicks[0], yTicks[yTicks.length - 1]], [height - margin.bottom, margin.top]);
   const xTicks = niceTicks(xMin, xMax, Math.min(10, xMax - xMin)).filter((t) => Number.isInteger(t) && t >= xMin && t <= xMax);
   const decimals = Math.max(0, -Math.floor(Math.log10((yTicks[1] - yTicks[0]) || 1)));
-  const fmt = (v) => v.toFixed(decimals);
+  const [left, right, bottom] = [margin.left, width - margin.right, height - margin.bottom];
 
-  const grid = yTicks.map((t) => `<g class="tick"><line x1="${margin.left}" x2="${width - margin.right}" y1="${r(y(t))}" y2="${r(y(t))}"/>`
-    + `<text x="${margin.left - 6}" y="${r(y(t))}" dy="0.32em" text-anchor="end">${fmt(t)}</text></g>`).join('');
-  const xAxis = xTicks.map((t) => `<text class="tick" x="${r(x(t))}" y="${height - margin.bottom + 18}" text-anchor="middle">${t}</text>`).join('');
-  const lines = series.map((s, i) => {
-    const pts = s.points.filter((p) => Number.isFinite(p.y));
-    const path = pts.map((p) => `${r(x(p.x))},${r(y(p.y))}`).join(' ');
-    const dots = pts.map((p) => `<circle data-series="${escapeXml(s.key)}" data-x="${p.x}" data-y="${p.y}" cx="${r(x(p.x))}" cy="${r(y(p.y))}" r="3.5"><title>${escapeXml(s.name)}, epoch ${p.x}: ${p.y.toPrecision(4)}</title></circle>`).join('');
-    return `<g class="series series-${i} ${escapeXml(s.key)}" data-series="${escapeXml(s.key)}"><polyline points="${path}"/>${dots}</g>`;
-  }).join('');
-  const legend = series.map((s, i) => `<g class="legend series-${i}" transform="translate(${margin.left + i * 170},8)">`
-    + `<line x1="0" x2="18" y1="6" y2="6"/><text x="24" y="6" dy="0.32em">${escapeXml(s.name)}</text></g>`).join('');
+  const grid = yTicks.map((t) => svg('g', { class: 'tick' },
+    svg('line', { x1: left, x2: right, y1: r(y(t)), y2: r(y(t)) }),
+    svg('text', { x: left - 6, y: r(y(t)), dy: '0.32em', 'text-anchor': 'end' }, t.toFixed(decimals))));
+  const xAxis = xTicks.map((t) => svg('text', { class: 'tick', x: r(x(t)), y: bottom + 18, 'text-anchor': 'middle' }, String(t)));
+  const lines = drawn.map((s, i) => svg('g', { class: `series series-${i} ${s.key}`, 'data-series': s.key },
+    svg('polyline', { points: s.points.map((p) => `${r(x(p.x))},${r(y(p.y))}`).join(' ') }),
+    ...s.points.map((p) => svg('circle', { 'data-series': s.key, 'data-x': p.x, 'data-y': p.y, cx: r(x(p.x)), cy: r(y(p.y)), r: 3.5 },
+      svg('title', {}, `${s.name}, epoch ${p.x}: ${p.y.toPrecision(4)}`)))));
+  const legend = drawn.map((s, i) => svg('g', { class: `legend series-${i}`, transform: `translate(${left + i * 170},8)` },
+    svg('line', { x1: 0, x2: 18, y1: 6, y2: 6 }), svg('text', { x: 24, y: 6, dy: '0.32em' }, s.name)));
 
-  return `<svg class="chart" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}" data-y-min="${yTicks[0]}" data-y-max="${yTicks[yTicks.length - 1]}">`
-    + `<title>${escapeXml(title)}</title>`
-    + `<g class="grid">${grid}</g>`
-    + `<line class="axis" x1="${margin.left}" x2="${width - margin.right}" y1="${height - margin.bottom}" y2="${height - margin.bottom}"/>`
-    + xAxis
-    + `<text class="axis-label" x="${(margin.left + width - margin.right) / 2}" y="${height - 6}" text-anchor="middle">epoch</text>`
-    + `<text class="axis-label" transform="translate(14,${(margin.top + height - margin.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(yLabel)}</text>`
-    + lines + legend + '</svg>';
+  return svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': title,
+    'data-y-min': yTicks[0], 'data-y-max': yTicks[yTicks.length - 1] },
+  svg('title', {}, title),
+  svg('g', { class: 'grid' }, ...grid),
+  svg('line', { class: 'axis', x1: left, x2: right, y1: bottom, y2: bottom }),
+  ...xAxis,
+  svg('text', { class: 'axis-label', x: (left + right) / 2, y: height - 6, 'text-anchor': 'middle' }, 'epoch'),
+  svg('text', { class: 'axis-label', transform: `translate(14,${(margin.top + bottom) / 2}) rotate(-90)`, 'text-anchor': 'middle' }, yLabel),
+  ...lines, ...legend);
 }
 
 /**

@@ -53,8 +53,8 @@ export function renderSummary(report) {
 
 /** Loss and accuracy per epoch, training and validation: two SVG charts and the same numbers as a table. */
 export function renderCurves(history) {
-  $('loss-chart').innerHTML = lineChart({ title: 'Loss per epoch, training and validation', yLabel: 'loss', series: historySeries(history, 'loss') });
-  $('accuracy-chart').innerHTML = lineChart({ title: 'Accuracy per epoch, training and validation', yLabel: 'accuracy', series: historySeries(history, 'accuracy') });
+  $('loss-chart').replaceChildren(svgElement(lineChart({ title: 'Loss per epoch, training and validation', yLabel: 'loss', series: historySeries(history, 'loss') })));
+  $('accuracy-chart').replaceChildren(svgElement(lineChart({ title: 'Accuracy per epoch, training and validation', yLabel: 'accuracy', series: historySeries(history, 'accuracy') })));
   const value = (v, digits) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
   $('history-table').querySelector('tbody').replaceChildren(...history.map((row) => el('tr', {},
     el('th', { scope: 'row' }, String(row.epoch)),
@@ -132,6 +132,17 @@ function el(tag, attributes, ...children) {
   for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
   node.append(...children);
   return node;
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** The SVG element described by `node` (charts.js svg()): attributes set one by one, strings as text nodes. */
+function svgElement(node) {
+  if (typeof node === 'string') return document.createTextNode(node);
+  const element = document.createElementNS(SVG_NS, node.tag);
+  for (const [name, value] of Object.entries(node.attrs)) element.setAttribute(name, String(value));
+  element.append(...node.children.map(svgElement));
+  return element;
 }
 
 function percent(p, decimals) {

@@ -11,6 +11,9 @@
  *   summary   null, then after each run {images, seconds, imagesPerSecond,
  *             stopped, accuracy, backend}: images trained on, seconds of
  *             training (evaluation excluded), accuracy on the held-out images
+ *   release() with ?hold-at-batch=N in the URL, training waits after batch N
+ *             (body[data-held-at-batch="N"]) until this is called, so a test
+ *             can act in the middle of a run on a machine of any speed
  */
 import { createDrawingPad } from '../drawing.js';
 import { toMnist } from '../preprocess.js';
@@ -24,7 +27,7 @@ const GRID_SIZE = 60; // test images shown after evaluation
 const config = ui.readConfig();
 const { imageSize, fitSize, labels, numClasses } = config;
 
-window.trainLab = { backend: '', webgl: null, summary: null };
+window.trainLab = { backend: '', webgl: null, summary: null, release: () => {} };
 const charts = createCharts(ui.elements.charts);
 let data = null; // the loaded subset
 let model = null; // the model trained last
@@ -59,19 +62,22 @@ async function trainAndEvaluate() {
   const settings = ui.readSettings();
   if (!settings || !data || run) return;
   await ready;
-  model?.dispose();
-  ui.enableDrawing(false);
-  charts.reset();
-  model = createModel({ imageSize, numClasses, learningRate: settings.learningRate });
-  ui.setState('training', 'Training…');
-  ui.showProgress({ fraction: 0, secondsLeft: null, epoch: 1, epochs: settings.epochs, imagesPerSecond: 0 });
+  const holdAt = ui.requestedHold();
   try {
+    model?.dispose();
+    model = null; // nothing to draw with until the new model is trained
+    ui.enableDrawing(false);
+    charts.reset();
+    model = createModel({ imageSize, numClasses, learningRate: settings.learningRate });
+    ui.setState('training', 'Training…');
+    ui.showProgress({ fraction: 0, secondsLeft: null, epoch: 1, epochs: settings.epochs, imagesPerSecond: 0 });
     run = train(model, data.train, {
       ...settings, imageSize, numClasses,
-      onBatch: ({ epoch, step, totalSteps, images, seconds, loss, accuracy }) => {
+      onBatch: async ({ epoch, step, totalSteps, images, seconds, loss, accuracy }) => {
         charts.addBatch(step, loss, accuracy);
         const perStep = seconds / step;
         ui.showProgress({ fraction: step / totalSteps, secondsLeft: perStep * (totalSteps - step), epoch: epoch + 1, epochs: settings.epochs, imagesPerSecond: images / seconds });
+        if (step === holdAt) await held(step);
       },
       onEpoch: ({ epoch, loss, accuracy }) => charts.addEpoch(epoch + 1, loss, accuracy),
     });
@@ -85,10 +91,23 @@ async function trainAndEvaluate() {
     ui.enableDrawing(true);
     ui.setState('done', `Done: ${(summary.accuracy * 100).toFixed(2)} % of the test digits right, after ${trained.images.toLocaleString('en')} training images in ${ui.formatDuration(trained.seconds)}. Draw with it below, or train again.`);
   } catch (err) {
+    model?.dispose();
+    model = null;
     ui.setState('error', `Sorry, training failed: ${err.message}`);
   } finally {
     run = null;
   }
+}
+
+/** The test hook's hold: resolves when window.trainLab.release() is called. */
+function held(step) {
+  document.body.dataset.heldAtBatch = String(step);
+  return new Promise((resolve) => {
+    window.trainLab.release = () => {
+      delete document.body.dataset.heldAtBatch;
+      resolve();
+    };
+  });
 }
 
 // ------------------------------------------------------ draw with the model
@@ -103,10 +122,18 @@ function openPad() {
   }
 }
 
-/** Read the drawing the way the main page does and show the model's guess (after every pen-up). */
+/**
+ * Read the drawing the way the main page does and show the model's guess (after every pen-up);
+ * no guess while a new model is being trained.
+ */
 async function predictDrawing() {
   const { ink, width, height, strokes } = pad.readInk();
   const image = toMnist(ink, width, height, { imageSize, fitSize });
-  const probabilities = image && model ? await predictImage(model, image, imageSize) : null;
+  let probabilities = null;
+  try {
+    if (image && model && !run) probabilities = await predictImage(model, image, imageSize);
+  } catch (err) {
+    ui.setState('error', `Sorry, reading the drawing failed: ${err.message}`);
+  }
   ui.showDrawPrediction({ probabilities, labels, strokes });
 }

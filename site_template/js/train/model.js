@@ -66,9 +66,10 @@ export function cosineLearningRate(step, totalSteps, peak) {
  * @param {number} options.learningRate peak of the cosine schedule
  * @param {number} options.imageSize side of an image, pixels
  * @param {number} options.numClasses
- * @param {function(object): void} [options.onBatch] after each batch:
+ * @param {function(object): (void|Promise<void>)} [options.onBatch] after each batch:
  *   {epoch, step, totalSteps, images, seconds, loss, accuracy} (epoch from 0;
- *   step: batches done; images: images trained on so far; seconds since start)
+ *   step: batches done; images: images trained on so far; seconds since start);
+ *   training waits for the promise it returns
  * @param {function(object): void} [options.onEpoch] after each epoch: {epoch, loss, accuracy}
  * @returns {{done: Promise<{images: number, seconds: number, stopped: boolean}>, stop: function(): void}}
  *   stop() ends training after the batch in progress
@@ -103,7 +104,7 @@ export function train(model, data, { epochs, learningRate, imageSize, numClasses
           onBatchEnd: async (_batch, logs) => {
             step += 1;
             images += logs.size;
-            onBatch({ epoch, step, totalSteps, images, seconds: (performance.now() - start) / 1000, loss: logs.loss, accuracy: logs.acc });
+            await onBatch({ epoch, step, totalSteps, images, seconds: (performance.now() - start) / 1000, loss: logs.loss, accuracy: logs.acc });
             if (performance.now() - lastYield > YIELD_MS) {
               await yieldToEventLoop();
               lastYield = performance.now();

@@ -61,6 +61,12 @@ export function requestedBackend() {
   return new URLSearchParams(location.search).get('backend');
 }
 
+/** `?hold-at-batch=N` from the page's URL (tests): the batch after which training waits, or null. */
+export function requestedHold() {
+  const value = Number.parseInt(new URLSearchParams(location.search).get('hold-at-batch'), 10);
+  return value > 0 ? value : null;
+}
+
 /** Epochs and learning rate as entered, or null (with the browser's message shown) if invalid. */
 export function readSettings() {
   if (!elements.settings.reportValidity()) return null;
