@@ -125,11 +125,12 @@ def build(
             context = {"config": page_config(), "metrics": page_metrics, "asset_version": webapp.content_hash(stage),
                        "subset": {"train_count": shipped["train"]["count"], "test_count": shipped["test"]["count"]}}
             pages = render_pages(template_dir, stage, context, log)
-            version = webapp.write_service_worker(stage, template_dir / webapp.SERVICE_WORKER)  # last: it lists every file
+            version = webapp.write_service_worker(stage, template_dir / webapp.SERVICE_WORKER,  # last: it lists every file
+                                                  context["asset_version"])
         except webapp.PageError as err:
             raise BuildError(str(err)) from None
         log(f"build: {len(pages)} page(s) under the CSP, with the manifest and offline module; "
-            f"{webapp.SERVICE_WORKER} precaches {len(webapp.precache_files(stage))} files as version {version}")
+            f"{webapp.SERVICE_WORKER} caches {len(webapp.precache_files(stage))} files as version {version}")
     size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
     log(f"build: wrote {out_dir} ({size / 1024:.0f} KiB) from {template_dir} and {artifacts_dir}")
     return page_metrics
