@@ -25,6 +25,16 @@ pytestmark = pytest.mark.browser
 BUDGET_BYTES = 600_000  # issue 13: the drawing page's first visit, gzip as GitHub Pages serves it
 OFFLINE_READY = 'html[data-offline="ready"]'  # js/offline.js: controlled, and this page's files cached
 LAB_READY = 'body:not([data-state="loading"])'  # train.html has its data and a backend
+# Asks for an update and follows the new service worker to where it ends: redundant (refused) or activated.
+UPDATE_OUTCOME = """async () => {
+  const registration = await navigator.serviceWorker.getRegistration();
+  await registration.update();
+  const worker = registration.installing;
+  if (!worker) return 'no new worker';
+  const ended = () => ['redundant', 'activated'].includes(worker.state);
+  if (!ended()) await new Promise((done) => worker.addEventListener('statechange', () => ended() && done()));
+  return worker.state;
+}"""
 CACHED_PATHS = """async () => {
   const keys = [];
   for (const name of await caches.keys()) for (const request of await (await caches.open(name)).keys()) keys.push(request.url);
@@ -103,16 +113,43 @@ def test_the_lab_is_cached_when_opened_and_then_works_offline(browser, built_dis
         context.close()
 
 
-def test_a_file_that_is_not_what_the_build_wrote_keeps_the_old_cache(browser, built_dist, trained_artifacts, tmp_path, served):
-    """Build B replaces build A on the server, but one of its files is changed after the build (a broken
-    upload, a tampering proxy): B's service worker must not install, and A's cache keeps serving."""
+def build_b(trained_artifacts, tmp_path):
+    """Another build of the same model: the drawing page's heading differs, so its files and cache name do."""
     template = tmp_path / "template"
     shutil.copytree(ROOT / "site_template", template)
     index = template / "index.html"
     index.write_text(index.read_text().replace("<h1>Draw a digit</h1>", "<h1>Draw a digit, build B</h1>"))
-    build_b = tmp_path / "dist-b"
-    build(trained_artifacts, build_b, template, NODE_MODULES, log=quiet)
-    page_b = build_b / "index.html"  # a file whose URL ("./") the HTTP cache holds from build A, too
+    out = tmp_path / "dist-b"
+    build(trained_artifacts, out, template, NODE_MODULES, log=quiet)
+    return out
+
+
+def test_an_update_caches_the_lab_again_where_it_was_cached(browser, built_dist, trained_artifacts, tmp_path, served):
+    dist_b = build_b(trained_artifacts, tmp_path)
+    root = tmp_path / "served"
+    shutil.copytree(built_dist, root)
+    _, url = served(root)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(url + "train.html")
+        page.wait_for_selector(OFFLINE_READY)
+        shutil.rmtree(root)
+        shutil.copytree(dist_b, root)
+        assert page.evaluate(UPDATE_OUTCOME) == "activated"
+        (cache,) = page.evaluate("caches.keys()")
+        assert cache == f"digit-pipeline {url} {content_hash(dist_b, precache_files(dist_b))}"
+        keys = page.evaluate(CACHED_PATHS)
+        assert any(key.endswith("data/train-images.png") for key in keys) and any(key.endswith("vendor/tfjs-digits.js") for key in keys)
+    finally:
+        context.close()
+
+
+def test_a_file_that_is_not_what_the_build_wrote_keeps_the_old_cache(browser, built_dist, trained_artifacts, tmp_path, served):
+    """Build B replaces build A on the server, but one of its files is changed after the build (a broken
+    upload, a tampering proxy): B's service worker must not install, and A's cache keeps serving."""
+    dist_b = build_b(trained_artifacts, tmp_path)
+    page_b = dist_b / "index.html"  # a file whose URL ("./") the HTTP cache holds from build A, too
     page_b.write_text(page_b.read_text() + "<!-- not what the build wrote -->\n")
     version_a = content_hash(built_dist, precache_files(built_dist))
 
@@ -125,18 +162,8 @@ def test_a_file_that_is_not_what_the_build_wrote_keeps_the_old_cache(browser, bu
         page.goto(url)
         page.wait_for_selector(OFFLINE_READY)
         shutil.rmtree(root)
-        shutil.copytree(build_b, root)
-        # Ask for the update and follow B's worker to where it ends: redundant (refused) or activated.
-        outcome = page.evaluate("""async () => {
-          const registration = await navigator.serviceWorker.getRegistration();
-          await registration.update();
-          const worker = registration.installing;
-          if (!worker) return 'no new worker';
-          const ended = () => ['redundant', 'activated'].includes(worker.state);
-          if (!ended()) await new Promise((done) => worker.addEventListener('statechange', () => ended() && done()));
-          return worker.state;
-        }""")
-        assert outcome == "redundant"
+        shutil.copytree(dist_b, root)
+        assert page.evaluate(UPDATE_OUTCOME) == "redundant"
         assert page.evaluate("caches.keys()") == [f"digit-pipeline {url} {version_a}"]
         context.set_offline(True)
         page.reload()
