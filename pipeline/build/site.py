@@ -6,7 +6,8 @@ Writes: dist/ (replaced atomically):
   index.html, ...            rendered from site_template/*.html (each includes _head.html)
   css/, js/                  copied from site_template/
   model/                     the tfjs graph model
-  vendor/                    self-hosted tfjs bundles and the wasm binaries
+  vendor/                    self-hosted tfjs bundles and the wasm binaries; the drawing page's own
+                             size-optimized bundle (pipeline/build/bundle.py)
   metrics.json               what the page shows: accuracy, model size, ...
   sw.js, manifest.webmanifest, icons/, icon.svg   offline use and installing (pipeline/build/webapp.py)
   data/                      the compact MNIST subset train.html trains on (pipeline/build/subset.py)
@@ -25,7 +26,7 @@ from pathlib import Path
 import jinja2
 
 from pipeline import artifacts
-from pipeline.build import webapp
+from pipeline.build import bundle, webapp
 from pipeline.build import report as model_report
 from pipeline.contract import FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES
 from pipeline.artifacts import METRICS_FILE, REPORT_FILE, TFJS_DIR, TFJS_MODEL_FILE  # not from train/export: no TensorFlow
@@ -59,7 +60,7 @@ def page_config() -> dict:
         "metricsUrl": "metrics.json",
         "reportUrl": model_report.REPORT_JSON,
         "vendorPath": "vendor/",
-        "backends": ["wasm", "webgl", "cpu"],
+        "backends": ["wasm", "cpu"],  # vendor/tfjs-digits.js has wasm; cpu comes as a chunk where WebAssembly is missing
         "modelTimeoutMs": 60_000,  # the longest the drawing page waits on a silent model worker, ms (js/model.js)
         "subsetUrl": "data/subset.json",  # the MNIST subset train.html trains on
     }
@@ -112,6 +113,10 @@ def build(
 
     with artifacts.replacing_dir(out_dir) as stage:
         _copy_files(stage, template_dir, tfjs_dir, node_modules)
+        try:
+            bundle.write_bundle(tfjs_dir, stage / "vendor", node_modules, log)
+        except bundle.BundleError as err:
+            raise BuildError(str(err)) from None
         (stage / "metrics.json").write_text(json.dumps(page_metrics, indent=2) + "\n")
         (stage / ".nojekyll").write_text("")
         shipped = _write_subset(stage / "data", subset, data_path, log)
@@ -121,11 +126,12 @@ def build(
             context = {"config": page_config(), "metrics": page_metrics, "asset_version": webapp.content_hash(stage),
                        "subset": {"train_count": shipped["train"]["count"], "test_count": shipped["test"]["count"]}}
             pages = render_pages(template_dir, stage, context, log)
-            version = webapp.write_service_worker(stage, template_dir / webapp.SERVICE_WORKER)  # last: it lists every file
+            version = webapp.write_service_worker(stage, template_dir / webapp.SERVICE_WORKER,  # last: it lists every file
+                                                  context["asset_version"])
         except webapp.PageError as err:
             raise BuildError(str(err)) from None
         log(f"build: {len(pages)} page(s) under the CSP, with the manifest and offline module; "
-            f"{webapp.SERVICE_WORKER} precaches {len(webapp.precache_files(stage))} files as version {version}")
+            f"{webapp.SERVICE_WORKER} caches {len(webapp.precache_files(stage))} files as version {version}")
     size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
     log(f"build: wrote {out_dir} ({size / 1024:.0f} KiB) from {template_dir} and {artifacts_dir}")
     return page_metrics

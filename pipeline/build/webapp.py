@@ -20,13 +20,16 @@ Written into the built site by `site.build`:
                           drawn with Pillow from ICON_PATH and THEME_COLOUR
   icon.svg                rendered from site_template/icon.svg with the same design
   manifest.webmanifest    name, start_url ".", scope ".", standalone, colours, icons
-  sw.js                   rendered from site_template/sw.js with the list of every
-                          file of dist/ and their content hash (the cache's name)
+  sw.js                   rendered from site_template/sw.js with every file of dist/ in two
+                          groups (the drawing page's, precached on install; the lab's, cached
+                          when a lab page opens), each with its URL and SHA-256, and the
+                          content hash of them all (the cache's name)
 """
 
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import io
 import json
@@ -53,6 +56,14 @@ OFFLINE_MODULE = "js/offline.js"
 TF_PRELUDE = "js/tf-csp-prelude.js"  # lets vendor/tf.min.js load under the CSP (no eval)
 TOUCH_ICON = "icons/icon-192.png"  # apple-touch-icon: iOS ignores the manifest's icons
 CONTENT_HASH_CHARS = 16  # hex digits of SHA-256 kept: the ?v= of every asset and the cache's name
+DRAWING_PAGE = "index.html"  # its files are precached on install; the other pages' when they are opened
+# What js/model-worker.js fetches (fnmatch globs in dist/). Not vendor/tfjs-digits-cpu.js nor the wasm
+# binary without SIMD: only where needed. Not the manifest's icons: a browser that installs the app fetches
+# and keeps them itself.
+WORKER_FILES = ("js/model-worker.js", "vendor/tfjs-digits.js", "model/*", "vendor/tfjs-backend-wasm-simd.wasm")
+# Files the site requests without ?v= (fnmatch globs); the pages' own links are read from the pages.
+PLAIN_URLS = ("*.html", "vendor/*.wasm", "icons/*", "report/*", MANIFEST)
+LINKS_LOADED = ("stylesheet", "icon", "manifest", "apple-touch-icon")  # <link rel> a page loads itself
 
 # The policy, directive by directive. 'wasm-unsafe-eval' lets WebAssembly compile
 # (tfjs's wasm backend) without allowing eval() of JavaScript. Hashes of inline
@@ -308,12 +319,17 @@ def check_page(html: str, page_name: str) -> tuple[str, ...]:
 
 
 def precache_files(dist: Path) -> list[Path]:
-    """Every file of the built site the service worker caches: all but sw.js itself and dotfiles (.nojekyll)."""
+    """Every file of the built site the service worker may cache: all but sw.js itself and dotfiles (.nojekyll)."""
     return sorted(
         path.relative_to(dist)
         for path in dist.rglob("*")
         if path.is_file() and path.name != SERVICE_WORKER and not any(part.startswith(".") for part in path.relative_to(dist).parts)
     )
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of the file's bytes: what sw.js checks each download against."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def content_hash(root: Path, files: Iterable[Path] | None = None) -> str:
@@ -324,17 +340,56 @@ def content_hash(root: Path, files: Iterable[Path] | None = None) -> str:
     digest = hashlib.sha256()
     for rel in files:
         digest.update(rel.as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256((root / rel).read_bytes()).digest())
+        digest.update(bytes.fromhex(file_sha256(root / rel)))
     return digest.hexdigest()[:CONTENT_HASH_CHARS]
 
 
-def write_service_worker(dist: Path, template: Path) -> str:
-    """Render `template` (site_template/sw.js) into dist/sw.js with VERSION and FILES; returns VERSION."""
+def page_urls(html: str) -> list[str]:
+    """The site-relative URLs a rendered page loads by itself, as it writes them (query included):
+    its scripts, stylesheets, icons, manifest and the targets of its import map."""
+    page = _PageReader()
+    page.feed(html)
+    urls = list(page.sources) + [link.get("href") or "" for link in page.links if link.get("rel") in LINKS_LOADED]
+    for text in page.import_maps:
+        urls += json.loads(text).get("imports", {}).values()
+    return [url.removeprefix("./") for url in urls if url and "//" not in url and not url.startswith(("/", "data:"))]
+
+
+def cache_groups(dist: Path, asset_version: str) -> dict[str, list[list[str]]]:
+    """What sw.js caches: {"page": [[path, url, sha256], ...], "lab": [...]}, paths relative to dist/.
+
+    "page" is the drawing page's own files (DRAWING_PAGE, what it links and WORKER_FILES), precached
+    on install; "lab" is every other file, cached when a lab page is first opened. Each url is the
+    one the page itself requests (the ?v= included), so the HTTP cache serves the service worker
+    what the page has just downloaded: no file comes down twice.
+    """
+    files = [rel.as_posix() for rel in precache_files(dist)]
+    urls = {path: f"{path}?v={asset_version}" for path in files}
+    urls.update({path: path for path in files if any(fnmatch.fnmatchcase(path, glob) for glob in PLAIN_URLS)})
+    urls[DRAWING_PAGE] = "./"
+    page = {DRAWING_PAGE}
+    for html in sorted(dist.glob("*.html")):
+        for url in page_urls(html.read_text()):
+            path = url.split("?")[0]
+            if path in urls:
+                urls[path] = url
+                page |= {path} if html.name == DRAWING_PAGE else set()
+    page |= {path for path in files if any(fnmatch.fnmatchcase(path, glob) for glob in WORKER_FILES)}
+
+    def entry(path: str) -> list[str]:
+        return [quote(path), quote(urls[path], safe="/?="), file_sha256(dist / path)]
+
+    return {"page": [entry(p) for p in files if p in page], "lab": [entry(p) for p in files if p not in page]}
+
+
+def write_service_worker(dist: Path, template: Path, asset_version: str) -> str:
+    """Render `template` (site_template/sw.js) into dist/sw.js with VERSION and the cache groups
+    (`asset_version`: the pages' ?v=); returns VERSION."""
     if not template.is_file():
         raise PageError(f"{template}: missing (the service worker template)")
-    files = precache_files(dist)
-    version = content_hash(dist, files)
-    (dist / SERVICE_WORKER).write_text(_render(template, version=version, files=[quote(rel.as_posix()) for rel in files]))
+    version = content_hash(dist, precache_files(dist))
+    groups = cache_groups(dist, asset_version)
+    (dist / SERVICE_WORKER).write_text(_render(template, version=version, page=groups["page"], lab=groups["lab"]))
     return version
 
 

@@ -2,16 +2,19 @@
  * The model's own thread (a classic dedicated Worker, started by js/model.js):
  * picks a TensorFlow.js backend, loads the graph model, warms it up and
  * predicts. Loading and compiling tfjs here keeps the page's main thread free
- * to draw. A classic worker, because tf.min.js is a classic script
- * (importScripts); the WebGL check, an ES module shared with the lab
- * (js/webgl.js), comes in with a dynamic import().
+ * to draw. TensorFlow.js is the build's size-optimized bundle for this model
+ * (pipeline/build/bundle.py): vendor/tfjs-digits.js (core, converter, wasm)
+ * and, only where WebAssembly is missing, vendor/tfjs-digits-cpu.js. A classic
+ * worker, because both are classic scripts (importScripts); the WebGL check,
+ * an ES module shared with the lab (js/webgl.js), comes in with a dynamic
+ * import() only when 'webgl' is among the backends.
  *
  * Messages in (from js/model.js):
  *   {type: 'init', vendorUrl, modelUrl, version, backends, pageHasWasm, imageSize}
- *       vendorUrl  absolute URL of dist/vendor/ (tf.min.js, the .wasm files)
+ *       vendorUrl  absolute URL of dist/vendor/ (the tfjs bundles, the .wasm files)
  *       modelUrl   absolute URL of model.json
  *       version    the build's hash, appended as ?v= (tfjs appends it to the shards too)
- *       backends   names in order of preference, e.g. ['wasm', 'webgl', 'cpu']
+ *       backends   names in order of preference, e.g. ['wasm', 'cpu']
  *       pageHasWasm  false: the page has no WebAssembly, so the worker does not use it either
  *   {type: 'predict', id, images: Float32Array(count·imageSize²) 0–1, count}
  * Messages out:
@@ -20,7 +23,10 @@
  *   {type: 'result', id, probabilities: Float32Array(count·numClasses)}   or   {type: 'result', id, error}
  */
 /* global tf */
+const RUNTIME = 'tfjs-digits.js'; // in vendor/: core, converter, the wasm backend and this model's kernels
+const CPU_CHUNK = 'tfjs-digits-cpu.js'; // in vendor/: the cpu backend, fetched only when cpu is tried
 let model = null;
+let cpuChunk = ''; // URL of CPU_CHUNK with the build's ?v=
 let imageSize = 0;
 let wasmAllowed = true; // the page has WebAssembly too
 let webgl = null; // js/webgl.js, loaded by init
@@ -42,30 +48,21 @@ async function init({ vendorUrl, modelUrl, version, backends, pageHasWasm, image
   imageSize = size;
   wasmAllowed = pageHasWasm && typeof WebAssembly === 'object';
   const query = `?v=${encodeURIComponent(version)}`;
-  // As js/tf-csp-prelude.js does for pages: lets tf.min.js load without eval, should a host send a CSP for workers.
-  if (!('regeneratorRuntime' in self)) self.regeneratorRuntime = undefined;
+  cpuChunk = `${vendorUrl}${CPU_CHUNK}${query}`;
   try {
-    // The wasm script is optional: without it (or without WebAssembly) tfjs still has webgl and cpu.
-    importScripts(`${vendorUrl}tf.min.js${query}`);
+    importScripts(`${vendorUrl}${RUNTIME}${query}`);
   } catch (err) {
-    self.postMessage({ type: 'failed', stage: 'runtime', message: 'The TensorFlow.js runtime (vendor/tf.min.js) did not load.' });
+    self.postMessage({ type: 'failed', stage: 'runtime', message: `The TensorFlow.js runtime (vendor/${RUNTIME}) did not load.` });
     return;
   }
   try {
     // Page import maps do not reach workers: the build's hash goes on by hand.
-    webgl = await import(`./webgl.js${query}`);
+    if (backends.includes('webgl')) webgl = await import(`./webgl.js${query}`);
   } catch (err) {
     self.postMessage({ type: 'failed', stage: 'runtime', message: `The WebGL check (js/webgl.js) did not load: ${err.message || err}.` });
     return;
   }
   self.postMessage({ type: 'progress', stage: 'runtime' });
-  if (wasmAllowed) {
-    try {
-      importScripts(`${vendorUrl}tf-backend-wasm.min.js${query}`);
-    } catch {
-      /* reported by chooseBackend as "did not load" */
-    }
-  }
   let backend;
   const skipped = [];
   try {
@@ -88,16 +85,27 @@ async function init({ vendorUrl, modelUrl, version, backends, pageHasWasm, image
 }
 
 /**
- * Why a backend cannot be used here, or null if it may be tried. A list of
+ * Why a backend cannot be used here, or null if it may be tried; cpu's chunk
+ * is fetched here, the first time cpu is tried. A list of
  * one backend is a deliberate choice (benchmarks force each in turn), so a
  * software WebGL renderer is then used rather than skipped.
  */
 function unavailable(name, forced) {
   if (name === 'wasm' && !wasmAllowed) return 'this browser has no WebAssembly';
-  if (name === 'wasm' && !tf.wasm) return 'the WebAssembly runtime (vendor/tf-backend-wasm.min.js) did not load';
+  if (name === 'wasm' && !tf.wasm) return `the WebAssembly backend is not in vendor/${RUNTIME}`;
+  if (name === 'cpu' && !tf.findBackendFactory('cpu')) importCpuChunk();
   if (name === 'webgl' && !forced) return webgl.webglUnfit(webgl.describeWebgl(() => new OffscreenCanvas(1, 1)));
   if (!tf.findBackendFactory(name)) return 'not registered';
   return null;
+}
+
+/** The cpu backend (vendor/tfjs-digits-cpu.js) into the running tfjs; a failure shows as "not registered". */
+function importCpuChunk() {
+  try {
+    importScripts(cpuChunk);
+  } catch {
+    /* reported by unavailable() */
+  }
 }
 
 /**

@@ -1,10 +1,15 @@
 /**
  * Offline use: registers the service worker (sw.js at the site's root, made by
- * `pipeline build` with the list of every file of the build), and tells the
- * visitor when a newer build has taken over.
+ * `pipeline build` with every file of the build, its URL and SHA-256), asks it
+ * to keep this page's files, and tells the visitor when a newer build has
+ * taken over.
  *
  * The head partial (_head.html) puts this module in every page, so every page
- * of the site works offline after one visit. How updates go (see sw.js): a new build
+ * of the site works offline after one visit: the worker precaches the drawing
+ * page's files when it installs, and the lab's (train.html, report.html: the
+ * training data, tf.min.js, tfjs-vis) when a lab page asks here. Once the page
+ * is controlled and its files are cached, <html data-offline="ready"> (or
+ * "failed": the page still works online). How updates go (see sw.js): a new build
  * has a new cache name; its service worker installs in the background, takes
  * over at once (skipWaiting + clients.claim) and deletes the old cache. A page
  * that was already open keeps what it has loaded and shows a notice with a
@@ -21,12 +26,30 @@ export async function registerServiceWorker() {
     if (updating) showUpdateNotice();
   });
   try {
-    return await navigator.serviceWorker.register(new URL(SCRIPT, ROOT), { scope: ROOT.pathname });
+    const registration = await navigator.serviceWorker.register(new URL(SCRIPT, ROOT), { scope: ROOT.pathname });
+    keepThisPage(); // not awaited: it waits for the worker to install
+    return registration;
   } catch (err) {
     // Private modes and some browser settings forbid service workers: the page still works online.
     console.warn(`Offline use is not available here: ${err.message}`);
     return null;
   }
+}
+
+/** Ask the active service worker to cache this page's group of files; marks <html data-offline>. */
+async function keepThisPage() {
+  const registration = await navigator.serviceWorker.ready;
+  if (!navigator.serviceWorker.controller) {
+    await new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }));
+  }
+  const channel = new MessageChannel();
+  const answer = new Promise((resolve) => {
+    channel.port1.onmessage = ({ data }) => resolve(data);
+  });
+  registration.active.postMessage({ type: 'cache-page', url: location.href }, [channel.port2]);
+  const { ok, error } = await answer;
+  if (!ok) console.warn(`This page will not work offline: ${error}`);
+  document.documentElement.dataset.offline = ok ? 'ready' : 'failed';
 }
 
 /** "A new version is ready" with a Reload button, once, at the top of the page. */
@@ -45,6 +68,6 @@ function showUpdateNotice() {
   document.body.prepend(notice);
 }
 
-// After the page has loaded: precaching (the whole build, a few MB) must not compete with the first load.
+// After the page has loaded: precaching must not compete with the first load.
 if (document.readyState === 'complete') registerServiceWorker();
 else window.addEventListener('load', () => registerServiceWorker(), { once: true });

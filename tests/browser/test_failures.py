@@ -69,7 +69,7 @@ def test_missing_model_worker_script(page, page_log, copy_of_dist, serve):
 
 
 def test_missing_tfjs_runtime(page, page_log, copy_of_dist, serve):
-    (copy_of_dist / "vendor" / "tf.min.js").unlink()
+    (copy_of_dist / "vendor" / "tfjs-digits.js").unlink()
     url = serve(copy_of_dist)
     page.goto(url)
     message = error_message(page, page_log, url)
@@ -79,8 +79,8 @@ def test_missing_tfjs_runtime(page, page_log, copy_of_dist, serve):
 def test_without_webassembly_and_no_other_backend_the_page_says_why(page, page_log, copy_of_dist, serve):
     index = copy_of_dist / "index.html"
     html = index.read_text()
-    assert '"backends": ["wasm", "webgl", "cpu"]' in html
-    index.write_text(html.replace('"backends": ["wasm", "webgl", "cpu"]', '"backends": ["wasm"]'))
+    assert '"backends": ["wasm", "cpu"]' in html
+    index.write_text(html.replace('"backends": ["wasm", "cpu"]', '"backends": ["wasm"]'))
     page.add_init_script("delete globalThis.WebAssembly")
     url = serve(copy_of_dist)
     page.goto(url)
@@ -90,10 +90,13 @@ def test_without_webassembly_and_no_other_backend_the_page_says_why(page, page_l
 
 
 def test_without_webassembly_another_backend_reads_the_digit(page, page_log, site_url):
+    """The cpu backend, a chunk of its own (vendor/tfjs-digits-cpu.js), comes down only here."""
     page.add_init_script("delete globalThis.WebAssembly")
     page.goto(site_url)
     page.wait_for_selector(READY)
-    assert page.evaluate("document.body.dataset.backend") in ("webgl", "cpu")
+    assert page.evaluate("document.body.dataset.backend") == "cpu"
+    fetched = [url.removeprefix(site_url).split("?")[0] for url in page_log.requests]
+    assert "vendor/tfjs-digits-cpu.js" in fetched and "vendor/tfjs-backend-wasm-simd.wasm" not in fetched
     draw_with_mouse(page, ONE)
     assert prediction_after(page, 1) == "1"
     probs = page.evaluate("window.digitApp.predictMnist(new Uint8Array(784))")

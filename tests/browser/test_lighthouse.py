@@ -46,5 +46,5 @@ def test_tensorflow_js_runs_off_the_main_thread(audit):
     report = json.loads(audit["report"].read_text())
     main_thread_scripts = [item["url"] for item in report["audits"]["bootup-time"]["details"]["items"]]
     network = [item["url"] for item in report["audits"]["network-requests"]["details"]["items"]]
-    assert any("vendor/tf.min.js" in url for url in network), "the worker loads tfjs"
+    assert any("vendor/tfjs-digits.js" in url for url in network), "the worker loads tfjs"
     assert not any("vendor/tf" in url for url in main_thread_scripts), main_thread_scripts

@@ -204,10 +204,12 @@ def test_no_request_leaves_the_origin_and_the_models_worker_is_watched(browser, 
         page.wait_for_function("() => navigator.serviceWorker.controller !== null")
         # The log includes the worker's own requests (tfjs, wasm, model), so it would see one that left.
         paths = {url.removeprefix(site_url).split("?")[0] for url in log.requests}
-        assert {"js/model-worker.js", "vendor/tf.min.js", "vendor/tfjs-backend-wasm-simd.wasm", "model/model.json"} <= paths
+        assert {"js/model-worker.js", "vendor/tfjs-digits.js", "vendor/tfjs-backend-wasm-simd.wasm", "model/model.json"} <= paths
         assert log.outside(site_url) == []
-        assert not any(re.search(r"https?://", f) for f in json.loads(
-            re.search(r"const FILES = (\[.*?\]);", page.request.get(site_url + "sw.js").text()).group(1)))
+        script = page.request.get(site_url + "sw.js").text()
+        for group in ("PAGE", "LAB"):  # [path, url, sha256] of every file the service worker may cache
+            entries = json.loads(re.search(rf"const {group} = (\[.*?\]);", script).group(1))
+            assert entries and not any(re.search(r"https?://|^/", path + url) for path, url, _ in entries)
     finally:
         context.close()
 

@@ -25,8 +25,8 @@ class UrlCollector(HTMLParser):
 
 
 def test_dist_has_everything_the_page_needs(built_dist):
-    for rel in ["index.html", ".nojekyll", "metrics.json", "model/model.json", "vendor/tf.min.js",
-                "vendor/tf-backend-wasm.min.js", "vendor/tfjs-backend-wasm-simd.wasm", "js/main.js"]:
+    for rel in ["index.html", ".nojekyll", "metrics.json", "model/model.json", "vendor/tfjs-digits.js",
+                "vendor/tfjs-digits-cpu.js", "vendor/tf.min.js", "vendor/tf-backend-wasm.min.js", "vendor/tfjs-backend-wasm-simd.wasm", "js/main.js"]:
         assert (built_dist / rel).is_file(), rel
     assert list((built_dist / "model").glob("*.bin"))
     metrics = json.loads((built_dist / "metrics.json").read_text())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -110,15 +111,33 @@ def test_tfjs_comes_with_its_prelude_and_only_through_the_partial(tmp_path):
         render(tmp_path, PAGE, name="tf.html", head_call=without)
 
 
-def test_precache_lists_every_file_but_the_worker_and_dotfiles(tmp_path):
-    for rel in ["index.html", "js/a.js", "model/w 1.bin", ".nojekyll", "sw.js"]:
+def test_the_service_worker_lists_every_file_but_itself_and_dotfiles_in_two_groups(tmp_path):
+    """The drawing page's files (what index.html loads and what its model worker loads) are precached, each
+    under the URL the page requests and with its SHA-256; every other file is the lab's."""
+    files = {"index.html": '<link rel="stylesheet" href="css/a.css?v=v1"><script type="module" src="js/offline.js"></script>',
+             "css/a.css": "a", "js/offline.js": "o", "js/model-worker.js": "w", "model/w 1.bin": "b", "model/model.json": "{}",
+             "vendor/tfjs-digits.js": "t", "vendor/tfjs-backend-wasm-simd.wasm": "s", "train.html": "<p>lab</p>",
+             "data/x.bin": "x", ".nojekyll": "", "sw.js": "old"}
+    for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(rel)
-    assert [p.as_posix() for p in precache_files(tmp_path)] == ["index.html", "js/a.js", "model/w 1.bin"]
-    version = write_service_worker(tmp_path, ROOT / "site_template" / "sw.js")
+        (tmp_path / rel).write_text(text)
+    assert ".nojekyll" not in {p.as_posix() for p in precache_files(tmp_path)}
+    version = write_service_worker(tmp_path, ROOT / "site_template" / "sw.js", "v1")
     script = (tmp_path / "sw.js").read_text()
     assert f'const VERSION = "{version}";' in script
-    assert 'const FILES = ["index.html", "js/a.js", "model/w%201.bin"];' in script
+    groups = {name: json.loads(re.search(rf"const {name} = (\[.*?\]);", script).group(1)) for name in ("PAGE", "LAB")}
+    sha = {rel: hashlib.sha256(text.encode()).hexdigest() for rel, text in files.items()}
+    assert groups["PAGE"] == [
+        ["css/a.css", "css/a.css?v=v1", sha["css/a.css"]],
+        ["index.html", "./", sha["index.html"]],
+        ["js/model-worker.js", "js/model-worker.js?v=v1", sha["js/model-worker.js"]],
+        ["js/offline.js", "js/offline.js", sha["js/offline.js"]],  # as index.html writes it: no ?v=
+        ["model/model.json", "model/model.json?v=v1", sha["model/model.json"]],
+        ["model/w%201.bin", "model/w%201.bin?v=v1", sha["model/w 1.bin"]],
+        ["vendor/tfjs-backend-wasm-simd.wasm", "vendor/tfjs-backend-wasm-simd.wasm", sha["vendor/tfjs-backend-wasm-simd.wasm"]],
+        ["vendor/tfjs-digits.js", "vendor/tfjs-digits.js?v=v1", sha["vendor/tfjs-digits.js"]],
+    ]
+    assert groups["LAB"] == [["data/x.bin", "data/x.bin?v=v1", sha["data/x.bin"]], ["train.html", "train.html", sha["train.html"]]]
 
 
 def test_the_content_hash_changes_with_any_byte_or_name(tmp_path):

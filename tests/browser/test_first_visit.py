@@ -1,0 +1,175 @@
+"""A light first visit: what the drawing page, its model worker and its service worker download, counted where
+it leaves the server (gzip as GitHub Pages serves it), the lab cached only when it is opened, and a service
+worker that refuses a file the build did not write.
+
+Bytes are counted by the test server (pipeline/tools/serve.py records every response it sends, headers
+included), not in the browser: it sees the page, its dedicated worker and its service worker alike, with
+no DevTools target to attach per worker, and an HTTP-cache hit, which costs no network, never reaches it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+
+import pytest
+
+from pipeline.build.site import build
+from pipeline.build.webapp import content_hash, precache_files
+from pipeline.tools.serve import serve_in_background
+from tests.browser.helpers import draw_with_mouse, ONE, PageLog, prediction_after, READY, SEVEN, SUB_PATH
+from tests.helpers import NODE_MODULES, quiet, ROOT
+
+pytestmark = pytest.mark.browser
+
+BUDGET_BYTES = 600_000  # issue 13: the drawing page's first visit, gzip as GitHub Pages serves it
+OFFLINE_READY = 'html[data-offline="ready"]'  # js/offline.js: controlled, and this page's files cached
+LAB_READY = 'body:not([data-state="loading"])'  # train.html has its data and a backend
+# Asks for an update and follows the new service worker to where it ends: redundant (refused) or activated.
+UPDATE_OUTCOME = """async () => {
+  const registration = await navigator.serviceWorker.getRegistration();
+  await registration.update();
+  const worker = registration.installing;
+  if (!worker) return 'no new worker';
+  const ended = () => ['redundant', 'activated'].includes(worker.state);
+  if (!ended()) await new Promise((done) => worker.addEventListener('statechange', () => ended() && done()));
+  return worker.state;
+}"""
+CACHED_PATHS = """async () => {
+  const keys = [];
+  for (const name of await caches.keys()) for (const request of await (await caches.open(name)).keys()) keys.push(request.url);
+  return keys;
+}"""
+
+
+@pytest.fixture
+def served(tmp_path):
+    """serve(folder) -> (server, url): the folder served under SUB_PATH like `site_url`, with the server's log."""
+    servers = []
+
+    def serve(root):
+        server, url = serve_in_background(root, base=SUB_PATH)
+        servers.append(server)
+        return server, url
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_first_visit_fits_the_budget_and_fetches_every_file_once(browser, built_dist, served):
+    server, url = served(built_dist)
+    context = browser.new_context()  # empty HTTP cache, no service worker
+    page = context.new_page()
+    log = PageLog(page)
+    try:
+        page.goto(url)
+        page.wait_for_selector(READY)
+        page.wait_for_selector(OFFLINE_READY)  # the service worker has precached the page's files
+        draw_with_mouse(page, SEVEN)
+        assert prediction_after(page, 1) == "7"
+        sent = list(server.sent)
+        paths = [s.path.removeprefix(SUB_PATH).split("?")[0] for s in sent]
+        total = sum(s.bytes for s in sent)
+        print(f"first visit: {total:,} bytes in {len(sent)} responses")  # the figure BENCHMARKS.md reports
+        assert [path for path, n in Counter(paths).items() if n > 1] == [], "fetched twice (a ?v= query does not count)"
+        assert all(s.status == 200 for s in sent), sent
+        assert total <= BUDGET_BYTES, f"{total:,} bytes: {sorted(sent, key=lambda s: -s.bytes)[:5]}"
+        assert {"", "vendor/tfjs-digits.js", "vendor/tfjs-backend-wasm-simd.wasm", "model/model.json", "sw.js"} <= set(paths)
+        lab = [p for p in paths if p.startswith(("data/", "vendor/tf.min.js", "vendor/tfjs-vis", "train.html", "report"))]
+        assert lab == [], "the lab's files come when the lab is opened"
+        assert log.errors == []
+    finally:
+        context.close()
+
+
+def test_the_lab_is_cached_when_opened_and_then_works_offline(browser, built_dist, served):
+    _, url = served(built_dist)
+    context = browser.new_context()
+    page = context.new_page()
+    log = PageLog(page)
+    try:
+        page.goto(url)
+        page.wait_for_selector(OFFLINE_READY)
+        assert not any("/data/" in key or key.endswith("train.html") for key in page.evaluate(CACHED_PATHS))
+        for lab_page, ready in (("train.html", LAB_READY), ("report.html", READY)):
+            page.goto(url + lab_page)
+            page.wait_for_selector(ready, timeout=60_000)
+            page.wait_for_selector(OFFLINE_READY)  # the lab's files are in the cache now
+        assert any(key.endswith("data/train-images.png") for key in page.evaluate(CACHED_PATHS))
+        context.set_offline(True)
+        page.goto(url + "train.html")
+        page.wait_for_selector(LAB_READY, timeout=60_000)
+        assert page.get_attribute("body", "data-state") == "idle", page.text_content("#status")
+        page.goto(url + "report.html")
+        page.wait_for_selector(READY)
+        page.goto(url)
+        page.wait_for_selector(READY)
+        draw_with_mouse(page, ONE)
+        assert prediction_after(page, 1) == "1"
+        assert log.errors == []
+    finally:
+        context.close()
+
+
+def build_b(trained_artifacts, tmp_path):
+    """Another build of the same model: the drawing page's heading differs, so its files and cache name do."""
+    template = tmp_path / "template"
+    shutil.copytree(ROOT / "site_template", template)
+    index = template / "index.html"
+    index.write_text(index.read_text().replace("<h1>Draw a digit</h1>", "<h1>Draw a digit, build B</h1>"))
+    out = tmp_path / "dist-b"
+    build(trained_artifacts, out, template, NODE_MODULES, log=quiet)
+    return out
+
+
+def test_an_update_caches_the_lab_again_where_it_was_cached(browser, built_dist, trained_artifacts, tmp_path, served):
+    dist_b = build_b(trained_artifacts, tmp_path)
+    root = tmp_path / "served"
+    shutil.copytree(built_dist, root)
+    _, url = served(root)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(url + "train.html")
+        page.wait_for_selector(OFFLINE_READY)
+        shutil.rmtree(root)
+        shutil.copytree(dist_b, root)
+        assert page.evaluate(UPDATE_OUTCOME) == "activated"
+        (cache,) = page.evaluate("caches.keys()")
+        assert cache == f"digit-pipeline {url} {content_hash(dist_b, precache_files(dist_b))}"
+        keys = page.evaluate(CACHED_PATHS)
+        assert any(key.endswith("data/train-images.png") for key in keys) and any(key.endswith("vendor/tfjs-digits.js") for key in keys)
+    finally:
+        context.close()
+
+
+def test_a_file_that_is_not_what_the_build_wrote_keeps_the_old_cache(browser, built_dist, trained_artifacts, tmp_path, served):
+    """Build B replaces build A on the server, but one of its files is changed after the build (a broken
+    upload, a tampering proxy): B's service worker must not install, and A's cache keeps serving."""
+    dist_b = build_b(trained_artifacts, tmp_path)
+    page_b = dist_b / "index.html"  # a file whose URL ("./") the HTTP cache holds from build A, too
+    page_b.write_text(page_b.read_text() + "<!-- not what the build wrote -->\n")
+    version_a = content_hash(built_dist, precache_files(built_dist))
+
+    root = tmp_path / "served"
+    shutil.copytree(built_dist, root)
+    _, url = served(root)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.wait_for_selector(OFFLINE_READY)
+        shutil.rmtree(root)
+        shutil.copytree(dist_b, root)
+        assert page.evaluate(UPDATE_OUTCOME) == "redundant"
+        assert page.evaluate("caches.keys()") == [f"digit-pipeline {url} {version_a}"]
+        context.set_offline(True)
+        page.reload()
+        page.wait_for_selector(READY)
+        assert page.text_content("h1") == "Draw a digit", "build A, from its cache"
+        draw_with_mouse(page, ONE)
+        assert prediction_after(page, 1) == "1"
+    finally:
+        context.close()
