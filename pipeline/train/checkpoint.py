@@ -13,17 +13,20 @@ serves every backend and strategy (MirroredVariables read and assign through Ker
 from __future__ import annotations
 
 import io
-import json
+import re
 import shutil
+import zipfile
+import zlib
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from pipeline import artifacts
-from pipeline.config import TrainConfig
+from pipeline.config import TrainConfig, read_settings_json
 
 LATEST = "latest.json"  # in the checkpoint folder: the last completed epoch, its file and the run's settings
+STATE_FILE = re.compile(r"state-epoch\d{3,}\.npz")  # a bare name in the checkpoint folder: never a path elsewhere
 
 
 class ResumeError(Exception):
@@ -52,13 +55,39 @@ def save(folder: Path, trainer: keras.Model, state: dict) -> None:
 
 
 def read_state(folder: Path) -> dict:
-    """latest.json of a checkpoint folder; ResumeError when there is none."""
+    """latest.json of a checkpoint folder, checked: ResumeError when there is none, or it is not one
+    that `save` wrote (unreadable, not JSON, a field missing or of the wrong type, settings out of range,
+    or a "file" that is not a bare state-epochNNN.npz name inside `folder`)."""
+    path = folder / LATEST
+    if not path.is_file():
+        raise ResumeError(f"nothing to resume: no checkpoint in {folder}")
+    state = read_settings_json(path, ResumeError)
+    problem = _state_problem(state)
+    if problem:
+        raise ResumeError(f"{path}: not a checkpoint of pipeline train ({problem}); "
+                          f"delete {folder} to train from the start")
+    return state
+
+
+def _state_problem(state) -> str | None:
+    """What is wrong with a latest.json's value, or None."""
+    if not isinstance(state, dict):
+        return "not a JSON object"
+    fields = {"epoch": int, "file": str, "config": dict, "replicas": int, "history": list, "train_seconds": (int, float)}
+    for name, kind in fields.items():
+        if isinstance(state.get(name), bool) or not isinstance(state.get(name), kind):
+            return f"{name!r} missing or of the wrong type"
+    if state["epoch"] < 1 or state["replicas"] < 1:
+        return "'epoch' and 'replicas' must be at least 1"
+    if not STATE_FILE.fullmatch(state["file"]):
+        return f"'file' {state['file'][:80]!r} is not a state-epochNNN.npz in the checkpoint folder"
+    if not all(isinstance(row, dict) for row in state["history"]):
+        return "'history' must be a list of objects"
     try:
-        return json.loads((folder / LATEST).read_text())
-    except FileNotFoundError:
-        raise ResumeError(f"nothing to resume: no checkpoint in {folder}") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise ResumeError(f"{folder / LATEST}: unreadable checkpoint ({err})") from None
+        TrainConfig.from_dict(state["config"])
+    except ValueError as err:
+        return f"config: {err}"
+    return None
 
 
 def check_compatible(state: dict, config: TrainConfig, replicas: int, folder: Path) -> None:
@@ -82,8 +111,9 @@ def restore(folder: Path, trainer: keras.Model, state: dict) -> None:
     try:
         with np.load(folder / state["file"]) as saved:
             values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-    except (OSError, KeyError, ValueError) as err:
-        raise ResumeError(f"{folder / state['file']}: unreadable checkpoint ({err})") from None
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+        raise ResumeError(f"{folder / state['file']}: unreadable checkpoint ({reason})") from None
     if len(values) != len(variables) or any(v.shape != tuple(a.shape) for v, a in zip(variables, values)):
         raise ResumeError(f"cannot resume from {folder}: its variables do not match this model")
     for variable, value in zip(variables, values):
