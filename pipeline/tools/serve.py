@@ -2,6 +2,8 @@
 
 `pipeline serve --base /REPO/` serves dist/ at http://127.0.0.1:PORT/REPO/ so
 that relative URLs are exercised exactly as on https://USER.github.io/REPO/.
+Like GitHub Pages it lists no folders (a folder without index.html is a 404),
+and a path holding a NUL byte is a 400, not an error in the server thread.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
+import urllib.parse
 from pathlib import Path
 
 MIME_TYPES = {".wasm": "application/wasm", ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json"}
@@ -22,7 +25,14 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         if not self.path.startswith(self.base):  # like GitHub Pages: nothing outside the project path
             self.send_error(404, "outside the served base path")
             return None
+        if "\x00" in urllib.parse.unquote(self.path):  # the file system cannot name it: os.stat would raise
+            self.send_error(400, "a NUL byte in the path")
+            return None
         return super().send_head()
+
+    def list_directory(self, path):
+        self.send_error(404, "no index.html here (folders are not listed)")
+        return None
 
     def translate_path(self, path):
         return super().translate_path("/" + path[len(self.base):])
