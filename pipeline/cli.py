@@ -243,20 +243,23 @@ def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, 
     """
     from pipeline.config import ConfigFileError
     from pipeline.data import DataError
+    from pipeline.train.latest import ResumeError
+    from pipeline.train.profiles import with_overrides
 
     _join_cluster(workers, worker_index)
+    overrides = {SETTING_FIELDS.get(k, k): v for k, v in settings.items() if v is not None}
+    try:  # settings first: a bad --config or checkpoint fails at once, before TensorFlow starts
+        config = with_overrides(_train_base(profile, config_file, resume, artifacts), overrides)
+    except (ConfigFileError, ResumeError) as err:
+        _fail(err)
     if data is not None:  # a bad --data fails in one line, before TensorFlow starts its devices and talks
         _check_data(data)
     if cpu_replicas > 1:
         _stage("train.distribute").split_cpu(cpu_replicas)  # before the backend starts its devices
     stage = _stage("train.loop")  # first, so TensorFlow's import chatter is held back
-    from pipeline.train.checkpoint import ResumeError
     from pipeline.train.distribute import DistributeError
-    from pipeline.train.profiles import with_overrides
 
-    overrides = {SETTING_FIELDS.get(k, k): v for k, v in settings.items() if v is not None}
     try:
-        config = with_overrides(_train_base(profile, config_file, resume, artifacts), overrides)
         stage.train(config, artifacts, data_path=data, resume=resume)
     except stage.TrainingInterrupted as stop:
         click.echo(str(stop), err=True)
@@ -264,7 +267,7 @@ def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, 
     except KeyboardInterrupt:  # Ctrl-C while setting up, before the first epoch started
         click.echo("interrupted before training started; nothing was written", err=True)
         raise SystemExit(130) from None
-    except (DataError, ConfigFileError, ResumeError, DistributeError) as err:
+    except (DataError, ResumeError, DistributeError) as err:
         _fail(err)
 
 
@@ -296,14 +299,14 @@ def _train_base(profile: str, config_file: Path | None, resume: bool, artifacts:
     """The TrainConfig the flags override: --config's file, else on --resume the checkpoint's
     (unless --profile was given), else the profile's."""
     from pipeline.config import TrainConfig, read_train_config
-    from pipeline.train import checkpoint
+    from pipeline.train.latest import read_state
     from pipeline.train.profiles import profile_config
 
     if config_file is not None:
         return read_train_config(config_file)
     profile_given = click.get_current_context().get_parameter_source("profile") == click.core.ParameterSource.COMMANDLINE
     if resume and not profile_given:
-        return TrainConfig.from_dict(checkpoint.read_state(artifacts / CHECKPOINT_DIR)["config"])
+        return TrainConfig.from_dict(read_state(artifacts / CHECKPOINT_DIR)["config"])
     return profile_config(profile)
 
 

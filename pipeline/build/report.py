@@ -34,11 +34,11 @@ GRID_DIGITS = 15  # the page's 3×5 grid of test digits
 MISTAKES = 12  # the most confident mistakes kept
 SAMPLE_SEED = 20260  # picks the grid's digits; fixed so rebuilds show the same ones
 DIGIT_SHAPE = {"index": int, "true": int, "predicted": int, "confidence": NUMBER, "pixels": str}
-SHAPES = {  # what the build reads from each file (artifacts.check_fields)
+SHAPES = {  # what the build and the report page read from each file (artifacts.check_fields)
     EVALUATION_FILE: {"images": int, "accuracy": NUMBER, "loss": NUMBER, "per_class": [{}], "confusion_matrix": list,
                       "runtime": str, "mistakes": [DIGIT_SHAPE], "sample": [DIGIT_SHAPE]},
-    ARCHITECTURE_FILE: {"name": str, "layers": [{"name": str, "type": str, "parameters": int}], "parameters": int,
-                        "trainable_parameters": int},
+    ARCHITECTURE_FILE: {"layers": [{"name": str, "type": str, "output_shape": list, "parameters": int}],
+                        "parameters": int},
 }
 LICENCE = {
     "data": "MNIST",
@@ -127,6 +127,14 @@ def write_report(tfjs_dir: Path, metrics: dict, export_report: dict, out_dir: Pa
         del report["sprite"]["pixels"]
     (out_dir / REPORT_JSON).write_text(json.dumps(report, indent=1) + "\n")
     return report
+
+
+def check_files(tfjs_dir: Path) -> None:
+    """Read and check evaluation.json and architecture.json where they are, so that a corrupt one stops the
+    build before it writes anything (ArtifactError naming the file)."""
+    for name in SHAPES:
+        if (tfjs_dir / name).is_file():
+            _read_checked(tfjs_dir / name)
 
 
 def _read_checked(path: Path) -> dict:

@@ -187,6 +187,7 @@ def _read_artifacts(artifacts_dir: Path, min_accuracy: float) -> tuple[dict, dic
         if None not in hashes and hashes[0] != hashes[1]:
             raise artifacts.ArtifactError(f"{report_path}: exported from another model.keras than {metrics_path} "
                                           "describes; run `pipeline export` again")
+        model_report.check_files(artifacts_dir / TFJS_DIR)
         if min_accuracy > 0:
             source = report_path if "tfjs_test_accuracy" in report else metrics_path
             accuracy = report.get("tfjs_test_accuracy", metrics.get("test_accuracy"))

@@ -8,12 +8,12 @@ Each file is written to a temporary sibling and renamed, and latest.json is repl
 only after its .npz is complete, so a kill at any moment (even SIGKILL) leaves the
 previous epoch's checkpoint readable. Values are plain numpy arrays, so the same code
 serves every backend and strategy (MirroredVariables read and assign through Keras).
+Reading and checking latest.json is pipeline.train.latest's (no Keras there).
 """
 
 from __future__ import annotations
 
 import io
-import re
 import shutil
 import zipfile
 import zlib
@@ -23,14 +23,8 @@ import keras
 import numpy as np
 
 from pipeline import artifacts
-from pipeline.config import TrainConfig, read_settings_json
-
-LATEST = "latest.json"  # in the checkpoint folder: the last completed epoch, its file and the run's settings
-STATE_FILE = re.compile(r"state-epoch\d{3,}\.npz")  # a bare name in the checkpoint folder: never a path elsewhere
-
-
-class ResumeError(Exception):
-    """A resume that cannot go ahead (no checkpoint, other settings). One line for the user."""
+from pipeline.config import TrainConfig
+from pipeline.train.latest import LATEST, ResumeError, read_state  # noqa: F401 (read_state: this module's API too)
 
 
 def _all_variables(trainer: keras.Model) -> list:
@@ -52,42 +46,6 @@ def save(folder: Path, trainer: keras.Model, state: dict) -> None:
     for old in folder.glob("state-epoch*.npz"):  # only after latest.json points at the new one
         if old.name != name:
             old.unlink(missing_ok=True)
-
-
-def read_state(folder: Path) -> dict:
-    """latest.json of a checkpoint folder, checked: ResumeError when there is none, or it is not one
-    that `save` wrote (unreadable, not JSON, a field missing or of the wrong type, settings out of range,
-    or a "file" that is not a bare state-epochNNN.npz name inside `folder`)."""
-    path = folder / LATEST
-    if not path.is_file():
-        raise ResumeError(f"nothing to resume: no checkpoint in {folder}")
-    state = read_settings_json(path, ResumeError)
-    problem = _state_problem(state)
-    if problem:
-        raise ResumeError(f"{path}: not a checkpoint of pipeline train ({problem}); "
-                          f"delete {folder} to train from the start")
-    return state
-
-
-def _state_problem(state) -> str | None:
-    """What is wrong with a latest.json's value, or None."""
-    if not isinstance(state, dict):
-        return "not a JSON object"
-    fields = {"epoch": int, "file": str, "config": dict, "replicas": int, "history": list, "train_seconds": (int, float)}
-    for name, kind in fields.items():
-        if isinstance(state.get(name), bool) or not isinstance(state.get(name), kind):
-            return f"{name!r} missing or of the wrong type"
-    if state["epoch"] < 1 or state["replicas"] < 1:
-        return "'epoch' and 'replicas' must be at least 1"
-    if not STATE_FILE.fullmatch(state["file"]):
-        return f"'file' {state['file'][:80]!r} is not a state-epochNNN.npz in the checkpoint folder"
-    if not all(isinstance(row, dict) for row in state["history"]):
-        return "'history' must be a list of objects"
-    try:
-        TrainConfig.from_dict(state["config"])
-    except ValueError as err:
-        return f"config: {err}"
-    return None
 
 
 def check_compatible(state: dict, config: TrainConfig, replicas: int, folder: Path) -> None:
