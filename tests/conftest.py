@@ -22,19 +22,29 @@ from pathlib import Path
 import pytest
 
 from tests import real_model
+
+pytest_plugins = ["pytester"]  # tests/test_timeouts.py runs a stuck test in a child pytest
 from tests.helpers import NODE_MODULES, ROOT, quiet
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REAL_MODEL_FIXTURES = {"trained_artifacts", "evaluated_artifacts", "built_dist", "report_dist"}
 LONGEST_FIRST = ("tests/browser/test_drawn_digits.py",)  # the longest tests that wait for the model start first
+# pytest-timeout's limit, in seconds, for a `slow` or `browser` test (others get pyproject's `timeout`): the
+# first one may wait in its fixtures for the background model (minutes on 2 busy cores in CI), and the
+# drawn-digit test takes ~280 s under load, so this stops only a test that is stuck.
+SLOW_TIMEOUT = 1500
 
 
 def pytest_collection_modifyitems(items):
-    """Mark every test that uses the real model `slow`, and run those after the others, the longest first."""
+    """Mark every test that uses the real model `slow`, give slow and browser tests the long time limit,
+    and run the slow ones after the others, the longest first."""
     for item in items:
         if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+        slow = item.get_closest_marker("slow") or item.get_closest_marker("browser")
+        if slow and not item.get_closest_marker("timeout"):  # a test's own timeout mark wins
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
     # stable: keeps the file order within each part
     items.sort(key=lambda item: (item.get_closest_marker("slow") is not None, not item.nodeid.startswith(LONGEST_FIRST)))
 
