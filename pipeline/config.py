@@ -202,11 +202,12 @@ def read_settings_json(path: Path, error: type[Exception]):
 
 
 def _no_duplicate_keys(pairs: list) -> dict:
-    keys = [k for k, _ in pairs]
-    twice = sorted({k for k in keys if keys.count(k) > 1})
-    if twice:
-        raise ValueError(f"key {twice[0]!r} appears twice in one object")
-    return dict(pairs)
+    value = dict(pairs)
+    if len(value) < len(pairs):  # linear: a huge object with many keys stays quick
+        seen = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"key {twice!r} appears twice in one object")
+    return value
 
 
 def _flatten(values: dict, prefix: str = "") -> dict:
