@@ -29,7 +29,7 @@ from pipeline import artifacts
 from pipeline.build import webapp
 from pipeline.build import report as model_report
 from pipeline.contract import FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES
-from pipeline.artifacts import METRICS_FILE, REPORT_FILE, TFJS_DIR, TFJS_MODEL_FILE  # not from train/export: no TensorFlow
+from pipeline.artifacts import METRICS_FILE, MODEL_FILE, REPORT_FILE, TFJS_DIR, TFJS_MODEL_FILE  # not from train/export: no TensorFlow
 from pipeline.build.subset import SubsetConfig, SubsetError, write_subset
 
 TEMPLATE_SUFFIXES = {".html"}  # rendered with Jinja; everything else is copied verbatim
@@ -112,7 +112,8 @@ def build(
     """
     tfjs_dir = artifacts_dir / TFJS_DIR
     check_inputs(artifacts_dir, template_dir, node_modules)
-    check_out(out_dir, [artifacts_dir, template_dir, node_modules, *([data_path] if data_path else [])])
+    inputs = [tfjs_dir, artifacts_dir / METRICS_FILE, artifacts_dir / MODEL_FILE, template_dir, node_modules]
+    check_out(out_dir, inputs + ([data_path] if data_path else []))
     metrics, report = _read_artifacts(artifacts_dir, min_accuracy)
     page_metrics = {k: metrics[k] for k in PAGE_METRICS if k in metrics}
     page_metrics.update({k: report[k] for k in ("quantize", "model_bytes", "tfjs_test_accuracy") if k in report})
@@ -158,10 +159,11 @@ def check_inputs(artifacts_dir: Path, template_dir: Path, node_modules: Path) ->
 
 def check_out(out_dir: Path, inputs: list[Path]) -> None:
     """BuildError unless `out_dir` may be replaced whole: absent, an empty folder, or a previous build
-    (BUILD_MARKER inside), and neither one of `inputs`, nor inside one, nor holding one."""
-    out = out_dir.expanduser().resolve()
+    (BUILD_MARKER inside), and neither one of `inputs`, nor inside one, nor holding one. (So
+    ARTIFACTS/dist is allowed, as `make bench-page` builds there, but ARTIFACTS itself is not.)"""
+    out = out_dir.resolve()
     for source in inputs:
-        src = source.expanduser().resolve()
+        src = source.resolve()
         if out == src or out in src.parents or src in out.parents:
             relation = "is" if out == src else "holds" if out in src.parents else "is inside"
             raise BuildError(f"--out {out_dir}: {relation} the build's input {source}; "
