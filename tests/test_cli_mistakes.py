@@ -40,9 +40,10 @@ def check_one_line(exit_code: int, stderr: str, fragments: list[str]) -> str:
     return lines[0]
 
 
-def start(*args: str, cwd: Path | None = None, prefix: tuple[str, ...] = ("-m", "pipeline")) -> subprocess.Popen:
+def start(*args: str, cwd: Path | None = None, prefix: tuple[str, ...] = ("-m", "pipeline"), **popen) -> subprocess.Popen:
+    """`python -m pipeline ARGS` (or `python PREFIX ARGS`) as a child in `cwd` (default: the current folder)."""
     return subprocess.Popen([sys.executable, *prefix, *args], cwd=cwd or Path.cwd(), env=ENV, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
 
 
 def finished(process: subprocess.Popen) -> tuple[int, str]:

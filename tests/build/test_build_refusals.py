@@ -38,7 +38,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def run_cases(cases: dict[str, tuple[Path, list[str], list[str]]]) -> list[str]:
     """Run each case's `pipeline build ARGS` in its folder side by side; the failures, as text."""
-    processes = {name: start("build", *args, *SITE, cwd=cwd) for name, (cwd, args, _) in cases.items()}
+    processes = {name: start("build", *SITE, *args, cwd=cwd) for name, (cwd, args, _) in cases.items()}  # args win
     failures = []
     for name, process in processes.items():
         try:
@@ -49,11 +49,14 @@ def run_cases(cases: dict[str, tuple[Path, list[str], list[str]]]) -> list[str]:
 
 
 def test_build_refuses_an_out_it_must_not_replace(tmp_path):
-    """Before: --out artifacts, --out ., --out site_template or --out ~ was moved aside and deleted."""
+    """Before: --out artifacts, --out ., --out site_template or --out ~ was moved aside and deleted.
+    Every --out here is inside tmp_path (the template too is a copy), so even a build that wrongly went
+    ahead could not reach a folder outside the test's own."""
     work = stand_in(tmp_path / "project", {"model.keras": b"the user's model", "notes.txt": b"the user's notes"})
     (work / "mine").mkdir()
     (work / "mine" / "thesis.tex").write_text("a user's work")
     (work / "a-file").write_text("a file")
+    shutil.copytree(TEMPLATE, work / "template")
     before = snapshot(tmp_path)
     cases = {
         "the artefacts folder": (work, ["--artifacts", ".", "--out", "."], ["--out .", "holds the build's input"]),
@@ -61,11 +64,14 @@ def test_build_refuses_an_out_it_must_not_replace(tmp_path):
         "the folder above the artefacts": (work, ["--artifacts", ".", "--out", ".."], ["--out ..", "holds"]),
         "the tfjs folder": (work, ["--artifacts", ".", "--out", "tfjs"], ["--out tfjs", "is the build's input tfjs"]),
         "inside the tfjs folder": (work, ["--artifacts", ".", "--out", "tfjs/site"], ["--out tfjs/site", "is inside"]),
-        "the template": (work, ["--artifacts", ".", "--out", str(TEMPLATE)], [f"--out {TEMPLATE}", "is the build's input"]),
-        "inside the template": (work, ["--artifacts", ".", "--out", str(TEMPLATE / "dist")], ["is inside the build's input"]),
+        "the template": (work, ["--artifacts", ".", "--template", "template", "--out", "template"],
+                         ["--out template", "is the build's input template"]),
+        "inside the template": (work, ["--artifacts", ".", "--template", "template", "--out", "template/dist"],
+                                ["--out template/dist", "is inside the build's input template"]),
         "a folder of the user's": (work, ["--artifacts", ".", "--out", "mine"],
                                    ["--out mine", "not empty and not a previous build (no .pipeline-build in it)"]),
-        "the home folder": (work, ["--artifacts", ".", "--out", str(Path.home())], [f"--out {Path.home()}", "not"]),
+        # `--out ~` as the shell expands it, for a project in the home folder; a stand-in home, never the real one
+        "the home folder": (work, ["--artifacts", ".", "--out", str(tmp_path)], [f"--out {tmp_path}", "holds"]),
         "a file": (work, ["--artifacts", ".", "--out", "a-file"], ["'--out'", "'a-file' is a file"]),
     }
     assert run_cases(cases) == []
