@@ -173,7 +173,7 @@ def _setting(field: str) -> click.ParamType:
     if setting.kind is str:
         return click.Choice(setting.choices)
     if setting.kind is int:
-        return click.IntRange(setting.low, setting.high)
+        return click.IntRange(setting.low, setting.top)
     return FiniteFloatRange(setting.low, setting.high, min_open=setting.low_open, max_open=setting.high_open)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from pipeline.artifacts import MIN_ACCURACY
 
 MAX_SETTINGS_BYTES = 1_000_000  # a settings file (a metrics.json holds the history too) is far smaller than this
+MAX_WHOLE = 2**31 - 1  # the largest whole-number setting (epochs, batch size, limits): what TensorFlow's int32 holds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,27 +98,34 @@ class Setting:
         """`value` as this setting's type; ValueError 'NAME: expected ..., got ...' when it is not allowed."""
         if self.kind is tuple:
             if not isinstance(value, (list, tuple)) or len(value) != 3:
-                raise ValueError(f"{name}: expected a list of three whole numbers, got {value!r}")
+                raise ValueError(f"{name}: expected a list of three whole numbers, got {_shown(value)}")
             return tuple(Setting(int, self.low, self.high).check(name, v) for v in value)
         if self.kind is str:
-            if value not in self.choices:
-                raise ValueError(f"{name}: expected one of {', '.join(self.choices)}, got {value!r}")
+            if not isinstance(value, str) or value not in self.choices:
+                raise ValueError(f"{name}: expected one of {', '.join(self.choices)}, got {_shown(value)}")
             return value
-        wrong_type = isinstance(value, bool) or not isinstance(value, (int, float) if self.kind is float else int)
-        if wrong_type or not math.isfinite(value):
-            raise ValueError(f"{name}: expected a {'whole ' if self.kind is int else ''}number, got {value!r}")
+        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value) if abs(value) < 1e308 else math.inf  # past a float's range: refused just below
+        wrong_type = isinstance(value, bool) or not isinstance(value, float if self.kind is float else int)
+        if wrong_type or not (isinstance(value, int) or math.isfinite(value)):  # ints: always finite
+            raise ValueError(f"{name}: expected a {'whole ' if self.kind is int else ''}number, got {_shown(value)}")
         if not self.allows(value):
-            raise ValueError(f"{name}: {value!r} is out of range ({self.range_text()})")
+            raise ValueError(f"{name}: {_shown(value)} is out of range ({self.range_text()})")
         return self.kind(value)
+
+    @property
+    def top(self) -> float | None:
+        """The largest value allowed: `high`, or for a whole number without one, the largest 32-bit int."""
+        return self.high if self.high is not None or self.kind is not int else MAX_WHOLE
 
     def allows(self, value) -> bool:
         above = self.low is None or (value > self.low if self.low_open else value >= self.low)
-        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        below = self.top is None or (value < self.top if self.high_open else value <= self.top)
         return above and below
 
     def range_text(self) -> str:
         parts = [f"{'>' if self.low_open else '>='} {self.low}" if self.low is not None else "",
-                 f"{'<' if self.high_open else '<='} {self.high}" if self.high is not None else ""]
+                 f"{'<' if self.high_open else '<='} {self.top}" if self.top is not None else ""]
         return " and ".join(p for p in parts if p)
 
 
@@ -154,8 +162,20 @@ def _checked(values: dict, config_class, prefix: str) -> dict:
     known = {f.name for f in dataclasses.fields(config_class)} - {"model", "augment"}  # those two are checked apart
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ValueError(f"unknown training setting(s): {', '.join(prefix + k for k in unknown)}")
+        names = [_name(prefix + k) for k in unknown[:5]] + ([f"{len(unknown) - 5} more"] if len(unknown) > 5 else [])
+        raise ValueError(f"unknown training setting(s): {', '.join(names)}")
     return {k: SETTINGS[prefix + k].check(prefix + k, v) for k, v in values.items()}
+
+
+def _shown(value) -> str:
+    """A value for a one-line message: its repr, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _name(key: str) -> str:
+    """A key for a one-line message: as it is when short and printable, else its cut repr."""
+    return key if key.isprintable() and len(key) <= 60 else _shown(key)
 
 
 def _json_type(value) -> str:
@@ -206,7 +226,7 @@ def _no_duplicate_keys(pairs: list) -> dict:
     if len(value) < len(pairs):  # linear: a huge object with many keys stays quick
         seen = set()
         twice = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise ValueError(f"key {twice!r} appears twice in one object")
+        raise ValueError(f"key {_shown(twice)} appears twice in one object")
     return value
 
 

@@ -24,16 +24,12 @@ import pytest
 from tests import real_model
 
 pytest_plugins = ["pytester"]  # tests/test_timeouts.py runs a stuck test in a child pytest
-from tests.helpers import NODE_MODULES, ROOT, quiet
+from tests.helpers import NODE_MODULES, ROOT, SLOW_TIMEOUT, quiet
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REAL_MODEL_FIXTURES = {"trained_artifacts", "evaluated_artifacts", "built_dist", "report_dist"}
 LONGEST_FIRST = ("tests/browser/test_drawn_digits.py",)  # the longest tests that wait for the model start first
-# pytest-timeout's limit, in seconds, for a `slow` or `browser` test (others get pyproject's `timeout`): the
-# first one may wait in its fixtures for the background model (minutes on 2 busy cores in CI), and the
-# drawn-digit test takes ~280 s under load, so this stops only a test that is stuck.
-SLOW_TIMEOUT = 1500
 
 
 def pytest_collection_modifyitems(items):
@@ -113,6 +109,13 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch) -> Path:
+    """An empty working folder as cwd, so relative defaults (artifacts/, dist/) never touch the repo."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import pytest
 
 from pipeline import artifacts
 from pipeline.artifacts import ArtifactError, check_pair, file_sha256, load_keras_model
-from tests.test_cli_mistakes import NODE_MODULES, check_one_line, finished, start
+from tests.helpers import NODE_MODULES, check_one_line, finished, start_cli
 
 
 def a_pair(folder: Path, model: bytes, described: bytes) -> Path:
@@ -51,8 +51,8 @@ def test_a_run_killed_between_its_two_writes_is_refused_by_export_and_evaluate(t
     metrics = json.loads((folder / "metrics.json").read_text())
     (folder / "metrics.json").write_text(json.dumps({**metrics, "model_sha256": "0" * 64}))  # the previous model's
     before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    export = start("export", "--artifacts", str(folder), "--node-modules", str(NODE_MODULES), cwd=tmp_path)
-    evaluate = start("evaluate", "--artifacts", str(folder), cwd=tmp_path)
+    export = start_cli("export", "--artifacts", str(folder), "--node-modules", str(NODE_MODULES), cwd=tmp_path)
+    evaluate = start_cli("evaluate", "--artifacts", str(folder), cwd=tmp_path)
     for process in (export, evaluate):
         check_one_line(*finished(process), [f"{folder}/model.keras is not the model {folder}/metrics.json describes",
                                             "run `pipeline train` again"])

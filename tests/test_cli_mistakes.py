@@ -11,7 +11,6 @@ well under 2 s; the flag mistakes run side by side.
 from __future__ import annotations
 
 import gzip
-import os
 import shutil
 import socket
 import subprocess
@@ -20,53 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import NODE_MODULES, ROOT
-
-
-TEMPLATE = ROOT / "site_template"
-SITE = ["--template", str(TEMPLATE), "--node-modules", str(NODE_MODULES)]  # the real ones, from any cwd
-# the user's environment, minus the test run's TF_CPP_MIN_LOG_LEVEL: the CLI must hold TensorFlow's chatter back itself
-ENV = {**{k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}, "PYTHONPATH": str(ROOT)}
-
-
-def check_one_line(exit_code: int, stderr: str, fragments: list[str]) -> str:
-    """The one `Error: ` line of a failed run holding every fragment; exit 1 or 2 (70 is a bug's)."""
-    lines = stderr.splitlines()
-    assert exit_code in (1, 2), f"exit {exit_code}: {stderr}"
-    assert len(lines) == 1, f"expected one line on stderr, got:\n{stderr}"
-    assert lines[0].startswith("Error: ") and "internal error" not in lines[0], lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
-    return lines[0]
-
-
-def start(*args: str, cwd: Path | None = None, prefix: tuple[str, ...] = ("-m", "pipeline"), **popen) -> subprocess.Popen:
-    """`python -m pipeline ARGS` (or `python PREFIX ARGS`) as a child in `cwd` (default: the current folder)."""
-    return subprocess.Popen([sys.executable, *prefix, *args], cwd=cwd or Path.cwd(), env=ENV, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
-
-
-def finished(process: subprocess.Popen) -> tuple[int, str]:
-    """(exit code, stderr) of a child from `start`, having checked that it printed nothing on stdout."""
-    out, err = process.communicate(timeout=240)
-    assert out == "", f"stdout: {out}"
-    return process.returncode, err
+from tests.helpers import NODE_MODULES, ROOT, SITE, TEMPLATE, check_one_line, finished, start_cli
 
 
 def run(*args: str) -> tuple[int, str]:
     """`python -m pipeline ARGS` in the current folder; returns (exit code, stderr)."""
-    return finished(start(*args))
+    return finished(start_cli(*args))
 
 
 def files_under(folder: Path) -> set[Path]:
     return {p.relative_to(folder) for p in folder.rglob("*")}
-
-
-@pytest.fixture
-def work(tmp_path, monkeypatch) -> Path:
-    """An empty working folder as cwd, so relative defaults (artifacts/, dist/) never touch the repo."""
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def a_file(path: Path, content: bytes = b"not what you think") -> Path:
@@ -104,7 +66,7 @@ FLAG_MISTAKES = {
 
 def test_bad_flags(work):
     """All FLAG_MISTAKES, side by side; each fails alone in one line and writes nothing."""
-    processes = {case: start(*args) for case, (args, _) in FLAG_MISTAKES.items()}
+    processes = {case: start_cli(*args) for case, (args, _) in FLAG_MISTAKES.items()}
     failures = []
     for case, process in processes.items():
         try:
@@ -225,7 +187,7 @@ def test_data_npz_that_is_not_an_npz(work):
 def test_a_config_error_fails_before_tensorflow_starts(work):
     """Flag and settings mistakes never import TensorFlow: the CLI imports it inside the commands."""
     (work / "settings.json").write_text('{"batch_size": 0}')
-    code, err = finished(start("-c", "import sys, runpy; sys.argv = ['pipeline', 'train', '--config', 'settings.json'];"
+    code, err = finished(start_cli("-c", "import sys, runpy; sys.argv = ['pipeline', 'train', '--config', 'settings.json'];"
                                "import atexit; atexit.register(lambda: sys.stderr.write("
                                "'tensorflow imported\\n' if 'tensorflow' in sys.modules or 'keras' in sys.modules else ''));"
                                "runpy.run_module('pipeline', run_name='__main__')", prefix=()))
@@ -255,13 +217,13 @@ BUG = ("import sys, pipeline.build.site as site, pipeline.cli as cli\n"
 
 
 def test_an_unexpected_exception_is_one_line_and_exit_70(work):
-    code, err = finished(start("-c", BUG, "build", *SITE, prefix=()))
+    code, err = finished(start_cli("-c", BUG, "build", *SITE, prefix=()))
     assert code == 70, err
     assert err.splitlines() == ["Error: internal error: KeyError: 'the bug'; run with --debug for the traceback"]
 
 
 def test_debug_shows_the_traceback_of_an_unexpected_exception(work):
-    process = start("-c", BUG, "--debug", "build", *SITE, prefix=())
+    process = start_cli("-c", BUG, "--debug", "build", *SITE, prefix=())
     _, err = process.communicate(timeout=240)
     assert process.returncode == 1 and err.startswith("Traceback (most recent call last):"), err
     assert err.rstrip().endswith("KeyError: 'the bug'") and "in broken" in err

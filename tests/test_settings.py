@@ -13,22 +13,25 @@ import pytest
 
 from pipeline.cli import TRAIN_SETTINGS
 from pipeline.config import MAX_SETTINGS_BYTES, SETTINGS, ConfigFileError, TrainConfig, read_train_config
-from tests.test_cli_mistakes import check_one_line, finished, start, work  # noqa: F401 (work: fixture)
+from tests.helpers import check_one_line, finished, start_cli
 
 # settings file content -> fragments of the one line (after the file's name)
 BAD_SETTINGS = {
-    "zero batch size": ('{"batch_size": 0}', ["batch_size: 0 is out of range (>= 1)"]),
-    "zero epochs": ('{"epochs": 0}', ["epochs: 0 is out of range (>= 1)"]),
+    "zero batch size": ('{"batch_size": 0}', ["batch_size: 0 is out of range (>= 1 and <= 2147483647)"]),
+    "zero epochs": ('{"epochs": 0}', ["epochs: 0 is out of range (>= 1 and <= 2147483647)"]),
     "negative epochs": ('{"epochs": -3}', ["epochs: -3 is out of range"]),
     "dropout above one": ('{"model": {"dropout": 1.5}}', ["model.dropout: 1.5 is out of range"]),
     "seed not a number": ('{"seed": "x"}', ["seed: expected a whole number, got 'x'"]),
     "two filters": ('{"model": {"filters": [16, 32]}}', ["model.filters: expected a list of three whole numbers"]),
-    "negative test limit": ('{"test_limit": -5}', ["test_limit: -5 is out of range (>= 0)"]),
+    "negative test limit": ('{"test_limit": -5}', ["test_limit: -5 is out of range (>= 0 and <= 2147483647)"]),
     "NaN learning rate": ('{"learning_rate": NaN}', ["learning_rate: expected a number, got nan"]),
     "infinite weight decay": ('{"weight_decay": Infinity}', ["weight_decay: expected a number, got inf"]),
     "epochs as a fraction": ('{"epochs": 2.5}', ["epochs: expected a whole number, got 2.5"]),
     "epochs as true": ('{"epochs": true}', ["epochs: expected a whole number, got True"]),
     "seed past 32 bits": ('{"seed": 4294967296}', ["seed: 4294967296 is out of range"]),
+    "a batch no int32 holds": ('{"batch_size": 2147483648}', ["batch_size: 2147483648 is out of range (>= 1 and <= 2147483647)"]),
+    "a rate past a float's range": ('{"learning_rate": 1' + "0" * 400 + '}', ["learning_rate: expected a number, got inf"]),
+    "a long unknown key": ('{"' + "k" * 5000 + '": 1}', ["unknown training setting(s): 'kkkk", "kkkk..."]),
     "unknown strategy": ('{"strategy": "tpu"}', ["strategy: expected one of auto, default, mirrored, multiworker"]),
     "model not an object": ('{"model": [1, 2]}', ["model: expected an object, got a list"]),
     "a key twice": ('{"epochs": 1, "epochs": 50}', ["not valid JSON (key 'epochs' appears twice in one object)"]),
@@ -44,7 +47,7 @@ def test_train_refuses_every_bad_settings_file_in_one_line(work):
     and dropout 1.5, seed "x", two filters and test_limit -5 were accepted."""
     for i, (content, _) in enumerate(BAD_SETTINGS.values()):
         (work / f"s{i}.json").write_bytes(content if isinstance(content, bytes) else content.encode())
-    processes = {case: start("train", "--config", f"s{i}.json", "--artifacts", "out")
+    processes = {case: start_cli("train", "--config", f"s{i}.json", "--artifacts", "out")
                  for i, case in enumerate(BAD_SETTINGS)}
     failures = []
     for i, (case, process) in enumerate(processes.items()):
@@ -58,21 +61,21 @@ def test_train_refuses_every_bad_settings_file_in_one_line(work):
 
 def test_sweep_base_refuses_a_bad_settings_file_like_train(work):
     (work / "settings.json").write_text('{"epochs": 0}')
-    line = check_one_line(*finished(start("sweep", "--grid", "learning_rate=0.001", "--base", "settings.json",
+    line = check_one_line(*finished(start_cli("sweep", "--grid", "learning_rate=0.001", "--base", "settings.json",
                                           "--out", "sweep")), ["settings.json", "epochs: 0 is out of range"])
-    assert line == "Error: settings.json: epochs: 0 is out of range (>= 1)"
+    assert line == "Error: settings.json: epochs: 0 is out of range (>= 1 and <= 2147483647)"
     assert [p.name for p in work.iterdir()] == ["settings.json"]
 
 
 @pytest.mark.parametrize("flag, value", [("--epochs", "-2"), ("--learning-rate", "nan"), ("--learning-rate", "inf"),
                                          ("--seed", "-1"), ("--seed", "4294967296")])
 def test_the_flags_check_the_same_ranges(work, flag, value):
-    check_one_line(*finished(start("train", flag, value)), [flag, value])
+    check_one_line(*finished(start_cli("train", flag, value)), [flag, value])
 
 
 def test_a_config_that_is_a_folder_or_too_big(work):
     (work / "folder.json").mkdir()
-    check_one_line(*finished(start("train", "--config", "folder.json")), ["--config", "folder.json", "is a directory"])
+    check_one_line(*finished(start_cli("train", "--config", "folder.json")), ["--config", "folder.json", "is a directory"])
     (work / "huge.json").write_text('{"epochs": 1, "pad": "' + "x" * MAX_SETTINGS_BYTES + '"}')
     with pytest.raises(ConfigFileError, match=r"huge.json: larger than 1,000,000 bytes; not a settings file"):
         read_train_config(work / "huge.json")
@@ -91,7 +94,7 @@ def test_every_flag_and_the_file_share_one_table():
         if setting.kind is str:
             assert list(param.type.choices) == list(setting.choices), field
         else:
-            assert (param.type.min, param.type.max) == (setting.low, setting.high), field
+            assert (param.type.min, param.type.max) == (setting.low, setting.top), field
 
 
 def test_the_defaults_and_every_profile_pass_the_table():

@@ -1,5 +1,5 @@
-"""Every test has a time limit (pytest-timeout): pyproject's `timeout` for most, tests/conftest.py's
-SLOW_TIMEOUT for those that use the real model or a browser. A stuck test is stopped and failed,
+"""Every test has a time limit (pytest-timeout): pyproject's `timeout` for most, tests/helpers.py's
+SLOW_TIMEOUT (set by tests/conftest.py) for those that use the real model or a browser. A stuck test is stopped and failed,
 not left to hold CI until the job's own limit.
 
 Each case runs a small test file in a child pytest (pytester) with this project's conftest hook.
@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 
-from tests.conftest import SLOW_TIMEOUT
-from tests.helpers import ROOT
+from tests.helpers import ROOT, SLOW_TIMEOUT
 
 CONFTEST = """
 import pytest

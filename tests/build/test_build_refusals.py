@@ -14,7 +14,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.test_cli_mistakes import SITE, TEMPLATE, check_one_line, finished, start
+from tests.helpers import SITE, TEMPLATE, check_one_line, finished, start_cli
 
 SIGNATURE = {"signature": {
     "inputs": {"image": {"tensorShape": {"dim": [{"size": "-1"}, {"size": "28"}, {"size": "28"}, {"size": "1"}]}}},
@@ -38,7 +38,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def run_cases(cases: dict[str, tuple[Path, list[str], list[str]]]) -> list[str]:
     """Run each case's `pipeline build ARGS` in its folder side by side; the failures, as text."""
-    processes = {name: start("build", *SITE, *args, cwd=cwd) for name, (cwd, args, _) in cases.items()}  # args win
+    processes = {name: start_cli("build", *SITE, *args, cwd=cwd) for name, (cwd, args, _) in cases.items()}  # args win
     failures = []
     for name, process in processes.items():
         try:
@@ -125,10 +125,10 @@ def test_allow_weak_builds_a_weak_model(trained_artifacts, tmp_path):
         values = json.loads((artifacts / name).read_text())
         (artifacts / name).write_text(json.dumps({**values, key: 0.5}))
     args = ["--artifacts", str(artifacts), "--out", str(tmp_path / "dist")]
-    check_one_line(*finished(start("build", *args, *SITE, cwd=tmp_path)),
+    check_one_line(*finished(start_cli("build", *args, *SITE, cwd=tmp_path)),
                    ["export.json: test accuracy 50.00% is below the 95% floor", "--allow-weak"])
     assert not (tmp_path / "dist").exists()
-    process = start("build", *args, *SITE, "--allow-weak", cwd=tmp_path)
+    process = start_cli("build", *args, *SITE, "--allow-weak", cwd=tmp_path)
     _, err = process.communicate(timeout=600)
     assert process.returncode == 0, err
     assert (tmp_path / "dist" / "index.html").is_file() and (tmp_path / "dist" / ".pipeline-build").is_file()

@@ -10,8 +10,7 @@ import signal
 
 import pytest
 
-from tests.helpers import ctrl_c_reaches_child
-from tests.test_cli_mistakes import start
+from tests.helpers import ctrl_c_reaches_child, start_cli
 
 
 @pytest.fixture
@@ -24,7 +23,7 @@ def server(tmp_path):
     (site / "assets" / "app.js").write_text("// app")
     (site / "guide").mkdir()
     (site / "guide" / "index.html").write_text("<p>guide</p>")
-    process = start("serve", "--dist", str(site), "--port", "0", "--base", "/repo/", cwd=tmp_path,
+    process = start_cli("serve", "--dist", str(site), "--port", "0", "--base", "/repo/", cwd=tmp_path,
                     preexec_fn=ctrl_c_reaches_child)
     line = process.stdout.readline()  # "serving DIST at http://127.0.0.1:PORT/repo/ (Ctrl-C stops)", once it listens
     assert line.startswith("serving "), line + process.stderr.read()
@@ -73,6 +72,6 @@ def test_a_nul_byte_is_a_400_not_a_traceback(server, path):
 
 
 def test_serve_a_folder_that_is_not_there(tmp_path):
-    process = start("serve", "--dist", str(tmp_path / "nothing"), "--port", "0", cwd=tmp_path)
+    process = start_cli("serve", "--dist", str(tmp_path / "nothing"), "--port", "0", cwd=tmp_path)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 2 and out == "" and len(err.splitlines()) == 1 and "--dist" in err

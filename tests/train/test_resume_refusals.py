@@ -15,7 +15,7 @@ import pytest
 
 from pipeline.config import TrainConfig
 from pipeline.train.latest import ResumeError, read_state
-from tests.test_cli_mistakes import check_one_line, finished, start
+from tests.helpers import check_one_line, finished, start_cli
 
 GOOD = {"epoch": 1, "file": "state-epoch001.npz", "config": TrainConfig(epochs=3).to_dict(), "replicas": 1,
         "history": [{"epoch": 1, "seconds": 2.0}], "train_seconds": 2.0}
@@ -44,7 +44,7 @@ def test_resume_refuses_a_latest_json_it_did_not_write(tmp_path):
         folder = tmp_path / str(i) / "checkpoint"
         folder.mkdir(parents=True)
         (folder / "latest.json").write_bytes(content)
-        processes[case] = start("train", "--resume", "--artifacts", str(tmp_path / str(i)), cwd=tmp_path)
+        processes[case] = start_cli("train", "--resume", "--artifacts", str(tmp_path / str(i)), cwd=tmp_path)
     failures = []
     for i, (case, process) in enumerate(processes.items()):
         try:
