@@ -128,7 +128,7 @@ def epoch_rows(rows: list[dict]) -> list[list]:
 
 
 def export_all(artifacts_dir: Path, quantizations: tuple[str, ...], parity_images: int, min_agreement: float,
-               log) -> list[dict]:
+               log, min_accuracy: float = ExportConfig.min_accuracy) -> list[dict]:
     """Export artifacts_dir/model.keras once per quantization; the first lands in artifacts_dir/tfjs,
     the others in temporary copies. Returns one report per quantization (pipeline.export's, timed)."""
     from pipeline.export import export
@@ -136,7 +136,8 @@ def export_all(artifacts_dir: Path, quantizations: tuple[str, ...], parity_image
 
     reports = []
     for i, quantize in enumerate(quantizations):
-        config = ExportConfig(quantize=quantize, parity_images=parity_images, min_agreement=min_agreement)
+        config = ExportConfig(quantize=quantize, parity_images=parity_images, min_agreement=min_agreement,
+                              min_accuracy=min_accuracy)
         with tempfile.TemporaryDirectory() as tmp:
             target = artifacts_dir
             if i > 0:
@@ -293,7 +294,8 @@ def benchmark_export(artifacts: Path, quantizations: tuple[str, ...], smoke: boo
                      machine: dict, results_dir: Path) -> Path:
     """Export artifacts/model.keras once per quantization; write export.json and return its path."""
     reports = export_all(artifacts, quantizations, SMOKE_PARITY_IMAGES if smoke else ExportConfig().parity_images,
-                         SMOKE_MIN_AGREEMENT if smoke else ExportConfig().min_agreement, log=click.echo)
+                         SMOKE_MIN_AGREEMENT if smoke else ExportConfig().min_agreement, log=click.echo,
+                         min_accuracy=0.0 if smoke else ExportConfig().min_accuracy)  # the smoke model is weak by design
     keras_bytes = (artifacts / "model.keras").stat().st_size
     return save_result(
         "export", title="Export: time and size per quantization", command=command_line,

@@ -12,7 +12,9 @@ renames of a folder swap, first puts the previous version back.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -30,6 +32,11 @@ TFJS_MODEL_FILE = "model.json"  # inside TFJS_DIR: the graph model (topology, si
 EVALUATION_FILE = "evaluation.json"  # inside TFJS_DIR: the shipped model's test-set results, for report.html
 ARCHITECTURE_FILE = "architecture.json"  # inside TFJS_DIR: the layer table, for report.html
 CHECKPOINT_DIR = "checkpoint"  # train's per-epoch checkpoint while it runs (pipeline.train.checkpoint)
+MODEL_HASH = "model_sha256"  # in metrics.json and export.json: SHA-256 of the model.keras they describe
+
+MAX_JSON_BYTES = 64 * 2**20  # every artefact JSON is far smaller (the evaluation with its digits: ~100 KB)
+MAX_MODEL_BYTES = 2**30  # uncompressed size of a model.keras's members (the default model: ~1 MB)
+MIN_ACCURACY = 0.95  # MNIST test accuracy below which export and build refuse a model (unless --allow-weak)
 
 
 class ArtifactError(Exception):
@@ -37,24 +44,110 @@ class ArtifactError(Exception):
 
 
 def read_json(path: Path):
-    """The JSON value in `path`; ArtifactError naming the file if it is not valid JSON."""
+    """The JSON value in `path`; ArtifactError naming the file if it is too big, not UTF-8 or not valid JSON."""
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise ArtifactError(f"{path}: larger than {MAX_JSON_BYTES // 2**20} MiB; not an artefact of this pipeline")
     try:
-        return json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as err:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ArtifactError(f"{path}: not UTF-8 text (byte {err.start})") from None
+    except ValueError as err:
         raise ArtifactError(f"{path}: not valid JSON ({err})") from None
+    except RecursionError:
+        raise ArtifactError(f"{path}: not valid JSON (nested too deeply)") from None
+
+
+NUMBER = "number"  # in a `check_fields` shape: an int or a finite float, not a bool
+
+
+def check_fields(value, shape: dict, path: Path, where: str = "") -> None:
+    """ArtifactError naming `path` unless `value` is an object holding every key of `shape` with a value of
+    its type: a type, NUMBER, a nested shape (dict), or [shape] for a list of objects of that shape."""
+    if not isinstance(value, dict):
+        raise ArtifactError(f"{path}: {where or 'the top level'} is not a JSON object; rerun the stage that writes it")
+    for key, kind in shape.items():
+        item, name = value.get(key), f"{where}{key}"
+        if isinstance(kind, dict):
+            check_fields(item, kind, path, f"{name}.")
+        elif isinstance(kind, list):
+            if not isinstance(item, list):
+                raise ArtifactError(f"{path}: {name!r} missing or not a list; rerun the stage that writes it")
+            for i, element in enumerate(item):
+                check_fields(element, kind[0], path, f"{name}[{i}].")
+        elif not _is(item, kind):
+            raise ArtifactError(f"{path}: {name!r} missing or not {'a number' if kind is NUMBER else kind.__name__}; "
+                                "rerun the stage that writes it")
+
+
+def _is(value, kind) -> bool:
+    if kind is NUMBER:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_model_matches(model_path: Path, described_by: Path, recorded: str | None) -> None:
+    """ArtifactError unless model.keras is the model whose SHA-256 `described_by` recorded (None: an
+    older file that records none, accepted). Train writes model.keras, then metrics.json with its hash:
+    a run killed between the two leaves a pair that this refuses."""
+    if recorded is not None and file_sha256(model_path) != recorded:
+        raise ArtifactError(f"{model_path} is not the model {described_by} describes (its SHA-256 differs: "
+                            "a run stopped between writing them, or one was replaced); run `pipeline train` again")
+
+
+def check_pair(artifacts_dir: Path) -> str:
+    """The SHA-256 of ARTIFACTS/model.keras, having checked it is the model metrics.json describes (when
+    metrics.json is there and records one); ArtifactError naming both files if not."""
+    model_path, metrics_path = artifacts_dir / MODEL_FILE, artifacts_dir / METRICS_FILE
+    recorded = None
+    if metrics_path.is_file():
+        metrics = read_json(metrics_path)
+        check_fields(metrics, {}, metrics_path)
+        recorded = metrics.get(MODEL_HASH)
+        if recorded is not None and not isinstance(recorded, str):
+            raise ArtifactError(f"{metrics_path}: {MODEL_HASH!r} is not a string; rerun the stage that writes it")
+    check_model_matches(model_path, metrics_path, recorded)
+    return file_sha256(model_path)
+
+
+def check_accuracy(accuracy, source: str, floor: float) -> None:
+    """ArtifactError when a model's MNIST test accuracy (from `source`) is missing or below `floor`."""
+    if not _is(accuracy, NUMBER):
+        raise ArtifactError(f"{source}: no test accuracy recorded, so the model cannot be checked against the "
+                            f"{floor:.0%} floor; pass --allow-weak to go ahead anyway")
+    if accuracy < floor:
+        raise ArtifactError(f"{source}: test accuracy {accuracy:.2%} is below the {floor:.0%} floor for a model "
+                            "to ship (a run that trained badly?); pass --allow-weak to go ahead anyway")
 
 
 def load_keras_model(path: Path):
-    """Load a .keras model for inference; ArtifactError naming the file if it is corrupt or not a Keras model."""
+    """Load a .keras model for inference; ArtifactError naming the file if it is corrupt, a zip bomb,
+    or anything else Keras cannot load."""
     if path.is_file() and not zipfile.is_zipfile(path):  # checked before importing Keras: quick, and no TF start-up
         raise ArtifactError(f"{path}: not a readable Keras model (not a zip archive: truncated, or not a .keras file)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (OSError, zipfile.BadZipFile, ValueError) as err:
+        raise ArtifactError(f"{path}: not a readable Keras model ({err})") from None
+    if unpacked > MAX_MODEL_BYTES:
+        raise ArtifactError(f"{path}: not a readable Keras model (it unpacks to {unpacked:,} bytes, "
+                            f"more than {MAX_MODEL_BYTES:,})")
     import keras
 
     try:
         return keras.saving.load_model(path, compile=False)
-    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
-        raise ArtifactError(f"{path}: not a readable Keras model ({reason})") from None
+    except Exception as err:  # Keras raises many kinds (ValueError, TypeError, zlib.error, h5py's) for a bad file
+        reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        raise ArtifactError(f"{path}: not a readable Keras model ({type(err).__name__}: {reason})") from None
 
 
 def write_bytes(path: Path, payload: bytes) -> None:

@@ -2,13 +2,17 @@
 
 Each command parses its flags, builds the stage's config and calls one function
 of the stage's module. Heavy imports (TensorFlow) happen inside the commands so
-`--help` stays instant. User mistakes end with one line and a non-zero exit.
+`--help` and a mistake in the flags stay instant. The group is the one error
+boundary: a user mistake ends with one line and exit 1 (a usage error: exit 2);
+anything unexpected ends with one line too and exit 70 (`pipeline --debug`
+shows its traceback).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import os
 import sys
 import tempfile
@@ -17,12 +21,17 @@ from pathlib import Path
 import click
 
 from pipeline.artifacts import CHECKPOINT_DIR, ArtifactError
-from pipeline.config import ExportConfig
+from pipeline.config import SETTINGS, ExportConfig
 from pipeline.train.profiles import PROFILES
 from pipeline.build.subset import SubsetConfig
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the way
 
+INTERNAL_ERROR = 70  # exit code of an unexpected exception (EX_SOFTWARE in sysexits.h)
+
+ALLOW_WEAK = click.option(
+    "--allow-weak", is_flag=True,
+    help="Go ahead with a model below the 95% MNIST test accuracy floor (a deliberately tiny or test model).")
 ARTIFACTS = click.option(
     "--artifacts",
     type=click.Path(file_okay=False, path_type=Path),
@@ -73,16 +82,21 @@ def _native_stderr_held():
 
 
 class OneLineErrors(click.Group):
-    """A click group whose user mistakes print exactly one line on stderr and exit non-zero.
+    """A click group whose every failure prints exactly one line on stderr, never a traceback.
 
     click prints a usage line, a hint and a blank line before a usage error; here the
     hint joins the error's line: `Error: Invalid value for '--epochs': ... (see pipeline train --help)`.
-    An OSError that names a file (permission denied, is a directory, disk full) is one line too.
+    An OSError (permission denied, is a directory, disk full) is one line and exit 1 too. Any other
+    exception is a bug: one line naming it and exit 70, or its traceback with `pipeline --debug`.
+    Ctrl-C is click's: "Aborted!" and exit 1, unless the command handles it (train, sweep, serve).
     """
+
+    debug = False  # set by the group's --debug for the run in progress
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        OneLineErrors.debug = False
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as err:  # bare `pipeline`: the help, as click shows it
@@ -92,21 +106,28 @@ class OneLineErrors(click.Group):
             hint = ""
             if isinstance(err, click.UsageError) and err.ctx is not None:
                 hint = f" (see {err.ctx.command_path} --help)"
-            click.echo(f"Error: {err.format_message()}{hint}", err=True)
-            sys.exit(err.exit_code)
+            _one_line(f"Error: {err.format_message()}{hint}", err.exit_code)
         except click.Abort:
-            click.echo("Aborted!", err=True)
-            sys.exit(1)
+            _one_line("Aborted!", 1)
         except OSError as err:
-            if err.filename is None:
+            _one_line(f"Error: {err.filename + ': ' if err.filename else ''}{err.strerror or err}", 1)
+        except Exception as err:  # a bug, not a mistake of the user's
+            if OneLineErrors.debug:
                 raise
-            click.echo(f"Error: {err.filename}: {err.strerror}", err=True)
-            sys.exit(1)
+            message = str(err).splitlines()[0][:300] if str(err).strip() else "(no message)"
+            _one_line(f"Error: internal error: {type(err).__name__}: {message}; "
+                      "run with --debug for the traceback", INTERNAL_ERROR)
         sys.exit(code if isinstance(code, int) else 0)
 
 
+def _one_line(line: str, code: int):
+    click.echo(" ".join(line.split("\n")), err=True)
+    sys.exit(code)
+
+
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-def main():
+@click.option("--debug", is_flag=True, help="On an internal error (exit 70), show its traceback.")
+def main(debug):
     """Train a digit-recognising CNN on MNIST, convert it to TensorFlow.js and build a static site.
 
     \b
@@ -118,6 +139,7 @@ def main():
     pipeline sweep     hyperparameter search, chosen by validation accuracy
     pipeline serve     preview dist/ on http://127.0.0.1
     """
+    OneLineErrors.debug = debug
 
 
 def _profile_default(field: str) -> str:
@@ -134,34 +156,55 @@ def _profile_default(field: str) -> str:
     return "[default: " + ", ".join(f"{value} ({name})" for name, value in values.items()) + "]"
 
 
+class FiniteFloatRange(click.FloatRange):
+    """click.FloatRange that also refuses nan and inf (which pass its comparisons)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def _setting(field: str) -> click.ParamType:
+    """The click type of a TrainConfig field's flag, from its type and range in pipeline.config.SETTINGS
+    (the settings-file reader checks against the same table)."""
+    setting = SETTINGS[field]
+    if setting.kind is str:
+        return click.Choice(setting.choices)
+    if setting.kind is int:
+        return click.IntRange(setting.low, setting.top)
+    return FiniteFloatRange(setting.low, setting.high, min_open=setting.low_open, max_open=setting.high_open)
+
+
 # Flags that override one TrainConfig field each; the parameter name is the field's,
 # except where SETTING_FIELDS maps it to a nested one.
 TRAIN_SETTINGS = [
-    click.option("--epochs", type=click.IntRange(min=1), help="Passes over the data. " + _profile_default("epochs")),
-    click.option("--batch-size", type=click.IntRange(min=1),
+    click.option("--epochs", type=_setting("epochs"), help="Passes over the data. " + _profile_default("epochs")),
+    click.option("--batch-size", type=_setting("batch_size"),
                  help="Batch per replica (global = this x replicas). " + _profile_default("batch_size")),
-    click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True),
+    click.option("--learning-rate", type=_setting("learning_rate"),
                  help="Peak learning rate for one replica (AdamW, warm-up then cosine decay). "
                  + _profile_default("learning_rate")),
-    click.option("--lr-scaling", type=click.Choice(["sqrt", "linear", "none"]),
+    click.option("--lr-scaling", type=_setting("lr_scaling"),
                  help="How the peak rate grows with replicas (x N, x sqrt N, or not). " + _profile_default("lr_scaling")),
-    click.option("--seed", type=int, help="Seed for weights, split and augmentation. " + _profile_default("seed")),
-    click.option("--validation-size", type=click.IntRange(min=0),
+    click.option("--seed", type=_setting("seed"), help="Seed for weights, split and augmentation. " + _profile_default("seed")),
+    click.option("--validation-size", type=_setting("validation_size"),
                  help="Training images held out for model selection. " + _profile_default("validation_size")),
-    click.option("--augment-strength", type=click.FloatRange(min=0),
+    click.option("--augment-strength", type=_setting("augment.strength"),
                  help="Scales shift/rotation/scale/shear/thickness augmentation; 0 turns it off. "
                  + _profile_default("augment.strength")),
-    click.option("--train-limit", type=click.IntRange(min=0), help="Train on only this many images (0 = all). "
+    click.option("--train-limit", type=_setting("train_limit"), help="Train on only this many images (0 = all). "
                  + _profile_default("train_limit")),
-    click.option("--test-limit", type=click.IntRange(min=0), help="Evaluate on only this many (0 = all). "
+    click.option("--test-limit", type=_setting("test_limit"), help="Evaluate on only this many (0 = all). "
                  + _profile_default("test_limit")),
-    click.option("--strategy", type=click.Choice(["auto", "default", "mirrored", "multiworker"]),
+    click.option("--strategy", type=_setting("strategy"),
                  help="auto: multi-worker when TF_CONFIG is set, Mirrored over several GPUs (JAX: DataParallel over "
                  "several devices), else one device. " + _profile_default("strategy")),
-    click.option("--precision", type=click.Choice(["auto", "float32", "mixed_float16", "mixed_bfloat16"]),
+    click.option("--precision", type=_setting("precision"),
                  help="auto: float16 on compute capability 7.x, bfloat16 on >= 8.0, float32 on the CPU. "
                  + _profile_default("precision")),
-    click.option("--xla", "jit_compile", type=click.Choice(["auto", "on", "off"]),
+    click.option("--xla", "jit_compile", type=_setting("jit_compile"),
                  help="XLA-compile the train step; auto: on for GPUs, off on the CPU. " + _profile_default("jit_compile")),
 ]
 SETTING_FIELDS = {"augment_strength": "augment.strength"}
@@ -200,20 +243,23 @@ def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, 
     """
     from pipeline.config import ConfigFileError
     from pipeline.data import DataError
+    from pipeline.train.latest import ResumeError
+    from pipeline.train.profiles import with_overrides
 
     _join_cluster(workers, worker_index)
+    overrides = {SETTING_FIELDS.get(k, k): v for k, v in settings.items() if v is not None}
+    try:  # settings first: a bad --config or checkpoint fails at once, before TensorFlow starts
+        config = with_overrides(_train_base(profile, config_file, resume, artifacts), overrides)
+    except (ConfigFileError, ResumeError) as err:
+        _fail(err)
     if data is not None:  # a bad --data fails in one line, before TensorFlow starts its devices and talks
         _check_data(data)
     if cpu_replicas > 1:
         _stage("train.distribute").split_cpu(cpu_replicas)  # before the backend starts its devices
     stage = _stage("train.loop")  # first, so TensorFlow's import chatter is held back
-    from pipeline.train.checkpoint import ResumeError
     from pipeline.train.distribute import DistributeError
-    from pipeline.train.profiles import with_overrides
 
-    overrides = {SETTING_FIELDS.get(k, k): v for k, v in settings.items() if v is not None}
     try:
-        config = with_overrides(_train_base(profile, config_file, resume, artifacts), overrides)
         stage.train(config, artifacts, data_path=data, resume=resume)
     except stage.TrainingInterrupted as stop:
         click.echo(str(stop), err=True)
@@ -221,7 +267,7 @@ def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, 
     except KeyboardInterrupt:  # Ctrl-C while setting up, before the first epoch started
         click.echo("interrupted before training started; nothing was written", err=True)
         raise SystemExit(130) from None
-    except (DataError, ConfigFileError, ResumeError, DistributeError) as err:
+    except (DataError, ResumeError, DistributeError) as err:
         _fail(err)
 
 
@@ -253,14 +299,14 @@ def _train_base(profile: str, config_file: Path | None, resume: bool, artifacts:
     """The TrainConfig the flags override: --config's file, else on --resume the checkpoint's
     (unless --profile was given), else the profile's."""
     from pipeline.config import TrainConfig, read_train_config
-    from pipeline.train import checkpoint
+    from pipeline.train.latest import read_state
     from pipeline.train.profiles import profile_config
 
     if config_file is not None:
         return read_train_config(config_file)
     profile_given = click.get_current_context().get_parameter_source("profile") == click.core.ParameterSource.COMMANDLINE
     if resume and not profile_given:
-        return TrainConfig.from_dict(checkpoint.read_state(artifacts / CHECKPOINT_DIR)["config"])
+        return TrainConfig.from_dict(read_state(artifacts / CHECKPOINT_DIR)["config"])
     return profile_config(profile)
 
 
@@ -268,6 +314,8 @@ def _train_base(profile: str, config_file: Path | None, resume: bool, artifacts:
 
     The converted model is run with tfjs (wasm) on the {ExportConfig.parity_images:,} test images and
     must agree with Keras on at least {ExportConfig.min_agreement:.1%} of them, or nothing is replaced.
+    A model below {ExportConfig.min_accuracy:.0%} test accuracy, or not the one metrics.json
+    describes, is refused.
     """)
 @ARTIFACTS
 @DATA
@@ -275,12 +323,14 @@ def _train_base(profile: str, config_file: Path | None, resume: bool, artifacts:
               help="Weight quantization of the tfjs model (uint8: 4x smaller).")
 @click.option("--node-modules", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("node_modules"),
               show_default=True, help="Where npm installed @tensorflow/tfjs (used for the parity check).")
-def export(artifacts, data, quantize, node_modules):
+@ALLOW_WEAK
+def export(artifacts, data, quantize, node_modules, allow_weak):
     stage = _stage("export")
     from pipeline.data import DataError
 
+    config = ExportConfig(quantize=quantize, **({"min_accuracy": 0.0} if allow_weak else {}))
     try:
-        stage.export(artifacts, ExportConfig(quantize=quantize), node_modules=node_modules, data_path=data)
+        stage.export(artifacts, config, node_modules=node_modules, data_path=data)
     except (stage.ExportError, DataError, ArtifactError) as err:
         _fail(err)
 
@@ -288,7 +338,7 @@ def export(artifacts, data, quantize, node_modules):
 @main.command()
 @ARTIFACTS
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("dist"), show_default=True,
-              help="Output folder (replaced whole).")
+              help="Output folder, replaced whole: new, empty, or a previous build.")
 @click.option("--template", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=Path("site_template"), show_default=True, help="Folder of Jinja templates and assets.")
 @click.option("--node-modules", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("node_modules"),
@@ -298,18 +348,21 @@ def export(artifacts, data, quantize, node_modules):
               help="Training images per digit shipped for train.html (from the MNIST training set).")
 @click.option("--test-per-class", type=click.IntRange(min=1), default=SubsetConfig.test_per_class, show_default=True,
               help="Held-out images per digit shipped for train.html (from the MNIST test set).")
-def build(artifacts, out, template, node_modules, data, train_per_class, test_per_class):
+@ALLOW_WEAK
+def build(artifacts, out, template, node_modules, data, train_per_class, test_per_class, allow_weak):
     """Render the static site into OUT (default dist/), ready for GitHub Pages.
 
     Also ships a class-balanced MNIST subset (OUT/data/) that train.html
-    trains on in the visitor's browser.
+    trains on in the visitor's browser. OUT must be new, empty or a previous
+    build, apart from the inputs; a model below 95% test accuracy is refused.
     """
     from pipeline.build import site
 
     subset = SubsetConfig(train_per_class=train_per_class, test_per_class=test_per_class)
     try:
-        site.build(artifacts, out, template, node_modules, subset=subset, data_path=data)
-    except site.BuildError as err:
+        site.build(artifacts, out, template, node_modules, subset=subset, data_path=data,
+                   **({"min_accuracy": 0.0} if allow_weak else {}))
+    except (site.BuildError, ArtifactError) as err:
         _fail(err)
 
 

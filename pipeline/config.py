@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
+
+from pipeline.artifacts import MIN_ACCURACY
+
+MAX_SETTINGS_BYTES = 1_000_000  # a settings file (a metrics.json holds the history too) is far smaller than this
+MAX_WHOLE = 2**31 - 1  # the largest whole-number setting (epochs, batch size, limits): what TensorFlow's int32 holds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,18 +69,118 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
-        """Inverse of to_dict. Missing fields take their defaults; unknown ones raise ValueError."""
+        """Inverse of to_dict. Missing fields take their defaults; an unknown field, or a value of the
+        wrong type or out of its range (SETTINGS), raises ValueError naming the field."""
+        if not isinstance(values, dict):
+            raise ValueError(f"expected an object of training settings, got {_json_type(values)}")
         values = dict(values)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        unknown += [f"model.{k}" for k in sorted(set(values.get("model", {})) - {f.name for f in dataclasses.fields(ModelConfig)})]
-        unknown += [f"augment.{k}" for k in sorted(set(values.get("augment", {})) - {f.name for f in dataclasses.fields(AugmentConfig)})]
-        if unknown:
-            raise ValueError(f"unknown training setting(s): {', '.join(unknown)}")
-        model = ModelConfig(**{**values.pop("model", {})})
-        model = dataclasses.replace(model, filters=tuple(model.filters))
-        augment = AugmentConfig(**values.pop("augment", {}))
-        return cls(**values, model=model, augment=augment)
+        nested = {}
+        for section, config_class in (("model", ModelConfig), ("augment", AugmentConfig)):
+            part = values.pop(section, {})
+            if not isinstance(part, dict):
+                raise ValueError(f"{section}: expected an object, got {_json_type(part)}")
+            nested[section] = _checked(part, config_class, f"{section}.")
+        return cls(**_checked(values, cls, ""), model=ModelConfig(**nested["model"]),
+                   augment=AugmentConfig(**nested["augment"]))
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """The type and range of one training setting; the CLI's flags and the settings-file reader both use it."""
+    kind: type  # int, float, str, or tuple (three ints)
+    low: float | None = None  # smallest allowed value (for a tuple: of each element)
+    high: float | None = None  # largest allowed value
+    low_open: bool = False  # low itself is not allowed
+    high_open: bool = False  # high itself is not allowed
+    choices: tuple[str, ...] = ()  # for str: the allowed values
+
+    def check(self, name: str, value):
+        """`value` as this setting's type; ValueError 'NAME: expected ..., got ...' when it is not allowed."""
+        if self.kind is tuple:
+            if not isinstance(value, (list, tuple)) or len(value) != 3:
+                raise ValueError(f"{name}: expected a list of three whole numbers, got {_shown(value)}")
+            return tuple(Setting(int, self.low, self.high).check(name, v) for v in value)
+        if self.kind is str:
+            if not isinstance(value, str) or value not in self.choices:
+                raise ValueError(f"{name}: expected one of {', '.join(self.choices)}, got {_shown(value)}")
+            return value
+        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value) if abs(value) < 1e308 else math.inf  # past a float's range: refused just below
+        wrong_type = isinstance(value, bool) or not isinstance(value, float if self.kind is float else int)
+        if wrong_type or not (isinstance(value, int) or math.isfinite(value)):  # ints: always finite
+            raise ValueError(f"{name}: expected a {'whole ' if self.kind is int else ''}number, got {_shown(value)}")
+        if not self.allows(value):
+            raise ValueError(f"{name}: {_shown(value)} is out of range ({self.range_text()})")
+        return self.kind(value)
+
+    @property
+    def top(self) -> float | None:
+        """The largest value allowed: `high`, or for a whole number without one, the largest 32-bit int."""
+        return self.high if self.high is not None or self.kind is not int else MAX_WHOLE
+
+    def allows(self, value) -> bool:
+        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        below = self.top is None or (value < self.top if self.high_open else value <= self.top)
+        return above and below
+
+    def range_text(self) -> str:
+        parts = [f"{'>' if self.low_open else '>='} {self.low}" if self.low is not None else "",
+                 f"{'<' if self.high_open else '<='} {self.top}" if self.top is not None else ""]
+        return " and ".join(p for p in parts if p)
+
+
+FRACTION = Setting(float, 0, 1, high_open=True)  # dropout: 0 keeps everything, 1 would drop everything
+SETTINGS: dict[str, Setting] = {  # every TrainConfig field (nested ones as section.field): type and range
+    "epochs": Setting(int, 1),
+    "batch_size": Setting(int, 1),
+    "learning_rate": Setting(float, 0, low_open=True),
+    "lr_scaling": Setting(str, choices=("sqrt", "linear", "none")),
+    "warmup_epochs": Setting(float, 0),
+    "weight_decay": Setting(float, 0),
+    "validation_size": Setting(int, 0),
+    "train_limit": Setting(int, 0),
+    "test_limit": Setting(int, 0),
+    "seed": Setting(int, 0, 2**32 - 1),  # numpy and Keras seeds are unsigned 32-bit
+    "strategy": Setting(str, choices=("auto", "default", "mirrored", "multiworker")),
+    "precision": Setting(str, choices=("auto", "float32", "mixed_float16", "mixed_bfloat16")),
+    "jit_compile": Setting(str, choices=("auto", "on", "off")),
+    "model.filters": Setting(tuple, 1),
+    "model.dense_units": Setting(int, 1),
+    "model.dropout": FRACTION,
+    "model.dense_dropout": FRACTION,
+    "augment.strength": Setting(float, 0),
+    "augment.max_shift": Setting(float, 0),
+    "augment.max_rotation": Setting(float, 0, 180),
+    "augment.max_scale": Setting(float, 0, 1, high_open=True),
+    "augment.max_shear": Setting(float, 0),
+    "augment.max_thickness": Setting(float, 0, 1),
+}
+
+
+def _checked(values: dict, config_class, prefix: str) -> dict:
+    """`values` (fields of `config_class`) checked against SETTINGS; ValueError naming the first bad one."""
+    known = {f.name for f in dataclasses.fields(config_class)} - {"model", "augment"}  # those two are checked apart
+    unknown = sorted(set(values) - known)
+    if unknown:
+        names = [_name(prefix + k) for k in unknown[:5]] + ([f"{len(unknown) - 5} more"] if len(unknown) > 5 else [])
+        raise ValueError(f"unknown training setting(s): {', '.join(names)}")
+    return {k: SETTINGS[prefix + k].check(prefix + k, v) for k, v in values.items()}
+
+
+def _shown(value) -> str:
+    """A value for a one-line message: its repr, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _name(key: str) -> str:
+    """A key for a one-line message: as it is when short and printable, else its cut repr."""
+    return key if key.isprintable() and len(key) <= 60 else _shown(key)
+
+
+def _json_type(value) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "true/false", type(None): "null"}.get(
+        type(value), "a number")
 
 
 class ConfigFileError(Exception):
@@ -84,20 +190,44 @@ class ConfigFileError(Exception):
 def read_train_config(path: Path) -> TrainConfig:
     """The TrainConfig in a JSON file: TrainConfig.to_dict() (sweep's best.json, a trial's config.json),
     or a file whose top level holds it under "config" (metrics.json). ConfigFileError naming the file."""
-    try:
-        values = json.loads(Path(path).read_text())
-    except OSError as err:
-        raise ConfigFileError(f"{path}: {err.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ConfigFileError(f"{path}: not JSON ({err})") from None
+    values = read_settings_json(path, ConfigFileError)
     if isinstance(values, dict) and isinstance(values.get("config"), dict):
         values = values["config"]
     if not isinstance(values, dict):
-        raise ConfigFileError(f"{path}: expected a JSON object of training settings")
+        raise ConfigFileError(f"{path}: expected a JSON object of training settings, got {_json_type(values)}")
     try:
         return TrainConfig.from_dict(values)
-    except (TypeError, ValueError) as err:
+    except ValueError as err:
         raise ConfigFileError(f"{path}: {err}") from None
+
+
+def read_settings_json(path: Path, error: type[Exception]):
+    """The JSON value in a small settings file; `error` naming the file if it is too big, unreadable,
+    not UTF-8, not JSON, or has a key twice in one object (JSON allows it; the last would silently win)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_SETTINGS_BYTES + 1)
+    except OSError as err:
+        raise error(f"{path}: {err.strerror}") from None
+    if len(raw) > MAX_SETTINGS_BYTES:
+        raise error(f"{path}: larger than {MAX_SETTINGS_BYTES:,} bytes; not a settings file")
+    try:
+        return json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+    except UnicodeDecodeError as err:
+        raise error(f"{path}: not UTF-8 text (byte {err.start})") from None
+    except ValueError as err:  # JSONDecodeError, a duplicate key, or a number too long to convert
+        raise error(f"{path}: not valid JSON ({err})") from None
+    except RecursionError:
+        raise error(f"{path}: not valid JSON (nested too deeply)") from None
+
+
+def _no_duplicate_keys(pairs: list) -> dict:
+    value = dict(pairs)
+    if len(value) < len(pairs):  # linear: a huge object with many keys stays quick
+        seen = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"key {_shown(twice)} appears twice in one object")
+    return value
 
 
 def _flatten(values: dict, prefix: str = "") -> dict:
@@ -115,3 +245,4 @@ class ExportConfig:
     quantize: str = "uint8"  # weight quantization: uint8 (4× smaller), float16 (2×) or none
     min_agreement: float = 0.999  # least fraction of test images whose argmax must match Keras
     parity_images: int = 10000  # test images used for the check (all of them by default)
+    min_accuracy: float = MIN_ACCURACY  # least Keras accuracy on those images for the model to ship (0: any)

@@ -9,7 +9,10 @@ After converting, the new model runs in Node with the page's own runtime
 images; the export fails unless its argmax agrees with Keras on at least
 ExportConfig.min_agreement of them.
 
-Reads:  ARTIFACTS/model.keras
+The model must be the one metrics.json describes (its SHA-256) and reach
+ExportConfig.min_accuracy on the test images, or nothing is converted.
+
+Reads:  ARTIFACTS/model.keras, ARTIFACTS/metrics.json (if there)
 Writes: ARTIFACTS/tfjs/ (model.json, group1-shard*.bin, export.json, and for the
         model report evaluation.json + architecture.json: see pipeline/build/report.py), atomically.
 """
@@ -93,20 +96,24 @@ def export(
     if not model_path.is_file():
         raise ExportError(f"{model_path}: no trained model (run `pipeline train` first)")
     started = time.perf_counter()
+    model_hash = artifacts.check_pair(artifacts_dir)
     model = artifacts.load_keras_model(model_path)
     digits = mnist.load_mnist(data_path, log=log)
     images, labels = digits.x_test[: config.parity_images], digits.y_test[: config.parity_images]
     x_test = mnist.to_model_input(images)
+    keras_probs = model.predict(x_test, batch_size=1000, verbose=0)
+    keras_accuracy = float(np.mean(keras_probs.argmax(1) == labels))
+    artifacts.check_accuracy(keras_accuracy, f"{model_path} (on {len(labels):,} MNIST test images)", config.min_accuracy)
 
     with artifacts.replacing_dir(artifacts_dir / artifacts.TFJS_DIR) as out:
         convert(model, out, config.quantize)
         log(f"export: converted {model_path} to a tfjs graph model (quantize {config.quantize})")
-        keras_probs = model.predict(x_test, batch_size=1000, verbose=0)
         tfjs_probs = predict_tfjs(out, x_test, node_modules)
         report = check_parity(keras_probs, tfjs_probs, labels, config, log)
         weight_bytes = sum(p.stat().st_size for p in out.glob("*.bin"))
         report.update(model_bytes=weight_bytes + (out / artifacts.TFJS_MODEL_FILE).stat().st_size, weight_bytes=weight_bytes,
-                      export_seconds=round(time.perf_counter() - started, 1))
+                      export_seconds=round(time.perf_counter() - started, 1), keras_test_accuracy=keras_accuracy,
+                      **{artifacts.MODEL_HASH: model_hash})
         artifacts.write_json(out / artifacts.REPORT_FILE, report)
         # The model report reuses the check's tfjs predictions: the shipped model, evaluated once.
         runtime = f"TensorFlow.js (wasm, Node), weights {config.quantize}"

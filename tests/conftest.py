@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 
 from tests import real_model
-from tests.helpers import NODE_MODULES, ROOT, quiet
+
+pytest_plugins = ["pytester"]  # tests/test_timeouts.py runs a stuck test in a child pytest
+from tests.helpers import NODE_MODULES, ROOT, SLOW_TIMEOUT, quiet
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -31,10 +33,14 @@ LONGEST_FIRST = ("tests/browser/test_drawn_digits.py",)  # the longest tests tha
 
 
 def pytest_collection_modifyitems(items):
-    """Mark every test that uses the real model `slow`, and run those after the others, the longest first."""
+    """Mark every test that uses the real model `slow`, give slow and browser tests the long time limit,
+    and run the slow ones after the others, the longest first."""
     for item in items:
         if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+        slow = item.get_closest_marker("slow") or item.get_closest_marker("browser")
+        if slow and not item.get_closest_marker("timeout"):  # a test's own timeout mark wins
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
     # stable: keeps the file order within each part
     items.sort(key=lambda item: (item.get_closest_marker("slow") is not None, not item.nodeid.startswith(LONGEST_FIRST)))
 
@@ -103,6 +109,13 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch) -> Path:
+    """An empty working folder as cwd, so relative defaults (artifacts/, dist/) never touch the repo."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 @pytest.fixture(scope="session")

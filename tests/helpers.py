@@ -1,5 +1,5 @@
 """Helpers shared by the tests (fixtures live in conftest.py): paths, quiet logs, the CLI's one-line errors,
-and `pipeline train` as a child process."""
+the CLI and `pipeline train` as child processes, and the slow tests' time limit."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
+# pytest-timeout's limit, in seconds, for a `slow` or `browser` test (others get pyproject's `timeout`): the
+# first one may wait in its fixtures for the background model (minutes on 2 busy cores in CI), and the
+# drawn-digit test takes ~280 s under load, so this stops only a test that is stuck. Applied by conftest.py.
+SLOW_TIMEOUT = 1500
 
 
 def quiet(*_args):
@@ -51,3 +55,34 @@ def finish(process):
     out, err = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 0, err[-3000:]
     return out
+
+
+# ----------------------------------------------------------------- the CLI as a user runs it
+TEMPLATE = ROOT / "site_template"
+SITE = ["--template", str(TEMPLATE), "--node-modules", str(NODE_MODULES)]  # the real ones, from any cwd
+# the user's environment, minus the test run's TF_CPP_MIN_LOG_LEVEL: the CLI must hold TensorFlow's chatter back itself
+ENV = {**{k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}, "PYTHONPATH": str(ROOT)}
+
+
+def check_one_line(exit_code: int, stderr: str, fragments: list[str]) -> str:
+    """The one `Error: ` line of a failed run holding every fragment; exit 1 or 2 (70 is a bug's)."""
+    lines = stderr.splitlines()
+    assert exit_code in (1, 2), f"exit {exit_code}: {stderr}"
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{stderr}"
+    assert lines[0].startswith("Error: ") and "internal error" not in lines[0], lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
+    return lines[0]
+
+
+def start_cli(*args: str, cwd: Path | None = None, prefix: tuple[str, ...] = ("-m", "pipeline"), **popen) -> subprocess.Popen:
+    """`python -m pipeline ARGS` (or `python PREFIX ARGS`) as a child in `cwd` (default: the current folder)."""
+    return subprocess.Popen([sys.executable, *prefix, *args], cwd=cwd or Path.cwd(), env=ENV, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+
+
+def finished(process: subprocess.Popen) -> tuple[int, str]:
+    """(exit code, stderr) of a child from `start`, having checked that it printed nothing on stdout."""
+    out, err = process.communicate(timeout=240)
+    assert out == "", f"stdout: {out}"
+    return process.returncode, err

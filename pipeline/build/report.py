@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipeline.artifacts import ARCHITECTURE_FILE, EVALUATION_FILE
+from pipeline import artifacts
+from pipeline.artifacts import ARCHITECTURE_FILE, EVALUATION_FILE, NUMBER
 from pipeline.contract import IMAGE_SIZE, LABELS
 
 REPORT_JSON = "report.json"  # in dist/, read by the report page
@@ -32,6 +33,13 @@ SPRITE_FILE = "report/digits.png"  # in dist/: the shown digits, side by side
 GRID_DIGITS = 15  # the page's 3×5 grid of test digits
 MISTAKES = 12  # the most confident mistakes kept
 SAMPLE_SEED = 20260  # picks the grid's digits; fixed so rebuilds show the same ones
+DIGIT_SHAPE = {"index": int, "true": int, "predicted": int, "confidence": NUMBER, "pixels": str}
+SHAPES = {  # what the build and the report page read from each file (artifacts.check_fields)
+    EVALUATION_FILE: {"images": int, "accuracy": NUMBER, "loss": NUMBER, "per_class": [{}], "confusion_matrix": list,
+                      "runtime": str, "mistakes": [DIGIT_SHAPE], "sample": [DIGIT_SHAPE]},
+    ARCHITECTURE_FILE: {"layers": [{"name": str, "type": str, "output_shape": list, "parameters": int}],
+                        "parameters": int},
+}
 LICENCE = {
     "data": "MNIST",
     "holders": "Yann LeCun and Corinna Cortes",
@@ -101,24 +109,39 @@ def write_report(tfjs_dir: Path, metrics: dict, export_report: dict, out_dir: Pa
     tfjs_dir: ARTIFACTS/tfjs (evaluation.json, architecture.json); metrics: metrics.json;
     export_report: export.json (model size), {} if absent. Artefacts from an export
     older than the report have no evaluation: the report then says so (`available`
-    false) and the build goes on.
+    false) and the build goes on. A corrupt one is an ArtifactError naming it.
     """
     missing = [n for n in (EVALUATION_FILE, ARCHITECTURE_FILE) if not (tfjs_dir / n).is_file()]
     if missing:
         log(f"build: {tfjs_dir / missing[0]} missing, the report page will say so (rerun `pipeline export`)")
         report = {"available": False, "reason": f"{missing[0]} missing: run `pipeline export` again", "licence": LICENCE}
     else:
-        report = page_report(
-            metrics,
-            json.loads((tfjs_dir / EVALUATION_FILE).read_text()),
-            json.loads((tfjs_dir / ARCHITECTURE_FILE).read_text()),
-            export_report,
-        )
+        read = {name: _read_checked(tfjs_dir / name) for name in (EVALUATION_FILE, ARCHITECTURE_FILE)}
+        report = page_report(metrics, read[EVALUATION_FILE], read[ARCHITECTURE_FILE], export_report)
+        try:
+            sprite = sprite_png(report["sprite"]["pixels"])
+        except ValueError as err:  # binascii.Error too: pixels that are not base64
+            raise artifacts.ArtifactError(f"{tfjs_dir / EVALUATION_FILE}: a digit's pixels are unreadable ({err})") from None
         (out_dir / SPRITE_FILE).parent.mkdir(parents=True, exist_ok=True)
-        (out_dir / SPRITE_FILE).write_bytes(sprite_png(report["sprite"]["pixels"]))
+        (out_dir / SPRITE_FILE).write_bytes(sprite)
         del report["sprite"]["pixels"]
     (out_dir / REPORT_JSON).write_text(json.dumps(report, indent=1) + "\n")
     return report
+
+
+def check_files(tfjs_dir: Path) -> None:
+    """Read and check evaluation.json and architecture.json where they are, so that a corrupt one stops the
+    build before it writes anything (ArtifactError naming the file)."""
+    for name in SHAPES:
+        if (tfjs_dir / name).is_file():
+            _read_checked(tfjs_dir / name)
+
+
+def _read_checked(path: Path) -> dict:
+    """evaluation.json or architecture.json, read and checked against SHAPES; ArtifactError naming it."""
+    value = artifacts.read_json(path)
+    artifacts.check_fields(value, SHAPES[path.name], path)
+    return value
 
 
 def page_report(metrics: dict, evaluation: dict, architecture: dict, export_report: dict) -> dict:
@@ -158,7 +181,7 @@ def sprite_png(cells: list[str]) -> bytes:
     """A greyscale PNG, 28 px high, of the base64 28×28 uint8 images side by side (cell i at x = 28·i)."""
     strip = np.zeros((IMAGE_SIZE, IMAGE_SIZE * max(1, len(cells))), dtype=np.uint8)
     for i, cell in enumerate(cells):
-        image = np.frombuffer(base64.b64decode(cell), dtype=np.uint8)
+        image = np.frombuffer(base64.b64decode(cell, validate=True), dtype=np.uint8)
         if image.size != IMAGE_SIZE * IMAGE_SIZE:
             raise ValueError(f"sprite cell {i}: {image.size} pixels, expected {IMAGE_SIZE * IMAGE_SIZE}")
         strip[:, i * IMAGE_SIZE : (i + 1) * IMAGE_SIZE] = image.reshape(IMAGE_SIZE, IMAGE_SIZE)

@@ -14,6 +14,7 @@ Writes: dist/ (replaced atomically):
   report.json,               the model report's data (pipeline/build/report.py)
   report/digits.png
   .nojekyll                  so GitHub Pages serves files as they are
+  .pipeline-build            marks the folder as a build, the only kind of non-empty --out a build replaces
 Every URL in the site is relative, so it works at https://USER.github.io/REPO/.
 """
 
@@ -29,7 +30,7 @@ from pipeline import artifacts
 from pipeline.build import bundle, webapp
 from pipeline.build import report as model_report
 from pipeline.contract import FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES
-from pipeline.artifacts import METRICS_FILE, REPORT_FILE, TFJS_DIR, TFJS_MODEL_FILE  # not from train/export: no TensorFlow
+from pipeline.artifacts import METRICS_FILE, MODEL_FILE, REPORT_FILE, TFJS_DIR, TFJS_MODEL_FILE  # not from train/export: no TensorFlow
 from pipeline.build.subset import SubsetConfig, SubsetError, write_subset
 
 TEMPLATE_SUFFIXES = {".html"}  # rendered with Jinja; everything else is copied verbatim
@@ -42,6 +43,9 @@ VENDOR_FILES = {  # file in dist/vendor/ -> path inside node_modules
     # not the threaded binary: threads need cross-origin isolation, which GitHub Pages cannot give (the pages say so to tfjs)
     "tfjs-vis.umd.min.js": "@tensorflow/tfjs-vis/dist/tfjs-vis.umd.min.js",  # charts of train.html
 }
+BUILD_MARKER = ".pipeline-build"  # in dist/: this folder is a build, so the next build may replace it whole
+METRICS_SHAPE = {"test_accuracy": artifacts.NUMBER, "history": [{}]}  # what the build reads from metrics.json
+EXPORT_SHAPE = {"tfjs_test_accuracy": artifacts.NUMBER, "model_bytes": int, "weight_bytes": int, "quantize": str}
 PAGE_METRICS = ("test_accuracy", "test_loss", "test_images", "parameters", "epochs", "train_seconds", "backend")
 
 
@@ -72,15 +76,16 @@ def check_model_shape(model_json: Path) -> None:
     A dimension the model leaves open (-1, e.g. a fully convolutional input) fits any size.
     """
     try:
-        signature = json.loads(model_json.read_text())["signature"]
+        signature = artifacts.read_json(model_json)["signature"]
         (inp,) = signature["inputs"].values()
         (out,) = signature["outputs"].values()
         in_shape = [int(d["size"]) for d in inp["tensorShape"]["dim"]]
         out_shape = [int(d["size"]) for d in out["tensorShape"]["dim"]]
-    except json.JSONDecodeError as err:
-        raise BuildError(f"{model_json}: not valid JSON ({err})") from None
-    except (KeyError, ValueError, TypeError) as err:
-        raise BuildError(f"{model_json}: not a tfjs graph model with one input and one output ({err})") from None
+    except artifacts.ArtifactError as err:
+        raise BuildError(str(err)) from None
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as err:
+        reason = f"{type(err).__name__}: {str(err)[:80]}"
+        raise BuildError(f"{model_json}: not a tfjs graph model with one input and one output ({reason})") from None
     needed_in, needed_out = [-1, IMAGE_SIZE, IMAGE_SIZE, 1], [-1, NUM_CLASSES]
     if not (shape_fits(in_shape, needed_in) and shape_fits(out_shape, needed_out)):
         raise BuildError(f"{model_json}: model maps {in_shape} -> {out_shape}, the page needs {needed_in} -> {needed_out}")
@@ -99,15 +104,19 @@ def build(
     log=print,
     subset: SubsetConfig = SubsetConfig(),
     data_path: Path | None = None,
+    min_accuracy: float = artifacts.MIN_ACCURACY,
 ) -> dict:
     """Render the site into `out_dir`; returns the metrics the page shows.
 
     `subset` sizes the MNIST subset for train.html, drawn from `data_path`
-    (None: the cache or a download, see pipeline.data.mnist.load_mnist).
+    (None: the cache or a download, see pipeline.data.mnist.load_mnist). A model
+    whose test accuracy is below `min_accuracy` is refused (0: any).
     """
     tfjs_dir = artifacts_dir / TFJS_DIR
     check_inputs(artifacts_dir, template_dir, node_modules)
-    metrics, report = _read_artifacts(artifacts_dir)
+    inputs = [tfjs_dir, artifacts_dir / METRICS_FILE, artifacts_dir / MODEL_FILE, template_dir, node_modules]
+    check_out(out_dir, inputs + ([data_path] if data_path else []))
+    metrics, report = _read_artifacts(artifacts_dir, min_accuracy)
     page_metrics = {k: metrics[k] for k in PAGE_METRICS if k in metrics}
     page_metrics.update({k: report[k] for k in ("quantize", "model_bytes", "tfjs_test_accuracy") if k in report})
 
@@ -119,8 +128,12 @@ def build(
             raise BuildError(str(err)) from None
         (stage / "metrics.json").write_text(json.dumps(page_metrics, indent=2) + "\n")
         (stage / ".nojekyll").write_text("")
+        (stage / BUILD_MARKER).write_text("written by `pipeline build`, which replaces this whole folder\n")
         shipped = _write_subset(stage / "data", subset, data_path, log)
-        model_report.write_report(tfjs_dir, metrics, report, stage, log=log)
+        try:
+            model_report.write_report(tfjs_dir, metrics, report, stage, log=log)
+        except artifacts.ArtifactError as err:
+            raise BuildError(str(err)) from None
         try:
             webapp.write_app_files(stage, template_dir)
             context = {"config": page_config(), "metrics": page_metrics, "asset_version": webapp.content_hash(stage),
@@ -151,14 +164,50 @@ def check_inputs(artifacts_dir: Path, template_dir: Path, node_modules: Path) ->
     check_model_shape(tfjs_dir / TFJS_MODEL_FILE)
 
 
-def _read_artifacts(artifacts_dir: Path) -> tuple[dict, dict]:
-    """metrics.json and tfjs/export.json ({} if absent); BuildError if either is not valid JSON."""
-    report_path = artifacts_dir / TFJS_DIR / REPORT_FILE
+def check_out(out_dir: Path, inputs: list[Path]) -> None:
+    """BuildError unless `out_dir` may be replaced whole: absent, an empty folder, or a previous build
+    (BUILD_MARKER inside), and neither one of `inputs`, nor inside one, nor holding one. (So
+    ARTIFACTS/dist is allowed, as `make bench-page` builds there, but ARTIFACTS itself is not.)"""
+    out = out_dir.resolve()
+    for source in inputs:
+        src = source.resolve()
+        if out == src or out in src.parents or src in out.parents:
+            relation = "is" if out == src else "holds" if out in src.parents else "is inside"
+            raise BuildError(f"--out {out_dir}: {relation} the build's input {source}; "
+                             "the build replaces --out whole, so choose a folder apart from its inputs")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / BUILD_MARKER).is_file():
+        raise BuildError(f"--out {out_dir}: not empty and not a previous build (no {BUILD_MARKER} in it); "
+                         "the build replaces --out whole, so choose a new or empty folder, or remove this one")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BuildError(f"--out {out_dir}: is a file, not a folder")
+
+
+def _read_artifacts(artifacts_dir: Path, min_accuracy: float) -> tuple[dict, dict]:
+    """metrics.json and tfjs/export.json ({} if absent), checked: BuildError naming the file if either is not
+    valid JSON or lacks what the build reads, if the two describe different models, or if the shipped model's
+    test accuracy (export.json's, else metrics.json's) is below `min_accuracy`."""
+    metrics_path, report_path = artifacts_dir / METRICS_FILE, artifacts_dir / TFJS_DIR / REPORT_FILE
     try:
-        metrics = artifacts.read_json(artifacts_dir / METRICS_FILE)
-        return metrics, artifacts.read_json(report_path) if report_path.is_file() else {}
+        metrics = artifacts.read_json(metrics_path)
+        artifacts.check_fields(metrics, {k: v for k, v in METRICS_SHAPE.items() if k in _as_dict(metrics)}, metrics_path)
+        report = artifacts.read_json(report_path) if report_path.is_file() else {}
+        artifacts.check_fields(report, {k: v for k, v in EXPORT_SHAPE.items() if k in _as_dict(report)}, report_path)
+        hashes = (metrics.get(artifacts.MODEL_HASH), report.get(artifacts.MODEL_HASH))
+        if None not in hashes and hashes[0] != hashes[1]:
+            raise artifacts.ArtifactError(f"{report_path}: exported from another model.keras than {metrics_path} "
+                                          "describes; run `pipeline export` again")
+        model_report.check_files(artifacts_dir / TFJS_DIR)
+        if min_accuracy > 0:
+            source = report_path if "tfjs_test_accuracy" in report else metrics_path
+            accuracy = report.get("tfjs_test_accuracy", metrics.get("test_accuracy"))
+            artifacts.check_accuracy(accuracy, str(source), min_accuracy)
     except artifacts.ArtifactError as err:
         raise BuildError(str(err)) from None
+    return metrics, report
+
+
+def _as_dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def _copy_files(stage: Path, template_dir: Path, tfjs_dir: Path, node_modules: Path) -> None:

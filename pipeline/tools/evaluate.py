@@ -59,8 +59,9 @@ def evaluate(artifacts_dir: Path, data_path: Path | None = None, log=lambda *a: 
     model_path = artifacts_dir / MODEL_FILE
     if not model_path.is_file():
         raise EvaluateError(f"{model_path}: no trained model (run `pipeline train` first)")
+    artifacts.check_pair(artifacts_dir)
+    model = artifacts.load_keras_model(model_path)  # before the data: a broken model fails without a download
     mnist = data.load_mnist(data_path, log=log)
-    model = artifacts.load_keras_model(model_path)
     probabilities = model.predict(data.to_model_input(mnist.x_test), batch_size=1000, verbose=0)
     return summarize(mnist.y_test, probabilities)
 

@@ -10,6 +10,8 @@ For the tests and benchmarks, the server also records what it sent (`server.sent
 one `Sent` per response, bytes on the wire with headers) and can stand in for a
 slow network (`link=Link(...)`): unlike the browser's own throttling, which applies
 per page, it slows the page, its workers and its service worker alike.
+Like GitHub Pages it lists no folders (a folder without index.html is a 404),
+and a path holding a NUL byte is a 400, not an error in the server thread.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import io
 import os
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import NamedTuple
 
@@ -84,6 +87,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         if not self.path.startswith(self.base):  # like GitHub Pages: nothing outside the project path
             self.send_error(404, "outside the served base path")
             return None
+        if "\x00" in urllib.parse.unquote(self.path):  # the file system cannot name it: os.stat would raise
+            self.send_error(400, "a NUL byte in the path")
+            return None
         path = self.translate_path(self.path)
         if os.path.isdir(path) and self.path.split("?")[0].endswith("/"):
             path = os.path.join(path, "index.html")
@@ -130,6 +136,10 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def end_headers(self):
         self.send_header("Cache-Control", f"max-age={MAX_AGE_S}")
         super().end_headers()
+
+    def list_directory(self, path):
+        self.send_error(404, "no index.html here (folders are not listed)")
+        return None
 
     def translate_path(self, path):
         return super().translate_path("/" + path[len(self.base):])

@@ -8,13 +8,15 @@ Each file is written to a temporary sibling and renamed, and latest.json is repl
 only after its .npz is complete, so a kill at any moment (even SIGKILL) leaves the
 previous epoch's checkpoint readable. Values are plain numpy arrays, so the same code
 serves every backend and strategy (MirroredVariables read and assign through Keras).
+Reading and checking latest.json is pipeline.train.latest's (no Keras there).
 """
 
 from __future__ import annotations
 
 import io
-import json
 import shutil
+import zipfile
+import zlib
 from pathlib import Path
 
 import keras
@@ -22,12 +24,7 @@ import numpy as np
 
 from pipeline import artifacts
 from pipeline.config import TrainConfig
-
-LATEST = "latest.json"  # in the checkpoint folder: the last completed epoch, its file and the run's settings
-
-
-class ResumeError(Exception):
-    """A resume that cannot go ahead (no checkpoint, other settings). One line for the user."""
+from pipeline.train.latest import LATEST, ResumeError, read_state  # noqa: F401 (read_state: this module's API too)
 
 
 def _all_variables(trainer: keras.Model) -> list:
@@ -51,16 +48,6 @@ def save(folder: Path, trainer: keras.Model, state: dict) -> None:
             old.unlink(missing_ok=True)
 
 
-def read_state(folder: Path) -> dict:
-    """latest.json of a checkpoint folder; ResumeError when there is none."""
-    try:
-        return json.loads((folder / LATEST).read_text())
-    except FileNotFoundError:
-        raise ResumeError(f"nothing to resume: no checkpoint in {folder}") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise ResumeError(f"{folder / LATEST}: unreadable checkpoint ({err})") from None
-
-
 def check_compatible(state: dict, config: TrainConfig, replicas: int, folder: Path) -> None:
     """Refuse a resume whose settings or replica count differ from the checkpoint's."""
     saved = TrainConfig.from_dict(state["config"])
@@ -82,8 +69,9 @@ def restore(folder: Path, trainer: keras.Model, state: dict) -> None:
     try:
         with np.load(folder / state["file"]) as saved:
             values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-    except (OSError, KeyError, ValueError) as err:
-        raise ResumeError(f"{folder / state['file']}: unreadable checkpoint ({err})") from None
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+        raise ResumeError(f"{folder / state['file']}: unreadable checkpoint ({reason})") from None
     if len(values) != len(variables) or any(v.shape != tuple(a.shape) for v, a in zip(variables, values)):
         raise ResumeError(f"cannot resume from {folder}: its variables do not match this model")
     for variable, value in zip(variables, values):

@@ -176,7 +176,8 @@ def fit(trainer: keras.Model, config: TrainConfig, run: Run, callbacks, log) -> 
 def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model, history: list[dict],
           train_seconds: float, started: float, log) -> dict:
     """Evaluate a float32 copy of the classifier on the test images; on the chief, write model.keras and
-    metrics.json into `out_dir` (each atomically) and remove the checkpoint. Returns the metrics dict."""
+    metrics.json (holding model.keras's SHA-256) into `out_dir`, each atomically, and remove the checkpoint.
+    Returns the metrics dict."""
     final = build_model(config.model)  # float32, outside any strategy: what export and the page get
     final.set_weights(classifier.get_weights())
     test_accuracy, test_loss = evaluate_on(final, mnist.to_model_input(run.data.x_test), run.data.y_test,
@@ -210,6 +211,8 @@ def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model,
         out_dir.mkdir(parents=True, exist_ok=True)
         with keras_fixes.tensorflow_not_probed():
             artifacts.save_keras_model(final, model_path)
+        # the pair's link: export and evaluate refuse a model.keras whose hash is not this one
+        metrics[artifacts.MODEL_HASH] = artifacts.file_sha256(model_path)
         artifacts.write_json(metrics_path, metrics)
         checkpoint.remove(run.ckpt_dir)
         log(f"train: wrote {model_path} and {metrics_path}")

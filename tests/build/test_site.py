@@ -57,7 +57,8 @@ def test_page_config_is_rendered_for_the_scripts(built_dist):
 
 def test_build_replaces_the_site_whole(trained_artifacts, tmp_path):
     out = tmp_path / "dist"
-    out.mkdir()
+    build(trained_artifacts, out, ROOT / "site_template", NODE_MODULES, log=quiet)
+    assert (out / ".pipeline-build").is_file(), "the build marks its folder as one it may replace"
     (out / "stale.txt").write_text("from an old build")
     build(trained_artifacts, out, ROOT / "site_template", NODE_MODULES, log=quiet)
     assert not (out / "stale.txt").exists() and (out / "index.html").is_file()

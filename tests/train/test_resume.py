@@ -94,7 +94,8 @@ def test_resume_with_other_settings_is_refused(tmp_path):
     checkpoint_config = TrainConfig(epochs=3)
     folder.mkdir()
     (folder / "latest.json").write_text(json.dumps(
-        {"epoch": 1, "config": checkpoint_config.to_dict(), "replicas": 1, "history": [], "file": "x.npz"}))
+        {"epoch": 1, "config": checkpoint_config.to_dict(), "replicas": 1, "history": [], "train_seconds": 9.5,
+         "file": "state-epoch001.npz"}))
     result = CliRunner().invoke(main, ["train", "--resume", "--artifacts", str(tmp_path), "--epochs", "5"])
     one_line_error(result, "cannot resume", "epochs: 5 != 3")
 
@@ -107,7 +108,8 @@ def test_checkpoint_restores_every_variable(tmp_path, mnist):
     y = mnist.y_train[:256]
     trained, _ = build_trainer(config, 3e-3, steps_per_epoch=4, jit_compile=False)
     trained.fit(x, y, batch_size=64, epochs=1, verbose=0)
-    checkpoint.save(tmp_path, trained, {"epoch": 1, "config": config.to_dict(), "replicas": 1, "history": []})
+    checkpoint.save(tmp_path, trained, {"epoch": 1, "config": config.to_dict(), "replicas": 1, "history": [],
+                                                "train_seconds": 1.0})
     fresh, _ = build_trainer(config, 3e-3, steps_per_epoch=4, jit_compile=False)
     checkpoint.restore(tmp_path, fresh, checkpoint.read_state(tmp_path))
     before = [np.asarray(v.value) for v in list(trained.variables) + list(trained.optimizer.variables)]

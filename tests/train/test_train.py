@@ -7,6 +7,7 @@ import keras
 import pytest
 from click.testing import CliRunner
 
+from pipeline.artifacts import file_sha256
 from pipeline.cli import main
 from pipeline.config import AugmentConfig, ModelConfig, TrainConfig
 from pipeline.train.profiles import PROFILES
@@ -29,6 +30,7 @@ def test_short_training_learns_and_writes_its_artefacts(short_run):
     out, config, metrics = short_run
     assert (out / "model.keras").is_file()
     written = json.loads((out / "metrics.json").read_text())
+    assert written["model_sha256"] == file_sha256(out / "model.keras"), "metrics.json names the model it describes"
     assert written == json.loads(json.dumps(metrics))
     assert metrics["test_accuracy"] > 0.85, "2 epochs on 5,000 real digits should already work"
     assert metrics["test_images"] == 2000
@@ -110,7 +112,7 @@ def test_config_file_round_trips_and_flags_override_it(captured, tmp_path):
 
 
 @pytest.mark.parametrize("content, fragment", [
-    ("{not json", "not JSON"),
+    ("{not json", "not valid JSON"),
     ('{"epochs": 3, "colour": "red"}', "unknown training setting(s): colour"),
     ('{"model": {"layers": 9}}', "model.layers"),
     ("[1, 2]", "JSON object"),

@@ -1,0 +1,134 @@
+"""`pipeline build` refuses, in one line naming the flag or file and before it writes or moves anything:
+an --out it must not replace (an input, a folder holding or inside one, a folder that is not empty and
+not a previous build, a file), corrupt artefacts (bad JSON, wrong types, missing keys), two artefacts
+describing different models, and a model below the 95 % floor unless --allow-weak.
+
+The CLI cases run the real `python -m pipeline build` side by side on a stand-in artefacts folder:
+a tfjs/model.json with the page's signature and nothing else, which is all the build reads before
+these checks. The --allow-weak case builds the real model.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.helpers import SITE, TEMPLATE, check_one_line, finished, start_cli
+
+SIGNATURE = {"signature": {
+    "inputs": {"image": {"tensorShape": {"dim": [{"size": "-1"}, {"size": "28"}, {"size": "28"}, {"size": "1"}]}}},
+    "outputs": {"probabilities": {"tensorShape": {"dim": [{"size": "-1"}, {"size": "10"}]}}},
+}}
+METRICS = {"test_accuracy": 0.99, "history": []}
+
+
+def stand_in(folder: Path, files: dict[str, bytes | dict | list] | None = None) -> Path:
+    """An artefacts folder with a model.json of the page's signature, metrics.json, and `files` on top."""
+    files = {"tfjs/model.json": SIGNATURE, "metrics.json": METRICS, **(files or {})}
+    for name, content in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
+    return folder
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def run_cases(cases: dict[str, tuple[Path, list[str], list[str]]]) -> list[str]:
+    """Run each case's `pipeline build ARGS` in its folder side by side; the failures, as text."""
+    processes = {name: start_cli("build", *SITE, *args, cwd=cwd) for name, (cwd, args, _) in cases.items()}  # args win
+    failures = []
+    for name, process in processes.items():
+        try:
+            check_one_line(*finished(process), cases[name][2])
+        except AssertionError as err:
+            failures.append(f"{name}: {err}")
+    return failures
+
+
+def test_build_refuses_an_out_it_must_not_replace(tmp_path):
+    """Before: --out artifacts, --out ., --out site_template or --out ~ was moved aside and deleted.
+    Every --out here is inside tmp_path (the template too is a copy), so even a build that wrongly went
+    ahead could not reach a folder outside the test's own."""
+    work = stand_in(tmp_path / "project", {"model.keras": b"the user's model", "notes.txt": b"the user's notes"})
+    (work / "mine").mkdir()
+    (work / "mine" / "thesis.tex").write_text("a user's work")
+    (work / "a-file").write_text("a file")
+    shutil.copytree(TEMPLATE, work / "template")
+    before = snapshot(tmp_path)
+    cases = {
+        "the artefacts folder": (work, ["--artifacts", ".", "--out", "."], ["--out .", "holds the build's input"]),
+        "the artefacts folder by name": (tmp_path, ["--artifacts", "project", "--out", "project"], ["--out project", "holds"]),
+        "the folder above the artefacts": (work, ["--artifacts", ".", "--out", ".."], ["--out ..", "holds"]),
+        "the tfjs folder": (work, ["--artifacts", ".", "--out", "tfjs"], ["--out tfjs", "is the build's input tfjs"]),
+        "inside the tfjs folder": (work, ["--artifacts", ".", "--out", "tfjs/site"], ["--out tfjs/site", "is inside"]),
+        "the template": (work, ["--artifacts", ".", "--template", "template", "--out", "template"],
+                         ["--out template", "is the build's input template"]),
+        "inside the template": (work, ["--artifacts", ".", "--template", "template", "--out", "template/dist"],
+                                ["--out template/dist", "is inside the build's input template"]),
+        "a folder of the user's": (work, ["--artifacts", ".", "--out", "mine"],
+                                   ["--out mine", "not empty and not a previous build (no .pipeline-build in it)"]),
+        # `--out ~` as the shell expands it, for a project in the home folder; a stand-in home, never the real one
+        "the home folder": (work, ["--artifacts", ".", "--out", str(tmp_path)], [f"--out {tmp_path}", "holds"]),
+        "a file": (work, ["--artifacts", ".", "--out", "a-file"], ["'--out'", "'a-file' is a file"]),
+    }
+    assert run_cases(cases) == []
+    assert snapshot(tmp_path) == before, "nothing moved, changed or written"
+
+
+# file (relative to the artefacts folder) -> (its content, fragment of the one line after the file's name)
+CORRUPT = {
+    "model.json not JSON": ("tfjs/model.json", b'{"signature": ', "not valid JSON"),
+    "model.json a list": ("tfjs/model.json", [], "not a tfjs graph model with one input and one output"),
+    "model.json dims not numbers": ("tfjs/model.json", json.loads(json.dumps(SIGNATURE).replace('"28"', '"wide"')),
+                                    "not a tfjs graph model"),
+    "model.json not UTF-8": ("tfjs/model.json", b'{"signature": "\xfe"}', "not UTF-8 text"),
+    "metrics.json a list": ("metrics.json", [0.99], "the top level is not a JSON object"),
+    "metrics.json accuracy a string": ("metrics.json", {"test_accuracy": "99%"}, "'test_accuracy' missing or not a number"),
+    "metrics.json history not a list": ("metrics.json", {**METRICS, "history": {}}, "'history' missing or not a list"),
+    "export.json not JSON": ("tfjs/export.json", b"\x00\x01", "not valid JSON"),
+    "export.json sizes as text": ("tfjs/export.json", {"model_bytes": "big"}, "'model_bytes' missing or not int"),
+    "evaluation.json cut short": ("tfjs/evaluation.json", b'{"images": 10000, "accur', "not valid JSON"),
+    "evaluation.json without mistakes": ("tfjs/evaluation.json", {"images": 1, "accuracy": 0.9, "loss": 0.1},
+                                         "'per_class' missing or not a list"),
+    "architecture.json layers as text": ("tfjs/architecture.json", {"layers": "conv", "parameters": 5},
+                                         "'layers' missing or not a list"),
+    "architecture.json a layer without its type": ("tfjs/architecture.json", {"layers": [{"name": "c1"}], "parameters": 5},
+                                                   "'layers[0].type' missing or not str"),
+    "two models": ("tfjs/export.json", {"model_sha256": "b" * 64}, "exported from another model.keras than"),
+    "a weak model": ("metrics.json", {"test_accuracy": 0.1154, "history": []},
+                     "test accuracy 11.54% is below the 95% floor for a model to ship"),
+    "a weak export": ("tfjs/export.json", {"tfjs_test_accuracy": 0.5}, "test accuracy 50.00% is below the 95% floor"),
+    "no accuracy": ("metrics.json", {"history": []}, "no test accuracy recorded"),
+}
+
+
+def test_build_names_a_corrupt_artefact_in_one_line(tmp_path):
+    """Before: a corrupt evaluation.json or architecture.json was a JSONDecodeError or KeyError traceback,
+    and a model at 11.54 % was built and published."""
+    cases = {}
+    for i, (case, (name, content, fragment)) in enumerate(CORRUPT.items()):
+        metrics = {**METRICS, "model_sha256": "a" * 64} if case == "two models" else METRICS
+        folder = stand_in(tmp_path / str(i), {"metrics.json": metrics, name: content})
+        cases[case] = (folder, ["--artifacts", ".", "--out", "dist"], [f"Error: {name}: ", fragment])
+    assert run_cases(cases) == []
+    assert [d for d in tmp_path.glob("*/dist")] == []
+    assert [d for d in tmp_path.glob("*/.dist*")] == [], "no staging folder left"
+
+
+def test_allow_weak_builds_a_weak_model(trained_artifacts, tmp_path):
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(trained_artifacts, artifacts)
+    for name, key in (("metrics.json", "test_accuracy"), ("tfjs/export.json", "tfjs_test_accuracy")):
+        values = json.loads((artifacts / name).read_text())
+        (artifacts / name).write_text(json.dumps({**values, key: 0.5}))
+    args = ["--artifacts", str(artifacts), "--out", str(tmp_path / "dist")]
+    check_one_line(*finished(start_cli("build", *args, *SITE, cwd=tmp_path)),
+                   ["export.json: test accuracy 50.00% is below the 95% floor", "--allow-weak"])
+    assert not (tmp_path / "dist").exists()
+    process = start_cli("build", *args, *SITE, "--allow-weak", cwd=tmp_path)
+    _, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err
+    assert (tmp_path / "dist" / "index.html").is_file() and (tmp_path / "dist" / ".pipeline-build").is_file()
