@@ -153,9 +153,9 @@ def read_ink(image, lossy: bool = False) -> Ink:
         # An opaque background: flatten what is translucent onto the border's colour.
         colour = tuple(int(np.median(_border(rgba[..., c]))) for c in range(3)) + (255,)
         image = Image.alpha_composite(Image.new("RGBA", image.size, colour), image.convert("RGBA"))
-    grey = np.asarray(image.convert("L"), dtype=np.int32)
+    grey = np.asarray(image.convert("L"))  # uint8
     dark_on_light = np.median(_border(grey)) >= 128
-    ink = 255 - grey if dark_on_light else grey
+    ink = 255 - grey if dark_on_light else grey  # uint8: 255 - grey stays in 0-255
     background = float(np.median(_border(ink)))
     peak = float(ink.max())
     polarity = "dark-on-light" if dark_on_light else "light-on-dark"
@@ -163,8 +163,10 @@ def read_ink(image, lossy: bool = False) -> Ink:
         return Ink(np.zeros(ink.shape, np.uint8), polarity)
     clean = not lossy and np.ptp(_border(ink)) == 0
     floor = background + (0.0 if clean else NOISE_FRACTION) * (peak - background)
-    stretched = np.clip((ink - floor) / (peak - floor), 0.0, 1.0)
-    return Ink(np.round(stretched * 255).astype(np.uint8), polarity)
+    # The stretch as a table of the 256 levels: the same float64 arithmetic per level, one uint8 look-up per
+    # pixel (no float copies of a big image).
+    stretched = np.clip((np.arange(256) - floor) / (peak - floor), 0.0, 1.0)
+    return Ink(np.round(stretched * 255).astype(np.uint8)[ink], polarity)
 
 
 def image_to_mnist(path: Path) -> tuple[np.ndarray, str]:
