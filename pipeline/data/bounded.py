@@ -14,6 +14,8 @@ import gzip
 import io
 import math
 import stat
+import tokenize
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -70,15 +72,18 @@ def read_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise DataError(f"{path}: not a regular file")
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(path) as archive, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy's note on headers "created on Python 2": not the user's business
             members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
             missing = [key for key in keys if key not in members]
             if missing:
                 raise DataError(f"{path}: .npz lacks the arrays {', '.join(missing)}")
             return {key: _read_member(archive, members[key], path) for key in keys}
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as err:
+    except (OSError, EOFError, ValueError, tokenize.TokenError, zipfile.BadZipFile, zlib.error,
+            NotImplementedError, RuntimeError) as err:
         # BadZipFile: not a zip or a bad CRC; zlib.error: a broken deflate block; NotImplementedError:
-        # an unknown compression method; RuntimeError: an encrypted member; ValueError: a bad .npy header
+        # an unknown compression method; RuntimeError: an encrypted member; ValueError and
+        # TokenError: a bad .npy header (numpy tokenizes version 1.0 headers)
         raise DataError(f"{path}: not a readable .npz file ({(str(err) or type(err).__name__).splitlines()[0]})") from None
 
 
