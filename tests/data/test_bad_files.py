@@ -168,6 +168,9 @@ CASES = {
     ".npz whose member is not .npy": (
         lambda t, d: (t / "m.npz", (t / "m.npz").write_bytes(zip_of({f"{k}.npy": b"hello" * 20 for k in data.NPZ_KEYS})))[0],
         "m.npz: not a readable .npz file (the magic string is not correct"),
+    ".npz without x_test and y_test": (
+        lambda t, d: (t / "m.npz", (t / "m.npz").write_bytes(npz(x_train=d[0], y_train=d[1])))[0],
+        "m.npz: .npz lacks the arrays x_test, y_test"),
     "a FIFO named mnist.npz": (
         lambda t, d: fifo(t, "mnist.npz"), "mnist.npz: not a regular file or folder"),
     "a PNG named train.csv": (

@@ -106,6 +106,7 @@ def test_gzipped_kaggle_csv_and_windows_line_ends(tmp_path, mnist):
         (lambda lines: [lines[0], "11" + lines[1][1:], *lines[2:]], "line 2, column label: 11 is out of range 0-9"),
         (lambda lines: [lines[0], lines[1].replace(",0,", ",-3,", 1), *lines[2:]], "-3 is out of range 0-255"),
         (lambda lines: lines[:1], "no data rows"),
+        (lambda lines: lines[:2], "1 data rows; need at least 2 to hold out a test part"),
     ],
 )
 def test_malformed_kaggle_csv_fails_in_one_line(tmp_path, mnist, mutate, message):
