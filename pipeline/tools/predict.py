@@ -30,8 +30,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import stat
 import struct
+import sys
 import warnings
 import zlib
 from pathlib import Path
@@ -49,8 +51,9 @@ MIN_CONTRAST = 40  # grey levels (0-255) between background and the darkest/ligh
 LOSSY_FORMATS = {"JPEG", "MPO", "WEBP"}  # Pillow format names whose pixels carry compression noise
 MAX_PIXELS = 50_000_000  # the largest image decoded, width x height: a 50-megapixel phone photo (a grey PNG that
 # size takes 230 MB and 2 s to read); checked from the header, before any pixel is decoded
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, ZeroDivisionError,
-                 struct.error, zlib.error)  # what Pillow's decoders raise on malformed bytes
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, TypeError, EOFError, struct.error, zlib.error)  # what Pillow
+# raises on malformed bytes (TypeError: a TIFF tag of the wrong type); the fuzz tests, and 6,000 mutations each of
+# GIF, TIFF, BMP, WebP and ICO files, found no other
 
 
 class PredictError(Exception):
@@ -82,7 +85,7 @@ def open_image(path: Path):
 
     with _opened(path) as file:
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _native_stderr_dropped():
                 # Pillow warns, over several lines, of a possible decompression bomb (the bound below is stricter
                 # and says so in one line) and of corrupt EXIF data it skips: neither reaches the user.
                 warnings.simplefilter("ignore")
@@ -95,6 +98,22 @@ def open_image(path: Path):
         except DECODE_ERRORS as err:  # truncated or corrupt data
             message = str(err).splitlines()[0] if str(err).strip() else type(err).__name__
             raise PredictError(f"{path}: broken image data ({message})") from None
+
+
+@contextlib.contextmanager
+def _native_stderr_dropped():
+    """Drop what native decoders print straight to file descriptor 2 meanwhile (libtiff: "Using code not
+    yet in table."): a broken file is reported in one line, and a sound file's quirks are not news."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 @contextlib.contextmanager

@@ -125,6 +125,14 @@ def made(action):
     return make
 
 
+def lzw_tiff_broken(tmp_path):
+    NOISE.save(tmp_path / "lzw.tif", compression="tiff_lzw")
+    raw = bytearray((tmp_path / "lzw.tif").read_bytes())
+    raw[100:140] = b"\xff" * 40  # inside the LZW strip: codes libtiff has no entry for
+    (tmp_path / "lzw.tif").write_bytes(bytes(raw))
+    return tmp_path / "lzw.tif"
+
+
 NOISE = Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), np.uint8))
 PIXELS_LIMIT = f"predict reads images of up to {MAX_PIXELS // 10**6} megapixels"
 
@@ -142,6 +150,7 @@ CASES = {
     "a truncated JPEG": (cut(NOISE, "cut.jpg", 600), "broken image data (image file is truncated"),
     "a PNG with a bad header checksum": (flipped_byte(NOISE, "crc.png", 29), "not an image Pillow can read"),
     "a PNG with a corrupt byte in its pixel data": (flipped_byte(NOISE, "idat.png", -20), "broken image data ("),
+    "an LZW TIFF with corrupt data (libtiff prints to stderr)": (lzw_tiff_broken, "broken image data (decoder error -2)"),
     "a PNG whose pixel data is not zlib": (written("zlib.png", png_claiming(64, 64, idat=b"not zlib at all")),
                                            "broken image data ("),
     "a blank white image": (saved(Image.new("RGB", (64, 64), "white"), "blank.png"), "no digit found (the image is blank)"),

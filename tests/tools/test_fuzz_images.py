@@ -1,6 +1,6 @@
-"""Seeded mutation fuzzing of predict's image reader (tests/fuzz.py): COUNT mutations each of real PNG and
-JPEG files of MNIST digits made with Pillow. Every case reads or raises PredictError (one line naming the
-file); nothing else, no warning, no call over 10 s, nothing written."""
+"""Seeded mutation fuzzing of predict's image reader (tests/fuzz.py): COUNT mutations each of real PNG, JPEG,
+TIFF and GIF files of MNIST digits made with Pillow. Every case reads or raises PredictError (one line naming the
+file); nothing else, no warning, nothing printed, no call over 10 s of CPU, nothing written."""
 
 from __future__ import annotations
 
@@ -71,3 +71,14 @@ def test_fuzz_jpeg(digits, tmp_path):
                          variants=[sof_dimensions])
     print(f"\nfuzz JPEG: {dict(outcomes)}")
     assert outcomes["parsed"] > 0 and outcomes["refused"] > 0, outcomes
+
+
+def test_fuzz_tiff_and_gif(digits, tmp_path):
+    """Beyond PNG and JPEG: libtiff (LZW TIFF) and the GIF decoder, an animation among the seeds."""
+    tiffs = [encoded(Image.fromarray(255 - digits[0]), "TIFF", compression="tiff_lzw"),
+             encoded(Image.fromarray(digits[1]), "TIFF")]
+    gif = [encoded(Image.fromarray(255 - digits[0]), "GIF", save_all=True, append_images=[Image.fromarray(255 - digits[1])])]
+    for kind, seeds, name in (("TIFF", tiffs, "digit.tif"), ("GIF", gif, "digit.gif")):
+        outcomes = fuzz.fuzz(seeds, image_to_mnist, PredictError, tmp_path, name, COUNT, SEED + len(name))
+        print(f"\nfuzz {kind}: {dict(outcomes)}")
+        assert outcomes["parsed"] > 0 and outcomes["refused"] > 0, outcomes
