@@ -61,7 +61,6 @@ def read_maybe_gzip(path: Path) -> bytes:
     return gunzip(raw, str(path)) if raw[:2] == GZIP_MAGIC else raw
 
 
-
 def read_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
     """The arrays `keys` of the .npz file `path` (a zip of .npy files, as numpy.savez writes it).
 

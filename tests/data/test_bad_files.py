@@ -85,11 +85,11 @@ def qmnist_with_no_images(tmp_path, digits):
     return folder
 
 
-def npy_promising_more(digits) -> bytes:
-    """An .npy whose header claims 9,999,999,999 bytes over the data of three images."""
+def npy_of_shape(shape, payload=b"abc") -> bytes:
+    """An .npy of uint8 whose header claims `shape`, over `payload`."""
     buffer = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buffer, {"descr": "|u1", "fortran_order": False, "shape": (9_999_999_999,)})
-    return buffer.getvalue() + digits[0].tobytes()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "|u1", "fortran_order": False, "shape": shape})
+    return buffer.getvalue() + payload
 
 
 def fifo(tmp_path, name):
@@ -163,8 +163,11 @@ CASES = {
         "m.npz: train-images-idx3-ubyte has dtype float64, expected uint8"),
     ".npz whose .npy header promises more data than it holds": (
         lambda t, d: (t / "m.npz", (t / "m.npz").write_bytes(zip_of({
-            f"{k}.npy": npy_promising_more(d) for k in data.NPZ_KEYS})))[0],
+            f"{k}.npy": npy_of_shape((9_999_999_999,), d[0].tobytes()) for k in data.NPZ_KEYS})))[0],
         "m.npz: x_train.npy promises 9999999999 bytes of data"),
+    ".npz whose .npy header has a negative dimension": (
+        lambda t, d: (t / "m.npz", (t / "m.npz").write_bytes(zip_of({f"{k}.npy": npy_of_shape((-5, 28)) for k in data.NPZ_KEYS})))[0],
+        "m.npz: x_train.npy has a negative dimension (-5, 28)"),
     ".npz whose member is not .npy": (
         lambda t, d: (t / "m.npz", (t / "m.npz").write_bytes(zip_of({f"{k}.npy": b"hello" * 20 for k in data.NPZ_KEYS})))[0],
         "m.npz: not a readable .npz file (the magic string is not correct"),
