@@ -12,7 +12,9 @@ Sources, tried in order, every one checked by SHA-256 before use:
 The SHA-256 is taken of the *raw IDX bytes* (header + payload), whatever the
 container, so a gzipped file, an .npz and the original all check against the
 same four published digests. The cache only ever holds verified raw IDX files,
-written atomically.
+written atomically. Every file, gzip stream, .npz member, download and npm
+tarball is read with a bound (pipeline.data.bounded: 256 MiB), so a bomb costs
+no more than that.
 
 MNIST is (c) Yann LeCun and Corinna Cortes, CC BY-SA 3.0.
 """
@@ -36,7 +38,6 @@ import numpy as np
 from pipeline.contract import IMAGE_SIZE
 from pipeline.data import DataError
 from pipeline.data import bounded
-from pipeline.data.bounded import read_maybe_gzip
 from pipeline.data.idx import parse_idx, to_idx
 
 KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
@@ -96,7 +97,7 @@ def read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
         path = next((p for p in _idx_candidates(folder, name) if p.is_file()), None)
         if path is None:
             raise DataError(f"{folder}: missing {name} (or {name}.gz)")
-        arrays[name] = check_mnist(parse_idx(read_maybe_gzip(path), str(path)), name, str(path))
+        arrays[name] = check_mnist(parse_idx(bounded.read_maybe_gzip(path), str(path)), name, str(path))
     return arrays
 
 
