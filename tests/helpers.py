@@ -86,3 +86,18 @@ def finished(process: subprocess.Popen) -> tuple[int, str]:
     out, err = process.communicate(timeout=240)
     assert out == "", f"stdout: {out}"
     return process.returncode, err
+
+
+def pipeline_cli(*args, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """`python -m pipeline ARGS` run to the end as a real child process, as a user runs it (start_cli), with
+    text stdout and stderr. Real stderr shows what CliRunner cannot: a traceback, a Pillow warning."""
+    process = start_cli(*map(str, args), cwd=cwd or ROOT)
+    out, err = process.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def one_line_failure(result: subprocess.CompletedProcess, *fragments: str, code: int = 1) -> str:
+    """The one `Error: ` line of a pipeline_cli result that exited `code` with nothing on stdout (check_one_line)."""
+    assert result.returncode == code, (result.returncode, result.stderr[-3000:])
+    assert result.stdout == "", result.stdout[-3000:]
+    return check_one_line(result.returncode, result.stderr, list(fragments))

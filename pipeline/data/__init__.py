@@ -1,4 +1,5 @@
-"""Stage 0, the data: MNIST from its sources (mnist.py), the IDX codec (idx.py) and other digit formats (formats.py)."""
+"""Stage 0, the data: MNIST from its sources (mnist.py), the IDX codec (idx.py), other digit formats
+(formats.py), and size-bounded reading of every file, gzip stream and .npz member (bounded.py)."""
 
 
 class DataError(Exception):

@@ -30,7 +30,6 @@ data) gets a one-line DataError naming the file, and the line or record.
 
 from __future__ import annotations
 
-import gzip
 import io
 import struct
 import warnings
@@ -40,7 +39,8 @@ import numpy as np
 
 from pipeline.contract import IMAGE_SIZE, NUM_CLASSES
 from pipeline.data import DataError
-from pipeline.data.idx import parse_idx, read_maybe_gzip
+from pipeline.data.bounded import read_maybe_gzip
+from pipeline.data.idx import parse_idx
 
 PIXELS = IMAGE_SIZE * IMAGE_SIZE
 KAGGLE_HEADER = ["label"] + [f"pixel{i}" for i in range(PIXELS)]
@@ -85,13 +85,9 @@ def read_kaggle_csv(path: Path) -> dict[str, np.ndarray]:
 
 def parse_kaggle_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(labels uint8 (N,), pixels uint8 (N, 784)) from a Kaggle train.csv; DataError on any malformed line."""
+    raw = read_maybe_gzip(path)
     try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
         text = raw.decode("utf-8-sig")
-    except (OSError, EOFError) as err:
-        raise DataError(f"{path}: cannot read ({err})") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a text CSV file") from None
     header_line, _, body = text.partition("\n")
@@ -161,6 +157,8 @@ def read_qmnist_folder(folder: Path) -> dict[str, np.ndarray]:
         images, labels = arrays[f"{split}-images"], arrays[f"{split}-labels"]
         if len(images) != len(labels):
             raise DataError(f"{folder}: qmnist-{split} has {len(images)} images but {len(labels)} label records")
+        if len(images) == 0:
+            raise DataError(f"{folder}: qmnist-{split} holds no images")
     return {
         "train-images-idx3-ubyte": arrays["train-images"],
         "train-labels-idx1-ubyte": arrays["train-labels"],

