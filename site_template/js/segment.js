@@ -13,7 +13,12 @@
  *   2. a group much smaller than the typical digit (a dot, a tick that does
  *      not overlap its digit) joins the nearest group beside it, if that is
  *      close;
- *   3. the groups are read left to right by their horizontal centre.
+ *   3. a group much shorter than the typical digit joins the nearer of its
+ *      neighbours in reading order when the gap between them is small and
+ *      together they are no taller nor much wider than a digit: the parts of
+ *      a digit whose ink broke (a 4 whose stem does not reach its bar, a 5
+ *      whose flag stands apart);
+ *   4. the groups are read left to right by their horizontal centre.
  *
  * Every extent is computed with a loop: a stroke may hold hundreds of
  * thousands of points, too many for Math.min(...points) (a RangeError).
@@ -23,6 +28,10 @@ const OVERLAP = 0.5; // fraction of the narrower group's width that must overlap
 const TOUCH = 0.05; // a stroke's end this close to another stroke (× the taller one's height) touches it
 const SMALL = 0.3; // a group whose longer side is under SMALL × the median digit height is a fragment
 const NEAR = 0.5; // a fragment joins a group at most NEAR × the median digit height away
+const PART = 0.6; // a group shorter than PART × the typical digit height may be part of a digit
+const PART_GAP = 0.25; // ... and joins the nearer neighbour, at most PART_GAP × that height to its side
+const TALLEST = 1.3; // ... if together they are at most TALLEST × that height high
+const WIDEST = 1.5; // ... and WIDEST × that height wide
 
 /**
  * @typedef {object} Box extent of some points, in their units
@@ -78,6 +87,7 @@ export function findDigits(strokes) {
   groups = mergeTogether(groups, strokes);
   groups = joinFragments(groups);
   groups.sort((a, b) => centreX(a.box) - centreX(b.box));
+  groups = joinParts(groups);
   for (const group of groups) group.strokes.sort((a, b) => a - b);
   return groups;
 }
@@ -151,6 +161,30 @@ function joinFragments(groups) {
     else out.push(fragment);
   }
   return out;
+}
+
+/**
+ * Rule 3: a short group joins the nearer of its neighbours in reading order
+ * (groups sorted left to right) when together they make one digit; until none does.
+ */
+function joinParts(groups) {
+  const heights = groups.map(({ box }) => box.bottom - box.top);
+  const tallest = heights.reduce((a, b) => Math.max(a, b), 0);
+  const height = median(heights.filter((h) => h >= 0.7 * tallest)); // the typical digit, its broken parts left out
+  const gap = (a, b) => Math.max(a.box.left, b.box.left) - Math.min(a.box.right, b.box.right);
+  const fits = (a, b) => {
+    const both = union(a.box, b.box);
+    return gap(a, b) <= PART_GAP * height && both.bottom - both.top <= TALLEST * height && both.right - both.left <= WIDEST * height;
+  };
+  for (;;) {
+    const index = groups.findIndex((group, i) => group.box.bottom - group.box.top < PART * height
+      && [groups[i - 1], groups[i + 1]].some((other) => other && fits(group, other)));
+    if (index < 0) return groups;
+    const [before, part, after] = [groups[index - 1], groups[index], groups[index + 1]];
+    const into = [before, after].filter((other) => other && fits(part, other)).sort((a, b) => gap(part, a) - gap(part, b))[0];
+    join(into, part);
+    groups.splice(index, 1);
+  }
 }
 
 function join(into, group) {

@@ -66,7 +66,7 @@ test('a stroke that starts where another ends is the same digit, though they har
   const [loop, tail] = write('9');
   assert.ok(!overlapping(extent(loop), extent(tail)));
   assert.deepEqual(findDigits([loop, tail]).map((d) => d.strokes), [[0, 1]]);
-  const moved = tail.map(([x, y]) => [x + 15, y]); // the tail a sixth of the height away: not touching
+  const moved = tail.map(([x, y]) => [x + 30, y]); // the tail 0.3 of the height away: apart
   assert.equal(findDigits([loop, moved]).length, 2);
 });
 
@@ -108,6 +108,27 @@ test('a dot or tick beside a digit joins it; far from every digit it is its own'
   assert.deepEqual(findDigits([...strokes, tick]).map((d) => d.strokes), [[0, 3], [1, 2]]);
   const far = [[1000, 1000]];
   assert.equal(findDigits([...strokes, far]).length, 3);
+});
+
+test('the parts of a digit whose ink broke are one digit: a 5 with its flag apart, a 4 with its stem apart', () => {
+  SHAPES.F = [[[0.15, 0.15], [0.1, 0.45], [0.5, 0.4], [0.6, 0.75], [0.3, 1], [0, 0.9]], [[0.3, 0.05], [0.75, 0]]]; // flag 0.1 right of the body
+  SHAPES.R = [[[0.45, 0], [0, 0.55], [0.4, 0.55]], [[0.5, 0.45], [0.55, 1]]]; // the bar stops short of a stem that starts low
+  try {
+    for (const text of ['F', '1F0', 'F1', '0R', '1R1', 'FR']) {
+      const strokes = write(text, { gap: 0.2 });
+      const owners = [...text].flatMap((char, i) => SHAPES[char].map(() => i));
+      const groups = findDigits(strokes).map((d) => d.strokes.map((i) => owners[i]));
+      assert.deepEqual(groups, [...text].map((char, i) => SHAPES[char].map(() => i)), text);
+    }
+  } finally {
+    delete SHAPES.F;
+    delete SHAPES.R;
+  }
+});
+
+test('a digit a little smaller than its neighbours is still a digit of its own', () => {
+  assert.equal(read('20', write('20', { gap: 0.1, sizes: [1, 0.7] })), '20');
+  assert.equal(read('02', write('02', { gap: 0.1, sizes: [0.7, 1] })), '02');
 });
 
 test('no strokes, or empty ones, give no digits', () => {
