@@ -17,7 +17,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 .PHONY: help setup train export build evaluate test test-fast serve bench audit clean system-deps
-.PHONY: bench-train bench-build bench-page bench-lighthouse bench-browser-training bench-report
+.PHONY: bench-train bench-build bench-page bench-numbers bench-lighthouse bench-browser-training bench-report
 .DEFAULT_GOAL := help
 
 help:  ## list every target with what it does
@@ -88,6 +88,7 @@ BENCH_OPTIONAL := $(if $(wildcard bench/lighthouse.py),bench-lighthouse) $(if $(
 bench: setup system-deps  ## every benchmark on this machine, one after another -> BENCHMARKS.md
 	$(MAKE) --no-print-directory bench-train
 	$(MAKE) --no-print-directory bench-page
+	$(MAKE) --no-print-directory bench-numbers
 	$(foreach target,$(BENCH_OPTIONAL),$(MAKE) --no-print-directory $(target) &&) true
 	$(MAKE) --no-print-directory bench-report
 
@@ -99,6 +100,9 @@ bench-build: setup  ## $(BENCH_ARTIFACTS) -> $(BENCH_DIST), the site the page be
 
 bench-page: bench-build system-deps  ## load, pen-up and predict latency per backend, in-page accuracy, sizes
 	$(BIN)/python -m bench.bench_page --dist $(BENCH_DIST) --command "make bench-page"
+
+bench-numbers: bench-build system-deps  ## numbers of MNIST test digits written with the mouse: read exactly, pen-up latency
+	$(BIN)/python -m bench.bench_numbers --dist $(BENCH_DIST) --command "make bench-numbers"
 
 bench-lighthouse: setup system-deps  ## Lighthouse scores of a fresh build of $(BENCH_ARTIFACTS) (bench/lighthouse.py builds it)
 	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python -m bench.lighthouse --artifacts $(BENCH_ARTIFACTS) --runs 3

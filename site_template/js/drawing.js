@@ -2,21 +2,22 @@
  * Pointer input on the drawing canvas: mouse, touch and pen, all through
  * Pointer Events.
  *
- * The canvas stays transparent and the ink is read from its alpha channel, so
- * the colour the theme draws in does not matter. Strokes are kept as points in
+ * The canvas stays transparent and the ink, in the theme's colour, is opaque,
+ * so its alpha channel is the pen's coverage (a saved canvas reads the same in
+ * light and dark themes). Strokes are kept as points in
  * pad units (fractions of the canvas's height, along both axes, so shapes keep
  * their proportions) and re-rendered whole, so the drawing survives a resize
  * (a phone turned sideways) and stays crisp.
  *
  * The model does not read this canvas: `digitInk` renders each digit's strokes
- * again, on their own, with a pen that fits the digit's size.
+ * again, on their own, with a pen that fits the digit's size, whatever the pen
+ * the visitor sees.
  */
 import { alphaChannel } from './preprocess.js';
-import { extent } from './segment.js';
 
 const PEN_FRACTION = 1 / 32; // pen width / canvas height: room for four digits side by side
 const MAX_PIXEL_RATIO = 2; // canvas pixels per CSS pixel at most: sharper adds read time, not accuracy at 28×28
-const READ_MARGIN = 2; // canvas pixels read beyond the pen's edge, for anti-aliasing
+const READ_MARGIN = 2; // pixels beyond the pen's edge around a digit rendered for the model, for anti-aliasing
 const DIGIT_PEN = 0.12; // pen width / the digit's longer side when the model reads it: about 2 px of MNIST's 20
 const DIGIT_SIDE = 80; // pixels of the digit's longer side when rendered for the model (then fitted to 20)
 const MIN_DIGIT_SIDE = 1e-3; // pad units: a dot is rendered as if it were this long
@@ -24,11 +25,11 @@ const MIN_DIGIT_SIDE = 1e-3; // pad units: a dot is rendered as if it were this 
 /**
  * Make `canvas` a drawing pad.
  *
- * @param {HTMLCanvasElement} canvas styled square, with `touch-action: none`
+ * @param {HTMLCanvasElement} canvas sized by CSS, with `touch-action: none`
  * @param {{onChange: function({final: boolean}): void}} options onChange runs
  *   after every change of the ink: final is true when a stroke has just ended
  *   (pen up), false while one is being drawn
- * @returns {{readInk: function(): Ink, readStrokes: function(): Drawn, clear: function(): void}}
+ * @returns {{readStrokes: function(): Drawn, clear: function(): void}}
  */
 export function createDrawingPad(canvas, { onChange }) {
   const context = canvas.getContext('2d', { willReadFrequently: true });
@@ -113,32 +114,6 @@ export function createDrawingPad(canvas, { onChange }) {
   resize();
 
   /**
-   * @typedef {object} Ink
-   * @property {Uint8ClampedArray} ink alpha (0–255) of the canvas pixels around
-   *   the strokes, width·height, row-major (empty when nothing is drawn)
-   * @property {number} width pixels
-   * @property {number} height pixels
-   * @property {number} strokes strokes completed since the last clear; the
-   *   one being drawn, if any, is in `ink` but not counted
-   */
-
-  /** The ink as it is now (renders first, so ink and count agree). @returns {Ink} */
-  function readInk() {
-    render();
-    const box = extent(strokes.flat());
-    const empty = { ink: new Uint8ClampedArray(0), width: 0, height: 0, strokes: completed };
-    if (box === null) return empty;
-    const reach = penWidth() / 2 + READ_MARGIN, scale = canvas.height;
-    const left = clamp(Math.floor(box.left * scale - reach), 0, canvas.width);
-    const top = clamp(Math.floor(box.top * scale - reach), 0, canvas.height);
-    const right = clamp(Math.ceil(box.right * scale + reach), 0, canvas.width);
-    const bottom = clamp(Math.ceil(box.bottom * scale + reach), 0, canvas.height);
-    if (right <= left || bottom <= top) return empty; // drawn wholly off the canvas
-    const { data } = context.getImageData(left, top, right - left, bottom - top);
-    return { ink: alphaChannel(data), width: right - left, height: bottom - top, strokes: completed };
-  }
-
-  /**
    * @typedef {object} Drawn
    * @property {Array<Array<[number, number]>>} strokes every stroke's points,
    *   pad units, the one being drawn (if any) last; copies
@@ -160,7 +135,7 @@ export function createDrawingPad(canvas, { onChange }) {
     render();
   }
 
-  return { readInk, readStrokes, clear };
+  return { readStrokes, clear };
 }
 
 let scratch = null; // the canvas digitInk draws on, made once
@@ -208,8 +183,4 @@ function drawStroke(context, points) {
   }
   context.lineTo(...points.at(-1));
   context.stroke();
-}
-
-function clamp(value, low, high) {
-  return Math.min(Math.max(value, low), high);
 }

@@ -12,7 +12,8 @@
  *             stopped, accuracy, backend}: images trained on, seconds of
  *             training (evaluation excluded), accuracy on the held-out images
  */
-import { createDrawingPad } from '../drawing.js';
+import { createDrawingPad, digitInk } from '../drawing.js';
+import { extent } from '../segment.js';
 import { toMnist } from '../preprocess.js';
 import { backendOrder, describeWebgl, startBackend } from './backend.js';
 import { createCharts } from './charts.js';
@@ -103,10 +104,12 @@ function openPad() {
   }
 }
 
-/** Read the drawing the way the main page does and show the model's guess (after every pen-up). */
+/** Read the drawing the way the main page reads one digit and show the model's guess (after every pen-up). */
 async function predictDrawing() {
-  const { ink, width, height, strokes } = pad.readInk();
-  const image = toMnist(ink, width, height, { imageSize, fitSize });
+  const { strokes: drawn, completed: strokes } = pad.readStrokes();
+  const box = extent(drawn.flat());
+  const digit = box && digitInk(drawn, box);
+  const image = digit && toMnist(digit.ink, digit.width, digit.height, { imageSize, fitSize });
   const probabilities = image && model ? await predictImage(model, image, imageSize) : null;
   ui.showDrawPrediction({ probabilities, labels, strokes });
 }
