@@ -124,7 +124,7 @@ function showChoices(digits, labels) {
     const button = document.createElement('button');
     button.type = 'button';
     button.dataset.index = String(index);
-    button.setAttribute('aria-label', `Digit ${index + 1}: show its probabilities`);
+    button.setAttribute('aria-label', `Digit ${index + 1}, ${labels[order[0]]}: show its ten probabilities`);
     const label = document.createElement('span');
     label.className = 'label';
     label.textContent = labels[order[0]];
