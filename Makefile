@@ -17,7 +17,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 .PHONY: help setup train export build evaluate test test-fast serve bench audit clean system-deps
-.PHONY: bench-train bench-build bench-page bench-first-visit bench-lighthouse bench-browser-training bench-report
+.PHONY: bench-train bench-build bench-page bench-first-visit bench-numbers bench-lighthouse bench-browser-training bench-report
 .DEFAULT_GOAL := help
 
 help:  ## list every target with what it does
@@ -89,6 +89,7 @@ bench: setup system-deps  ## every benchmark on this machine, one after another 
 	$(MAKE) --no-print-directory bench-train
 	$(MAKE) --no-print-directory bench-page
 	$(MAKE) --no-print-directory bench-first-visit
+	$(MAKE) --no-print-directory bench-numbers
 	$(foreach target,$(BENCH_OPTIONAL),$(MAKE) --no-print-directory $(target) &&) true
 	$(MAKE) --no-print-directory bench-report
 
@@ -103,6 +104,9 @@ bench-page: bench-build system-deps  ## load, pen-up and predict latency per bac
 
 bench-first-visit: bench-build system-deps  ## the drawing page's first visit: bytes (gzip), requests, time to ready on a phone profile
 	$(BIN)/python -m bench.first_visit --dist $(BENCH_DIST) --command "make bench-first-visit"
+
+bench-numbers: bench-build system-deps  ## numbers of MNIST test digits written with the mouse: read exactly, pen-up latency
+	$(BIN)/python -m bench.bench_numbers --dist $(BENCH_DIST) --command "make bench-numbers"
 
 bench-lighthouse: setup system-deps  ## Lighthouse scores of a fresh build of $(BENCH_ARTIFACTS) (bench/lighthouse.py builds it)
 	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python -m bench.lighthouse --artifacts $(BENCH_ARTIFACTS) --runs 3

@@ -482,3 +482,46 @@ def pick_digits(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
     per_class = [n // 10 + (d < n % 10) for d in range(10)]
     picks = np.concatenate([rng.choice(np.flatnonzero(labels == d), k, replace=False) for d, k in enumerate(per_class)])
     return rng.permutation(picks)
+
+
+def place_number(
+    digits: list[Strokes],
+    width: float,
+    height: float,
+    rng: np.random.Generator,
+    min_fraction: float = 1 / 4,
+    max_fraction: float = 1 / 2,
+    margin: float = 0.0,
+) -> list[Placement]:
+    """Write digits side by side as a person writes a number on a width×height pad (pixels).
+
+    The number's digit height is uniform in [min_fraction, max_fraction] of the
+    pad's height, each digit ×0.85-1.15 of it; the gaps between digits'
+    boxes 0.1-0.4 of the digit height; each baseline drifts by up to ±0.08 of
+    it from the last. A number that would not fit (`margin` pixels clear of
+    every edge) is shrunk until it does; it sits at a random place where it fits.
+    Returns one Placement per digit, left to right (fraction: of the pad's height).
+    """
+    base = float(rng.uniform(min_fraction, max_fraction)) * height
+    sizes = base * rng.uniform(0.85, 1.15, len(digits))
+    gaps = base * rng.uniform(0.1, 0.4, max(len(digits) - 1, 0))
+    drift = np.cumsum(np.concatenate([[0.0], base * rng.uniform(-0.08, 0.08, max(len(digits) - 1, 0))]))
+    boxes = []
+    for strokes in digits:
+        points = np.concatenate(strokes.paths)
+        boxes.append((points.min(axis=0), points.max(axis=0)))
+    widths = np.array([(hi - lo)[0] for lo, hi in boxes]) * sizes
+    lefts = np.concatenate([[0.0], np.cumsum(widths[:-1] + gaps)])
+    tops = drift + (sizes.max() - sizes)  # digits of different sizes share a baseline, give or take the drift
+    bottoms = tops + np.array([(hi - lo)[1] for lo, hi in boxes]) * sizes
+    span = np.array([lefts[-1] + widths[-1], bottoms.max() - tops.min()])
+    room = np.array([width, height]) - 2 * margin
+    shrink = min(1.0, float((room / np.maximum(span, 1e-6)).min()))
+    corner = margin + rng.uniform(0, 1, 2) * (room - span * shrink)
+    placements = []
+    for strokes, (lo, _), size, left, top in zip(digits, boxes, sizes, lefts, tops):
+        scale = size * shrink
+        offset = corner + np.array([left, top - tops.min()]) * shrink - lo * scale
+        paths = tuple(p * scale + offset for p in strokes.paths)
+        placements.append(Placement(paths=paths, size=scale, fraction=scale / height, pen=strokes.width * scale))
+    return placements

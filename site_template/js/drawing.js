@@ -2,34 +2,43 @@
  * Pointer input on the drawing canvas: mouse, touch and pen, all through
  * Pointer Events.
  *
- * The canvas stays transparent and the ink is read from its alpha channel, so
- * the colour the theme draws in does not matter. Strokes are kept as points in
- * canvas units (0–1 of the width and height) and re-rendered whole, so the
- * drawing survives a resize (a phone turned sideways) and stays crisp.
+ * The canvas stays transparent and the ink, in the theme's colour, is opaque,
+ * so its alpha channel is the pen's coverage (a saved canvas reads the same in
+ * light and dark themes). Strokes are kept as points in
+ * pad units (fractions of the canvas's height, along both axes, so shapes keep
+ * their proportions) and re-rendered whole, so the drawing survives a resize
+ * (a phone turned sideways) and stays crisp.
+ *
+ * The model does not read this canvas: `digitInk` renders each digit's strokes
+ * again, on their own, with a pen that fits the digit's size, whatever the pen
+ * the visitor sees.
  */
 import { alphaChannel } from './preprocess.js';
 
-const PEN_FRACTION = 1 / 14; // pen width / canvas side: a thick marker, MNIST's stroke width at 20 px
+const PEN_FRACTION = 1 / 32; // pen width / canvas height: room for four digits side by side
 const MAX_PIXEL_RATIO = 2; // canvas pixels per CSS pixel at most: sharper adds read time, not accuracy at 28×28
-const READ_MARGIN = 2; // canvas pixels read beyond the pen's edge, for anti-aliasing
+const READ_MARGIN = 2; // pixels beyond the pen's edge around a digit rendered for the model, for anti-aliasing
+const DIGIT_PEN = 0.12; // pen width / the digit's longer side when the model reads it: about 2 px of MNIST's 20
+const DIGIT_SIDE = 80; // pixels of the digit's longer side when rendered for the model (then fitted to 20)
+const MIN_DIGIT_SIDE = 1e-3; // pad units: a dot is rendered as if it were this long
 
 /**
  * Make `canvas` a drawing pad.
  *
- * @param {HTMLCanvasElement} canvas styled square, with `touch-action: none`
+ * @param {HTMLCanvasElement} canvas sized by CSS, with `touch-action: none`
  * @param {{onChange: function({final: boolean}): void}} options onChange runs
  *   after every change of the ink: final is true when a stroke has just ended
  *   (pen up), false while one is being drawn
- * @returns {{readInk: function(): Ink, clear: function(): void}}
+ * @returns {{readStrokes: function(): Drawn, clear: function(): void}}
  */
 export function createDrawingPad(canvas, { onChange }) {
   const context = canvas.getContext('2d', { willReadFrequently: true });
-  const strokes = []; // each an array of [u, v] points, canvas units (0–1)
+  const strokes = []; // each an array of [x, y] points, pad units (fractions of the height)
   let active = null; // the stroke being drawn: {pointerId, points}
   let completed = 0; // strokes ended since the last clear
   let frame = 0; // id of the pending animation frame that renders, 0 if none
 
-  const penWidth = () => Math.min(canvas.width, canvas.height) * PEN_FRACTION;
+  const penWidth = () => canvas.height * PEN_FRACTION;
 
   function render() {
     if (frame) cancelAnimationFrame(frame);
@@ -41,7 +50,7 @@ export function createDrawingPad(canvas, { onChange }) {
     // The theme's ink colour (CSS `color` of the canvas); it must be opaque
     // so that alpha is exactly the pen's coverage.
     context.strokeStyle = context.fillStyle = getComputedStyle(canvas).color;
-    for (const points of strokes) drawStroke(context, points.map(([u, v]) => [u * width, v * height]));
+    for (const points of strokes) drawStroke(context, points.map(([x, y]) => [x * height, y * height]));
   }
 
   const scheduleRender = () => { frame ||= requestAnimationFrame(render); };
@@ -58,7 +67,7 @@ export function createDrawingPad(canvas, { onChange }) {
 
   function pointAt(event) {
     const box = canvas.getBoundingClientRect();
-    return [(event.clientX - box.left) / box.width, (event.clientY - box.top) / box.height];
+    return [(event.clientX - box.left) / box.height, (event.clientY - box.top) / box.height];
   }
 
   function addPoint(event) {
@@ -105,30 +114,15 @@ export function createDrawingPad(canvas, { onChange }) {
   resize();
 
   /**
-   * @typedef {object} Ink
-   * @property {Uint8ClampedArray} ink alpha (0–255) of the canvas pixels around
-   *   the strokes, width·height, row-major (empty when nothing is drawn)
-   * @property {number} width pixels
-   * @property {number} height pixels
-   * @property {number} strokes strokes completed since the last clear; the
-   *   one being drawn, if any, is in `ink` but not counted
+   * @typedef {object} Drawn
+   * @property {Array<Array<[number, number]>>} strokes every stroke's points,
+   *   pad units, the one being drawn (if any) last; copies
+   * @property {number} completed strokes completed since the last clear
    */
 
-  /** The ink as it is now (renders first, so ink and count agree). @returns {Ink} */
-  function readInk() {
-    render();
-    const points = strokes.flat();
-    const empty = { ink: new Uint8ClampedArray(0), width: 0, height: 0, strokes: completed };
-    if (points.length === 0) return empty;
-    const reach = penWidth() / 2 + READ_MARGIN;
-    const xs = points.map(([u]) => u * canvas.width), ys = points.map(([, v]) => v * canvas.height);
-    const left = clamp(Math.floor(Math.min(...xs) - reach), 0, canvas.width);
-    const top = clamp(Math.floor(Math.min(...ys) - reach), 0, canvas.height);
-    const right = clamp(Math.ceil(Math.max(...xs) + reach), 0, canvas.width);
-    const bottom = clamp(Math.ceil(Math.max(...ys) + reach), 0, canvas.height);
-    if (right <= left || bottom <= top) return empty; // drawn wholly off the canvas
-    const { data } = context.getImageData(left, top, right - left, bottom - top);
-    return { ink: alphaChannel(data), width: right - left, height: bottom - top, strokes: completed };
+  /** The strokes as they are now. @returns {Drawn} */
+  function readStrokes() {
+    return { strokes: strokes.map((points) => points.slice()), completed };
   }
 
   /** Wipe the drawing and forget its strokes (a stroke in progress ends here). */
@@ -141,7 +135,37 @@ export function createDrawingPad(canvas, { onChange }) {
     render();
   }
 
-  return { readInk, clear };
+  return { readStrokes, clear };
+}
+
+let scratch = null; // the canvas digitInk draws on, made once
+
+/**
+ * One digit's ink as the model reads it: its strokes alone, rendered with a
+ * pen DIGIT_PEN of the digit's longer side (MNIST's stroke width, whatever
+ * pen the visitor sees), the longer side DIGIT_SIDE pixels.
+ *
+ * @param {Array<Array<[number, number]>>} strokes the digit's strokes, pad units
+ * @param {{left: number, top: number, right: number, bottom: number}} box their extent (segment.js)
+ * @param {number} [penFraction] pen width / the digit's longer side
+ * @returns {{ink: Uint8ClampedArray, width: number, height: number}} alpha 0–255, row-major
+ */
+export function digitInk(strokes, box, penFraction = DIGIT_PEN) {
+  const side = Math.max(box.right - box.left, box.bottom - box.top, MIN_DIGIT_SIDE);
+  const scale = DIGIT_SIDE / side, pen = penFraction * DIGIT_SIDE;
+  const margin = pen / 2 + READ_MARGIN;
+  const width = Math.ceil((box.right - box.left) * scale + 2 * margin);
+  const height = Math.ceil((box.bottom - box.top) * scale + 2 * margin);
+  scratch ??= document.createElement('canvas');
+  [scratch.width, scratch.height] = [width, height]; // also wipes it
+  const context = scratch.getContext('2d', { willReadFrequently: true });
+  context.lineWidth = pen;
+  context.lineCap = context.lineJoin = 'round';
+  context.strokeStyle = context.fillStyle = '#000';
+  for (const points of strokes) {
+    drawStroke(context, points.map(([x, y]) => [(x - box.left) * scale + margin, (y - box.top) * scale + margin]));
+  }
+  return { ink: alphaChannel(context.getImageData(0, 0, width, height).data), width, height };
 }
 
 /** Stroke a polyline (canvas pixels) as a smooth curve through the midpoints; a dot when it is one point. */
@@ -159,8 +183,4 @@ function drawStroke(context, points) {
   }
   context.lineTo(...points.at(-1));
   context.stroke();
-}
-
-function clamp(value, low, high) {
-  return Math.min(Math.max(value, low), high);
 }

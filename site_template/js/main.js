@@ -12,9 +12,10 @@
  *                              → Promise<number[][]>, N arrays of probabilities
  * Both wait for the model and reject if it could not load.
  */
-import { createDrawingPad } from './drawing.js';
+import { createDrawingPad, digitInk } from './drawing.js';
 import { ModelError, startModel } from './model.js';
 import { toMnist } from './preprocess.js';
+import { findDigits } from './segment.js';
 import * as ui from './ui.js';
 
 const MIN_INTERVAL_MS = 80; // between predictions while a stroke is drawn: live, never queueing up
@@ -92,11 +93,19 @@ async function predictWhilePending() {
   }
 }
 
+/** Find the digits in the strokes, preprocess each, read them all in one batch, show the number. */
 async function predictDrawing(model, final, sequence) {
-  const { ink, width, height, strokes } = pad.readInk();
-  const image = toMnist(ink, width, height, { imageSize, fitSize });
-  const probabilities = image && (await model.predict(image, 1));
-  if (sequence === latest) ui.showPrediction({ probabilities, labels, strokes, final });
+  const { strokes, completed } = pad.readStrokes();
+  const digits = findDigits(strokes).map(({ strokes: mine, box }) => {
+    const { ink, width, height } = digitInk(mine.map((i) => strokes[i]), box);
+    return { image: toMnist(ink, width, height, { imageSize, fitSize }), last: mine.includes(strokes.length - 1) };
+  }).filter(({ image }) => image !== null);
+  const size = imageSize * imageSize;
+  const batch = new Float32Array(digits.length * size);
+  digits.forEach(({ image }, i) => batch.set(image, i * size));
+  const probabilities = digits.length ? await model.predict(batch, digits.length) : null;
+  digits.forEach((digit, i) => { digit.probabilities = probabilities.subarray(i * numClasses, (i + 1) * numClasses); });
+  if (sequence === latest) ui.showReading({ digits, labels, strokes: completed, final });
 }
 
 function pause(ms) {
@@ -115,7 +124,7 @@ function pause(ms) {
 function clear() {
   pad.clear();
   latest += 1; // a prediction still running is now stale
-  ui.showPrediction({ probabilities: null, labels, strokes: 0, final: false });
+  ui.showReading({ digits: [], labels, strokes: 0, final: false });
   ui.announceCleared();
 }
 

@@ -8,14 +8,29 @@ const $ = (id) => document.getElementById(id);
 export const elements = {
   pad: $('pad'), // <canvas>: the drawing surface
   clear: $('clear'), // <button>
-  prediction: $('prediction'), // <output>: the predicted label; data-strokes
-  probabilities: $('probabilities'), // one child per class: data-digit, data-p
+  prediction: $('prediction'), // <output>: the digits read, left to right; data-strokes
+  digits: $('digits'), // one <li> per digit read (shown from two digits on): its top choices, a button to pick it
+  probabilities: $('probabilities'), // one child per class: data-digit, data-p (of the picked digit)
+  modelView: $('model-view'), // one <canvas> per digit read: the imageSize² image the model was given
   status: $('status'), // data-state: loading | ready | error
   backend: $('backend'), // the tfjs backend's name, small print
   announcer: $('announcer'), // aria-live region: what a screen reader hears
 };
 
 const rows = [...elements.probabilities.querySelectorAll('[data-digit]')];
+const TOP_CHOICES = 3; // choices listed under each digit of a number
+
+// What is shown: the last reading, and the digit whose probabilities are listed
+// (picked by the visitor, or else the one written last).
+let reading = { digits: [], labels: [] };
+let picked = -1; // index of the digit the visitor picked, -1 for none
+
+elements.digits.addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-index]');
+  if (!button) return;
+  picked = Number(button.dataset.index);
+  showPicked();
+});
 
 /** The page's contract rendered by the build: {imageSize, fitSize, numClasses, labels, modelUrl, vendorPath, backends, ...}. */
 export function readConfig() {
@@ -41,7 +56,7 @@ export function onClear(handler) {
 /** The model is ready: say so, and show the backend (also as body[data-backend]). */
 export function showReady(backend) {
   elements.status.dataset.state = 'ready';
-  elements.status.textContent = 'Ready: draw a digit.';
+  elements.status.textContent = 'Ready: draw a digit, or a number.';
   elements.backend.textContent = backend;
   document.body.dataset.backend = backend;
   document.body.dataset.ready = 'true';
@@ -55,16 +70,41 @@ export function showError(message) {
 }
 
 /**
- * Show a prediction, or none.
+ * Show what was read: the number, each digit's top choices and model image,
+ * and the picked digit's probabilities; or nothing, for a blank pad.
  *
  * @param {object} result
- * @param {Float32Array | null} result.probabilities numClasses, 0–1, or null
- *   for a blank canvas
+ * @param {Array<{probabilities: Float32Array, image: Float32Array, last: boolean}>} result.digits
+ *   left to right: numClasses probabilities (0–1), the imageSize² image the
+ *   model read (0–1, white ink on black), whether it holds the latest stroke
  * @param {string[]} result.labels the class labels, config.labels
- * @param {number} result.strokes completed strokes this prediction accounts for
+ * @param {number} result.strokes completed strokes this reading accounts for
  * @param {boolean} result.final true at pen-up (the only time a screen reader is told)
  */
-export function showPrediction({ probabilities, labels, strokes, final }) {
+export function showReading({ digits, labels, strokes, final }) {
+  if (digits.length === 0 || picked >= digits.length) picked = -1;
+  reading = { digits, labels };
+  const bests = digits.map(({ probabilities }) => argmax(probabilities));
+  elements.prediction.textContent = bests.map((best) => labels[best]).join('');
+  showChoices(digits, labels);
+  showModelView(digits);
+  showPicked();
+  elements.prediction.dataset.strokes = String(strokes);
+  if (final) elements.announcer.textContent = spoken(digits, bests, labels);
+}
+
+/** The sentence a screen reader hears at pen-up. */
+function spoken(digits, bests, labels) {
+  if (digits.length === 0) return '';
+  if (digits.length === 1) return `Looks like ${labels[bests[0]]}, ${percent(digits[0].probabilities[bests[0]])} sure.`;
+  return `Looks like ${bests.map((best) => labels[best]).join('')}.`;
+}
+
+/** The picked digit's probabilities (or the latest digit's) in #probabilities, all 0 when none. */
+function showPicked() {
+  const { digits } = reading;
+  const shown = picked >= 0 ? picked : Math.max(0, digits.findIndex(({ last }) => last));
+  const probabilities = digits[shown]?.probabilities ?? null;
   const best = probabilities ? argmax(probabilities) : -1;
   rows.forEach((row, i) => {
     const p = probabilities ? probabilities[i] : 0;
@@ -73,11 +113,52 @@ export function showPrediction({ probabilities, labels, strokes, final }) {
     row.toggleAttribute('data-best', i === best);
     row.querySelector('.value').textContent = percent(p);
   });
-  elements.prediction.textContent = best >= 0 ? labels[best] : '';
-  elements.prediction.dataset.strokes = String(strokes);
-  if (final) {
-    elements.announcer.textContent = best >= 0 ? `Looks like ${labels[best]}, ${percent(probabilities[best])} sure.` : '';
-  }
+  elements.digits.querySelectorAll('button').forEach((button, i) => button.setAttribute('aria-pressed', String(i === shown)));
+}
+
+/** Under the number, for two digits or more: each digit's top choices, as a button that picks it. */
+function showChoices(digits, labels) {
+  elements.digits.hidden = digits.length < 2;
+  const items = digits.length < 2 ? [] : digits.map(({ probabilities }, index) => {
+    const order = [...probabilities.keys()].sort((a, b) => probabilities[b] - probabilities[a]).slice(0, TOP_CHOICES);
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.dataset.index = String(index);
+    button.setAttribute('aria-label', `Digit ${index + 1}, ${labels[order[0]]}: show its ten probabilities`);
+    const label = document.createElement('span');
+    label.className = 'label';
+    label.textContent = labels[order[0]];
+    const choices = order.map((i) => {
+      const choice = document.createElement('span');
+      choice.className = 'choice';
+      choice.textContent = `${labels[i]} ${percent(probabilities[i], 0)}`;
+      return choice;
+    });
+    button.append(label, ...choices);
+    const item = document.createElement('li');
+    item.append(button);
+    return item;
+  });
+  elements.digits.replaceChildren(...items);
+}
+
+/** One canvas per digit, in reading order: the image the model was given, one canvas pixel per image pixel. */
+function showModelView(digits) {
+  const canvases = digits.map(({ image }, index) => {
+    const size = Math.round(Math.sqrt(image.length));
+    const canvas = elements.modelView.children[index] ?? document.createElement('canvas');
+    [canvas.width, canvas.height] = [size, size];
+    const pixels = new ImageData(size, size);
+    image.forEach((v, i) => {
+      pixels.data.fill(Math.round(255 * v), 4 * i, 4 * i + 3);
+      pixels.data[4 * i + 3] = 255;
+    });
+    canvas.getContext('2d').putImageData(pixels, 0, 0);
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', `Digit ${index + 1} as the model sees it, ${size} by ${size} pixels`);
+    return canvas;
+  });
+  elements.modelView.replaceChildren(...canvases);
 }
 
 /** Tell screen readers the pad was cleared. */
@@ -91,6 +172,6 @@ function argmax(values) {
   return best;
 }
 
-function percent(p) {
-  return `${(100 * p).toFixed(1)}%`;
+function percent(p, decimals = 1) {
+  return `${(100 * p).toFixed(decimals)}%`;
 }

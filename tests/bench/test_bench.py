@@ -18,7 +18,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from bench import bench_page, bench_train, report
+from bench import bench_numbers, bench_page, bench_train, report
 from bench.results_file import save_result
 from tests.helpers import ROOT
 
@@ -198,3 +198,28 @@ def test_bench_page_measures_the_built_site(built_dist, tmp_path):
     assert page["predictMnist alone, wasm"][1] > 0 and page["predictMnist alone, wasm"][4] == 1.0
     sizes = {row[0]: row[1] for row in loaded["page-size"]["rows"]}
     assert sizes["dist/ (the whole site)"] == sum(f.stat().st_size for f in built_dist.rglob("*") if f.is_file())
+
+
+def test_numbers_rows_count_exact_reads_per_length_and_time_only_four_digit_numbers():
+    result = lambda true, shown, ms: {"true": true, "shown": shown, "update_ms": ms / 2, "frame_ms": ms}  # noqa: E731
+    rows = bench_numbers.rows_of([result("12", "12", 5), result("345", "845", 6), result("2026", "2026", 30),
+                                  result("1111", "1111", 40), result("7041", "7041", 50)])
+    by_name = {row[0]: row for row in rows}
+    assert by_name["2-digit numbers read exactly"][1:3] == ["1/1", 100.0]
+    assert by_name["3-digit numbers read exactly"][1:3] == ["0/1", 0.0]
+    assert by_name["all numbers read exactly"][1:] == ["4/5", 80.0, None, "≥ 95%"]
+    assert by_name["pen-up → 4-digit number shown (next frame), median ms"][1:3] == [3, 40.0]
+
+
+@pytest.mark.browser
+def test_bench_numbers_writes_numbers_on_the_built_site(built_dist, tmp_path):
+    results = tmp_path / "results"
+    args = ["--dist", str(built_dist), "--results-dir", str(results), "--numbers", "10"]
+    result = subprocess.run([sys.executable, "-m", "bench.bench_numbers", *args], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})  # a subprocess: see test_bench_page_measures_the_built_site
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    [numbers] = report.load_results(results)
+    rows = {row[0]: row for row in numbers["rows"]}
+    read, written = map(int, rows["all numbers read exactly"][1].split("/"))
+    assert written == 10 and read >= 7  # the 2-epoch test model; the 95 % floor is the bench's to report
+    assert rows["pen-up → 4-digit number shown (next frame), median ms"][2] > 0

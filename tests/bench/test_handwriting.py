@@ -189,3 +189,30 @@ def test_place_shrinks_a_digit_that_would_not_fit():
     strokes = hw.image_to_strokes(draw_image([circle(14, 14, 7)], pen=2.5))
     placed = hw.place(strokes, 100, np.random.default_rng(0), min_fraction=1.0, max_fraction=1.0, margin=10)
     assert placed.size == pytest.approx(80, abs=0.5)
+
+
+def test_place_number_writes_digits_side_by_side_inside_the_pad():
+    digits = [hw.image_to_strokes(draw_image(paths, pen=2.5))
+              for paths in ([circle(14, 14, 7)], [np.array([[14.0, 4.0], [13.0, 24.0]])], [circle(14, 9, 4.5), circle(14, 18.5, 5)])]
+    width, height, margin = 600.0, 400.0, 12.0
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        placed = hw.place_number(digits, width, height, rng, margin=margin)
+        boxes = [(np.concatenate(p.paths).min(axis=0), np.concatenate(p.paths).max(axis=0)) for p in placed]
+        for (lo, hi), (next_lo, _) in zip(boxes, boxes[1:]):
+            gap = next_lo[0] - hi[0]
+            assert gap > 0.05 * height * placed[0].fraction, "digits never touch: a gap of about 0.1-0.4 of their height"
+        points = np.concatenate([p for pl in placed for p in pl.paths])
+        assert points.min(axis=0).min() >= margin - 1e-9
+        assert points[:, 0].max() <= width - margin + 1e-9 and points[:, 1].max() <= height - margin + 1e-9
+        fractions = [p.fraction for p in placed]
+        assert 0.25 * 0.85 - 1e-9 <= min(fractions) and max(fractions) <= 0.5 * 1.15 + 1e-9
+        assert max(fractions) / min(fractions) <= 1.15 / 0.85 + 1e-9
+
+
+def test_place_number_shrinks_a_number_that_would_not_fit():
+    digits = [hw.image_to_strokes(draw_image([circle(14, 14, 7)], pen=2.5))] * 4
+    placed = hw.place_number(digits, 200.0, 200.0, np.random.default_rng(0), 0.5, 0.5, margin=5)
+    points = np.concatenate([p for pl in placed for p in pl.paths])
+    assert points[:, 0].min() >= 5 - 1e-9 and points[:, 0].max() <= 195 + 1e-9
+    assert sum(p.size for p in placed) < 190  # four round digits, each half the pad high, shrunk to fit its width

@@ -1,5 +1,6 @@
 """What the browser tests share: the site served as GitHub Pages serves it, a log of what a page did,
-and a pen that draws on the pad (shapes as polylines in canvas units: 0-1 of the pad's side, x right, y down).
+and a pen that draws on the pad (shapes as polylines in pad units: fractions of the pad's height, x right, y down;
+the pad is wider than high, so 0-1 along both axes is its left-hand square).
 
 Fixtures that use these live in conftest.py.
 """
@@ -20,7 +21,7 @@ from pipeline.tools.serve import serve_in_background
 SUB_PATH = "/digits/"  # like GitHub Pages' /REPO/
 READY = 'body[data-ready="true"]'
 STEP = 1 / 60  # distance between pointer events along a stroke, canvas units
-PEN_FRACTION = 1 / 14  # the page's pen width, fraction of the canvas side (margin only)
+PEN_FRACTION = 1 / 32  # the page's pen width, fraction of the pad's height (margin only)
 MOUSE_STEP = 1 / 40  # distance between mouse events along a stroke, fraction of the canvas side
 ONE = [[(0.52, 0.18), (0.47, 0.82)]]
 ZERO = [[(0.5 + 0.22 * math.sin(t), 0.5 - 0.32 * math.cos(t)) for t in np.linspace(0, 2.1 * math.pi, 60)]]
@@ -96,9 +97,9 @@ def densify(stroke, step: float = STEP) -> list[tuple[float, float]]:
 
 
 def pad_box(page) -> tuple[float, float, float]:
-    """(x, y, side) of the drawing pad in CSS pixels of the viewport."""
+    """(x, y, height) of the drawing pad in CSS pixels of the viewport: its corner and one pad unit."""
     box = page.locator("#pad").bounding_box()
-    return box["x"], box["y"], box["width"]
+    return box["x"], box["y"], box["height"]
 
 
 def draw_with_mouse(page, strokes) -> None:

@@ -44,7 +44,7 @@ def report(results: list[dict]) -> str:
     lines += [
         f"  test image {r['index']}: true {r['true']}, read {r['predicted']}, "
         f"size {r['fraction']:.2f} of the canvas, {r['strokes']} strokes, "
-        f"pen {PEN_FRACTION / r['fraction']:.2f} of the digit's size (the original's ink: {r['ink']:.2f})"
+        f"the original's ink {r['ink']:.2f} of its size"
         for r in misses
     ]
     return "\n".join(lines)

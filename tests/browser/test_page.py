@@ -1,6 +1,6 @@
 """The page, end to end: a real model in headless Chromium, drawn on with mouse and touch.
 
-Shapes are polylines in canvas units (0-1 of the pad's side, x right, y down).
+Shapes are polylines in pad units (fractions of the pad's height, x right, y down).
 """
 
 from __future__ import annotations
@@ -91,8 +91,7 @@ def test_prediction_follows_the_pen_without_counting_the_unfinished_stroke(ready
     ids=["small-one-top-left", "small-seven-bottom-right", "huge-zero"],
 )
 def test_size_and_position_do_not_matter(ready_page, digit, strokes):
-    # "Small" is 0.3 of the pad's side: smaller, the fixed pen (1/14 of the
-    # side) is a third of the digit's size and blots its shape (a 7 turns 9).
+    # "Small" is 0.3 of the pad's height, in a corner; the huge zero runs off the pad's edges.
     draw_with_mouse(ready_page, strokes)
     assert prediction_after(ready_page, len(strokes)) == digit
 

@@ -15,7 +15,8 @@
  *             (body[data-held-at-batch="N"]) until this is called, so a test
  *             can act in the middle of a run on a machine of any speed
  */
-import { createDrawingPad } from '../drawing.js';
+import { createDrawingPad, digitInk } from '../drawing.js';
+import { extent } from '../segment.js';
 import { toMnist } from '../preprocess.js';
 import { backendOrder, describeWebgl, startBackend } from './backend.js';
 import { createCharts } from './charts.js';
@@ -123,12 +124,14 @@ function openPad() {
 }
 
 /**
- * Read the drawing the way the main page does and show the model's guess (after every pen-up);
+ * Read the drawing the way the main page reads one digit and show the model's guess (after every pen-up);
  * no guess while a new model is being trained.
  */
 async function predictDrawing() {
-  const { ink, width, height, strokes } = pad.readInk();
-  const image = toMnist(ink, width, height, { imageSize, fitSize });
+  const { strokes: drawn, completed: strokes } = pad.readStrokes();
+  const box = extent(drawn.flat());
+  const digit = box && digitInk(drawn, box);
+  const image = digit && toMnist(digit.ink, digit.width, digit.height, { imageSize, fitSize });
   let probabilities = null;
   try {
     if (image && model && !run) probabilities = await predictImage(model, image, imageSize);

@@ -1,0 +1,148 @@
+"""Benchmark reading numbers on the built page: how many are read exactly, and how fast the last pen-up shows them.
+
+    python -m bench.bench_numbers --dist dist        # -> bench/results/numbers.json
+
+Numbers of 2-4 MNIST *test* digits (handwriting the model never trained on),
+traced into strokes by `bench.handwriting` and written on the pad by
+`handwriting.place_number` as a person writes (each digit a quarter to a half
+of the pad's height, natural gaps, a drifting baseline, sizes varying by
+±15 %), drawn with the mouse in headless Chromium. Measured:
+  exact     whole number right (#prediction's text once data-strokes counts
+            every stroke), per number length and overall; issue 11's floor: 95 %
+  pen-up    for numbers of 4 digits: the last stroke's pointerup (drawn once the
+            reading of the others is shown) to #prediction's data-strokes update
+            and to the next animation frame (bench_page's probe), median and
+            p90; issue 11's ceiling: 50 ms
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
+
+from bench import handwriting
+from bench.bench_page import BASE, CLEARED, PEN_UP_PROBE, Session, summary
+from bench.report import table
+from bench.results_file import RESULTS, save_result
+from pipeline.data.mnist import load_mnist
+
+EXACT_FLOOR = 0.95  # issue 11: numbers read exactly
+PEN_UP_CEILING_MS = 50  # issue 11: median pen-up -> a 4-digit number shown
+SEED = 110  # picks the test digits, the number lengths and their placement (the tests use others)
+PEN_MARGIN = 1 / 32  # margin from the pad's edges, fraction of its height (the page's pen width)
+MOUSE_STEP = 1 / 40  # distance between mouse events along a stroke, fraction of the pad's height
+
+
+def write_numbers(session: Session, mnist, count: int) -> list[dict]:
+    """Write `count` numbers on one page; per number: the digits, what was shown, and the last pen-up's timing."""
+    context = session.context()
+    page = session.open(context)
+    page.evaluate(PEN_UP_PROBE)
+    box = page.locator("#pad").bounding_box()
+    rng = np.random.default_rng(SEED)
+    lengths = rng.integers(2, 5, count)
+    picks = iter(handwriting.pick_digits(mnist.y_test, int(lengths.sum()), SEED))
+    results = []
+    for length in lengths:
+        indices = [int(next(picks)) for _ in range(length)]
+        digits = [handwriting.image_to_strokes(mnist.x_test[i]) for i in indices]
+        placed = handwriting.place_number(digits, box["width"], box["height"], rng, margin=box["height"] * PEN_MARGIN)
+        paths = [path for digit in placed for path in digit.paths]
+        page.click("#clear")
+        page.wait_for_selector(CLEARED, state="attached")
+        for path in paths[:-1]:
+            draw(page, path, box)
+        # Everything before the last stroke shown, so its pen-up is timed alone: one update, one frame.
+        page.wait_for_selector(f'#prediction[data-strokes="{len(paths) - 1}"]', state="attached")
+        frames = page.evaluate("window.__penUp.frame.length")
+        draw(page, paths[-1], box)
+        page.wait_for_selector(f'body[data-bench-frames="{frames + 1}"]', state="attached")
+        shown = page.wait_for_selector(f'#prediction[data-strokes="{len(paths)}"]').text_content()
+        timing = page.evaluate("[window.__penUp.update.at(-1), window.__penUp.frame.at(-1)]")
+        results.append({"true": "".join(str(mnist.y_test[i]) for i in indices), "shown": shown,
+                        "update_ms": timing[0], "frame_ms": timing[1]})
+    context.close()
+    return results
+
+
+def draw(page, path, box) -> None:
+    """One stroke with the mouse: path (K, 2) in pad pixels, a mouse event every MOUSE_STEP of the pad's height."""
+    points = handwriting.resample(path, box["height"] * MOUSE_STEP) + (box["x"], box["y"])
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(x, y)
+    page.mouse.up()
+
+
+def rows_of(results: list[dict]) -> list[list]:
+    """The table: exact reads per number length and overall, then the 4-digit pen-up timings."""
+    rows = []
+    for length in (2, 3, 4, None):
+        mine = [r for r in results if length is None or len(r["true"]) == length]
+        exact = sum(r["true"] == r["shown"] for r in mine)
+        name = f"{length}-digit numbers read exactly" if length else "all numbers read exactly"
+        floor = f"≥ {EXACT_FLOOR:.0%}" if length is None else None
+        rows.append([name, f"{exact}/{len(mine)}", round(100 * exact / max(len(mine), 1), 1), None, floor])
+    four = [r for r in results if len(r["true"]) == 4]
+    for key, what in (("update_ms", "attribute set"), ("frame_ms", "next frame")):
+        stats = summary([r[key] for r in four]) if four else {"n": 0, "median_ms": None, "p90_ms": None}
+        ceiling = f"≤ {PEN_UP_CEILING_MS} ms median" if key == "frame_ms" else None
+        rows.append([f"pen-up → 4-digit number shown ({what}), median ms", stats["n"], stats["median_ms"], stats["p90_ms"], ceiling])
+    return rows
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--dist", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("dist"),
+              show_default=True, help="The built site to measure.")
+@click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path), default=RESULTS,
+              show_default=True, help="Where numbers.json goes.")
+@click.option("--numbers", type=click.IntRange(min=10), default=100, show_default=True, help="Numbers to write.")
+@click.option("--chromium", default=shutil.which("chromium"), show_default=True,
+              help="Chromium executable; empty for Playwright's own.")
+@click.option("--command", "command_line", default=None, help="The command recorded in the results [default: this one].")
+def main(dist: Path, results_dir: Path, numbers: int, chromium: str, command_line: str | None):
+    """Write numbers of MNIST test digits on the page with the mouse; write bench/results/numbers.json."""
+    if not (dist / "index.html").is_file():
+        raise click.ClickException(f"{dist}: no index.html; build the site first (make build)")
+    command_line = command_line or " ".join(["python -m bench.bench_numbers", *sys.argv[1:]])
+    load_at_start = round(os.getloadavg()[0], 2)
+    mnist = load_mnist(log=lambda *_: None)
+    with sync_playwright() as p:
+        try:
+            session = Session(p, dist.resolve(), chromium or None)
+        except PlaywrightError as err:
+            raise click.ClickException(f"--chromium {chromium or '(Playwright own)'}: cannot start: "
+                                       f"{str(err).strip().splitlines()[0]}") from None
+        try:
+            chromium_version = session.browser.version
+            results = write_numbers(session, mnist, numbers)
+        finally:
+            session.close()
+    if session.foreign:
+        raise click.ClickException(f"the page requested other origins: {', '.join(sorted(set(session.foreign)))}")
+    columns = ["measure", "n", "value (% or ms)", "p90 (ms)", "issue 11"]
+    rows = rows_of(results)
+    misses = ", ".join(f"{r['true']}→{r['shown'] or '(none)'}" for r in results if r["true"] != r["shown"])
+    notes = (f"{dist} served on 127.0.0.1 under {BASE}, headless Chromium {chromium_version}, a 900×900 viewport. "
+             f"{numbers} numbers of 2-4 MNIST test digits (seed {SEED}), traced into strokes and written by "
+             "bench.handwriting.place_number: digits a quarter to a half of the pad's height, ±15 % each, gaps "
+             "0.1-0.4 of the digit height, the baseline drifting ±8 % per digit; drawn with the mouse. Pen-up: the "
+             f"last stroke of each 4-digit number. Misread: {misses or 'none'}.")
+    machine = {"accelerator": "none (Chromium with --disable-gpu)", "chromium": chromium_version,
+               "load_average_1m_at_start": load_at_start}
+    path = save_result("numbers", title="Page: numbers written with the mouse, read exactly, and pen-up latency",
+                       command=command_line, columns=columns, rows=rows, notes=notes, extra_machine=machine,
+                       results_dir=results_dir)
+    click.echo(f"\n{table(columns, rows)}\n\n{notes}\n\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()

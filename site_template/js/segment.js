@@ -1,0 +1,211 @@
+/**
+ * Digits from strokes: which pen strokes make up which digit of a number
+ * written left to right. Pure functions, no DOM.
+ *
+ * A stroke is an array of [x, y] points in any units that are the same along
+ * both axes (x to the right, y down). The rule, in order:
+ *
+ *   1. strokes belong to one digit when their horizontal extents overlap by
+ *      at least OVERLAP of the narrower one's width (the bar and the stem of
+ *      a 4, the flag of a 5, the crossbar of a 7), or when one's end touches
+ *      the other (within TOUCH of the taller one's height: a 9's tail drawn on
+ *      from its loop, a bar that ends at a stem): merged until nothing changes;
+ *   2. a group much smaller than the typical digit (a dot, a tick that does
+ *      not overlap its digit) joins the nearest group beside it, if that is
+ *      close;
+ *   3. a group much shorter than the typical digit joins the nearer of its
+ *      neighbours in reading order when the gap between them is small and
+ *      together they are no taller nor much wider than a digit: the parts of
+ *      a digit whose ink broke (a 4 whose stem does not reach its bar, a 5
+ *      whose flag stands apart);
+ *   4. the groups are read left to right by their horizontal centre.
+ *
+ * Every extent is computed with a loop: a stroke may hold hundreds of
+ * thousands of points, too many for Math.min(...points) (a RangeError).
+ */
+
+const OVERLAP = 0.5; // fraction of the narrower group's width that must overlap for one digit
+const TOUCH = 0.05; // a stroke's end this close to another stroke (× the taller one's height) touches it
+const SMALL = 0.3; // a group whose longer side is under SMALL × the median digit height is a fragment
+const NEAR = 0.5; // a fragment joins a group at most NEAR × the median digit height away
+const PART = 0.6; // a group shorter than PART × the typical digit height may be part of a digit
+const PART_GAP = 0.25; // ... and joins the nearer neighbour, at most PART_GAP × that height to its side
+const TALLEST = 1.3; // ... if together they are at most TALLEST × that height high
+const WIDEST = 1.5; // ... and WIDEST × that height wide
+
+/**
+ * @typedef {object} Box extent of some points, in their units
+ * @property {number} left
+ * @property {number} top
+ * @property {number} right
+ * @property {number} bottom
+ */
+
+/**
+ * @typedef {object} Digit
+ * @property {number[]} strokes indices into the strokes given, ascending
+ * @property {Box} box extent of those strokes' points
+ */
+
+/**
+ * The extent of some points (a loop, so any number of them).
+ * @param {Iterable<[number, number]>} points
+ * @returns {Box | null} null when there are no points
+ */
+export function extent(points) {
+  let left = Infinity, top = Infinity, right = -Infinity, bottom = -Infinity;
+  for (const [x, y] of points) {
+    if (x < left) left = x;
+    if (x > right) right = x;
+    if (y < top) top = y;
+    if (y > bottom) bottom = y;
+  }
+  return left === Infinity ? null : { left, top, right, bottom };
+}
+
+/** The smallest box holding both boxes. */
+export function union(a, b) {
+  return {
+    left: Math.min(a.left, b.left),
+    top: Math.min(a.top, b.top),
+    right: Math.max(a.right, b.right),
+    bottom: Math.max(a.bottom, b.bottom),
+  };
+}
+
+/**
+ * The digits in some strokes, left to right.
+ * @param {Array<Array<[number, number]>>} strokes points per stroke; empty strokes are skipped
+ * @returns {Digit[]} in reading order; empty when there is no point
+ */
+export function findDigits(strokes) {
+  let groups = [];
+  strokes.forEach((points, i) => {
+    const box = extent(points);
+    if (box) groups.push({ strokes: [i], box });
+  });
+  groups = mergeTogether(groups, strokes);
+  groups = joinFragments(groups);
+  groups.sort((a, b) => centreX(a.box) - centreX(b.box));
+  groups = joinParts(groups);
+  for (const group of groups) group.strokes.sort((a, b) => a - b);
+  return groups;
+}
+
+/** Rule 1: merge groups that overlap enough or touch, until none do. */
+function mergeTogether(groups, strokes) {
+  let merged = true;
+  while (merged) {
+    merged = false;
+    groups.sort((a, b) => a.box.left - b.box.left);
+    const out = [];
+    for (const group of groups) {
+      const previous = out.find((other) => overlapping(other.box, group.box) || touching(other, group, strokes));
+      if (previous) {
+        join(previous, group);
+        merged = true;
+      } else {
+        out.push(group);
+      }
+    }
+    groups = out;
+  }
+  return groups;
+}
+
+/** Whether two boxes overlap horizontally by at least OVERLAP of the narrower one's width. */
+export function overlapping(a, b) {
+  const overlap = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+  const narrower = Math.min(a.right - a.left, b.right - b.left);
+  return overlap >= 0 && overlap >= OVERLAP * narrower;
+}
+
+/** Whether an end of a stroke of one group is within TOUCH of the taller group's height of the other group's ink. */
+function touching(a, b, strokes) {
+  const reach = TOUCH * Math.max(a.box.bottom - a.box.top, b.box.bottom - b.box.top);
+  if (boxDistance(a.box, b.box) > reach) return false;
+  const endsNear = (group, other) => group.strokes.some((i) => {
+    const points = strokes[i];
+    return [points[0], points[points.length - 1]].some((end) => other.strokes.some((j) => distanceTo(end, strokes[j]) <= reach));
+  });
+  return endsNear(a, b) || endsNear(b, a);
+}
+
+/** The distance from a point to a polyline (a loop over its segments; a single point is a polyline too). */
+export function distanceTo([x, y], points) {
+  let best = Infinity;
+  for (let k = 0; k < points.length; k++) {
+    const [ax, ay] = points[k], [bx, by] = points[Math.min(k + 1, points.length - 1)];
+    const [dx, dy] = [bx - ax, by - ay];
+    const length2 = dx * dx + dy * dy;
+    const t = length2 > 0 ? Math.min(1, Math.max(0, ((x - ax) * dx + (y - ay) * dy) / length2)) : 0;
+    best = Math.min(best, Math.hypot(x - ax - t * dx, y - ay - t * dy));
+  }
+  return best;
+}
+
+/** Rule 2: small groups join the nearest group beside them, when it is near. */
+function joinFragments(groups) {
+  const height = median(groups.map(({ box }) => box.bottom - box.top));
+  if (groups.length < 2 || height <= 0) return groups;
+  const isFragment = ({ box }) => Math.max(box.right - box.left, box.bottom - box.top) < SMALL * height;
+  const out = groups.filter((group) => !isFragment(group));
+  if (out.length === 0) return groups;
+  for (const fragment of groups.filter(isFragment)) {
+    let nearest = null, distance = Infinity;
+    for (const group of out) {
+      const gap = boxDistance(group.box, fragment.box);
+      if (gap < distance) [nearest, distance] = [group, gap];
+    }
+    if (distance <= NEAR * height) join(nearest, fragment);
+    else out.push(fragment);
+  }
+  return out;
+}
+
+/**
+ * Rule 3: a short group joins the nearer of its neighbours in reading order
+ * (groups sorted left to right) when together they make one digit; until none does.
+ */
+function joinParts(groups) {
+  const heights = groups.map(({ box }) => box.bottom - box.top);
+  const tallest = heights.reduce((a, b) => Math.max(a, b), 0);
+  const height = median(heights.filter((h) => h >= 0.7 * tallest)); // the typical digit, its broken parts left out
+  const gap = (a, b) => Math.max(a.box.left, b.box.left) - Math.min(a.box.right, b.box.right);
+  const fits = (a, b) => {
+    const both = union(a.box, b.box);
+    return gap(a, b) <= PART_GAP * height && both.bottom - both.top <= TALLEST * height && both.right - both.left <= WIDEST * height;
+  };
+  for (;;) {
+    const index = groups.findIndex((group, i) => group.box.bottom - group.box.top < PART * height
+      && [groups[i - 1], groups[i + 1]].some((other) => other && fits(group, other)));
+    if (index < 0) return groups;
+    const [before, part, after] = [groups[index - 1], groups[index], groups[index + 1]];
+    const into = [before, after].filter((other) => other && fits(part, other)).sort((a, b) => gap(part, a) - gap(part, b))[0];
+    join(into, part);
+    groups.splice(index, 1);
+  }
+}
+
+function join(into, group) {
+  for (const stroke of group.strokes) into.strokes.push(stroke);
+  into.box = union(into.box, group.box);
+}
+
+/** Euclidean distance between two boxes (0 when they touch or overlap). */
+function boxDistance(a, b) {
+  const dx = Math.max(0, a.left - b.right, b.left - a.right);
+  const dy = Math.max(0, a.top - b.bottom, b.top - a.bottom);
+  return Math.hypot(dx, dy);
+}
+
+function centreX(box) {
+  return (box.left + box.right) / 2;
+}
+
+function median(values) {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}

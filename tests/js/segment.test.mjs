@@ -1,0 +1,149 @@
+// Unit tests of finding the digits of a number in its strokes: `node --test tests/js/`.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { distanceTo, extent, findDigits, overlapping } from '../../site_template/js/segment.js';
+
+// Digits as strokes in a unit box (x right, y down; 0–1 of the digit's height),
+// drawn the way people write them: the 4, 5 and 7 with a second stroke.
+const SHAPES = {
+  0: [[[0.35, 0], [0.05, 0.3], [0.1, 0.8], [0.4, 1], [0.65, 0.7], [0.6, 0.15], [0.35, 0]]],
+  1: [[[0.3, 0], [0.2, 1]]],
+  2: [[[0.05, 0.2], [0.35, 0], [0.6, 0.2], [0.05, 1], [0.65, 1]]],
+  4: [[[0.45, 0], [0, 0.65], [0.6, 0.65]], [[0.45, 0.35], [0.45, 1]]],
+  5: [[[0.15, 0], [0.1, 0.45], [0.5, 0.4], [0.6, 0.75], [0.3, 1], [0, 0.9]], [[0.15, 0], [0.65, 0]]],
+  6: [[[0.55, 0], [0.1, 0.5], [0.15, 0.95], [0.5, 0.9], [0.5, 0.55], [0.1, 0.6]]],
+  7: [[[0, 0], [0.6, 0], [0.25, 1]], [[0.15, 0.5], [0.55, 0.5]]],
+  // a loop, and a tail drawn on from its right side, leaning right: too little overlap, but they touch
+  9: [[[0.6, 0.2], [0.3, 0], [0, 0.2], [0.3, 0.45], [0.6, 0.2]], [[0.6, 0.2], [0.75, 0.6], [0.95, 1]]],
+};
+
+/**
+ * A number written left to right: each digit `height` high (×1 ± the sizes
+ * given), its box followed by `gap`, each baseline `drift` lower than the last.
+ */
+function write(text, { height = 100, gap = 0.2, drift = 0.05, sizes = [] } = {}) {
+  const strokes = [];
+  let x = 10;
+  [...text].forEach((char, i) => {
+    const size = height * (sizes[i] ?? 1);
+    const shape = SHAPES[char];
+    const box = extent(shape.flat());
+    const y = 20 + i * drift * height + (height - size);
+    for (const stroke of shape) strokes.push(stroke.map(([u, v]) => [x + (u - box.left) * size, y + v * size]));
+    x += (box.right - box.left) * size + gap * height;
+  });
+  return strokes;
+}
+
+/** The digits found, as text: the character of each group's first stroke (write() keeps them in order). */
+function read(text, strokes) {
+  const starts = [];
+  [...text].forEach((char) => starts.push(...SHAPES[char].map(() => char)));
+  return findDigits(strokes).map(({ strokes: mine }) => starts[mine[0]]).join('');
+}
+
+test('extent: the box of the points, null for none', () => {
+  assert.deepEqual(extent([[3, 4], [-1, 8], [2, 0]]), { left: -1, top: 0, right: 3, bottom: 8 });
+  assert.equal(extent([]), null);
+});
+
+test('overlap: half of the narrower width, or a zero-width stroke inside the other', () => {
+  const box = (left, right) => ({ left, right, top: 0, bottom: 1 });
+  assert.ok(overlapping(box(0, 10), box(4, 4)), "the stem of a 4 inside its bar");
+  assert.ok(overlapping(box(0, 10), box(7, 12)), '3 of 5 overlap');
+  assert.ok(!overlapping(box(0, 10), box(9, 14)), '1 of 5 overlap: neighbours that lean into each other');
+  assert.ok(!overlapping(box(0, 10), box(11, 20)), 'apart');
+});
+
+test('distance from a point to a polyline', () => {
+  assert.equal(distanceTo([5, 3], [[0, 0], [10, 0]]), 3);
+  assert.equal(distanceTo([13, 4], [[0, 0], [10, 0]]), 5);
+  assert.equal(distanceTo([3, 4], [[0, 0]]), 5);
+});
+
+test('a stroke that starts where another ends is the same digit, though they hardly overlap', () => {
+  const [loop, tail] = write('9');
+  assert.ok(!overlapping(extent(loop), extent(tail)));
+  assert.deepEqual(findDigits([loop, tail]).map((d) => d.strokes), [[0, 1]]);
+  const moved = tail.map(([x, y]) => [x + 30, y]); // the tail 0.3 of the height away: apart
+  assert.equal(findDigits([loop, moved]).length, 2);
+});
+
+test('each digit of a number is found, left to right, in one group per digit', () => {
+  for (const text of ['2026', '17', '450', '7104', '5', '65', '949']) {
+    const strokes = write(text);
+    const digits = findDigits(strokes);
+    assert.equal(read(text, strokes), text, text);
+    assert.equal(digits.length, text.length);
+    for (let i = 1; i < digits.length; i++) assert.ok(digits[i - 1].box.left < digits[i].box.left);
+  }
+});
+
+test('a 4, 5 and 7 drawn with two strokes are one digit each, whatever order the strokes come in', () => {
+  for (const char of ['4', '5', '7']) {
+    const strokes = write(char);
+    assert.deepEqual(findDigits(strokes).map((d) => d.strokes), [[0, 1]], char);
+    assert.deepEqual(findDigits(strokes.reverse()).map((d) => d.strokes), [[0, 1]], `${char}, second stroke first`);
+  }
+  const strokes = write('474');
+  assert.deepEqual(findDigits(strokes).map((d) => d.strokes), [[0, 1], [2, 3], [4, 5]]);
+});
+
+test('a 1 close beside another digit stays its own digit', () => {
+  for (const text of ['11', '14', '41', '71', '17', '101']) {
+    assert.equal(read(text, write(text, { gap: 0.08 })), text, text);
+  }
+});
+
+test('small gaps, a drifting baseline and digits of different sizes', () => {
+  const text = '2045';
+  const strokes = write(text, { gap: 0.1, drift: 0.15, sizes: [1, 0.8, 1.2, 0.9] });
+  assert.equal(read(text, strokes), text);
+});
+
+test('a dot or tick beside a digit joins it; far from every digit it is its own', () => {
+  const strokes = write('17');
+  const tick = [[strokes[0][0][0] - 8, strokes[0][0][1] + 5], [strokes[0][0][0] - 4, strokes[0][0][1]]]; // the 1's flag, apart
+  assert.deepEqual(findDigits([...strokes, tick]).map((d) => d.strokes), [[0, 3], [1, 2]]);
+  const far = [[1000, 1000]];
+  assert.equal(findDigits([...strokes, far]).length, 3);
+});
+
+test('the parts of a digit whose ink broke are one digit: a 5 with its flag apart, a 4 with its stem apart', () => {
+  SHAPES.F = [[[0.15, 0.15], [0.1, 0.45], [0.5, 0.4], [0.6, 0.75], [0.3, 1], [0, 0.9]], [[0.3, 0.05], [0.75, 0]]]; // flag 0.1 right of the body
+  SHAPES.R = [[[0.45, 0], [0, 0.55], [0.4, 0.55]], [[0.5, 0.45], [0.55, 1]]]; // the bar stops short of a stem that starts low
+  try {
+    for (const text of ['F', '1F0', 'F1', '0R', '1R1', 'FR']) {
+      const strokes = write(text, { gap: 0.2 });
+      const owners = [...text].flatMap((char, i) => SHAPES[char].map(() => i));
+      const groups = findDigits(strokes).map((d) => d.strokes.map((i) => owners[i]));
+      assert.deepEqual(groups, [...text].map((char, i) => SHAPES[char].map(() => i)), text);
+    }
+  } finally {
+    delete SHAPES.F;
+    delete SHAPES.R;
+  }
+});
+
+test('a digit a little smaller than its neighbours is still a digit of its own', () => {
+  assert.equal(read('20', write('20', { gap: 0.1, sizes: [1, 0.7] })), '20');
+  assert.equal(read('02', write('02', { gap: 0.1, sizes: [0.7, 1] })), '02');
+});
+
+test('no strokes, or empty ones, give no digits', () => {
+  assert.deepEqual(findDigits([]), []);
+  assert.deepEqual(findDigits([[], []]), []);
+  assert.deepEqual(findDigits([[], [[5, 5]]]).map((d) => d.strokes), [[1]]);
+});
+
+test('a stroke of 300,000 points (too many for Math.min(...xs)) is measured', () => {
+  const n = 300_000;
+  const stroke = Array.from({ length: n }, (_, i) => [50 + (i % 101), (i / n) * 200]); // a zigzag 100 wide
+  assert.throws(() => Math.min(...stroke.map(([x]) => x)), RangeError, 'spreading this many arguments overflows the stack');
+  const digits = findDigits([stroke, ...write('1', { height: 50 }).map((s) => s.map(([x, y]) => [x + 300, y]))]);
+  assert.equal(digits.length, 2);
+  assert.deepEqual(digits[0].strokes, [0]);
+  assert.equal(digits[0].box.left, 50);
+  assert.equal(digits[0].box.right, 150);
+});
