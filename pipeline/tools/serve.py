@@ -22,6 +22,7 @@ import gzip
 import http.server
 import io
 import os
+import sys
 import threading
 import time
 import urllib.parse
@@ -149,6 +150,13 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A browser that hangs up mid-response (a page closed, a fetch aborted) is not the server's error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def make_server(root: Path, host: str = "127.0.0.1", port: int = 0, base: str = "/", verbose=False, link: Link | None = None):
     """A threaded HTTP server for `root` under the URL prefix `base` ('/' or '/name/'), as fast as the
     machine or as slow as `link`. Port 0 picks a free port; read it from `server.server_address[1]`.
@@ -156,7 +164,7 @@ def make_server(root: Path, host: str = "127.0.0.1", port: int = 0, base: str = 
     """
     base = "/" + base.strip("/") + "/" if base.strip("/") else "/"
     handler = functools.partial(type("Handler", (_Handler,), {"base": base}), directory=str(root))
-    server = http.server.ThreadingHTTPServer((host, port), handler)
+    server = _Server((host, port), handler)
     server.verbose = verbose
     server.base = base
     server.link = link
