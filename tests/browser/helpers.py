@@ -10,13 +10,16 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from bench import handwriting
+from pipeline.build.site import build
 from pipeline.tools.serve import serve_in_background
+from tests.helpers import NODE_MODULES, ROOT, quiet
 
 SUB_PATH = "/digits/"  # like GitHub Pages' /REPO/
 READY = 'body[data-ready="true"]'
@@ -154,3 +157,15 @@ def assert_cleared(page) -> None:
 def clear(page) -> None:
     page.click("#clear")
     page.wait_for_selector('#prediction[data-strokes="0"], #prediction:not([data-strokes])', state="attached")
+
+
+def another_build(artifacts: Path, tmp_path: Path) -> Path:
+    """tmp_path/dist-b: the same model built from a template whose drawing page's heading says "build B", so
+    every page, the cache name and the service worker's version differ from the ordinary build."""
+    template = tmp_path / "template"
+    shutil.copytree(ROOT / "site_template", template)
+    index = template / "index.html"
+    index.write_text(index.read_text().replace("<h1>Draw a digit</h1>", "<h1>Draw a digit, build B</h1>"))
+    out = tmp_path / "dist-b"
+    build(artifacts, out, template, NODE_MODULES, log=quiet)
+    return out

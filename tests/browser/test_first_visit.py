@@ -14,11 +14,9 @@ from collections import Counter
 
 import pytest
 
-from pipeline.build.site import build
 from pipeline.build.webapp import content_hash, precache_files
 from pipeline.tools.serve import serve_in_background
-from tests.browser.helpers import draw_with_mouse, ONE, PageLog, prediction_after, READY, SEVEN, SUB_PATH
-from tests.helpers import NODE_MODULES, quiet, ROOT
+from tests.browser.helpers import another_build, draw_with_mouse, ONE, PageLog, prediction_after, READY, SEVEN, SUB_PATH
 
 pytestmark = pytest.mark.browser
 
@@ -113,19 +111,8 @@ def test_the_lab_is_cached_when_opened_and_then_works_offline(browser, built_dis
         context.close()
 
 
-def build_b(trained_artifacts, tmp_path):
-    """Another build of the same model: the drawing page's heading differs, so its files and cache name do."""
-    template = tmp_path / "template"
-    shutil.copytree(ROOT / "site_template", template)
-    index = template / "index.html"
-    index.write_text(index.read_text().replace("<h1>Draw a digit</h1>", "<h1>Draw a digit, build B</h1>"))
-    out = tmp_path / "dist-b"
-    build(trained_artifacts, out, template, NODE_MODULES, log=quiet)
-    return out
-
-
 def test_an_update_caches_the_lab_again_where_it_was_cached(browser, built_dist, trained_artifacts, tmp_path, served):
-    dist_b = build_b(trained_artifacts, tmp_path)
+    dist_b = another_build(trained_artifacts, tmp_path)
     root = tmp_path / "served"
     shutil.copytree(built_dist, root)
     _, url = served(root)
@@ -148,7 +135,7 @@ def test_an_update_caches_the_lab_again_where_it_was_cached(browser, built_dist,
 def test_a_file_that_is_not_what_the_build_wrote_keeps_the_old_cache(browser, built_dist, trained_artifacts, tmp_path, served):
     """Build B replaces build A on the server, but one of its files is changed after the build (a broken
     upload, a tampering proxy): B's service worker must not install, and A's cache keeps serving."""
-    dist_b = build_b(trained_artifacts, tmp_path)
+    dist_b = another_build(trained_artifacts, tmp_path)
     page_b = dist_b / "index.html"  # a file whose URL ("./") the HTTP cache holds from build A, too
     page_b.write_text(page_b.read_text() + "<!-- not what the build wrote -->\n")
     version_a = content_hash(built_dist, precache_files(built_dist))

@@ -8,10 +8,8 @@ import shutil
 import pytest
 
 from pipeline.tools.serve import serve_in_background
-from pipeline.build.site import build
 from pipeline.build.webapp import content_hash, precache_files
-from tests.helpers import NODE_MODULES, quiet, ROOT
-from tests.browser.helpers import draw_with_mouse, ONE, PageLog, prediction_after, READY, SEVEN
+from tests.browser.helpers import another_build, draw_with_mouse, ONE, PageLog, prediction_after, READY, SEVEN
 
 
 pytestmark = pytest.mark.browser
@@ -63,13 +61,7 @@ def test_without_the_service_worker_the_offline_reload_fails(browser, site_url):
 
 
 def test_a_new_build_replaces_the_old_cache(browser, built_dist, trained_artifacts, tmp_path, serve):
-    # Build B: the same site with a different heading, so every page and the cache name change.
-    template = tmp_path / "template"
-    shutil.copytree(ROOT / "site_template", template)
-    index = template / "index.html"
-    index.write_text(index.read_text().replace("<h1>Draw a digit</h1>", "<h1>Draw a digit, build B</h1>"))
-    build_b = tmp_path / "dist-b"
-    build(trained_artifacts, build_b, template, NODE_MODULES, log=quiet)
+    build_b = another_build(trained_artifacts, tmp_path)  # every page and the cache name differ
     version_a = content_hash(built_dist, precache_files(built_dist))
     version_b = content_hash(build_b, precache_files(build_b))
     assert version_a != version_b
