@@ -24,7 +24,6 @@ from pathlib import Path
 
 import click
 import numpy as np
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 from bench import handwriting
@@ -116,11 +115,7 @@ def main(dist: Path, results_dir: Path, numbers: int, chromium: str, command_lin
     load_at_start = round(os.getloadavg()[0], 2)
     mnist = load_mnist(log=lambda *_: None)
     with sync_playwright() as p:
-        try:
-            session = Session(p, dist.resolve(), chromium or None)
-        except PlaywrightError as err:
-            raise click.ClickException(f"--chromium {chromium or '(Playwright own)'}: cannot start: "
-                                       f"{str(err).strip().splitlines()[0]}") from None
+        session = Session.start(p, dist, chromium)
         try:
             chromium_version = session.browser.version
             results = write_numbers(session, mnist, numbers)

@@ -150,6 +150,15 @@ class Session:
         self.browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         self.foreign: list[str] = []
 
+    @classmethod
+    def start(cls, playwright, dist: Path, chromium: str | None) -> "Session":
+        """A Session for the built `dist`, or one line naming --chromium when the browser cannot start."""
+        try:
+            return cls(playwright, dist.resolve(), chromium or None)
+        except PlaywrightError as err:
+            raise click.ClickException(f"--chromium {chromium or '(Playwright own)'}: cannot start: "
+                                       f"{str(err).strip().splitlines()[0]}") from None
+
     def context(self, backend: str = ""):
         """A fresh browser context (empty cache); `backend`: make the page use only that one."""
         context = self.browser.new_context(viewport={"width": 900, "height": 900})
@@ -342,11 +351,7 @@ def main(dist: Path, results_dir: Path, loads: int, strokes: int, predicts: int,
     load_at_start = round(os.getloadavg()[0], 2)
     mnist = load_mnist(log=lambda *_: None) if accuracy else None
     with sync_playwright() as p:
-        try:
-            session = Session(p, dist.resolve(), chromium or None)
-        except PlaywrightError as err:
-            raise click.ClickException(f"--chromium {chromium or '(Playwright own)'}: cannot start: "
-                                       f"{str(err).strip().splitlines()[0]}") from None
+        session = Session.start(p, dist, chromium)
         try:
             chromium_version = session.browser.version
             load = measure_load(session, loads)
