@@ -205,7 +205,10 @@ def image_to_digits(path: Path) -> tuple[list[tuple[np.ndarray, tuple[int, int, 
     preprocessed exactly as a whole image is (to_mnist); an image of one digit and nothing else gives
     the same input as image_to_mnist. PredictError if it cannot be read or holds no ink."""
     ink = read_ink(*open_image(path))
-    digits = segment.find_digits(ink.ink)
+    try:
+        digits = segment.find_digits(ink.ink)
+    except segment.TooManyMarks as err:
+        raise PredictError(f"{path}: no number found ({err})") from None
     if not digits:
         raise PredictError(f"{path}: no digit found (the image is blank)")
     return [(to_mnist(d.ink), d.box) for d in digits], ink.polarity

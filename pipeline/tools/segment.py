@@ -35,7 +35,12 @@ PART_GAP = 0.25  # ... and joins the nearer neighbour, at most PART_GAP x that h
 TALLEST = 1.3  # ... if together they are at most TALLEST x that height high
 WIDEST = 1.5  # ... and WIDEST x that height wide
 TYPICAL = 0.5  # marks at least this fraction of the tallest one's height set the typical digit height
+MAX_MARKS = 1000  # more marks than this (specks left out) is no number, and grouping them takes seconds (quadratic)
 EIGHT_CONNECTED = np.ones((3, 3), bool)
+
+
+class TooManyMarks(ValueError):
+    """The ink holds more than MAX_MARKS separate marks that are not specks."""
 
 
 @dataclasses.dataclass
@@ -70,7 +75,8 @@ class Digit:
 
 
 def find_digits(ink: np.ndarray) -> list[Digit]:
-    """The digits in ink (uint8 (H, W), 0 = none), left to right; empty when there is no ink."""
+    """The digits in ink (uint8 (H, W), 0 = none), left to right; empty when there is no ink.
+    TooManyMarks beyond MAX_MARKS marks (a texture, a halftone photo)."""
     labels, count = ndimage.label(ink > 0, structure=EIGHT_CONNECTED)
     if count == 0:
         return []
@@ -78,6 +84,8 @@ def find_digits(ink: np.ndarray) -> list[Digit]:
               for n, s in enumerate(ndimage.find_objects(labels))]
     height = typical_height(groups)
     groups = [g for g in groups if max(g.width, g.height) >= SPECK * height]
+    if len(groups) > MAX_MARKS:
+        raise TooManyMarks(f"{len(groups)} separate marks; a number has at most {MAX_MARKS}")
     groups = join_fragments(merge_overlapping(groups), height)
     groups.sort(key=lambda g: g.box[0] + g.box[2])
     groups = join_parts(groups, height)

@@ -15,7 +15,7 @@ from scipy import ndimage
 from bench import handwriting
 from pipeline.tools.predict import image_to_digits, image_to_mnist, predict_files, to_json
 from pipeline.tools.segment import find_digits
-from tests.helpers import pipeline_cli, render, save
+from tests.helpers import one_line_failure, pipeline_cli, render, save
 
 N_NUMBERS = int(os.environ.get("PREDICT_NUMBERS", 40))  # 40 keep this test to seconds; BENCHMARKS.md's
 # figure is PREDICT_NUMBERS=200
@@ -94,6 +94,15 @@ def test_noise_specks_and_a_far_dot_are_ignored():
     assert boxes(ink) == clean == [(40, 20, 6, 60), (80, 20, 60, 60)]
     # each digit's ink holds only its own component: the specks inside its box are gone
     assert [int((d.ink > 0).sum()) for d in find_digits(ink)] == [6 * 60, 60 * 60 - 48 * 48]
+
+
+def test_a_texture_of_many_marks_is_one_line_naming_the_file(tmp_path):
+    ink = np.zeros((2000, 2000), np.uint8)
+    ink[1::4, 1::4] = 255  # 250,000 dots, every one as tall as the tallest
+    Image.fromarray(255 - ink).save(tmp_path / "halftone.png")
+    result = pipeline_cli("predict", "--artifacts", tmp_path / "no-model", tmp_path / "halftone.png")
+    one_line_failure(result, f"Error: {tmp_path / 'halftone.png'}: no number found (250000 separate marks; "
+                     "a number has at most 1000)")
 
 
 def test_no_ink_is_no_digit():
