@@ -135,7 +135,7 @@ def main(debug):
     pipeline export    artifacts/model.keras -> artifacts/tfjs/ (checked against Keras)
     pipeline build     artifacts/ + site_template/ -> dist/ (for GitHub Pages)
     pipeline evaluate  accuracy, per-class precision/recall/F1, confusion matrix
-    pipeline predict   the digit in PNG/JPEG files, with the page's preprocessing
+    pipeline predict   the digit or number in PNG/JPEG files, with the page's preprocessing
     pipeline sweep     hyperparameter search, chosen by validation accuracy
     pipeline serve     preview dist/ on http://127.0.0.1
     """
@@ -392,13 +392,15 @@ def evaluate(artifacts, data, as_json):
 @click.option("--node-modules", type=click.Path(file_okay=False, path_type=Path), default=Path("node_modules"),
               show_default=True, help="Where npm installed @tensorflow/tfjs (for --runtime tfjs).")
 def predict(artifacts, images, as_json, runtime, node_modules):
-    """Read the digit in each IMAGE (PNG or JPEG, any size, dark-on-light or light-on-dark).
+    """Read the digit or the number in each IMAGE (PNG or JPEG, any size, dark-on-light or light-on-dark).
 
-    Each image gets the page's MNIST-style preprocessing (ink from the
-    transparency or from the contrast with the border, crop, fit to 20 px,
-    centre of mass in 28x28), then ARTIFACTS/model.keras (or, with --runtime
-    tfjs, the shipped TensorFlow.js model) reads it. Prints the digit and the
-    ten probabilities per image.
+    The ink is found from the transparency or from the contrast with the
+    border; its marks are grouped into digits, left to right; each digit gets
+    the page's MNIST-style preprocessing (crop, fit to 20 px, centre of mass
+    in 28x28), then ARTIFACTS/model.keras (or, with --runtime tfjs, the
+    shipped TensorFlow.js model) reads all of them in one batch. Prints the
+    digit and its ten probabilities per image; for a number, the number, then
+    each digit with its box (x,y width x height, pixels) and probabilities.
     """
     from pipeline.tools import predict as stage
 

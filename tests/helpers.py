@@ -1,5 +1,6 @@
 """Helpers shared by the tests (fixtures live in conftest.py): paths, quiet logs, the CLI's one-line errors,
-the CLI and `pipeline train` as child processes, and the slow tests' time limit."""
+the CLI and `pipeline train` as child processes, the slow tests' time limit, and pen strokes drawn into
+image files (the predict tests)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
+SUPERSAMPLE = 4  # strokes are drawn this many times larger, then box-filtered down: anti-aliased edges
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
 # pytest-timeout's limit, in seconds, for a `slow` or `browser` test (others get pyproject's `timeout`): the
@@ -101,3 +105,36 @@ def one_line_failure(result: subprocess.CompletedProcess, *fragments: str, code:
     assert result.returncode == code, (result.returncode, result.stderr[-3000:])
     assert result.stdout == "", result.stdout[-3000:]
     return check_one_line(result.returncode, result.stderr, list(fragments))
+
+
+def render(paths, side: int | tuple[int, int], pen: float) -> np.ndarray:
+    """Polylines ((K, 2), image pixels) drawn with a round pen: the ink, uint8 (height, width), anti-aliased.
+    side: the image's side, or its (width, height)."""
+    from PIL import Image, ImageDraw
+
+    width, height = (side, side) if isinstance(side, int) else side
+    big = Image.new("L", (width * SUPERSAMPLE, height * SUPERSAMPLE), 0)
+    draw = ImageDraw.Draw(big)
+    nib = pen * SUPERSAMPLE
+    for path in paths:
+        points = [tuple(p) for p in path * SUPERSAMPLE]
+        if len(points) > 1:
+            draw.line(points, fill=255, width=max(1, round(nib)), joint="curve")
+        for x, y in (points[0], points[-1]):  # round caps
+            draw.ellipse((x - nib / 2, y - nib / 2, x + nib / 2, y + nib / 2), fill=255)
+    return np.asarray(big.resize((width, height), Image.Resampling.BOX))
+
+
+def save(ink: np.ndarray, path, style: str) -> None:
+    """Write ink (uint8 (H, W)) as an image file: dark-on-light, light-on-dark, or dark ink on transparent."""
+    from PIL import Image
+
+    if style == "dark-on-light":
+        image = Image.fromarray(255 - ink).convert("RGB")
+    elif style == "light-on-dark":
+        image = Image.fromarray(ink).convert("RGB")
+    else:  # navy ink whose alpha is the coverage, on a transparent background (a canvas capture)
+        rgba = np.zeros((*ink.shape, 4), np.uint8)
+        rgba[..., 2], rgba[..., 3] = 90, ink
+        image = Image.fromarray(rgba, "RGBA")
+    image.save(path, quality=90) if path.suffix == ".jpg" else image.save(path)

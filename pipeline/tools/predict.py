@@ -43,6 +43,7 @@ import numpy as np
 from pipeline import artifacts
 from pipeline.contract import LABELS
 from pipeline.preprocess import to_mnist
+from pipeline.tools import segment
 
 BORDER_FRACTION = 0.02  # width of the border that tells the background, fraction of the shorter side (≥ 1 px)
 TRANSPARENT_BORDER = 128  # median border alpha (0-255) below which the image is ink-on-transparent
@@ -198,6 +199,21 @@ def image_to_mnist(path: Path) -> tuple[np.ndarray, str]:
     return image, ink.polarity
 
 
+def image_to_digits(path: Path) -> tuple[list[tuple[np.ndarray, tuple[int, int, int, int]]], str]:
+    """The digits of an image file, left to right, as the model's inputs: ([(float32 (28, 28), 0-1,
+    white on black; box (x, y, width, height) in the image's pixels)], polarity). Each digit's ink is
+    preprocessed exactly as a whole image is (to_mnist); an image of one digit and nothing else gives
+    the same input as image_to_mnist. PredictError if it cannot be read or holds no ink."""
+    ink = read_ink(*open_image(path))
+    try:
+        digits = segment.find_digits(ink.ink)
+    except segment.TooManyMarks as err:
+        raise PredictError(f"{path}: no number found ({err})") from None
+    if not digits:
+        raise PredictError(f"{path}: no digit found (the image is blank)")
+    return [(to_mnist(d.ink), d.box) for d in digits], ink.polarity
+
+
 def load_model(artifacts_dir: Path):
     """ARTIFACTS/model.keras, loaded for inference."""
     path = artifacts_dir / artifacts.MODEL_FILE
@@ -228,26 +244,34 @@ def predict_tfjs(artifacts_dir: Path, batch: np.ndarray, node_modules: Path) -> 
 
 def predict_files(paths: list[Path], artifacts_dir: Path, runtime: str = "keras",
                   node_modules: Path = Path("node_modules")) -> list[dict]:
-    """Read every image first (so a bad file fails before the model loads), then predict
-    with the Keras model or (runtime "tfjs") the shipped TensorFlow.js model.
+    """Read every image first (so a bad file fails before the model loads), find the digits in each
+    (pipeline.tools.segment), then predict all digits of all images in one batch with the Keras model
+    or (runtime "tfjs") the shipped TensorFlow.js model.
 
-    Returns one dict per image: image (path as given), digit (int), probabilities
-    (ten floats, summing to 1), polarity.
+    Returns one dict per image: image (path as given), number (its digits left to right, a string),
+    digits (per digit: digit (int), probabilities (ten floats summing to 1), box [x, y, width, height]
+    in the image's pixels), polarity; and, for an image of one digit, that digit's digit and
+    probabilities (None for a number).
     """
     if runtime not in RUNTIMES:
         raise PredictError(f"--runtime: expected one of {', '.join(RUNTIMES)}, got {runtime!r}")
-    images = [image_to_mnist(Path(p)) for p in paths]
-    batch = np.stack([image for image, _ in images])[..., None]
+    images = [image_to_digits(Path(p)) for p in paths]
+    batch = np.stack([image for digits, _ in images for image, _ in digits])[..., None]
     if runtime == "tfjs":
         probabilities = np.asarray(predict_tfjs(artifacts_dir, batch, node_modules), np.float64)
     else:
         model = load_model(artifacts_dir)
         probabilities = np.asarray(model.predict(batch, batch_size=256, verbose=0), np.float64)
-    return [
-        {"image": str(path), "digit": int(p.argmax()), "probabilities": [round(float(v), 6) for v in p],
-         "polarity": polarity}
-        for path, (_, polarity), p in zip(paths, images, probabilities)
-    ]
+    results, start = [], 0
+    for path, (digits, polarity) in zip(paths, images):
+        read = [{"digit": int(p.argmax()), "probabilities": [round(float(v), 6) for v in p], "box": list(box)}
+                for p, (_, box) in zip(probabilities[start : start + len(digits)], digits)]
+        start += len(digits)
+        alone = read[0] if len(read) == 1 else {"digit": None, "probabilities": None}
+        results.append({"image": str(path), "number": "".join(LABELS[d["digit"]] for d in read),
+                        "digit": alone["digit"], "probabilities": alone["probabilities"], "digits": read,
+                        "polarity": polarity})
+    return results
 
 
 def to_json(results: list[dict]) -> str:
@@ -255,11 +279,21 @@ def to_json(results: list[dict]) -> str:
 
 
 def to_text(results: list[dict]) -> str:
-    """One row per image: the digit, its probability and all ten probabilities."""
-    name_width = max([len("image")] + [len(r["image"]) for r in results])
-    header = f"{'image':<{name_width}}  digit  " + " ".join(f"{d:>5}" for d in LABELS)
-    rows = [
-        f"{r['image']:<{name_width}}  {LABELS[r['digit']]:>5}  " + " ".join(f"{p:5.3f}" for p in r["probabilities"])
-        for r in results
-    ]
-    return "\n".join([header, *rows])
+    """One row per image of one digit: the digit and its ten probabilities. An image of a number: a row
+    with the number, then one row per digit, named by its place and box (x,y width x height, pixels)."""
+    def row(name: str, digit: dict) -> tuple[str, str, str]:
+        return name, LABELS[digit["digit"]], " ".join(f"{p:5.3f}" for p in digit["probabilities"])
+
+    rows = []
+    for r in results:
+        if len(r["digits"]) == 1:
+            rows.append(row(r["image"], r["digits"][0]))
+            continue
+        rows.append((r["image"], r["number"], ""))
+        for k, d in enumerate(r["digits"], 1):
+            rows.append(row(f"  {k}: {d['box'][0]},{d['box'][1]} {d['box'][2]}x{d['box'][3]}", d))
+    name_width = max(len(name) for name, _, _ in [("image", "", ""), *rows])
+    digit_width = max(len(digit) for _, digit, _ in [("", "digit", ""), *rows])
+    header = f"{'image':<{name_width}}  {'digit':>{digit_width}}  " + " ".join(f"{d:>5}" for d in LABELS)
+    lines = [f"{name:<{name_width}}  {digit:>{digit_width}}  {probabilities}".rstrip() for name, digit, probabilities in rows]
+    return "\n".join([header, *lines])

@@ -1,6 +1,7 @@
-"""Seeded mutation fuzzing of predict's image reader (tests/fuzz.py): COUNT mutations each of real PNG, JPEG,
-TIFF and GIF files of MNIST digits made with Pillow. Every case reads or raises PredictError (one line naming the
-file); nothing else, no warning, nothing printed, no call over 10 s of CPU, nothing written."""
+"""Seeded mutation fuzzing of predict's image reader, the digits' segmentation included (image_to_digits;
+tests/fuzz.py): COUNT mutations each of real PNG, JPEG, TIFF and GIF files of MNIST digits made with Pillow.
+Every case reads or raises PredictError (one line naming the file); nothing else, no warning, nothing printed,
+no call over 10 s of CPU, nothing written."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.tools.predict import PredictError, image_to_mnist
+from pipeline.tools.predict import PredictError, image_to_digits
 from tests import fuzz
 
 COUNT = 500  # mutations per kind
@@ -58,7 +59,7 @@ def sof_dimensions(raw, rng: random.Random):
 
 def test_fuzz_png(digits, tmp_path):
     seeds = [encoded(Image.fromarray(255 - digits[0]), "PNG"), encoded(transparent(digits[1]), "PNG")]
-    outcomes = fuzz.fuzz(seeds, image_to_mnist, PredictError, tmp_path, "digit.png", COUNT, SEED, header=33,
+    outcomes = fuzz.fuzz(seeds, image_to_digits, PredictError, tmp_path, "digit.png", COUNT, SEED, header=33,
                          variants=[crcs_fixed, crcs_fixed, edge_dimensions])
     print(f"\nfuzz PNG: {dict(outcomes)}")
     assert outcomes["parsed"] > 0 and outcomes["refused"] > 0, outcomes
@@ -67,7 +68,7 @@ def test_fuzz_png(digits, tmp_path):
 def test_fuzz_jpeg(digits, tmp_path):
     seeds = [encoded(Image.fromarray(255 - digits[0]).convert("RGB"), "JPEG", quality=90),
              encoded(Image.fromarray(digits[1]), "JPEG", quality=75, progressive=True)]
-    outcomes = fuzz.fuzz(seeds, image_to_mnist, PredictError, tmp_path, "digit.jpg", COUNT, SEED + 1, header=200,
+    outcomes = fuzz.fuzz(seeds, image_to_digits, PredictError, tmp_path, "digit.jpg", COUNT, SEED + 1, header=200,
                          variants=[sof_dimensions])
     print(f"\nfuzz JPEG: {dict(outcomes)}")
     assert outcomes["parsed"] > 0 and outcomes["refused"] > 0, outcomes
@@ -79,6 +80,6 @@ def test_fuzz_tiff_and_gif(digits, tmp_path):
              encoded(Image.fromarray(digits[1]), "TIFF")]
     gif = [encoded(Image.fromarray(255 - digits[0]), "GIF", save_all=True, append_images=[Image.fromarray(255 - digits[1])])]
     for kind, seeds, name in (("TIFF", tiffs, "digit.tif"), ("GIF", gif, "digit.gif")):
-        outcomes = fuzz.fuzz(seeds, image_to_mnist, PredictError, tmp_path, name, COUNT, SEED + len(name))
+        outcomes = fuzz.fuzz(seeds, image_to_digits, PredictError, tmp_path, name, COUNT, SEED + len(name))
         print(f"\nfuzz {kind}: {dict(outcomes)}")
         assert outcomes["parsed"] > 0 and outcomes["refused"] > 0, outcomes

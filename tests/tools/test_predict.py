@@ -9,46 +9,18 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from pipeline.cli import main
 from pipeline.tools.predict import PredictError, image_to_mnist, predict_files, read_ink
 from bench import handwriting
-from tests.helpers import ROOT, one_line_failure, pipeline_cli
+from tests.helpers import ROOT, one_line_failure, pipeline_cli, render, save
 
 SIDES = (96, 280, 720)  # image sizes, pixels (square)
 PEN_FRACTION = 1 / 14  # pen width / image side, as on the page
-SUPERSAMPLE = 4  # draw this many times larger, then box-filter down: anti-aliased edges
 N_DIGITS = 100  # 60 left too few to tell 95 % from chance misses of the stroke tracer (seen: 92-100 %)
 MIN_ACCURACY = 0.95
 SEED = 5150
-
-
-def render(paths, side: int, pen: float) -> np.ndarray:
-    """Polylines ((K, 2), image pixels) drawn with a round pen: the ink, uint8 (side, side), anti-aliased."""
-    big = Image.new("L", (side * SUPERSAMPLE, side * SUPERSAMPLE), 0)
-    draw = ImageDraw.Draw(big)
-    width = pen * SUPERSAMPLE
-    for path in paths:
-        points = [tuple(p) for p in path * SUPERSAMPLE]
-        if len(points) > 1:
-            draw.line(points, fill=255, width=max(1, round(width)), joint="curve")
-        for x, y in (points[0], points[-1]):  # round caps
-            draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
-    return np.asarray(big.resize((side, side), Image.Resampling.BOX))
-
-
-def save(ink: np.ndarray, path, style: str) -> None:
-    """Write ink (uint8 (H, W)) as an image file: dark-on-light, light-on-dark, or dark ink on transparent."""
-    if style == "dark-on-light":
-        image = Image.fromarray(255 - ink).convert("RGB")
-    elif style == "light-on-dark":
-        image = Image.fromarray(ink).convert("RGB")
-    else:  # navy ink whose alpha is the coverage, on a transparent background (a canvas capture)
-        rgba = np.zeros((*ink.shape, 4), np.uint8)
-        rgba[..., 2], rgba[..., 3] = 90, ink
-        image = Image.fromarray(rgba, "RGBA")
-    image.save(path, quality=90) if path.suffix == ".jpg" else image.save(path)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,195 @@
+"""`pipeline predict` on images of whole numbers: the segmentation (pipeline/tools/segment.py) on
+synthetic ink, and numbers of 2-4 MNIST test digits traced into strokes, written with natural sizes
+and gaps, drawn with a pen into PNG and JPEG files of both polarities, read by the session model."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from bench import handwriting
+from pipeline.tools.predict import image_to_digits, image_to_mnist, predict_files, to_json
+from pipeline.tools.segment import find_digits
+from tests.helpers import one_line_failure, pipeline_cli, render, save
+
+N_NUMBERS = int(os.environ.get("PREDICT_NUMBERS", 40))  # 40 keep this test to seconds; BENCHMARKS.md's
+# figure is PREDICT_NUMBERS=200
+MIN_EXACT = 0.9  # share of numbers read exactly, every digit right
+SHAPES = ((360, 120), (720, 240), (1200, 400))  # image width, height (pixels)
+STYLES = (("dark-on-light", ".png"), ("light-on-dark", ".jpg"), ("dark-on-light", ".jpg"), ("light-on-dark", ".png"))
+SEED = 2026
+PEN = 0.1  # pen width / the digits' size: MNIST strokes are 2-3 px of its 20 px box
+
+
+def boxes(ink):
+    return [d.box for d in find_digits(ink)]
+
+
+def one_ring(ink, left, top, size, pen=4, width=None):
+    """A '0': the outline of a box `width` (default: size) wide and `size` high at (left, top)."""
+    width = width or size
+    ink[top : top + size, left : left + width] = 255
+    ink[top + pen : top + size - pen, left + pen : left + width - pen] = 0
+
+
+# ---------------------------------------------------------------- segmentation on synthetic ink
+
+
+def test_a_one_beside_a_zero_is_two_digits_left_to_right():
+    ink = np.zeros((80, 120), np.uint8)
+    one_ring(ink, 50, 20, 40)
+    ink[20:60, 20:25] = 255  # the 1, 25 px to the left of the 0
+    assert boxes(ink) == [(20, 20, 5, 40), (50, 20, 40, 40)]
+
+
+def test_the_two_strokes_of_a_four_are_one_digit():
+    ink = np.zeros((80, 80), np.uint8)
+    ink[10:40, 10:14] = 255  # the first stroke: down ...
+    ink[36:40, 10:50] = 255  # ... and along the bar
+    ink[10:34, 36:40] = 255  # the stem above the bar, not touching it
+    ink[42:70, 36:40] = 255  # and below it
+    assert ndimage.label(ink > 0, np.ones((3, 3)))[1] == 3  # three marks
+    assert boxes(ink) == [(10, 10, 40, 60)]
+
+
+def test_a_five_whose_flag_stands_apart_is_one_digit():
+    ink = np.zeros((80, 80), np.uint8)
+    ink[10:40, 10:14] = 255  # the body: down, then a bowl
+    one_ring(ink, 10, 36, 30)
+    ink[8:12, 20:45] = 255  # the flag, drawn apart above the body, overlapping it horizontally
+    assert boxes(ink) == [(10, 8, 35, 58)]
+
+
+def test_a_long_flag_overlapping_only_the_right_of_its_body_joins_it():
+    ink = np.zeros((320, 600), np.uint8)
+    one_ring(ink, 190, 100, 200, pen=10, width=100)  # the body of a 5, 200 px tall, 100 px wide
+    ink[60:80, 260:540] = 255  # its flag, drawn apart: 280 px long, over the body's right 30 px only
+    assert boxes(ink) == [(190, 60, 350, 240)]
+
+
+def test_digits_with_small_gaps_stay_apart():
+    ink = np.zeros((60, 200), np.uint8)
+    lefts = [10, 44, 78, 112]  # 40 px tall digits, 30 px wide, 4 px (0.1 of the height) apart
+    for left in lefts:
+        one_ring(ink, left, 10, 40, width=30)
+    assert [box[0] for box in boxes(ink)] == lefts
+
+
+def test_noise_specks_and_a_far_dot_are_ignored():
+    rng = np.random.default_rng(0)
+    ink = np.zeros((100, 200), np.uint8)
+    ink[20:80, 40:46] = 255
+    one_ring(ink, 80, 20, 60, pen=6)
+    clean = boxes(ink)
+    # grain and JPEG ringing above the digits and inside the 0's hole, clear of their ink
+    ys = np.concatenate([rng.integers(0, 14, 30), rng.integers(30, 70, 10)])
+    xs = np.concatenate([rng.integers(0, 200, 30), rng.integers(90, 130, 10)])
+    ink[ys, xs] = rng.integers(30, 255, 40).astype(np.uint8)
+    ink[85:93, 180:188] = 255  # a dot far from both digits
+    assert boxes(ink) == clean == [(40, 20, 6, 60), (80, 20, 60, 60)]
+    # each digit's ink holds only its own component: the specks inside its box are gone
+    assert [int((d.ink > 0).sum()) for d in find_digits(ink)] == [6 * 60, 60 * 60 - 48 * 48]
+
+
+def test_a_texture_of_many_marks_is_one_line_naming_the_file(tmp_path):
+    ink = np.zeros((2000, 2000), np.uint8)
+    ink[1::4, 1::4] = 255  # 250,000 dots, every one as tall as the tallest
+    Image.fromarray(255 - ink).save(tmp_path / "halftone.png")
+    result = pipeline_cli("predict", "--artifacts", tmp_path / "no-model", tmp_path / "halftone.png")
+    one_line_failure(result, f"Error: {tmp_path / 'halftone.png'}: no number found (250000 separate marks; "
+                     "a number has at most 1000)")
+
+
+def test_no_ink_is_no_digit():
+    assert find_digits(np.zeros((10, 10), np.uint8)) == []
+
+
+@pytest.mark.parametrize("style", ["dark-on-light", "light-on-dark"])
+def test_number_files_in_either_polarity_give_the_same_digits(style, tmp_path):
+    ink = np.zeros((80, 160), np.uint8)
+    ink[20:60, 20:25] = 255
+    one_ring(ink, 50, 20, 40)
+    ink[20:60, 110:115] = 255
+    save(ink, tmp_path / "n.png", style)
+    digits, polarity = image_to_digits(tmp_path / "n.png")
+    assert polarity == style
+    assert [box for _, box in digits] == [(20, 20, 5, 40), (50, 20, 40, 40), (110, 20, 5, 40)]
+    assert all(image.shape == (28, 28) and image.max() == pytest.approx(1.0) for image, _ in digits)
+
+
+def test_one_digit_image_is_preprocessed_exactly_as_before(mnist, tmp_path):
+    strokes = handwriting.image_to_strokes(mnist.x_test[3])
+    placed = handwriting.place_at(strokes, 280, 0.6, (0.4, 0.5), margin=12)
+    save(render(placed.paths, 280, 20), tmp_path / "d.png", "dark-on-light")
+    (image, box), = image_to_digits(tmp_path / "d.png")[0]
+    assert np.array_equal(image, image_to_mnist(tmp_path / "d.png")[0])
+    assert box[2] < 280 and box[3] < 280
+
+
+# ---------------------------------------------------------------- numbers read by the real model
+
+
+def write_numbers(mnist, folder, n: int, seed: int) -> list[tuple]:
+    """n numbers of 2-4 MNIST test digits as image files: [(path, the number's digits)], cycling through
+    SHAPES and STYLES. Digit heights 1/4-1/2 of the image's, gaps 0.1-0.4 of a digit, a drifting
+    baseline (handwriting.place_number), drawn with one pen PEN of the digits' size wide."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(2, 5, n)
+    picks = iter(handwriting.pick_digits(mnist.y_test, int(lengths.sum()), seed))
+    files = []
+    for k, length in enumerate(lengths):
+        indices = [next(picks) for _ in range(length)]
+        width, height = SHAPES[k % len(SHAPES)]
+        strokes = [handwriting.image_to_strokes(mnist.x_test[i]) for i in indices]
+        placed = handwriting.place_number(strokes, width, height, rng, margin=PEN * height / 2)
+        pen = max(PEN * float(np.median([p.size for p in placed])), 1.5)  # one pen for the whole number
+        ink = render([path for p in placed for path in p.paths], (width, height), pen)
+        number = "".join(str(mnist.y_test[i]) for i in indices)
+        style, suffix = STYLES[k % len(STYLES)]
+        path = folder / f"{k:03d}-{number}-{width}x{height}-{style}{suffix}"
+        save(ink, path, style)
+        files.append((path, number))
+    return files
+
+
+def exact_share(files, results) -> tuple[float, list[str]]:
+    misses = [f"{p.name} read as {r['number']}" for (p, truth), r in zip(files, results) if r["number"] != truth]
+    return 1 - len(misses) / len(files), misses
+
+
+def test_numbers_in_png_and_jpeg_of_both_polarities_are_read(mnist, trained_artifacts, tmp_path):
+    files = write_numbers(mnist, tmp_path, N_NUMBERS, SEED)
+    rows = json.loads(to_json(predict_files([p for p, _ in files], trained_artifacts)))
+    share, misses = exact_share(files, rows)
+    print(f"\npredict on {len(files)} numbers: {share:.1%} exact; misses: {misses}")
+    assert share >= MIN_EXACT, misses
+    for (path, truth), row in zip(files, rows):
+        assert row["image"] == str(path) and len(row["number"]) == len(row["digits"])
+        width, height = Image.open(path).size
+        lefts = [d["box"][0] for d in row["digits"]]
+        assert lefts == sorted(lefts)
+        for d in row["digits"]:
+            x, y, w, h = d["box"]
+            assert 0 <= x < x + w <= width and 0 <= y < y + h <= height
+            assert d["digit"] == int(np.argmax(d["probabilities"])) and abs(sum(d["probabilities"]) - 1) < 1e-3
+        if len(row["digits"]) > 1:
+            assert row["digit"] is None and row["probabilities"] is None
+
+
+def test_text_output_gives_the_number_then_each_digit(mnist, trained_artifacts, tmp_path):
+    (path, _), = write_numbers(mnist, tmp_path, 1, SEED)
+    rows = predict_files([path], trained_artifacts)
+    text = pipeline_cli("predict", "--artifacts", trained_artifacts, path)
+    assert text.returncode == 0, text.stderr
+    header, number_row, *digit_rows = text.stdout.strip().splitlines()
+    assert header.split()[:2] == ["image", "digit"]
+    assert number_row.split() == [str(path), rows[0]["number"]]
+    assert len(digit_rows) == len(rows[0]["digits"])
+    for k, (line, digit) in enumerate(zip(digit_rows, rows[0]["digits"]), 1):
+        x, y, w, h = digit["box"]
+        assert line.split()[:3] == [f"{k}:", f"{x},{y}", f"{w}x{h}"] and line.split()[3] == str(digit["digit"])
