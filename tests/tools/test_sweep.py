@@ -182,7 +182,7 @@ def test_tiny_real_sweep_interrupted_and_resumed(tmp_path, mnist):
     args = ["--grid", "learning_rate=1e-3,3e-3", "--grid", "epochs=1", "--grid", "batch_size=64",
             "--train-limit", "600", "--validation-size", "200", "--test-limit", "100"]
     process = run_sweep(out, REAL_TRAIN, *args)
-    wait_for_rows(out, 1, process, timeout=120)
+    wait_for_rows(out, 1, process, timeout=600)  # a busy 2-core machine can take minutes; the test waits for the row
     process.send_signal(signal.SIGINT)  # Ctrl-C during the second trial
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output
@@ -190,7 +190,7 @@ def test_tiny_real_sweep_interrupted_and_resumed(tmp_path, mnist):
     assert len(sweep.read_results(out)) == 1
 
     again = run_sweep(out, REAL_TRAIN, *args)
-    output, _ = again.communicate(timeout=180)
+    output, _ = again.communicate(timeout=600)
     assert again.returncode == 0, output
     assert "2 trials, 1 already finished" in output
     rows = sweep.read_results(out)
