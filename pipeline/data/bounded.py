@@ -61,8 +61,9 @@ def read_maybe_gzip(path: Path) -> bytes:
     return gunzip(raw, str(path)) if raw[:2] == GZIP_MAGIC else raw
 
 
-def read_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
-    """The arrays `keys` of the .npz file `path` (a zip of .npy files, as numpy.savez writes it).
+def read_npz(path: Path, keys: list[str] | None = None) -> dict[str, np.ndarray]:
+    """The arrays `keys` (default: every member, in the archive's order) of the .npz file `path` (a zip of
+    .npy files, as numpy.savez writes it).
 
     Each member's declared size and .npy header are checked before its data is read,
     so neither a zip bomb nor a header that promises a huge array is ever allocated.
@@ -74,6 +75,7 @@ def read_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
         with zipfile.ZipFile(path) as archive, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # numpy's note on headers "created on Python 2": not the user's business
             members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+            keys = list(members) if keys is None else keys
             missing = [key for key in keys if key not in members]
             if missing:
                 raise DataError(f"{path}: .npz lacks the arrays {', '.join(missing)}")

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import io
 import shutil
-import zipfile
-import zlib
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from pipeline import artifacts
+from pipeline.data import DataError, bounded
 from pipeline.config import TrainConfig
 from pipeline.train.latest import LATEST, ResumeError, read_state  # noqa: F401 (read_state: this module's API too)
 
@@ -66,13 +65,14 @@ def restore(folder: Path, trainer: keras.Model, state: dict) -> None:
     if not trainer.optimizer.built:
         trainer.optimizer.build(trainer.trainable_variables)
     variables = _all_variables(trainer)
-    try:
-        with np.load(folder / state["file"]) as saved:
-            values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
-        reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
-        raise ResumeError(f"{folder / state['file']}: unreadable checkpoint ({reason})") from None
-    if len(values) != len(variables) or any(v.shape != tuple(a.shape) for v, a in zip(variables, values)):
+    path = folder / state["file"]
+    try:  # bounded and checked member by member, like every other outside file (pipeline.data.bounded)
+        saved = bounded.read_npz(path)
+    except DataError as err:
+        raise ResumeError(f"{path}: unreadable checkpoint ({str(err).removeprefix(f'{path}: ')[:160]})") from None
+    values = [saved.get(f"arr_{i}") for i in range(len(saved))]  # numpy.savez's names, in order
+    if (len(values) != len(variables) or any(a is None for a in values)
+            or any(v.shape != tuple(a.shape) for v, a in zip(variables, values))):
         raise ResumeError(f"cannot resume from {folder}: its variables do not match this model")
     for variable, value in zip(variables, values):
         variable.assign(value)

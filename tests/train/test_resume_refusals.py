@@ -82,3 +82,31 @@ def test_a_truncated_state_file_is_one_line(tmp_path, cut):
     state.write_bytes(whole[:cut] if cut >= 0 else whole[:100] + bytes(len(whole) - 100))  # -1: zeroed after 100 bytes
     with pytest.raises(ResumeError, match=f"{state}: unreadable checkpoint"):
         checkpoint.restore(tmp_path, trainer, read_state(tmp_path))
+
+
+def test_a_state_file_with_a_broken_array_header_is_one_line(tmp_path):
+    """A member whose .npy header never closes makes numpy's own reader raise tokenize.TokenError; the
+    checkpoint is read through pipeline.data.bounded like every other outside file, so it is one line."""
+    import io
+    import struct
+    import tokenize
+    import zipfile
+
+    import numpy as np
+
+    from pipeline.train import checkpoint
+    from pipeline.train.loop import build_trainer
+
+    header = b"{'descr': '<f4', 'fortran_order': False, 'shape': (3,"
+    header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+    member = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + bytes(12)
+    state = tmp_path / "state-epoch001.npz"
+    with zipfile.ZipFile(state, "w") as archive:
+        archive.writestr("arr_0.npy", member)
+    with pytest.raises(tokenize.TokenError):  # what numpy itself does with it
+        np.lib.format.read_array(io.BytesIO(member))
+    config = TrainConfig(epochs=2)
+    trainer, _ = build_trainer(config, 3e-3, steps_per_epoch=4, jit_compile=False)
+    (tmp_path / "latest.json").write_text(json.dumps({**GOOD, "config": config.to_dict()}))
+    with pytest.raises(ResumeError, match=f"{state}: unreadable checkpoint"):
+        checkpoint.restore(tmp_path, trainer, read_state(tmp_path))
