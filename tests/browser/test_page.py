@@ -108,7 +108,8 @@ def test_clear_empties_the_prediction(ready_page):
 def test_a_prediction_in_flight_never_overwrites_clear(ready_page):
     draw_with_mouse(ready_page, SEVEN)
     ready_page.keyboard.press("Escape")  # at once, before the pen-up's prediction is back
-    ready_page.wait_for_timeout(300)
+    # The worker answers in order: once a later prediction is back, the pen-up's answer has been handled.
+    ready_page.evaluate("window.digitApp.predictMnist(new Uint8Array(784)).then(() => true)")
     assert_cleared(ready_page)
 
 
