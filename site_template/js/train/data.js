@@ -24,16 +24,28 @@ export async function loadSubset(manifestUrl, version) {
   const query = `?v=${encodeURIComponent(version)}`;
   const manifestHref = new URL(manifestUrl + query, document.baseURI);
   const url = (name) => new URL(name + query, manifestHref); // the data files sit beside subset.json
-  const manifest = await (await fetchOk(manifestHref)).json();
+  // The four files download in parallel; the first that fails cancels the others
+  // (no point spending a phone's data on a subset that cannot be used).
+  const downloads = new AbortController();
+  const { signal } = downloads;
+  const manifest = await (await fetchOk(manifestHref, signal)).json();
   const pixels = manifest.imageSize * manifest.imageSize;
   const load = async (part) => {
     const { images, labels, count } = manifest[part];
-    const [rgba, labelBytes] = await Promise.all([readSprite(url(images), pixels, count), fetchOk(url(labels)).then((r) => r.arrayBuffer())]);
+    const [rgba, labelBytes] = await Promise.all([
+      readSprite(url(images), pixels, count, signal),
+      fetchOk(url(labels), signal).then((r) => r.arrayBuffer()),
+    ]);
     if (labelBytes.byteLength !== count) throw new Error(`${labels}: ${labelBytes.byteLength} labels, expected ${count}`);
     return { images: spriteToImages(rgba, pixels, count), labels: new Uint8Array(labelBytes), count };
   };
-  const [train, test] = await Promise.all([load('train'), load('test')]);
-  return { train, test, imageSize: manifest.imageSize, numClasses: manifest.numClasses, bytes: manifest.bytes };
+  try {
+    const [train, test] = await Promise.all([load('train'), load('test')]);
+    return { train, test, imageSize: manifest.imageSize, numClasses: manifest.numClasses, bytes: manifest.bytes };
+  } catch (error) {
+    downloads.abort();
+    throw error;
+  }
 }
 
 /**
@@ -49,15 +61,15 @@ export function spriteToImages(rgba, pixels, count) {
   return images;
 }
 
-async function fetchOk(url) {
-  const response = await fetch(url);
+async function fetchOk(url, signal) {
+  const response = await fetch(url, { signal });
   if (!response.ok) throw new Error(`${url.pathname.split('/').pop()}: HTTP ${response.status}`);
   return response;
 }
 
 /** Decode a sprite PNG to RGBA without colour management (the pixel values are data). */
-async function readSprite(url, width, height) {
-  const bitmap = await createImageBitmap(await (await fetchOk(url)).blob(), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+async function readSprite(url, width, height, signal) {
+  const bitmap = await createImageBitmap(await (await fetchOk(url, signal)).blob(), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   if (bitmap.width !== width || bitmap.height !== height) {
     throw new Error(`${url.pathname.split('/').pop()}: ${bitmap.width}×${bitmap.height} pixels, expected ${width}×${height}`);
   }
