@@ -1,7 +1,10 @@
 """Evaluate: the trained model on the 10,000 MNIST test images.
 
 Reads ARTIFACTS/model.keras; returns accuracy, loss, per-class precision,
-recall and F1 and the confusion matrix (rows: true digit, columns: predicted).
+recall and F1, the confusion matrix (rows: true digit, columns: predicted) and
+how far the probabilities are to be trusted: the expected calibration error and
+the reliability table behind it (pipeline/calibration.py; training calibrates
+the model it writes).
 Precision of digit d: of the images read as d, the fraction that are d;
 recall: of the images of d, the fraction read as d; F1: their harmonic mean.
 A digit never predicted (or never present) gets 0 rather than NaN.
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import artifacts
+from pipeline import artifacts, calibration
 from pipeline.data import mnist as data
 from pipeline.contract import LABELS, NUM_CLASSES
 from pipeline.artifacts import MODEL_FILE  # not from train: the build (report) needs no TensorFlow
@@ -51,6 +54,8 @@ def summarize(y_true: np.ndarray, probabilities: np.ndarray) -> dict:
             for d in range(NUM_CLASSES)
         ],
         "confusion_matrix": matrix.tolist(),
+        "calibration_error": calibration.expected_calibration_error(probabilities, y_true),
+        "reliability": calibration.reliability(probabilities, y_true),
     }
 
 
@@ -82,4 +87,13 @@ def to_text(result: dict) -> str:
     for d, row in zip(LABELS, result["confusion_matrix"]):
         lines.append(f"{d:>4}  " + "".join(f"{c:>6}" if c else f"{'.':>6}" for c in row) + f"{sum(row):>8}")
     lines.append("total " + "".join(f"{c:>6}" for c in np.sum(result["confusion_matrix"], 0)) + f"{result['images']:>8}")
-    return "\n".join(lines)
+    return "\n".join(lines + ["", *reliability_text(result)])
+
+
+def reliability_text(result: dict) -> list[str]:
+    """The calibration error and, per bin of the top probability, how often the model was right."""
+    lines = [f"calibration error (ECE, {calibration.BINS} bins of the top probability): {result['calibration_error']:.2%}",
+             "top probability   images   mean   right"]
+    for row in result["reliability"]:
+        lines.append(f"{row['low']:6.1%} - {row['high']:6.1%}  {row['images']:7d}  {row['confidence']:5.1%}  {row['accuracy']:6.1%}")
+    return lines

@@ -30,12 +30,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from pipeline import artifacts
+from pipeline import artifacts, calibration
 from pipeline.config import TrainConfig
 from pipeline.data import DataError, mnist
 from pipeline.train import checkpoint, distribute, keras_fixes
 from pipeline.train.augment import DigitAugmentation
-from pipeline.train.model import build_model
+from pipeline.train.model import OUTPUT_LAYER, build_model
 
 EVAL_BATCH = 1000  # images per prediction batch for the test figure
 
@@ -180,6 +180,7 @@ def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model,
     Returns the metrics dict."""
     final = build_model(config.model)  # float32, outside any strategy: what export and the page get
     final.set_weights(classifier.get_weights())
+    calibrated = calibrate(final, mnist.to_model_input(run.data.x_val), run.data.y_val, run.hardware.replicas, log)
     test_accuracy, test_loss = evaluate_on(final, mnist.to_model_input(run.data.x_test), run.data.y_test,
                                            run.hardware.replicas)
     log(f"test: accuracy {test_accuracy:.4%}, loss {test_loss:.4f} on {len(run.data.x_test)} images")
@@ -188,6 +189,7 @@ def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model,
         "test_loss": test_loss,
         "test_images": int(len(run.data.x_test)),
         "validation_accuracy": history[-1].get("val_accuracy") if history else None,
+        "calibration": calibrated,
         "epochs": config.epochs,
         "history": history,
         "parameters": int(final.count_params()),
@@ -323,15 +325,45 @@ class EpochLog(keras.callbacks.Callback):
 # ------------------------------------------------------------------- helpers
 
 
-def evaluate_on(model: keras.Model, images: np.ndarray, labels: np.ndarray, replicas: int = 1):
-    """(accuracy, mean cross-entropy) of `model` on float32 (N, 28, 28, 1) images; padded so that
-    every batch splits evenly across `replicas` devices."""
-    padded, _, _ = pad_to_multiple(images, labels, replicas)
+def predict_all(model: keras.Model, images: np.ndarray, replicas: int = 1) -> np.ndarray:
+    """(N, 10) probabilities of `model` on float32 (N, 28, 28, 1) images; padded so that every batch
+    splits evenly across `replicas` devices."""
+    padded, _, _ = pad_to_multiple(images, np.zeros(len(images), np.uint8), replicas)
     batch = max(replicas, EVAL_BATCH // replicas * replicas)
-    probs = np.asarray(model.predict(padded, batch_size=batch, verbose=0))[: len(images)]
+    return np.asarray(model.predict(padded, batch_size=batch, verbose=0))[: len(images)]
+
+
+def evaluate_on(model: keras.Model, images: np.ndarray, labels: np.ndarray, replicas: int = 1):
+    """(accuracy, mean cross-entropy) of `model` on float32 (N, 28, 28, 1) images."""
+    probs = predict_all(model, images, replicas)
     accuracy = float(np.mean(probs.argmax(1) == labels))
     loss = float(np.mean(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0))))
     return accuracy, loss
+
+
+def calibrate(model: keras.Model, images: np.ndarray, labels: np.ndarray, replicas: int, log) -> dict | None:
+    """Fit the temperature on the validation images and fold it into the model's last layer
+    (pipeline/calibration.py): its probabilities come out calibrated, its argmax unchanged.
+    Returns what metrics.json records, or None (model left as it is) without validation images."""
+    if len(images) == 0:
+        log("calibration: none (no validation images; --validation-size 0)")
+        return None
+    probs = predict_all(model, images, replicas)
+    temperature = calibration.fit_temperature(probs, labels)
+    layer = model.get_layer(OUTPUT_LAYER)
+    layer.set_weights([weight / temperature for weight in layer.get_weights()])
+    after = calibration.scaled(probs, temperature)
+    result = {
+        "temperature": temperature,
+        "fitted_on": f"{len(images)} validation images",
+        "validation_ece_before": calibration.expected_calibration_error(probs, labels),
+        "validation_ece_after": calibration.expected_calibration_error(after, labels),
+        "validation_nll_before": calibration.negative_log_likelihood(probs, labels),
+        "validation_nll_after": calibration.negative_log_likelihood(after, labels),
+    }
+    log(f"calibration: temperature {temperature:.3f}; validation ECE {result['validation_ece_before']:.2%} -> "
+        f"{result['validation_ece_after']:.2%}")
+    return result
 
 
 @contextlib.contextmanager

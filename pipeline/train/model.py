@@ -19,6 +19,7 @@ from pipeline.contract import INPUT_SHAPE, NUM_CLASSES
 # Batch-norm running averages forget at 10 % a step (Keras' default 0.99 lags so
 # far behind in short runs — tests, the browser — that inference is off for hundreds of steps).
 BN_MOMENTUM = 0.9
+OUTPUT_LAYER = "probabilities"  # the last Dense + softmax; training folds the calibration temperature into it
 
 
 def conv_bn_relu(x, filters: int, name: str):
@@ -44,5 +45,5 @@ def build_model(config: ModelConfig = ModelConfig()) -> keras.Model:
     x = keras.layers.ReLU(name="dense_relu")(x)
     x = keras.layers.Dropout(config.dense_dropout, name="dense_drop")(x)
     # float32 even under a mixed-precision policy: softmax and the loss need the range
-    outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probabilities")(x)
+    outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name=OUTPUT_LAYER)(x)
     return keras.Model(inputs, outputs, name="digit_cnn")

@@ -42,10 +42,14 @@ def test_text_report_is_a_readable_table():
     assert "digit  precision  recall      F1  support" in lines
     three = next(line for line in lines if line.split()[:1] == ["3"] and len(line.split()) == 5)
     assert three.split() == ["3", "1.0000", "0.5000", "0.6667", "2"]
-    matrix_rows = lines[lines.index(next(line for line in lines if line.startswith("true"))) + 1 :]
+    start = lines.index(next(line for line in lines if line.startswith("true"))) + 1
+    matrix_rows = lines[start : lines.index("", start)]
     assert len(matrix_rows) == 11  # ten digits and the column totals
     assert matrix_rows[3].split() == ["3", ".", ".", ".", "1", ".", "1", ".", ".", ".", ".", "2"]
     assert matrix_rows[-1].split()[-1] == "4"
+    # every prediction is 90 % sure and 75 % right: one bin, a 15-point calibration error
+    assert lines[-3] == "calibration error (ECE, 15 bins of the top probability): 15.00%"
+    assert lines[-1].split() == ["86.7%", "-", "93.3%", "4", "90.0%", "75.0%"]
 
 
 def test_cli_on_the_session_model(trained_artifacts):
@@ -58,6 +62,8 @@ def test_cli_on_the_session_model(trained_artifacts):
     recorded = json.loads((trained_artifacts / "metrics.json").read_text())["test_accuracy"]
     assert report["accuracy"] == pytest.approx(recorded, abs=1e-3)  # the same model, the same 10,000 images
     assert [row["support"] for row in report["per_class"]] == matrix.sum(1).tolist()
+    assert sum(row["images"] for row in report["reliability"]) == 10000
+    assert 0 <= report["calibration_error"] < 0.02, "training calibrates the model it writes"
 
 
 def test_cli_without_a_model_fails_in_one_line(tmp_path):

@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 import keras
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -39,6 +40,29 @@ def test_short_training_learns_and_writes_its_artefacts(short_run):
     assert metrics["config"] == config.to_dict() and metrics["seed"] == config.seed
     assert metrics["versions"]["tensorflow"] and metrics["strategy"]["replicas"] == 1
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "no temporary files left"
+
+
+@pytest.mark.slow  # trains on real MNIST
+def test_the_written_model_is_calibrated_on_the_validation_images(short_run, mnist):
+    """The fitted temperature is folded into the last layer: model.keras's probabilities are those of the
+    model as trained, scaled by 1/T (calibration.scaled), with the same answers."""
+    from pipeline import calibration
+    from pipeline.data.mnist import to_model_input
+    from pipeline.train.model import OUTPUT_LAYER
+
+    out, _, metrics = short_run
+    fitted = metrics["calibration"]
+    assert fitted["fitted_on"] == "1000 validation images" and 0.05 < fitted["temperature"] < 20
+    assert fitted["validation_nll_after"] <= fitted["validation_nll_before"]
+    assert fitted["validation_ece_after"] < 0.03
+    model = keras.saving.load_model(out / "model.keras")
+    images = to_model_input(mnist.x_test[-500:])
+    calibrated = model.predict(images, verbose=0)
+    layer = model.get_layer(OUTPUT_LAYER)
+    layer.set_weights([w * fitted["temperature"] for w in layer.get_weights()])  # undo the fold
+    as_trained = model.predict(images, verbose=0)
+    assert np.array_equal(calibrated.argmax(1), as_trained.argmax(1))
+    assert np.allclose(calibrated, calibration.scaled(as_trained, fitted["temperature"]), atol=1e-5)
 
 
 @pytest.mark.slow  # trains on real MNIST

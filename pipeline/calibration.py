@@ -1,0 +1,106 @@
+"""Calibration: probabilities that mean what they say, and the measure of how well they do.
+
+A network trained to a low loss is over- (or under-) confident: its "99 %" is not
+right 99 times in 100. Temperature scaling (Guo et al., "On Calibration of Modern
+Neural Networks", 2017) divides the logits by one number T, fitted on held-out
+images to minimise the negative log-likelihood. It changes no argmax, so accuracy
+and the page's parity with Keras stay exactly as they are.
+
+The classifier ends in a softmax, so its logits are recovered as log p (up to a
+constant per image, which softmax ignores), and dividing the logits by T is the
+same as dividing the last layer's weights and bias by T: training folds the
+fitted T into the model it writes (`pipeline.train.loop.calibrate`), and every
+reader of model.keras or the tfjs model (evaluate, predict, the page) gets
+calibrated probabilities with no extra step.
+
+Doubt: with calibrated probabilities, a top probability below DOUBT_BELOW
+(pipeline/contract.py) means the model would be wrong as often as right, so no
+digit is named ("?"); `judge` and `doubt_sentence` are the page's
+site_template/js/doubt.js, for `pipeline predict`.
+
+Expected calibration error (ECE): the top probabilities put into BINS equal-width
+bins; the gap between each bin's mean confidence and its accuracy, weighted by
+the share of images in it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax
+
+from pipeline.contract import DOUBT_BELOW, LABELS, TORN_ABOVE
+
+BINS = 15  # ECE's bins (Guo et al.)
+TEMPERATURE_RANGE = (0.05, 20.0)  # the search interval for T
+
+
+def scaled(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax(log p / T) row by row: (N, K) probabilities with the temperature applied."""
+    return np.exp(_scaled_log(probabilities, temperature))
+
+
+def _scaled_log(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    logits = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-30, 1.0))
+    return log_softmax(logits / temperature, axis=1)
+
+
+def negative_log_likelihood(probabilities: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
+    """Mean −log p(true label) after scaling by `temperature`."""
+    log_p = _scaled_log(probabilities, temperature)
+    return float(-log_p[np.arange(len(labels)), np.asarray(labels, np.int64)].mean())
+
+
+def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The T in TEMPERATURE_RANGE that minimises the NLL of `labels` under scaled(probabilities, T).
+    The NLL is convex in 1/T, so a bounded scalar search over log T finds the optimum."""
+    low, high = np.log(TEMPERATURE_RANGE)
+    best = minimize_scalar(lambda log_t: negative_log_likelihood(probabilities, labels, float(np.exp(log_t))),
+                           bounds=(low, high), method="bounded", options={"xatol": 1e-4})
+    return float(np.exp(best.x))
+
+
+def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = BINS) -> list[dict]:
+    """One row per non-empty bin of the top probability: {"low", "high", "images", "confidence"
+    (mean top probability), "accuracy" (fraction whose top class is the label)}."""
+    confidence = probabilities.max(1)
+    correct = probabilities.argmax(1) == np.asarray(labels)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)  # (low, high]; 0 goes to the first
+    rows = []
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            rows.append({"low": float(edges[b]), "high": float(edges[b + 1]), "images": int(inside.sum()),
+                         "confidence": float(confidence[inside].mean()), "accuracy": float(correct[inside].mean())})
+    return rows
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = BINS) -> float:
+    """Σ over bins of (images in bin / N) · |accuracy − mean confidence|, 0 (perfect) to 1."""
+    rows = reliability(probabilities, labels, bins)
+    total = sum(row["images"] for row in rows)
+    return float(sum(row["images"] / total * abs(row["accuracy"] - row["confidence"]) for row in rows))
+
+
+def judge(probabilities) -> dict:
+    """{"shown": the label or "?", "sure": bool, "between": the two likeliest labels when it is torn
+    between them (top two ≥ TORN_ABOVE together), else []} for one digit's probabilities."""
+    first, second = np.argsort(-np.asarray(probabilities), kind="stable")[:2]
+    if probabilities[first] >= DOUBT_BELOW:
+        return {"shown": LABELS[first], "sure": True, "between": []}
+    torn = probabilities[first] + probabilities[second] >= TORN_ABOVE
+    return {"shown": "?", "sure": False, "between": [LABELS[first], LABELS[second]] if torn else []}
+
+
+def doubt_sentence(verdicts: list[dict]) -> str:
+    """What is doubtful in a reading (left to right verdicts of `judge`), or "" when every digit is sure."""
+    doubtful = [(index, v) for index, v in enumerate(verdicts) if not v["sure"]]
+    if not doubtful:
+        return ""
+
+    def what(verdict: dict) -> str:
+        return f"{verdict['between'][0]} or {verdict['between'][1]}?" if verdict["between"] else "not a digit?"
+    if len(verdicts) == 1:
+        return what(doubtful[0][1]) if doubtful[0][1]["between"] else "That does not look like a digit."
+    return "; ".join(f"digit {index + 1}: {what(v)}" for index, v in doubtful)

@@ -1,0 +1,97 @@
+"""Temperature scaling and the calibration error (pipeline/calibration.py), on synthetic predictions
+whose true calibration is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline import calibration
+
+
+def honest_predictions(n: int, classes: int = 10, seed: int = 0, sharpness: float = 3.0):
+    """(probabilities, labels): labels drawn from the probabilities themselves, so they are calibrated."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, sharpness, (n, classes))
+    probabilities = np.exp(logits - logits.max(1, keepdims=True))
+    probabilities /= probabilities.sum(1, keepdims=True)
+    labels = (probabilities.cumsum(1) < rng.random((n, 1))).sum(1).clip(0, classes - 1)
+    return probabilities, labels
+
+
+def test_a_worked_example():
+    probabilities = np.array([[0.95, 0.05], [0.95, 0.05], [0.65, 0.35]])
+    labels = np.array([0, 1, 0])
+    rows = calibration.reliability(probabilities, labels)
+    assert [(row["images"], row["confidence"], row["accuracy"]) for row in rows] == [(1, 0.65, 1.0), (2, 0.95, 0.5)]
+    assert rows[0]["low"] < 0.65 <= rows[0]["high"] and rows[1]["high"] == 1.0
+    assert calibration.expected_calibration_error(probabilities, labels) == pytest.approx(1 / 3 * 0.35 + 2 / 3 * 0.45)
+
+
+def test_honest_predictions_have_a_small_error_and_temperature_one():
+    probabilities, labels = honest_predictions(40_000)
+    assert calibration.expected_calibration_error(probabilities, labels) < 0.01
+    assert calibration.fit_temperature(probabilities, labels) == pytest.approx(1.0, abs=0.03)
+
+
+@pytest.mark.parametrize("true_temperature", [0.5, 3.0])
+def test_an_over_or_under_confident_model_is_found_out_and_fixed(true_temperature):
+    honest, labels = honest_predictions(40_000, seed=1)
+    # the model reports softmax(logits / T0): over-confident for T0 < 1, under-confident for T0 > 1
+    reported = calibration.scaled(honest, true_temperature)
+    before = calibration.expected_calibration_error(reported, labels)
+    temperature = calibration.fit_temperature(reported, labels)
+    after = calibration.scaled(reported, temperature)
+    assert temperature == pytest.approx(1 / true_temperature, rel=0.05)
+    assert before > 0.05 and calibration.expected_calibration_error(after, labels) < 0.01
+    assert calibration.negative_log_likelihood(after, labels) < calibration.negative_log_likelihood(reported, labels)
+
+
+def test_scaling_changes_no_answer():
+    probabilities, _ = honest_predictions(1000, seed=2)
+    for temperature in (0.1, 0.7, 1.0, 4.0):
+        scaled = calibration.scaled(probabilities, temperature)
+        assert np.array_equal(scaled.argmax(1), probabilities.argmax(1))
+        assert np.allclose(scaled.sum(1), 1.0)
+    assert np.allclose(calibration.scaled(probabilities, 1.0), probabilities)
+
+
+def test_a_saturated_probability_is_finite():
+    probabilities = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    scaled = calibration.scaled(probabilities, 2.0)
+    assert np.isfinite(scaled).all() and np.array_equal(scaled.argmax(1), [0, 1])
+
+
+def test_predict_judges_doubt_as_the_page_does():
+    """pipeline.calibration.judge/doubt_sentence and the page's doubt.js, on the same probabilities."""
+    import json
+    import shutil
+    import subprocess
+
+    from pipeline.contract import DOUBT_BELOW, LABELS, TORN_ABOVE
+    from tests.helpers import ROOT
+
+    if shutil.which("node") is None:
+        pytest.skip("needs Node.js")
+    rng = np.random.default_rng(3)
+    readings = [honest_predictions(n, seed=s, sharpness=sharp)[0].round(6).tolist()
+                for s, (n, sharp) in enumerate([(1, 3.0), (3, 0.5), (2, 1.0), (4, 0.8)])]
+    readings += [[[0.45, 0.45, 0.1] + [0.0] * 7], [[0.5, 0.5] + [0.0] * 8], [[0.1] * 10]]
+    rng.shuffle(readings)
+    script = f"""
+      import {{ doubtSentence, judge }} from {json.dumps((ROOT / 'site_template/js/doubt.js').as_uri())};
+      const readings = {json.dumps(readings)};
+      const thresholds = {{ doubtBelow: {DOUBT_BELOW}, tornAbove: {TORN_ABOVE} }};
+      const labels = {json.dumps(list(LABELS))};
+      console.log(JSON.stringify(readings.map((digits) => {{
+        const verdicts = digits.map((p) => judge(p, labels, thresholds));
+        return {{ verdicts, sentence: doubtSentence(verdicts) }};
+      }})));"""
+    page = json.loads(subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, text=True,
+                                     check=True).stdout)
+    python = []
+    for digits in readings:
+        verdicts = [calibration.judge(np.array(p)) for p in digits]
+        python.append({"verdicts": verdicts, "sentence": calibration.doubt_sentence(verdicts)})
+    assert python == page
+    assert any(not v["sure"] for r in python for v in r["verdicts"]) and any(r["sentence"] == "" for r in python)
