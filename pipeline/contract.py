@@ -9,3 +9,8 @@ FIT_SIZE = 20  # longer side of the digit after MNIST-style scaling, pixels
 NUM_CLASSES = 10  # digits 0-9
 LABELS = tuple(str(d) for d in range(NUM_CLASSES))
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)  # one float32 image: white ink on black, 0-1
+
+# Doubt: when the page and `pipeline predict` name no digit. The probabilities are calibrated
+# (pipeline/calibration.py), so these are odds a reader can take at their word.
+DOUBT_BELOW = 0.5  # a digit whose top probability is below this is shown as "?"
+TORN_ABOVE = 0.8  # ... and when its top two hold at least this together, it is "4 or 9?", else "not a digit"

@@ -29,7 +29,7 @@ import jinja2
 from pipeline import artifacts
 from pipeline.build import bundle, webapp
 from pipeline.build import report as model_report
-from pipeline.contract import FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES
+from pipeline.contract import DOUBT_BELOW, FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES, TORN_ABOVE
 from pipeline.artifacts import METRICS_FILE, MODEL_FILE, REPORT_FILE, TFJS_DIR, TFJS_MODEL_FILE  # not from train/export: no TensorFlow
 from pipeline.build.subset import SubsetConfig, SubsetError, write_subset
 
@@ -60,6 +60,8 @@ def page_config() -> dict:
         "fitSize": FIT_SIZE,
         "numClasses": NUM_CLASSES,
         "labels": list(LABELS),
+        "doubtBelow": DOUBT_BELOW,
+        "tornAbove": TORN_ABOVE,
         "modelUrl": "model/model.json",
         "metricsUrl": "metrics.json",
         "reportUrl": model_report.REPORT_JSON,

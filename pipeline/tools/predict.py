@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import artifacts
+from pipeline import artifacts, calibration
 from pipeline.contract import LABELS
 from pipeline.preprocess import to_mnist
 from pipeline.tools import segment
@@ -248,8 +248,10 @@ def predict_files(paths: list[Path], artifacts_dir: Path, runtime: str = "keras"
     (pipeline.tools.segment), then predict all digits of all images in one batch with the Keras model
     or (runtime "tfjs") the shipped TensorFlow.js model.
 
-    Returns one dict per image: image (path as given), number (its digits left to right, a string),
-    digits (per digit: digit (int), probabilities (ten floats summing to 1), box [x, y, width, height]
+    Returns one dict per image: image (path as given), number (its digits left to right, a string,
+    "?" where a digit is doubtful), doubt (what is doubtful, in words, as the page says it; "" when
+    nothing is), digits (per digit: digit (int, the likeliest), shown, sure and between
+    (pipeline.calibration.judge), probabilities (ten floats summing to 1), box [x, y, width, height]
     in the image's pixels), polarity; and, for an image of one digit, that digit's digit and
     probabilities (None for a number).
     """
@@ -264,13 +266,13 @@ def predict_files(paths: list[Path], artifacts_dir: Path, runtime: str = "keras"
         probabilities = np.asarray(model.predict(batch, batch_size=256, verbose=0), np.float64)
     results, start = [], 0
     for path, (digits, polarity) in zip(paths, images):
-        read = [{"digit": int(p.argmax()), "probabilities": [round(float(v), 6) for v in p], "box": list(box)}
-                for p, (_, box) in zip(probabilities[start : start + len(digits)], digits)]
+        read = [{"digit": int(p.argmax()), **calibration.judge(p), "probabilities": [round(float(v), 6) for v in p],
+                 "box": list(box)} for p, (_, box) in zip(probabilities[start : start + len(digits)], digits)]
         start += len(digits)
         alone = read[0] if len(read) == 1 else {"digit": None, "probabilities": None}
-        results.append({"image": str(path), "number": "".join(LABELS[d["digit"]] for d in read),
-                        "digit": alone["digit"], "probabilities": alone["probabilities"], "digits": read,
-                        "polarity": polarity})
+        results.append({"image": str(path), "number": "".join(d["shown"] for d in read),
+                        "doubt": calibration.doubt_sentence(read), "digit": alone["digit"],
+                        "probabilities": alone["probabilities"], "digits": read, "polarity": polarity})
     return results
 
 
@@ -279,19 +281,22 @@ def to_json(results: list[dict]) -> str:
 
 
 def to_text(results: list[dict]) -> str:
-    """One row per image of one digit: the digit and its ten probabilities. An image of a number: a row
-    with the number, then one row per digit, named by its place and box (x,y width x height, pixels)."""
+    """One row per image of one digit: the digit ("?" when doubtful) and its ten probabilities. An image
+    of a number: a row with the number, then one row per digit, named by its place and box (x,y width x
+    height, pixels). A reading with a doubt is followed by a row that says it ("4 or 9?")."""
     def row(name: str, digit: dict) -> tuple[str, str, str]:
-        return name, LABELS[digit["digit"]], " ".join(f"{p:5.3f}" for p in digit["probabilities"])
+        return name, digit["shown"], " ".join(f"{p:5.3f}" for p in digit["probabilities"])
 
     rows = []
     for r in results:
         if len(r["digits"]) == 1:
             rows.append(row(r["image"], r["digits"][0]))
-            continue
-        rows.append((r["image"], r["number"], ""))
-        for k, d in enumerate(r["digits"], 1):
-            rows.append(row(f"  {k}: {d['box'][0]},{d['box'][1]} {d['box'][2]}x{d['box'][3]}", d))
+        else:
+            rows.append((r["image"], r["number"], ""))
+            for k, d in enumerate(r["digits"], 1):
+                rows.append(row(f"  {k}: {d['box'][0]},{d['box'][1]} {d['box'][2]}x{d['box'][3]}", d))
+        if r["doubt"]:
+            rows.append((f"  {r['doubt']}", "", ""))
     name_width = max(len(name) for name, _, _ in [("image", "", ""), *rows])
     digit_width = max(len(digit) for _, digit, _ in [("", "digit", ""), *rows])
     header = f"{'image':<{name_width}}  {'digit':>{digit_width}}  " + " ".join(f"{d:>5}" for d in LABELS)

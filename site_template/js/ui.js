@@ -3,6 +3,8 @@
  * from index.html (rendered by `pipeline build`); the ten probability rows are
  * rendered there from config.labels.
  */
+import { doubtSentence, judge } from './doubt.js';
+
 const $ = (id) => document.getElementById(id);
 
 export const elements = {
@@ -19,6 +21,8 @@ export const elements = {
 
 const rows = [...elements.probabilities.querySelectorAll('[data-digit]')];
 const TOP_CHOICES = 3; // choices listed under each digit of a number
+const READY = 'Ready: draw a digit, or a number.';
+let thresholds = null; // {doubtBelow, tornAbove} from the config, read once
 
 // What is shown: the last reading, and the digit whose probabilities are listed
 // (picked by the visitor, or else the one written last).
@@ -56,7 +60,7 @@ export function onClear(handler) {
 /** The model is ready: say so, and show the backend (also as body[data-backend]). */
 export function showReady(backend) {
   elements.status.dataset.state = 'ready';
-  elements.status.textContent = 'Ready: draw a digit, or a number.';
+  elements.status.textContent = READY;
   elements.backend.textContent = backend;
   document.body.dataset.backend = backend;
   document.body.dataset.ready = 'true';
@@ -84,20 +88,25 @@ export function showError(message) {
 export function showReading({ digits, labels, strokes, final }) {
   if (digits.length === 0 || picked >= digits.length) picked = -1;
   reading = { digits, labels };
-  const bests = digits.map(({ probabilities }) => argmax(probabilities));
-  elements.prediction.textContent = bests.map((best) => labels[best]).join('');
-  showChoices(digits, labels);
+  thresholds ??= readConfig();
+  const verdicts = digits.map(({ probabilities }) => judge(probabilities, labels, thresholds));
+  const shown = verdicts.map(({ shown }) => shown).join('');
+  elements.prediction.textContent = shown;
+  showChoices(digits, labels, verdicts);
   showModelView(digits);
   showPicked();
+  const doubt = doubtSentence(verdicts);
+  if (elements.status.dataset.state === 'ready') elements.status.textContent = doubt || READY;
   elements.prediction.dataset.strokes = String(strokes);
-  if (final) elements.announcer.textContent = spoken(digits, bests, labels);
+  if (final) elements.announcer.textContent = spoken(digits, shown, doubt);
 }
 
 /** The sentence a screen reader hears at pen-up. */
-function spoken(digits, bests, labels) {
+function spoken(digits, shown, doubt) {
   if (digits.length === 0) return '';
-  if (digits.length === 1) return `Looks like ${labels[bests[0]]}, ${percent(digits[0].probabilities[bests[0]])} sure.`;
-  return `Looks like ${bests.map((best) => labels[best]).join('')}.`;
+  if (doubt) return doubt;
+  if (digits.length === 1) return `Looks like ${shown}, ${percent(Math.max(...digits[0].probabilities))} sure.`;
+  return `Looks like ${shown}.`;
 }
 
 /** The picked digit's probabilities (or the latest digit's) in #probabilities, all 0 when none. */
@@ -117,17 +126,17 @@ function showPicked() {
 }
 
 /** Under the number, for two digits or more: each digit's top choices, as a button that picks it. */
-function showChoices(digits, labels) {
+function showChoices(digits, labels, verdicts) {
   elements.digits.hidden = digits.length < 2;
   const items = digits.length < 2 ? [] : digits.map(({ probabilities }, index) => {
     const order = [...probabilities.keys()].sort((a, b) => probabilities[b] - probabilities[a]).slice(0, TOP_CHOICES);
     const button = document.createElement('button');
     button.type = 'button';
     button.dataset.index = String(index);
-    button.setAttribute('aria-label', `Digit ${index + 1}, ${labels[order[0]]}: show its ten probabilities`);
+    button.setAttribute('aria-label', `Digit ${index + 1}, ${verdicts[index].shown}: show its ten probabilities`);
     const label = document.createElement('span');
     label.className = 'label';
-    label.textContent = labels[order[0]];
+    label.textContent = verdicts[index].shown;
     const choices = order.map((i) => {
       const choice = document.createElement('span');
       choice.className = 'choice';

@@ -13,7 +13,8 @@ from PIL import Image
 from scipy import ndimage
 
 from bench import handwriting
-from pipeline.tools.predict import image_to_digits, image_to_mnist, predict_files, to_json
+from pipeline import calibration
+from pipeline.tools.predict import image_to_digits, image_to_mnist, predict_files, to_json, to_text
 from pipeline.tools.segment import find_digits
 from tests.helpers import one_line_failure, pipeline_cli, render, save
 
@@ -177,6 +178,9 @@ def test_numbers_in_png_and_jpeg_of_both_polarities_are_read(mnist, trained_arti
             x, y, w, h = d["box"]
             assert 0 <= x < x + w <= width and 0 <= y < y + h <= height
             assert d["digit"] == int(np.argmax(d["probabilities"])) and abs(sum(d["probabilities"]) - 1) < 1e-3
+            assert d["shown"] == (str(d["digit"]) if d["sure"] else "?")
+        assert row["number"] == "".join(d["shown"] for d in row["digits"])
+        assert (row["doubt"] == "") == all(d["sure"] for d in row["digits"])
         if len(row["digits"]) > 1:
             assert row["digit"] is None and row["probabilities"] is None
 
@@ -189,7 +193,19 @@ def test_text_output_gives_the_number_then_each_digit(mnist, trained_artifacts, 
     header, number_row, *digit_rows = text.stdout.strip().splitlines()
     assert header.split()[:2] == ["image", "digit"]
     assert number_row.split() == [str(path), rows[0]["number"]]
-    assert len(digit_rows) == len(rows[0]["digits"])
+    assert len(digit_rows) == len(rows[0]["digits"]) + bool(rows[0]["doubt"])
     for k, (line, digit) in enumerate(zip(digit_rows, rows[0]["digits"]), 1):
         x, y, w, h = digit["box"]
-        assert line.split()[:3] == [f"{k}:", f"{x},{y}", f"{w}x{h}"] and line.split()[3] == str(digit["digit"])
+        assert line.split()[:3] == [f"{k}:", f"{x},{y}", f"{w}x{h}"] and line.split()[3] == digit["shown"]
+
+
+def test_text_output_says_what_is_doubtful():
+    sure, torn = np.eye(10)[2], np.array([0.0, 0.0, 0.0, 0.0, 0.45, 0.0, 0.0, 0.1, 0.0, 0.45])
+    read = [{"digit": int(p.argmax()), **calibration.judge(p), "probabilities": p.tolist(), "box": [k * 30, 0, 20, 28]}
+            for k, p in enumerate([sure, torn])]
+    result = {"image": "two.png", "number": "2?", "doubt": calibration.doubt_sentence(read), "digits": read}
+    lines = to_text([result, {**result, "image": "one.png", "number": "?", "doubt": calibration.doubt_sentence(read[1:]),
+                              "digits": read[1:]}]).splitlines()
+    assert lines[1].split() == ["two.png", "2?"] and lines[3].split()[3] == "?"
+    assert lines[4].strip() == "digit 2: 4 or 9?"
+    assert lines[5].split()[:2] == ["one.png", "?"] and lines[6].strip() == "4 or 9?"
