@@ -212,6 +212,7 @@ def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model,
         "global_batch": run.global_batch,
         "steps_per_epoch": run.steps_per_epoch,
         "train_images": int(len(run.data.x_fit)),  # the extra data's rows included
+        "validation_images": int(len(run.data.x_val)),
         "extra_data": list(run.data.extra),
         "peak_learning_rate": run.peak_lr,
         "config": config.to_dict(),
