@@ -194,7 +194,8 @@ TRAIN_SETTINGS = [
     click.option("--augment-strength", type=_setting("augment.strength"),
                  help="Scales shift/rotation/scale/shear/thickness augmentation; 0 turns it off. "
                  + _profile_default("augment.strength")),
-    click.option("--train-limit", type=_setting("train_limit"), help="Train on only this many images (0 = all). "
+    click.option("--train-limit", type=_setting("train_limit"),
+                 help="Train on only this many MNIST images (0 = all); --extra-data rows come on top. "
                  + _profile_default("train_limit")),
     click.option("--test-limit", type=_setting("test_limit"), help="Evaluate on only this many (0 = all). "
                  + _profile_default("test_limit")),
@@ -227,6 +228,10 @@ def _train_settings(command):
               "replaces --profile.")
 @click.option("--resume", is_flag=True,
               help="Continue from ARTIFACTS/checkpoint/ (the last completed epoch) with the settings saved there.")
+@click.option("--extra-data", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+              metavar="FILE", help="More labelled digits for training (repeatable): a Kaggle-style CSV "
+              "with Kaggle's header (label,pixel0,...,pixel783; pixels 0-255, white ink on black). Its rows go to the "
+              "training images only, never to validation or test; --resume needs the same files.")
 @_train_settings
 @click.option("--cpu-replicas", type=click.IntRange(min=1), default=1, show_default=True,
               help="Split the CPU into this many logical devices (to try the multi-device paths without GPUs).")
@@ -234,7 +239,7 @@ def _train_settings(command):
               help="Multi-worker training: every worker's address, the same list and order on each machine.")
 @click.option("--worker-index", type=click.IntRange(min=0), default=None,
               help="This machine's position in --workers (0 is the chief, which writes the artefacts).")
-def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, worker_index, **settings):
+def train(artifacts, data, profile, config_file, resume, extra_data, cpu_replicas, workers, worker_index, **settings):
     """Train the CNN on MNIST; write ARTIFACTS/model.keras and ARTIFACTS/metrics.json.
 
     Settings come from --profile (or --config FILE), then the flags given. Every
@@ -254,13 +259,14 @@ def train(artifacts, data, profile, config_file, resume, cpu_replicas, workers, 
         _fail(err)
     if data is not None:  # a bad --data fails in one line, before TensorFlow starts its devices and talks
         _check_data(data)
+    _check_extra_data(extra_data, artifacts if resume else None)
     if cpu_replicas > 1:
         _stage("train.distribute").split_cpu(cpu_replicas)  # before the backend starts its devices
     stage = _stage("train.loop")  # first, so TensorFlow's import chatter is held back
     from pipeline.train.distribute import DistributeError
 
     try:
-        stage.train(config, artifacts, data_path=data, resume=resume)
+        stage.train(config, artifacts, data_path=data, resume=resume, extra_data=extra_data)
     except stage.TrainingInterrupted as stop:
         click.echo(str(stop), err=True)
         raise SystemExit(143 if stop.signal_name == "SIGTERM" else 130) from None
@@ -292,6 +298,22 @@ def _check_data(data: Path) -> None:
     try:
         load_mnist(data, log=lambda *_: None)
     except DataError as err:
+        _fail(err)
+
+
+def _check_extra_data(paths: tuple[Path, ...], resume_from: Path | None) -> None:
+    """Read every --extra-data file once, and on --resume compare them with the checkpoint's, so that a
+    bad file or a changed one fails in one line before TensorFlow starts (training checks again)."""
+    from pipeline.data import DataError
+    from pipeline.data.formats import read_extra_digits
+    from pipeline.train.latest import ResumeError, check_extra_data, read_state
+
+    try:
+        records = [read_extra_digits(path).record for path in paths]
+        if resume_from is not None:
+            folder = resume_from / CHECKPOINT_DIR
+            check_extra_data(read_state(folder), records, folder)
+    except (DataError, ResumeError) as err:
         _fail(err)
 
 

@@ -1,6 +1,6 @@
 """Helpers shared by the tests (fixtures live in conftest.py): paths, quiet logs, the CLI's one-line errors,
-the CLI and `pipeline train` as child processes, the slow tests' time limit, and pen strokes drawn into
-image files (the predict tests)."""
+the CLI and `pipeline train` as child processes, Kaggle CSV files, the slow tests' time limit, and pen strokes
+drawn into image files (the predict tests)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,13 @@ def finish(process):
     out, err = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 0, err[-3000:]
     return out
+
+
+def kaggle_csv(path, images, labels, header="label," + ",".join(f"pixel{i}" for i in range(784))):
+    """Write a Kaggle train.csv: header, then label and 784 pixels per line. Returns `path`."""
+    rows = [",".join(map(str, [int(y), *x.ravel().tolist()])) for x, y in zip(images, labels)]
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
 
 
 # ----------------------------------------------------------------- the CLI as a user runs it

@@ -9,7 +9,9 @@ Kaggle digit-recognizer CSV (`train.csv`)
     seeded permutation (KAGGLE_SPLIT_SEED) that does not depend on the training
     seed, so every run and every command sees the same test rows. The training
     stage then holds out its own validation split from the rest, as for MNIST.
-    Kaggle's test.csv (no label column) is refused.
+    Kaggle's test.csv (no label column) is refused. The same format, all rows
+    kept, is what `pipeline train --extra-data` adds to the training set (the
+    drawing page's download of a visitor's own digits): read_extra_digits.
 
 QMNIST (Yadav & Bottou 2019), a folder with the files
     qmnist-train-images-idx3-ubyte, qmnist-train-labels-idx2-int,
@@ -30,6 +32,7 @@ data) gets a one-line DataError naming the file, and the line or record.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import struct
 import warnings
@@ -37,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.artifacts import file_sha256
 from pipeline.contract import IMAGE_SIZE, NUM_CLASSES
 from pipeline.data import DataError
 from pipeline.data.bounded import read_maybe_gzip
@@ -81,6 +85,29 @@ def read_kaggle_csv(path: Path) -> dict[str, np.ndarray]:
         "t10k-images-idx3-ubyte": images[test],
         "t10k-labels-idx1-ubyte": labels[test],
     }
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtraDigits:
+    """One `--extra-data` file: every row of a Kaggle-style CSV, for the training set only."""
+
+    path: Path  # the file as given
+    sha256: str  # hex SHA-256 of the file's bytes: what a resumed run must give again
+    images: np.ndarray  # uint8 (N, 28, 28), 0-255, white ink on black
+    labels: np.ndarray  # uint8 (N,), 0-9
+
+    @property
+    def record(self) -> dict:
+        """Its provenance, for metrics.json and the checkpoint: {"path", "rows", "sha256"}."""
+        return {"path": str(self.path), "rows": int(len(self.labels)), "sha256": self.sha256}
+
+
+def read_extra_digits(path: Path) -> ExtraDigits:
+    """Every row of a Kaggle-style CSV (label,pixel0,...,pixel783; raw or .gz) with the file's SHA-256.
+    DataError naming the file (and the line) when it is not one, or holds no rows."""
+    sha256 = file_sha256(path)
+    labels, pixels = parse_kaggle_csv(path)
+    return ExtraDigits(Path(path), sha256, pixels.reshape(len(labels), IMAGE_SIZE, IMAGE_SIZE), labels)
 
 
 def parse_kaggle_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:

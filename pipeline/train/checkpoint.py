@@ -3,7 +3,8 @@
 After every completed epoch the chief writes
   state-epochNNN.npz   every variable of the trainer (weights, batch-norm statistics, the
                        augmentation's RNG state) and of the optimizer (moments, step count)
-  latest.json          {"epoch", "file", "config", "replicas", "history", "train_seconds"}
+  latest.json          {"epoch", "file", "config", "replicas", "history", "train_seconds",
+                        "extra_data": the --extra-data files' {"path", "rows", "sha256"}}
 Each file is written to a temporary sibling and renamed, and latest.json is replaced
 only after its .npz is complete, so a kill at any moment (even SIGKILL) leaves the
 previous epoch's checkpoint readable. Values are plain numpy arrays, so the same code
@@ -23,7 +24,7 @@ import numpy as np
 from pipeline import artifacts
 from pipeline.data import DataError, bounded
 from pipeline.config import TrainConfig
-from pipeline.train.latest import LATEST, ResumeError, read_state  # noqa: F401 (read_state: this module's API too)
+from pipeline.train.latest import LATEST, ResumeError, check_extra_data, read_state  # noqa: F401 (read_state: this module's API too)
 
 
 def _all_variables(trainer: keras.Model) -> list:
@@ -47,8 +48,9 @@ def save(folder: Path, trainer: keras.Model, state: dict) -> None:
             old.unlink(missing_ok=True)
 
 
-def check_compatible(state: dict, config: TrainConfig, replicas: int, folder: Path) -> None:
-    """Refuse a resume whose settings or replica count differ from the checkpoint's."""
+def check_compatible(state: dict, config: TrainConfig, replicas: int, folder: Path, extra: list[dict] = ()) -> None:
+    """Refuse a resume whose settings, replica count or --extra-data files (their records) differ from
+    the checkpoint's."""
     saved = TrainConfig.from_dict(state["config"])
     diffs = config.differences(saved)
     if diffs:
@@ -56,6 +58,7 @@ def check_compatible(state: dict, config: TrainConfig, replicas: int, folder: Pa
     if state.get("replicas") != replicas:
         raise ResumeError(f"cannot resume from {folder}: it was trained on {state.get('replicas')} replicas, "
                           f"this run has {replicas}")
+    check_extra_data(state, list(extra), folder)
     if state["epoch"] >= config.epochs:
         raise ResumeError(f"nothing to resume: {folder} already holds all {config.epochs} epochs")
 
@@ -86,10 +89,12 @@ def remove(folder: Path) -> None:
 class EveryEpoch(keras.callbacks.Callback):
     """Saves a checkpoint at the end of every epoch (on the chief only)."""
 
-    def __init__(self, folder: Path, config: TrainConfig, replicas: int, history_rows: list, is_chief: bool):
-        """`history_rows` is the EpochLog's list (that callback must come first, so the row is there)."""
+    def __init__(self, folder: Path, config: TrainConfig, replicas: int, history_rows: list, is_chief: bool,
+                 extra: list[dict] | tuple = ()):
+        """`history_rows` is the EpochLog's list (that callback must come first, so the row is there);
+        `extra` the --extra-data files' records, which a resume must match."""
         super().__init__()
-        self.folder, self.config, self.replicas = folder, config, replicas
+        self.folder, self.config, self.replicas, self.extra = folder, config, replicas, list(extra)
         self.history_rows, self.is_chief = history_rows, is_chief
         self.completed = 0  # last epoch (1-based) whose checkpoint is on disk
 
@@ -99,5 +104,6 @@ class EveryEpoch(keras.callbacks.Callback):
                 "epoch": epoch + 1, "config": self.config.to_dict(), "replicas": self.replicas,
                 "history": self.history_rows,
                 "train_seconds": round(sum(r["seconds"] for r in self.history_rows), 2),
+                "extra_data": self.extra,
             })
         self.completed = epoch + 1

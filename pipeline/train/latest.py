@@ -2,7 +2,8 @@
 
 `pipeline train --resume` reads it before TensorFlow starts, so a bad checkpoint
 fails in one line at once. It is written by pipeline.train.checkpoint.save:
-  {"epoch", "file", "config", "replicas", "history", "train_seconds"}
+  {"epoch", "file", "config", "replicas", "history", "train_seconds", "extra_data"}
+"extra_data" lists the run's --extra-data files ({"path", "rows", "sha256"} each; absent: none).
 """
 
 from __future__ import annotations
@@ -49,8 +50,29 @@ def _state_problem(state) -> str | None:
         return f"'file' {state['file'][:80]!r} is not a state-epochNNN.npz in the checkpoint folder"
     if not all(isinstance(row, dict) for row in state["history"]):
         return "'history' must be a list of objects"
+    extra = state.get("extra_data", [])
+    if not isinstance(extra, list) or not all(isinstance(e, dict) and isinstance(e.get("sha256"), str)
+                                              and isinstance(e.get("path"), str) for e in extra):
+        return "'extra_data' must be a list of objects with a path and a sha256"
     try:
         TrainConfig.from_dict(state["config"])
     except ValueError as err:
         return f"config: {err}"
     return None
+
+
+def check_extra_data(state: dict, extra: list[dict], folder: Path) -> None:
+    """Refuse a resume whose --extra-data files (records {"path", "rows", "sha256"}, in order) are not,
+    by content, the checkpoint's: the training set would change in the middle of the run."""
+    saved = state.get("extra_data", [])
+    if [e["sha256"] for e in saved] == [e["sha256"] for e in extra]:
+        return
+    raise ResumeError(f"cannot resume from {folder}: --extra-data differs from the checkpoint's "
+                      f"(it trained with {_describe(saved)}; this run gives {_describe(extra)}); "
+                      "give the same files in the same order, or train from the start without --resume")
+
+
+def _describe(extra: list[dict]) -> str:
+    if not extra:
+        return "none"
+    return ", ".join(f"{e['path']} (SHA-256 {e['sha256'][:12]})" for e in extra)

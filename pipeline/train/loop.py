@@ -2,7 +2,8 @@
 
 `train` runs four steps, each a function below it:
   plan     the strategy and devices (pipeline.train.distribute), the global batch and peak
-           learning rate, the checkpoint to resume from, the seeded validation split
+           learning rate, the checkpoint to resume from, the seeded validation split, and the
+           --extra-data rows added to the training part only
   restore  seed, build and compile the trainer (augmentation + classifier) under the strategy,
            then load the checkpoint's variables when resuming
   fit      Model.fit with a log line and a checkpoint (pipeline.train.checkpoint) every epoch
@@ -33,6 +34,7 @@ import numpy as np
 from pipeline import artifacts, calibration
 from pipeline.config import TrainConfig
 from pipeline.data import DataError, mnist
+from pipeline.data.formats import ExtraDigits, read_extra_digits
 from pipeline.train import checkpoint, distribute, keras_fixes
 from pipeline.train.augment import DigitAugmentation
 from pipeline.train.model import OUTPUT_LAYER, build_model
@@ -63,6 +65,7 @@ class Splits:
     x_test: np.ndarray  # evaluated once, after training
     y_test: np.ndarray
     source: str  # where MNIST came from, for metrics.json
+    extra: tuple[dict, ...] = ()  # the --extra-data files in x_fit (after MNIST's): {"path", "rows", "sha256"} each
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,8 +91,11 @@ class Run:
 
 
 def train(config: TrainConfig, out_dir: Path, data_path: Path | None = None, log=print,
-          callbacks: list | tuple = (), resume: bool = False) -> dict:
+          callbacks: list | tuple = (), resume: bool = False, extra_data: list[Path] | tuple = ()) -> dict:
     """Train, evaluate on the test set and write model.keras + metrics.json into `out_dir`.
+
+    `extra_data`: Kaggle-style CSV files whose rows are added to the training images only (never
+    to validation or test); metrics.json records each file's path, rows and SHA-256.
 
     After every epoch a checkpoint goes to out_dir/checkpoint/; `resume=True` continues from it
     (checkpoint.ResumeError if there is none or the settings differ). `callbacks` are extra Keras
@@ -98,39 +104,47 @@ def train(config: TrainConfig, out_dir: Path, data_path: Path | None = None, log
     metrics.json change only when training has finished; the checkpoint is removed then.
     """
     started = time.perf_counter()
-    run = plan(config, out_dir, data_path, resume, log)
+    run = plan(config, out_dir, data_path, resume, log, extra_data)
     trainer, classifier = restore(config, run, log)
     history, train_seconds = fit(trainer, config, run, callbacks, log)
     return write(out_dir, config, run, classifier, history, train_seconds, started, log)
 
 
-def plan(config: TrainConfig, out_dir: Path, data_path: Path | None, resume: bool, log) -> Run:
-    """Choose devices and strategy, scale batch and rate, check the checkpoint to resume, split the data."""
+def plan(config: TrainConfig, out_dir: Path, data_path: Path | None, resume: bool, log,
+         extra_data: list[Path] | tuple = ()) -> Run:
+    """Choose devices and strategy, scale batch and rate, read the extra data, check the checkpoint to
+    resume, split the data."""
     # first: MultiWorkerMirroredStrategy must be created before any other TensorFlow work
     hardware = distribute.plan(config.strategy, config.precision, config.jit_compile, log)
     global_batch, peak_lr = distribute.scaled_batch_and_rate(config.batch_size, config.learning_rate,
                                                              hardware.replicas, config.lr_scaling)
     ckpt_dir = out_dir / artifacts.CHECKPOINT_DIR
+    extra = [read_extra_digits(path) for path in extra_data]
     resumed = None
     if resume:
         resumed = checkpoint.read_state(ckpt_dir)
-        checkpoint.check_compatible(resumed, config, hardware.replicas, ckpt_dir)
+        checkpoint.check_compatible(resumed, config, hardware.replicas, ckpt_dir, [e.record for e in extra])
         log(f"train: resuming after epoch {resumed['epoch']} from {ckpt_dir}")
-    data = split_data(config, data_path, log)
+    data = split_data(config, data_path, log, extra)
     fit_kwargs, steps_per_epoch = fit_inputs(
         mnist.to_model_input(data.x_fit), data.y_fit, mnist.to_model_input(data.x_val), data.y_val,
         global_batch, hardware.replicas, config.seed, resumed["epoch"] if resumed else 0)
     return Run(hardware, global_batch, peak_lr, ckpt_dir, resumed, data, fit_kwargs, steps_per_epoch)
 
 
-def split_data(config: TrainConfig, data_path: Path | None, log) -> Splits:
-    """Verified MNIST cut to config.train_limit / test_limit (0: all), with the validation split held out."""
+def split_data(config: TrainConfig, data_path: Path | None, log, extra: list[ExtraDigits] | tuple = ()) -> Splits:
+    """Verified MNIST cut to config.train_limit / test_limit (0: all), with the validation split held out;
+    then the `extra` rows appended to the training part (after the split: never validated or tested on)."""
     digits = mnist.load_mnist(data_path, log=log)
     train_limit, test_limit = config.train_limit or None, config.test_limit or None
     x_fit, y_fit, x_val, y_val = mnist.split_validation(
         digits.x_train[:train_limit], digits.y_train[:train_limit], config.validation_size, config.seed)
-    data = Splits(x_fit, y_fit, x_val, y_val, digits.x_test[:test_limit], digits.y_test[:test_limit], digits.source)
-    log(f"data: {len(data.x_fit)} training, {len(data.x_val)} validation, {len(data.x_test)} test images")
+    x_fit = np.concatenate([x_fit, *(e.images for e in extra)])
+    y_fit = np.concatenate([y_fit, *(e.labels for e in extra)])
+    data = Splits(x_fit, y_fit, x_val, y_val, digits.x_test[:test_limit], digits.y_test[:test_limit], digits.source,
+                  tuple(e.record for e in extra))
+    added = "".join(f" (+{len(e.labels)} from {e.path})" for e in extra)
+    log(f"data: {len(data.x_fit)} training{added}, {len(data.x_val)} validation, {len(data.x_test)} test images")
     return data
 
 
@@ -158,7 +172,8 @@ def fit(trainer: keras.Model, config: TrainConfig, run: Run, callbacks, log) -> 
     """Train epochs run.first_epoch+1 .. config.epochs, checkpointing each; returns (history rows, seconds).
     Raises TrainingInterrupted on Ctrl-C/SIGTERM."""
     epoch_log = EpochLog(config.epochs, log, rows=run.resumed["history"] if run.resumed else [])
-    saver = checkpoint.EveryEpoch(run.ckpt_dir, config, run.hardware.replicas, epoch_log.rows, run.hardware.is_chief)
+    saver = checkpoint.EveryEpoch(run.ckpt_dir, config, run.hardware.replicas, epoch_log.rows, run.hardware.is_chief,
+                                  run.data.extra)
     if run.hardware.is_chief and not run.resumed and run.ckpt_dir.exists():
         checkpoint.remove(run.ckpt_dir)  # a fresh run must not be resumable as an older one
     started = time.perf_counter()
@@ -198,7 +213,9 @@ def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model,
         "resumed_after_epoch": run.first_epoch or None,
         "global_batch": run.global_batch,
         "steps_per_epoch": run.steps_per_epoch,
-        "train_images": int(len(run.data.x_fit)),
+        "train_images": int(len(run.data.x_fit)),  # the extra data's rows included
+        "validation_images": int(len(run.data.x_val)),
+        "extra_data": list(run.data.extra),
         "peak_learning_rate": run.peak_lr,
         "config": config.to_dict(),
         "seed": config.seed,

@@ -15,19 +15,10 @@ from pipeline.data import mnist as data
 from pipeline.data import formats
 from pipeline.cli import main
 from pipeline.data import DataError
-from tests.helpers import one_line_failure, pipeline_cli
-
-HEADER = "label," + ",".join(f"pixel{i}" for i in range(784))
+from tests.helpers import kaggle_csv, one_line_failure, pipeline_cli
 
 
 # --------------------------------------------------------------- file writers
-
-
-def kaggle_csv(path, images, labels, header=HEADER):
-    """Write a Kaggle train.csv: header, then label and 784 pixels per line."""
-    rows = [",".join(map(str, [int(y), *x.ravel().tolist()])) for x, y in zip(images, labels)]
-    path.write_text("\n".join([header, *rows]) + "\n")
-    return path
 
 
 def qmnist_labels(labels, fields=8, magic=formats.QMNIST_LABELS_MAGIC) -> bytes:
