@@ -15,6 +15,7 @@
 import { createDrawingPad, digitInk } from './drawing.js';
 import { ModelError, startModel } from './model.js';
 import { toMnist } from './preprocess.js';
+import * as personal from './personal.js';
 import { findDigits } from './segment.js';
 import * as ui from './ui.js';
 
@@ -38,6 +39,9 @@ const ready = start();
 ready.catch(() => {}); // the status shows the failure; only the hook's callers need the rejection
 const pad = createDrawingPad(ui.elements.pad, { onChange: ({ final }) => requestPrediction(final) });
 ui.onClear(clear);
+ui.onTeach(teach);
+ui.onPersonalButtons({ download, forget });
+personal.countExamples().then((count) => ui.showPersonal(count), () => {}); // no IndexedDB: nothing kept
 
 /** Backend, then model (in a worker): resolves to the warmed-up model client; shows the outcome. */
 async function start() {
@@ -98,7 +102,8 @@ async function predictDrawing(model, final, sequence) {
   const { strokes, completed } = pad.readStrokes();
   const digits = findDigits(strokes).map(({ strokes: mine, box }) => {
     const { ink, width, height } = digitInk(mine.map((i) => strokes[i]), box);
-    return { image: toMnist(ink, width, height, { imageSize, fitSize }), last: mine.includes(strokes.length - 1) };
+    return { image: toMnist(ink, width, height, { imageSize, fitSize }), last: mine.includes(strokes.length - 1),
+      strokes: inBox(mine.map((i) => strokes[i]), box) };
   }).filter(({ image }) => image !== null);
   const size = imageSize * imageSize;
   const batch = new Float32Array(digits.length * size);
@@ -126,6 +131,33 @@ function clear() {
   latest += 1; // a prediction still running is now stale
   ui.showReading({ digits: [], labels, strokes: 0, final: false });
   ui.announceCleared();
+}
+
+// ------------------------------------------------------- the visitor's digits
+/** Keep the listed digit, labelled `label` by the visitor, in IndexedDB (js/personal.js). */
+async function teach(label) {
+  const { image, strokes } = ui.shownDigit();
+  const example = { label, image: Uint8Array.from(image, (v) => Math.round(255 * v)), strokes, added: new Date().toISOString() };
+  try {
+    ui.showPersonal(await personal.addExample(example), label);
+  } catch (err) {
+    ui.showPersonalProblem(`Sorry, this browser would not keep your digit (${err.message}).`);
+  }
+}
+
+async function download() {
+  ui.saveFile('my-digits.csv', personal.toKaggleCsv(await personal.allExamples()), 'text/csv');
+}
+
+async function forget() {
+  await personal.forgetAll();
+  ui.showPersonal(0);
+}
+
+/** Strokes relative to their box: 0–1 of its longer side. */
+function inBox(strokes, box) {
+  const side = Math.max(box.right - box.left, box.bottom - box.top) || 1;
+  return strokes.map((points) => points.map(([x, y]) => [(x - box.left) / side, (y - box.top) / side]));
 }
 
 // ---------------------------------------------------------------- test hook

@@ -17,6 +17,11 @@ export const elements = {
   status: $('status'), // data-state: loading | ready | error
   backend: $('backend'), // the tfjs backend's name, small print
   announcer: $('announcer'), // aria-live region: what a screen reader hears
+  personal: $('personal'), // data-examples: the visitor's digits kept; data-state: the model in use (shipped)
+  personalText: $('personal-text'),
+  personalControls: document.querySelector('#personal .personal-controls'),
+  download: $('download'), // button: the kept digits as a CSV file
+  forget: $('forget'), // button: deletes every kept digit
 };
 
 const rows = [...elements.probabilities.querySelectorAll('[data-digit]')];
@@ -71,6 +76,55 @@ export function showError(message) {
   elements.status.dataset.state = 'error';
   elements.status.textContent = message;
   elements.pad.setAttribute('aria-disabled', 'true');
+}
+
+/** Run `handler(label)` when the visitor taps a row of #probabilities while a digit is listed there. */
+export function onTeach(handler) {
+  elements.probabilities.addEventListener('click', (event) => {
+    const row = event.target.closest('[data-digit]');
+    if (row && shownDigit()) handler(row.dataset.digit);
+  });
+}
+
+/** The digit whose probabilities are listed: {image, strokes, probabilities}, or null for an empty pad. */
+export function shownDigit() {
+  const { digits } = reading;
+  if (digits.length === 0) return null;
+  return digits[picked >= 0 ? picked : Math.max(0, digits.findIndex(({ last }) => last))];
+}
+
+/** How many of the visitor's digits are kept; `taught`: the label just kept, said in the status. */
+export function showPersonal(count, taught = null) {
+  elements.personal.dataset.examples = String(count);
+  elements.personalControls.hidden = count === 0;
+  elements.personalText.textContent = count === 0
+    ? 'Wrong? Tap the right digit above: your drawing is kept on this device only.'
+    : `${count} of your digits kept on this device, never sent anywhere. Download them to train a model on your hand.`;
+  if (taught !== null) {
+    elements.status.textContent = `Kept: that was a ${taught}.`;
+    elements.announcer.textContent = `Kept: that was a ${taught}. ${count} of your digits kept.`;
+  }
+}
+
+/** Keeping a digit failed (no IndexedDB, storage full): say so where the kept digits are counted. */
+export function showPersonalProblem(message) {
+  elements.personalText.textContent = message;
+}
+
+/** Run `download()` and `forget()` on their buttons. */
+export function onPersonalButtons({ download, forget }) {
+  elements.download.addEventListener('click', download);
+  elements.forget.addEventListener('click', forget);
+}
+
+/** Offer `text` as a file download named `name`. */
+export function saveFile(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 0);
 }
 
 /**

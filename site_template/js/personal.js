@@ -1,0 +1,74 @@
+/**
+ * The visitor's own digits: drawings they labelled ("Wrong? Tap the right
+ * digit"), kept in this browser's IndexedDB and nowhere else, downloadable as
+ * a Kaggle-style CSV that `pipeline train --extra-data FILE` reads, and
+ * forgotten on request (the whole database is deleted). No DOM.
+ *
+ * An example: {label: string, image: Uint8Array(imageSize²) (the image the
+ * model read, white ink on black, 0–255), strokes: [[x, y], ...][] (the
+ * digit's strokes, in its box: 0–1 of its longer side), added: ISO date}.
+ */
+
+export const DATABASE = 'digit-pipeline-personal';
+const STORE = 'examples';
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function open() {
+  const req = indexedDB.open(DATABASE, 1);
+  req.onupgradeneeded = () => req.result.createObjectStore(STORE, { autoIncrement: true });
+  return request(req);
+}
+
+async function withStore(mode, work) {
+  const db = await open();
+  try {
+    const transaction = db.transaction(STORE, mode);
+    const done = new Promise((resolve, reject) => {
+      transaction.oncomplete = resolve;
+      transaction.onerror = transaction.onabort = () => reject(transaction.error);
+    });
+    const result = await request(work(transaction.objectStore(STORE)));
+    await done;
+    return result;
+  } finally {
+    db.close();
+  }
+}
+
+/** Keep one labelled example; resolves to the number kept. */
+export async function addExample(example) {
+  await withStore('readwrite', (store) => store.add(example));
+  return countExamples();
+}
+
+/** The number of examples kept (0 when there is no database). */
+export function countExamples() {
+  return withStore('readonly', (store) => store.count());
+}
+
+/** Every example kept, oldest first. */
+export function allExamples() {
+  return withStore('readonly', (store) => store.getAll());
+}
+
+/** Delete every stored byte: the whole database. */
+export function forgetAll() {
+  return request(indexedDB.deleteDatabase(DATABASE));
+}
+
+/**
+ * The examples as Kaggle digit-recognizer CSV (`label,pixel0,…,pixelN−1`, one row each). Pure.
+ * @param {Array<{label: string, image: Uint8Array}>} examples
+ * @returns {string}
+ */
+export function toKaggleCsv(examples) {
+  const pixels = examples[0]?.image.length ?? 784;
+  const header = ['label', ...Array.from({ length: pixels }, (_, i) => `pixel${i}`)].join(',');
+  return [header, ...examples.map(({ label, image }) => [label, ...image].join(','))].join('\n') + '\n';
+}
