@@ -135,11 +135,14 @@ def test_committed_benchmarks_md_is_the_rendering_of_the_committed_results():
 def test_page_rows_compare_backends_to_wasm_and_check_issue_2_ceilings():
     stats = lambda median: {"median_ms": median, "p90_ms": median * 2, "n": 5}  # noqa: E731
     rows = bench_page.latency_rows(
-        stats(600.0), {"update": stats(3.0), "frame": stats(60.0)},
+        stats(600.0), {"update": stats(3.0), "frame": stats(60.0), "paint": stats(12.0)},
         {"wasm": {"backend": "wasm", **stats(1.5)}, "cpu": {"backend": "cpu", **stats(30.0)},
          "webgl": {"error": "no WebGL"}},
+        {"update": stats(3.0), "frame": stats(60.0), "paint": stats(17.0)},
     )
     by_name = {row[0]: row for row in rows}
+    assert by_name["pen-up event → painted, device pixel ratio 1"][1:] == [12.0, 24.0, 5, None, None]
+    assert by_name["pen-up event → painted, device pixel ratio 2"][5] == "≤ 16 ms (MISSED)"
     assert by_name["pen-up → prediction shown (next frame)"][5] == "≤ 50 ms (MISSED)"
     assert by_name["predictMnist alone, wasm"][4:] == [1.0, "≤ 2 ms (met)"]
     assert by_name["predictMnist alone, cpu"][4] == 20.0
@@ -195,6 +198,10 @@ def test_bench_page_measures_the_built_site(built_dist, tmp_path):
     page = {row[0]: row for row in loaded["page"]["rows"]}
     assert page["page load → ready (fresh context)"][3] == 1
     assert page["pen-up → prediction shown (next frame)"][3] == 2
+    painted = {dpr: page[f"pen-up event → painted, device pixel ratio {dpr}"] for dpr in (1, 2)}
+    assert painted[1][3] == painted[2][3] == 2 and painted[2][1] > 0
+    # the same strokes: painted (from the event) comes after the attribute is set (from the capture handler)
+    assert painted[1][1] >= page["pen-up → prediction (attribute set)"][1]
     assert page["predictMnist alone, wasm"][1] > 0 and page["predictMnist alone, wasm"][4] == 1.0
     sizes = {row[0]: row[1] for row in loaded["page-size"]["rows"]}
     assert sizes["dist/ (the whole site)"] == sum(f.stat().st_size for f in built_dist.rglob("*") if f.is_file())
