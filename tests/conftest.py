@@ -34,15 +34,18 @@ LONGEST_FIRST = ("tests/browser/test_drawn_digits.py",)  # the longest tests tha
 
 def pytest_collection_modifyitems(items):
     """Mark every test that uses the real model `slow`, give slow and browser tests the long time limit,
-    and run the slow ones after the others, the longest first."""
+    and run the tests that wait for the real model after the others (the longest first), so that the
+    others, the small training runs among them, fill the minutes while the model trains."""
+    waits = set()
     for item in items:
         if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+            waits.add(item.nodeid)
         slow = item.get_closest_marker("slow") or item.get_closest_marker("browser")
         if slow and not item.get_closest_marker("timeout"):  # a test's own timeout mark wins
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT))
     # stable: keeps the file order within each part
-    items.sort(key=lambda item: (item.get_closest_marker("slow") is not None, not item.nodeid.startswith(LONGEST_FIRST)))
+    items.sort(key=lambda item: (item.nodeid in waits, not item.nodeid.startswith(LONGEST_FIRST)))
 
 
 def shared_folder(tmp_path_factory) -> Path:
