@@ -74,6 +74,13 @@ PEN_UP_PROBE = """
   const out = document.getElementById('prediction');
   window.__penUp = {t0: null, stamp: null, before: null, update: [], frame: [], paint: []};
   const s = window.__penUp;
+  // One channel, kept in s: a port that nothing references may be collected before its message lands.
+  s.painted = new MessageChannel();
+  s.stamps = [];
+  s.painted.port1.onmessage = () => {
+    s.paint.push(performance.now() - s.stamps.shift());
+    document.body.dataset.benchPaints = String(s.paint.length);  // for wait_for_selector
+  };
   window.addEventListener('pointerup', (e) => {
     if (e.target !== pad) return;
     s.t0 = performance.now();
@@ -87,12 +94,9 @@ PEN_UP_PROBE = """
     s.update.push(performance.now() - t0);
     requestAnimationFrame(() => {
       s.frame.push(performance.now() - t0);
-      const painted = new MessageChannel();
-      painted.port1.onmessage = () => {
-        s.paint.push(performance.now() - stamp);
-        document.body.dataset.benchFrames = String(s.paint.length);  // for wait_for_selector
-      };
-      painted.port2.postMessage(null);
+      document.body.dataset.benchFrames = String(s.frame.length);  // for wait_for_selector
+      s.stamps.push(stamp);
+      s.painted.port2.postMessage(null);
     });
   }).observe(out, {attributes: true, attributeFilter: ['data-strokes']});
 }
@@ -233,7 +237,7 @@ def measure_pen_up(session: Session, strokes: int, scale: float = 1) -> dict:
         for x, y in xy[1:]:
             page.mouse.move(x, y)
         page.mouse.up()
-        page.wait_for_selector(f'body[data-bench-frames="{i + 1}"]', state="attached")
+        page.wait_for_selector(f'body[data-bench-paints="{i + 1}"]', state="attached")
     result = page.evaluate("window.__penUp")
     context.close()
     return {part: summary(result[part]) for part in ("update", "frame", "paint")}
