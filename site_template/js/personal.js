@@ -42,9 +42,11 @@ async function withStore(mode, work) {
 }
 
 /** Keep one labelled example; resolves to the number kept. */
-export async function addExample(example) {
-  await withStore('readwrite', (store) => store.add(example));
-  return countExamples();
+export function addExample(example) {
+  return withStore('readwrite', (store) => {
+    store.add(example);
+    return store.count(); // in the same transaction: counts the one just added
+  });
 }
 
 /** The number of examples kept (0 when there is no database). */

@@ -28,6 +28,7 @@ const rows = [...elements.probabilities.querySelectorAll('[data-digit]')];
 const TOP_CHOICES = 3; // choices listed under each digit of a number
 const READY = 'Ready: draw a digit, or a number.';
 let thresholds = null; // {doubtBelow, tornAbove} from the config, read once
+const ASK_TO_TEACH = elements.personalText.textContent; // index.html's invitation, shown while nothing is kept
 
 // What is shown: the last reading, and the digit whose probabilities are listed
 // (picked by the visitor, or else the one written last).
@@ -98,7 +99,7 @@ export function showPersonal(count, taught = null) {
   elements.personal.dataset.examples = String(count);
   elements.personalControls.hidden = count === 0;
   elements.personalText.textContent = count === 0
-    ? 'Wrong? Tap the right digit above: your drawing is kept on this device only.'
+    ? ASK_TO_TEACH
     : `${count} of your digits kept on this device, never sent anywhere. Download them to train a model on your hand.`;
   if (taught !== null) {
     elements.status.textContent = `Kept: that was a ${taught}.`;
