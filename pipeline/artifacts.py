@@ -29,8 +29,11 @@ METRICS_FILE = "metrics.json"  # test accuracy, history, config, versions, timin
 TFJS_DIR = "tfjs"  # the converted TensorFlow.js graph model
 REPORT_FILE = "export.json"  # inside TFJS_DIR: the tfjs-vs-Keras parity report
 TFJS_MODEL_FILE = "model.json"  # inside TFJS_DIR: the graph model (topology, signature, weight manifest)
+TFJS_SHARDS = "group*.bin"  # inside TFJS_DIR: the graph model's weights (glob), as the converter names them
 EVALUATION_FILE = "evaluation.json"  # inside TFJS_DIR: the shipped model's test-set results, for report.html
 ARCHITECTURE_FILE = "architecture.json"  # inside TFJS_DIR: the layer table, for report.html
+ADAPT_JSON = "adapt.json"  # inside TFJS_DIR: the last layer and the features' version, for js/adapt.js
+ADAPT_BIN = "adapt.bin"  # inside TFJS_DIR: replayed MNIST features and labels, laid out as ADAPT_JSON says
 CHECKPOINT_DIR = "checkpoint"  # train's per-epoch checkpoint while it runs (pipeline.train.checkpoint)
 MODEL_HASH = "model_sha256"  # in metrics.json and export.json: SHA-256 of the model.keras they describe
 

@@ -246,3 +246,4 @@ class ExportConfig:
     min_agreement: float = 0.999  # least fraction of test images whose argmax must match Keras
     parity_images: int = 10000  # test images used for the check (all of them by default)
     min_accuracy: float = MIN_ACCURACY  # least Keras accuracy on those images for the model to ship (0: any)
+    replay_per_class: int = 300  # MNIST training digits per class whose features the page replays while it adapts

@@ -10,6 +10,11 @@ NUM_CLASSES = 10  # digits 0-9
 LABELS = tuple(str(d) for d in range(NUM_CLASSES))
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)  # one float32 image: white ink on black, 0-1
 
+# The exported graph model's two outputs (signature names): what the page reads, and the
+# input of the model's last layer, from which the page learns a visitor's hand (js/adapt.js).
+PROBABILITIES_OUTPUT = "probabilities"  # (N, NUM_CLASSES) calibrated softmax
+FEATURES_OUTPUT = "features"  # (N, F) the last layer's input; F is the model's, read from model.json
+
 # Doubt: when the page and `pipeline predict` name no digit. The probabilities are calibrated
 # (pipeline/calibration.py), so these are odds a reader can take at their word.
 DOUBT_BELOW = 0.5  # a digit whose top probability is below this is shown as "?"

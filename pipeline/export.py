@@ -12,13 +12,24 @@ ExportConfig.min_agreement of them.
 The model must be the one metrics.json describes (its SHA-256) and reach
 ExportConfig.min_accuracy on the test images, or nothing is converted.
 
+The graph model has two outputs: the probabilities, and the features (the
+input of the model's last layer, a Dense softmax). Beside it go the files the
+page needs to learn a visitor's hand (site_template/js/adapt.js): the last
+layer's weights in float32 and the features of a few MNIST training digits per
+class, computed by the converted model itself, which the page replays so that
+a correction does not make it forget MNIST. They carry the features' version:
+a hash of every weight before the last layer, so that a visitor's personal
+head is only ever used on the features it was trained on.
+
 Reads:  ARTIFACTS/model.keras, ARTIFACTS/metrics.json (if there)
-Writes: ARTIFACTS/tfjs/ (model.json, group1-shard*.bin, export.json, and for the
-        model report evaluation.json + architecture.json: see pipeline/build/report.py), atomically.
+Writes: ARTIFACTS/tfjs/ (model.json, group1-shard*.bin, export.json, adapt.json + adapt.bin,
+        and for the model report evaluation.json + architecture.json: see pipeline/build/report.py),
+        atomically.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -33,6 +44,7 @@ from pipeline.data import mnist
 from pipeline.build import report as model_report
 from pipeline.config import ExportConfig
 from pipeline.artifacts import MODEL_FILE
+from pipeline.contract import FEATURES_OUTPUT, NUM_CLASSES, PROBABILITIES_OUTPUT
 
 QUANTIZE_FLAGS = {  # --quantize choice -> converter flag (with ='*': bare, it swallows the next path)
     "uint8": ["--quantize_uint8=*"],
@@ -65,23 +77,26 @@ def converter_command(saved_model: Path, out_dir: Path, quantize: str) -> list[s
     ]
 
 
-def predict_tfjs(model_dir: Path, images: np.ndarray, node_modules: Path) -> np.ndarray:
-    """Run the tfjs graph model in `model_dir` on float32 (N, 28, 28, 1) images -> (N, 10)."""
+def predict_tfjs(model_dir: Path, images: np.ndarray, node_modules: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Run the tfjs graph model in `model_dir` on float32 (N, 28, 28, 1) images ->
+    (probabilities (N, 10), features (N, F))."""
     if shutil.which("node") is None:
         raise ExportError("node: not installed; it is needed to check the converted model")
     if not (node_modules / "@tensorflow" / "tfjs-backend-wasm").is_dir():
         raise ExportError(f"{node_modules}: @tensorflow/tfjs-backend-wasm missing (run `npm ci`)")
     with tempfile.TemporaryDirectory() as tmp:
-        images_path, out_path = Path(tmp) / "images.f32", Path(tmp) / "probs.f32"
+        images_path, probs_path, features_path = (Path(tmp) / name for name in ("images.f32", "probs.f32", "features.f32"))
         np.ascontiguousarray(images, dtype="<f4").tofile(images_path)
         result = subprocess.run(
-            ["node", str(PARITY_SCRIPT), str(model_dir), str(images_path), str(out_path), str(node_modules)],
+            ["node", str(PARITY_SCRIPT), str(model_dir), str(images_path), str(probs_path), str(features_path),
+             str(node_modules)],
             capture_output=True,
             text=True,
         )
         if result.returncode != 0:
             raise ExportError(f"tfjs check failed: {result.stderr.strip().splitlines()[-1:]}")
-        return np.fromfile(out_path, dtype="<f4").reshape(len(images), -1)
+        probabilities = np.fromfile(probs_path, dtype="<f4").reshape(len(images), -1)
+        return probabilities, np.fromfile(features_path, dtype="<f4").reshape(len(images), -1)
 
 
 def export(
@@ -108,9 +123,10 @@ def export(
     with artifacts.replacing_dir(artifacts_dir / artifacts.TFJS_DIR) as out:
         convert(model, out, config.quantize)
         log(f"export: converted {model_path} to a tfjs graph model (quantize {config.quantize})")
-        tfjs_probs = predict_tfjs(out, x_test, node_modules)
+        tfjs_probs, _ = predict_tfjs(out, x_test, node_modules)
         report = check_parity(keras_probs, tfjs_probs, labels, config, log)
-        weight_bytes = sum(p.stat().st_size for p in out.glob("*.bin"))
+        report.update(write_adapt_files(model, out, digits, config, node_modules))
+        weight_bytes = sum(p.stat().st_size for p in out.glob(artifacts.TFJS_SHARDS))
         report.update(model_bytes=weight_bytes + (out / artifacts.TFJS_MODEL_FILE).stat().st_size, weight_bytes=weight_bytes,
                       export_seconds=round(time.perf_counter() - started, 1), keras_test_accuracy=keras_accuracy,
                       **{artifacts.MODEL_HASH: model_hash})
@@ -124,11 +140,24 @@ def export(
     return report
 
 
+def head_layer(model):
+    """The model's last layer, which the page adapts: a Dense layer with a softmax, or ExportError."""
+    head = model.layers[-1]
+    if type(head).__name__ != "Dense" or getattr(head.activation, "__name__", "") != "softmax":
+        raise ExportError(f"the model's last layer ({head.name}) is not a Dense softmax layer: "
+                          "the page could not learn a visitor's hand on it")
+    return head
+
+
 def convert(model, out_dir: Path, quantize: str) -> None:
-    """Write `model` (Keras) into `out_dir` as a tfjs graph model, through a temporary SavedModel."""
+    """Write `model` (Keras) into `out_dir` as a tfjs graph model with two outputs (probabilities,
+    features: see pipeline/contract.py), through a temporary SavedModel."""
+    import keras
+
+    outputs = {PROBABILITIES_OUTPUT: model.output, FEATURES_OUTPUT: head_layer(model).input}
     with tempfile.TemporaryDirectory() as tmp:
         saved_model = Path(tmp) / "saved_model"
-        model.export(str(saved_model), format="tf_saved_model", verbose=False)
+        keras.Model(model.input, outputs).export(str(saved_model), format="tf_saved_model", verbose=False)
         result = subprocess.run(converter_command(saved_model, out_dir, quantize), capture_output=True, text=True)
     if result.returncode != 0:
         raise ExportError(f"tensorflowjs_converter failed: {result.stderr.strip().splitlines()[-1:]}")
@@ -160,3 +189,45 @@ def check_parity(keras_probs: np.ndarray, tfjs_probs: np.ndarray, labels: np.nda
         "max_probability_difference": max_diff,
         "tfjs_test_accuracy": tfjs_accuracy,
     }
+
+
+def features_version(model) -> str:
+    """A hash of every weight before the model's last layer: equal hashes, equal features."""
+    digest = hashlib.sha256()
+    head = head_layer(model)
+    for layer in model.layers:
+        if layer is not head:
+            for weight in layer.weights:
+                digest.update(weight.path.encode() + b"\0")
+                digest.update(np.ascontiguousarray(np.asarray(weight), dtype="<f4").tobytes())
+    return digest.hexdigest()[:16]
+
+
+def replay_picks(labels: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
+    """`per_class` indices of each digit in `labels`, class by class (fewer where a class has fewer)."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate([np.sort(rng.permutation(np.flatnonzero(labels == digit))[:per_class])
+                           for digit in range(NUM_CLASSES)])
+
+
+def write_adapt_files(model, out_dir: Path, digits, config: ExportConfig, node_modules: Path) -> dict:
+    """Write ADAPT_JSON (the last layer in float32, the features' version and size, how adapt.bin is laid
+    out) and ADAPT_BIN (the converted model's features of `config.replay_per_class` MNIST training digits
+    of each class, uint8 with one scale, then their labels, uint8); returns export.json's fields on them."""
+    picks = replay_picks(digits.y_train, config.replay_per_class)
+    _, features = predict_tfjs(out_dir, mnist.to_model_input(digits.x_train[picks]), node_modules)
+    scale = float(features.max()) / 255 or 1.0
+    quantized = np.clip(np.rint(features / scale), 0, 255).astype(np.uint8)
+    weights, bias = (np.asarray(w, dtype=np.float32) for w in head_layer(model).get_weights())
+    version = features_version(model)
+    (out_dir / artifacts.ADAPT_BIN).write_bytes(quantized.tobytes() + digits.y_train[picks].astype(np.uint8).tobytes())
+    artifacts.write_json(out_dir / artifacts.ADAPT_JSON, {
+        "features_version": version,
+        "features": int(features.shape[1]),
+        "classes": int(weights.shape[1]),
+        "weights": weights.round(7).tolist(),  # features × classes, the last layer's kernel
+        "bias": bias.round(7).tolist(),
+        "replay": {"count": len(picks), "scale": scale,
+                   "layout": "count×features uint8 features (× scale), then count uint8 labels"},
+    })
+    return {"features_version": version, "features": int(features.shape[1]), "replay_images": len(picks)}

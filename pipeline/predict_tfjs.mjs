@@ -2,14 +2,15 @@
 // (@tensorflow/tfjs + the wasm backend), so `pipeline export` can check the
 // converted model against Keras before anything ships.
 //
-// Usage: node predict_tfjs.mjs MODEL_DIR IMAGES_F32 OUT_F32 NODE_MODULES
-//   IMAGES_F32: raw little-endian float32, N×28×28 (0–1, white on black)
-//   OUT_F32:    written: raw float32, N×10 probabilities
+// Usage: node predict_tfjs.mjs MODEL_DIR IMAGES_F32 PROBS_F32 FEATURES_F32 NODE_MODULES
+//   IMAGES_F32:   raw little-endian float32, N×28×28 (0–1, white on black)
+//   PROBS_F32:    written: raw float32, N×10, the model's 'probabilities' output
+//   FEATURES_F32: written: raw float32, N×F, its 'features' output (pipeline/contract.py)
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
-const [modelDir, imagesPath, outPath, nodeModules] = process.argv.slice(2);
+const [modelDir, imagesPath, probsPath, featuresPath, nodeModules] = process.argv.slice(2);
 const require = createRequire(path.join(path.resolve(nodeModules), 'package.json'));
 const tf = require('@tensorflow/tfjs');
 require('@tensorflow/tfjs-backend-wasm');
@@ -39,16 +40,21 @@ const raw = fs.readFileSync(imagesPath);
 const images = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
 const side = 28;
 const count = images.length / (side * side);
-const out = new Float32Array(count * 10);
+const outputs = ['probabilities', 'features'];
+const results = outputs.map(() => []);
 const batch = 500;
 for (let start = 0; start < count; start += batch) {
   const n = Math.min(batch, count - start);
-  const probs = tf.tidy(() => {
+  const tensors = tf.tidy(() => {
     const x = tf.tensor4d(images.subarray(start * side * side, (start + n) * side * side), [n, side, side, 1]);
-    return model.predict(x);
+    return model.execute(x, outputs);
   });
-  out.set(await probs.data(), start * 10);
-  probs.dispose();
+  for (const [i, tensor] of tensors.entries()) {
+    results[i].push(await tensor.data());
+    tensor.dispose();
+  }
 }
-fs.writeFileSync(outPath, Buffer.from(out.buffer));
+for (const [i, file] of [probsPath, featuresPath].entries()) {
+  fs.writeFileSync(file, Buffer.concat(results[i].map((part) => Buffer.from(part.buffer, part.byteOffset, part.byteLength))));
+}
 console.log(`tfjs ${tf.version.tfjs} (${tf.getBackend()}): predicted ${count} images`);

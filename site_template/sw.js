@@ -1,6 +1,6 @@
 /**
  * The site's service worker: after one visit to a page, that page works with the network off.
- * Rendered by `pipeline build` (pipeline/build/webapp.py), which fills in VERSION, PAGE and LAB.
+ * Rendered by `pipeline build` (pipeline/build/webapp.py), which fills in VERSION, PAGE, LATER and LAB.
  *
  * - install: precache the drawing page's own files (PAGE), each from the URL the page itself
  *   requests, through the HTTP cache: what the page has just downloaded is not downloaded again.
@@ -14,16 +14,18 @@
  *   version is ready).
  * - fetch: same-origin GETs are answered from this build's cache, ignoring the ?v= cache-busting
  *   query (the cache holds one build). Anything else goes to the network; a file of this build
- *   that was not cached yet (the cpu fallback, say) is kept once it has passed the check.
+ *   that was not cached yet (the cpu fallback, say, or LATER: what the drawing page needs only
+ *   once a visitor corrects a digit) is kept once it has passed the check.
  */
 const VERSION = {{ version | tojson }}; // content hash of every file: a new build, a new cache
 // [path, url as the pages request it, SHA-256 hex], paths and urls relative to this script.
 const PAGE = {{ page | tojson }}; // the drawing page's own files
+const LATER = {{ later | tojson }}; // the drawing page's files it fetches only when needed: never precached
 const LAB = {{ lab | tojson }}; // the rest: the lab's pages, data, tfjs and charts
 // Several sites can share an origin (USER.github.io/REPO1/, /REPO2/): name caches by scope.
 const PREFIX = `digit-pipeline ${self.registration.scope} `;
 const CACHE = PREFIX + VERSION;
-const FILES = new Map([...PAGE, ...LAB].map((entry) => [key(entry[0]), entry])); // by cache key
+const FILES = new Map([...PAGE, ...LATER, ...LAB].map((entry) => [key(entry[0]), entry])); // by cache key
 
 self.addEventListener('install', (event) => {
   event.waitUntil(

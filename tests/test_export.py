@@ -28,7 +28,7 @@ def test_tfjs_runtime_predictions_match_keras(trained_artifacts, mnist):
 
     x = (mnist.x_test[:200, ..., None] / 255.0).astype("float32")
     keras_probs = keras.saving.load_model(trained_artifacts / "model.keras", compile=False).predict(x, verbose=0)
-    tfjs_probs = predict_tfjs(trained_artifacts / "tfjs", x, NODE_MODULES)
+    tfjs_probs, _ = predict_tfjs(trained_artifacts / "tfjs", x, NODE_MODULES)
     np.testing.assert_allclose(tfjs_probs.sum(1), 1.0, atol=1e-4)
     assert np.abs(tfjs_probs - keras_probs).mean() < 0.005
     assert (tfjs_probs.argmax(1) == keras_probs.argmax(1)).mean() >= 0.99
@@ -70,3 +70,49 @@ def test_missing_model_and_bad_quantize_are_clear(tmp_path):
 def test_quantize_flag_is_written_with_its_star(tmp_path):
     cmd = converter_command(tmp_path / "saved", tmp_path / "out", "uint8")
     assert "--quantize_uint8=*" in cmd and cmd[-2:] == [str(tmp_path / "saved"), str(tmp_path / "out")]
+
+
+def test_the_export_writes_what_the_page_learns_a_hand_with(trained_artifacts, mnist):
+    """adapt.json is the model's last layer; adapt.bin the converted model's features of MNIST training
+    digits, per class, with their labels; all under the features' version (site_template/js/adapt.js)."""
+    import keras
+
+    from pipeline.data.mnist import to_model_input
+    from pipeline.export import features_version, replay_picks
+
+    tfjs = trained_artifacts / "tfjs"
+    report, adapt = (json.loads((tfjs / name).read_text()) for name in ("export.json", "adapt.json"))
+    model = keras.saving.load_model(trained_artifacts / "model.keras", compile=False)
+    weights, bias = model.layers[-1].get_weights()
+    np.testing.assert_allclose(adapt["weights"], weights, atol=1e-6)
+    np.testing.assert_allclose(adapt["bias"], bias, atol=1e-6)
+    assert adapt["features_version"] == report["features_version"] == features_version(model)
+    assert json.loads((tfjs / "model.json").read_text())["signature"]["outputs"]["features"]["tensorShape"]["dim"][1]["size"] \
+        == str(adapt["features"])
+
+    count, width, per_class = adapt["replay"]["count"], adapt["features"], ExportConfig().replay_per_class
+    data = np.fromfile(tfjs / "adapt.bin", np.uint8)
+    assert data.size == count * (width + 1) and count == 10 * per_class
+    picks = replay_picks(mnist.y_train, per_class)
+    assert np.array_equal(data[count * width:], mnist.y_train[picks])
+    replay = data[: count * width].reshape(count, width).astype(np.float32) * adapt["replay"]["scale"]
+    keras_features = keras.Model(model.input, model.layers[-1].input).predict(
+        to_model_input(mnist.x_train[picks[::30]]), verbose=0)
+    assert np.abs(replay[::30] - keras_features).max() < 0.1 * keras_features.max(), "uint8 features of uint8 weights: near"
+    logits = replay @ weights + bias
+    assert (logits.argmax(1) == mnist.y_train[picks]).mean() > 0.97, "the shipped head reads the replayed features"
+
+
+def test_the_features_version_follows_every_weight_but_the_last_layers():
+    from pipeline.config import ModelConfig
+    from pipeline.export import features_version
+    from pipeline.train.model import build_model
+
+    model = build_model(ModelConfig(filters=(2, 2, 2), dense_units=4))
+    before = features_version(model)
+    head = model.layers[-1]
+    head.set_weights([w + 1 for w in head.get_weights()])
+    assert features_version(model) == before, "a new head reads the same features"
+    first = model.get_layer("c1_conv")
+    first.set_weights([w + 1 for w in first.get_weights()])
+    assert features_version(model) != before

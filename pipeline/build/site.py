@@ -25,11 +25,13 @@ import shutil
 from pathlib import Path
 
 import jinja2
+import numpy as np
 
 from pipeline import artifacts
 from pipeline.build import bundle, webapp
 from pipeline.build import report as model_report
-from pipeline.contract import DOUBT_BELOW, FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES, TORN_ABOVE
+from pipeline.contract import (DOUBT_BELOW, FEATURES_OUTPUT, FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES,
+                               PROBABILITIES_OUTPUT, TORN_ABOVE)
 from pipeline.artifacts import METRICS_FILE, MODEL_FILE, REPORT_FILE, TFJS_DIR, TFJS_MODEL_FILE  # not from train/export: no TensorFlow
 from pipeline.build.subset import SubsetConfig, SubsetError, write_subset
 
@@ -43,9 +45,11 @@ VENDOR_FILES = {  # file in dist/vendor/ -> path inside node_modules
     # not the threaded binary: threads need cross-origin isolation, which GitHub Pages cannot give (the pages say so to tfjs)
     "tfjs-vis.umd.min.js": "@tensorflow/tfjs-vis/dist/tfjs-vis.umd.min.js",  # charts of train.html
 }
+PERSONAL_DIR = "personal"  # in dist/: what the drawing page needs to learn a visitor's hand (webapp.ON_DEMAND_FILES)
 BUILD_MARKER = ".pipeline-build"  # in dist/: this folder is a build, so the next build may replace it whole
 METRICS_SHAPE = {"test_accuracy": artifacts.NUMBER, "history": [{}]}  # what the build reads from metrics.json
-EXPORT_SHAPE = {"tfjs_test_accuracy": artifacts.NUMBER, "model_bytes": int, "weight_bytes": int, "quantize": str}
+EXPORT_SHAPE = {"tfjs_test_accuracy": artifacts.NUMBER, "model_bytes": int, "weight_bytes": int, "quantize": str,
+                "features_version": str}
 PAGE_METRICS = ("test_accuracy", "test_loss", "test_images", "parameters", "epochs", "train_seconds", "backend")
 
 
@@ -53,8 +57,8 @@ class BuildError(Exception):
     """The site cannot be built from what is there. One line for the user."""
 
 
-def page_config() -> dict:
-    """The contract the page reads (rendered into index.html as JSON)."""
+def page_config(features_version: str) -> dict:
+    """The contract the page reads (rendered into index.html as JSON); `features_version`: export.json's."""
     return {
         "imageSize": IMAGE_SIZE,
         "fitSize": FIT_SIZE,
@@ -63,6 +67,10 @@ def page_config() -> dict:
         "doubtBelow": DOUBT_BELOW,
         "tornAbove": TORN_ABOVE,
         "modelUrl": "model/model.json",
+        "modelOutputs": [PROBABILITIES_OUTPUT, FEATURES_OUTPUT],  # the graph model's outputs, in this order
+        "adaptUrl": f"{PERSONAL_DIR}/{artifacts.ADAPT_JSON}",  # the last layer and the replayed features (js/adapt.js)
+        "adaptDataUrl": f"{PERSONAL_DIR}/{artifacts.ADAPT_BIN}",
+        "featuresVersion": features_version,  # a personal head is only used on the features it was learnt on
         "metricsUrl": "metrics.json",
         "reportUrl": model_report.REPORT_JSON,
         "vendorPath": "vendor/",
@@ -73,24 +81,29 @@ def page_config() -> dict:
 
 
 def check_model_shape(model_json: Path) -> None:
-    """Refuse a tfjs model whose input/output does not fit the page: (N, 28, 28, 1) -> (N, 10).
+    """Refuse a tfjs model that does not fit the page: one input (N, 28, 28, 1), and two outputs,
+    probabilities (N, 10) and features (N, F) (names: pipeline/contract.py).
 
     A dimension the model leaves open (-1, e.g. a fully convolutional input) fits any size.
     """
     try:
         signature = artifacts.read_json(model_json)["signature"]
         (inp,) = signature["inputs"].values()
-        (out,) = signature["outputs"].values()
-        in_shape = [int(d["size"]) for d in inp["tensorShape"]["dim"]]
-        out_shape = [int(d["size"]) for d in out["tensorShape"]["dim"]]
+        outputs = signature["outputs"]
+        shapes = {name: [int(d["size"]) for d in tensor["tensorShape"]["dim"]]
+                  for name, tensor in [("input", inp), *((n, outputs[n]) for n in (PROBABILITIES_OUTPUT, FEATURES_OUTPUT))]}
     except artifacts.ArtifactError as err:
         raise BuildError(str(err)) from None
     except (KeyError, ValueError, TypeError, AttributeError, IndexError) as err:
         reason = f"{type(err).__name__}: {str(err)[:80]}"
-        raise BuildError(f"{model_json}: not a tfjs graph model with one input and one output ({reason})") from None
+        raise BuildError(f"{model_json}: not a tfjs graph model with one input and the outputs "
+                         f"{PROBABILITIES_OUTPUT!r} and {FEATURES_OUTPUT!r} ({reason})") from None
+    in_shape, out_shape = shapes["input"], shapes[PROBABILITIES_OUTPUT]
     needed_in, needed_out = [-1, IMAGE_SIZE, IMAGE_SIZE, 1], [-1, NUM_CLASSES]
     if not (shape_fits(in_shape, needed_in) and shape_fits(out_shape, needed_out)):
         raise BuildError(f"{model_json}: model maps {in_shape} -> {out_shape}, the page needs {needed_in} -> {needed_out}")
+    if not shape_fits(shapes[FEATURES_OUTPUT], [-1, -1]) or shapes[FEATURES_OUTPUT][1] < 1:
+        raise BuildError(f"{model_json}: its {FEATURES_OUTPUT!r} output is {shapes[FEATURES_OUTPUT]}, the page needs [-1, F]")
 
 
 def shape_fits(shape: list[int], needed: list[int]) -> bool:
@@ -119,6 +132,10 @@ def build(
     inputs = [tfjs_dir, artifacts_dir / METRICS_FILE, artifacts_dir / MODEL_FILE, template_dir, node_modules]
     check_out(out_dir, inputs + ([data_path] if data_path else []))
     metrics, report = _read_artifacts(artifacts_dir, min_accuracy)
+    try:
+        check_adapt_files(tfjs_dir, report)
+    except artifacts.ArtifactError as err:
+        raise BuildError(str(err)) from None
     page_metrics = {k: metrics[k] for k in PAGE_METRICS if k in metrics}
     page_metrics.update({k: report[k] for k in ("quantize", "model_bytes", "tfjs_test_accuracy") if k in report})
 
@@ -138,7 +155,7 @@ def build(
             raise BuildError(str(err)) from None
         try:
             webapp.write_app_files(stage, template_dir)
-            context = {"config": page_config(), "metrics": page_metrics, "asset_version": webapp.content_hash(stage),
+            context = {"config": page_config(report["features_version"]), "metrics": page_metrics, "asset_version": webapp.content_hash(stage),
                        "subset": {"train_count": shipped["train"]["count"], "test_count": shipped["test"]["count"]}}
             pages = render_pages(template_dir, stage, context, log)
             version = webapp.write_service_worker(stage, template_dir / webapp.SERVICE_WORKER,  # last: it lists every file
@@ -155,7 +172,9 @@ def build(
 def check_inputs(artifacts_dir: Path, template_dir: Path, node_modules: Path) -> None:
     """BuildError naming the first missing input (and the command that makes it), or a model that does not fit."""
     tfjs_dir = artifacts_dir / TFJS_DIR
-    for needed, hint in ((tfjs_dir / TFJS_MODEL_FILE, "pipeline export"), (artifacts_dir / METRICS_FILE, "pipeline train")):
+    needed_files = [tfjs_dir / name for name in (TFJS_MODEL_FILE, REPORT_FILE, artifacts.ADAPT_JSON, artifacts.ADAPT_BIN)]
+    for needed, hint in ((*needed_files[:1], "pipeline export"), (artifacts_dir / METRICS_FILE, "pipeline train"),
+                         *((path, "pipeline export") for path in needed_files[1:])):
         if not needed.is_file():
             raise BuildError(f"{needed}: missing (run `{hint}` first)")
     if not (template_dir / "index.html").is_file():
@@ -208,6 +227,31 @@ def _read_artifacts(artifacts_dir: Path, min_accuracy: float) -> tuple[dict, dic
     return metrics, report
 
 
+def check_adapt_files(tfjs_dir: Path, report: dict) -> None:
+    """ArtifactError unless adapt.json and adapt.bin are whole and belong to the model export.json describes."""
+    report_path, adapt_path, data_path = tfjs_dir / REPORT_FILE, tfjs_dir / artifacts.ADAPT_JSON, tfjs_dir / artifacts.ADAPT_BIN
+    if "features_version" not in report:
+        raise artifacts.ArtifactError(f"{report_path}: no features_version (an older export): run `pipeline export` again")
+    adapt = artifacts.read_json(adapt_path)
+    artifacts.check_fields(adapt, {"features_version": str, "features": int, "classes": int, "weights": list, "bias": list,
+                                   "replay": {"count": int, "scale": artifacts.NUMBER}}, adapt_path)
+    if adapt["features_version"] != report["features_version"]:
+        raise artifacts.ArtifactError(f"{adapt_path}: written for other features than {report_path} describes; "
+                                      "run `pipeline export` again")
+    count, features, classes = adapt["replay"]["count"], adapt["features"], adapt["classes"]
+    try:
+        weights, bias = np.asarray(adapt["weights"], dtype=float), np.asarray(adapt["bias"], dtype=float)
+    except (ValueError, TypeError):
+        weights = bias = np.zeros(0)
+    if weights.shape != (features, classes) or bias.shape != (classes,) or not np.isfinite(weights).all() \
+            or not np.isfinite(bias).all():
+        raise artifacts.ArtifactError(f"{adapt_path}: weights are not {features}×{classes} finite numbers "
+                                      f"with {classes} biases; run `pipeline export` again")
+    if data_path.stat().st_size != count * (features + 1):
+        raise artifacts.ArtifactError(f"{data_path}: {data_path.stat().st_size:,} bytes, expected {count * (features + 1):,} "
+                                      f"({count} replayed images of {features} features and a label)")
+
+
 def _as_dict(value) -> dict:
     return value if isinstance(value, dict) else {}
 
@@ -218,8 +262,10 @@ def _copy_files(stage: Path, template_dir: Path, tfjs_dir: Path, node_modules: P
         rel = src.relative_to(template_dir)
         if src.is_file() and src.suffix not in TEMPLATE_SUFFIXES and rel.as_posix() not in webapp.RENDERED_FILES:
             _copy(src, stage / rel)
-    for name in ["model.json", *(p.name for p in sorted(tfjs_dir.glob("*.bin")))]:
+    for name in ["model.json", *(p.name for p in sorted(tfjs_dir.glob(artifacts.TFJS_SHARDS)))]:
         _copy(tfjs_dir / name, stage / "model" / name)
+    for name in (artifacts.ADAPT_JSON, artifacts.ADAPT_BIN):  # fetched once a visitor corrects a digit
+        _copy(tfjs_dir / name, stage / PERSONAL_DIR / name)
     for name, src in VENDOR_FILES.items():
         _copy(node_modules / src, stage / "vendor" / name)
 

@@ -61,6 +61,9 @@ DRAWING_PAGE = "index.html"  # its files are precached on install; the other pag
 # binary without SIMD: only where needed. Not the manifest's icons: a browser that installs the app fetches
 # and keeps them itself.
 WORKER_FILES = ("js/model-worker.js", "vendor/tfjs-digits.js", "model/*", "vendor/tfjs-backend-wasm-simd.wasm")
+# What the drawing page fetches only when a visitor first corrects a digit (js/adapt.js): cached then, by
+# the service worker's fetch handler, never precached.
+ON_DEMAND_FILES = ("personal/*",)
 # Files the site requests without ?v= (fnmatch globs); the pages' own links are read from the pages.
 PLAIN_URLS = ("*.html", "vendor/*.wasm", "icons/*", "report/*", MANIFEST)
 LINKS_LOADED = ("stylesheet", "icon", "manifest", "apple-touch-icon")  # <link rel> a page loads itself
@@ -356,10 +359,12 @@ def page_urls(html: str) -> list[str]:
 
 
 def cache_groups(dist: Path, asset_version: str) -> dict[str, list[list[str]]]:
-    """What sw.js caches: {"page": [[path, url, sha256], ...], "lab": [...]}, paths relative to dist/.
+    """What sw.js caches: {"page": [[path, url, sha256], ...], "lab": [...], "later": [...]}, paths
+    relative to dist/.
 
     "page" is the drawing page's own files (DRAWING_PAGE, what it links and WORKER_FILES), precached
-    on install; "lab" is every other file, cached when a lab page is first opened. Each url is the
+    on install; "later" is ON_DEMAND_FILES, kept when first fetched; "lab" is every other file, cached
+    when a lab page is first opened. Each url is the
     one the page itself requests (the ?v= included), so the HTTP cache serves the service worker
     what the page has just downloaded: no file comes down twice.
     """
@@ -379,7 +384,9 @@ def cache_groups(dist: Path, asset_version: str) -> dict[str, list[list[str]]]:
     def entry(path: str) -> list[str]:
         return [quote(path), quote(urls[path], safe="/?="), file_sha256(dist / path)]
 
-    return {"page": [entry(p) for p in files if p in page], "lab": [entry(p) for p in files if p not in page]}
+    later = {path for path in files if any(fnmatch.fnmatchcase(path, glob) for glob in ON_DEMAND_FILES)}
+    return {"page": [entry(p) for p in files if p in page], "later": [entry(p) for p in files if p in later],
+            "lab": [entry(p) for p in files if p not in page | later]}
 
 
 def write_service_worker(dist: Path, template: Path, asset_version: str) -> str:
@@ -389,7 +396,7 @@ def write_service_worker(dist: Path, template: Path, asset_version: str) -> str:
         raise PageError(f"{template}: missing (the service worker template)")
     version = content_hash(dist, precache_files(dist))
     groups = cache_groups(dist, asset_version)
-    (dist / SERVICE_WORKER).write_text(_render(template, version=version, page=groups["page"], lab=groups["lab"]))
+    (dist / SERVICE_WORKER).write_text(_render(template, version=version, **groups))
     return version
 
 

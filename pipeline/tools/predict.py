@@ -237,7 +237,7 @@ def predict_tfjs(artifacts_dir: Path, batch: np.ndarray, node_modules: Path) -> 
     if not (model_dir / artifacts.TFJS_MODEL_FILE).is_file():
         raise PredictError(f"{model_dir / artifacts.TFJS_MODEL_FILE}: no tfjs model (run `pipeline export` first)")
     try:
-        return export.predict_tfjs(model_dir, batch, node_modules)
+        return export.predict_tfjs(model_dir, batch, node_modules)[0]
     except export.ExportError as err:
         raise PredictError(str(err)) from None
 

@@ -41,7 +41,7 @@ const pad = createDrawingPad(ui.elements.pad, { onChange: ({ final }) => request
 ui.onClear(clear);
 ui.onTeach(teach);
 ui.onPersonalButtons({ download, forget });
-personal.countExamples().then((count) => ui.showPersonal(count), () => {}); // no IndexedDB: nothing kept
+restorePersonal();
 
 /** Backend, then model (in a worker): resolves to the warmed-up model client; shows the outcome. */
 async function start() {
@@ -134,24 +134,91 @@ function clear() {
 }
 
 // ------------------------------------------------------- the visitor's digits
-/** Keep the listed digit, labelled `label` by the visitor, in IndexedDB (js/personal.js). */
+// The visitor's digits are kept in IndexedDB (js/personal.js); the worker learns a personal head from all
+// of them (js/adapt.js), kept there too with the features it was learnt on. One adaptation runs at a
+// time; digits taught meanwhile start one more when it ends. Forget ends the generation: an adaptation
+// still running then keeps nothing.
+let adapting = null; // the running adaptation, a promise
+let adaptAgain = false;
+let generation = 0;
+
+/** At start: count the kept digits; read with the kept head if this build has its features, else learn again. */
+async function restorePersonal() {
+  let count;
+  try {
+    count = await personal.countExamples();
+  } catch {
+    return; // no IndexedDB: nothing is kept
+  }
+  ui.showPersonal(count, { state: 'shipped' });
+  const model = count > 0 ? await ready.catch(() => null) : null;
+  if (!model) return;
+  const head = await personal.loadHead().catch(() => undefined);
+  try {
+    if (head?.featuresVersion !== config.featuresVersion) throw new Error('learnt on another version of the model');
+    await model.useHead(head);
+    ui.showPersonal(count, { state: 'personal' });
+  } catch {
+    await adapt(model, head ? 'The model was updated since: learnt again from your digits.' : '');
+  }
+}
+
+/** Learn a head from every kept digit, keep it and read with it; shows the state throughout. */
+function adapt(model, note = '') {
+  adaptAgain = Boolean(adapting);
+  adapting ??= (async () => {
+    const mine = generation;
+    try {
+      do {
+        adaptAgain = false;
+        const examples = await personal.allExamples();
+        ui.showPersonal(examples.length, { state: 'adapting' });
+        const size = imageSize * imageSize;
+        const images = new Float32Array(examples.length * size);
+        examples.forEach(({ image }, i) => images.set(Float32Array.from(image, (v) => v / 255), i * size));
+        const { milliseconds, ...head } = await model.adapt(images, examples.map(({ label }) => labels.indexOf(label)));
+        if (mine !== generation) return; // forgotten meanwhile
+        await personal.saveHead({ ...head, examples: examples.length });
+        ui.showPersonal(examples.length, { state: 'personal', note });
+        requestPrediction(true); // the drawing on the pad, read again by the new head
+      } while (adaptAgain);
+    } catch (err) {
+      if (mine === generation) {
+        ui.showPersonal(await personal.countExamples().catch(() => 0), { state: 'shipped', note: `Could not learn from them now (${err.message}).` });
+      }
+    } finally {
+      adapting = null;
+    }
+  })();
+  return adapting;
+}
+
+/** Keep the listed digit, labelled `label` by the visitor, and learn from it. */
 async function teach(label) {
   const { image, strokes } = ui.shownDigit();
   const example = { label, image: Uint8Array.from(image, (v) => Math.round(255 * v)), strokes, added: new Date().toISOString() };
   try {
-    ui.showPersonal(await personal.addExample(example), label);
+    ui.showPersonal(await personal.addExample(example), { taught: label });
   } catch (err) {
     ui.showPersonalProblem(`Sorry, this browser would not keep your digit (${err.message}).`);
+    return;
   }
+  const model = await ready.catch(() => null);
+  if (model) await adapt(model);
 }
 
 async function download() {
   ui.saveFile('my-digits.csv', personal.toKaggleCsv(await personal.allExamples()), 'text/csv');
 }
 
+/** Delete the kept digits and head, and read with the shipped model again. */
 async function forget() {
+  generation += 1;
   await personal.forgetAll();
-  ui.showPersonal(0);
+  const model = await ready.catch(() => null);
+  await model?.useHead(null);
+  ui.showPersonal(0, { state: 'shipped' });
+  requestPrediction(true);
 }
 
 /** Strokes relative to their box: 0–1 of its longer side. */

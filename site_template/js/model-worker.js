@@ -9,46 +9,80 @@
  * an ES module shared with the lab (js/webgl.js), comes in with a dynamic
  * import() only when 'webgl' is among the backends.
  *
+ * The graph model has two outputs (modelOutputs): its probabilities and its
+ * features. Until the visitor has taught the page their hand, the probabilities
+ * are the shipped model's, untouched. With a personal head (js/adapt.js), the
+ * probabilities are that head's softmax on the features.
+ *
  * Messages in (from js/model.js):
- *   {type: 'init', vendorUrl, modelUrl, version, backends, pageHasWasm, imageSize}
+ *   {type: 'init', vendorUrl, modelUrl, modelOutputs, adaptUrl, adaptDataUrl, featuresVersion, version, backends, pageHasWasm, imageSize}
  *       vendorUrl  absolute URL of dist/vendor/ (the tfjs bundles, the .wasm files)
- *       modelUrl   absolute URL of model.json
+ *       modelUrl   absolute URL of model.json; modelOutputs its [probabilities, features] outputs
+ *       adaptUrl, adaptDataUrl  absolute URLs of personal/adapt.json and adapt.bin, fetched at the first 'adapt'
+ *       featuresVersion  the build's features: 'use-head' refuses a head learnt on others
  *       version    the build's hash, appended as ?v= (tfjs appends it to the shards too)
  *       backends   names in order of preference, e.g. ['wasm', 'cpu']
  *       pageHasWasm  false: the page has no WebAssembly, so the worker does not use it either
  *   {type: 'predict', id, images: Float32Array(count·imageSize²) 0–1, count}
+ *   {type: 'adapt', id, images: Float32Array(count·imageSize²), labels: class indices}  learn a head from
+ *       the visitor's digits; it is used from then on
+ *   {type: 'use-head', id, head}  use a head learnt before (kept by the page), or the shipped model (head null)
  * Messages out:
  *   {type: 'progress', stage}   a start-up step is done ('runtime', 'backend'): the page's timeout starts again
  *   {type: 'ready', backend, skipped: string[]}   or   {type: 'failed', stage, message}
  *   {type: 'result', id, probabilities: Float32Array(count·numClasses)}   or   {type: 'result', id, error}
+ *   {type: 'result', id, head}  (adapt: the head learnt; use-head: the head now in use)   or   {type: 'result', id, error}
  */
 /* global tf */
 const RUNTIME = 'tfjs-digits.js'; // in vendor/: core, converter, the wasm backend and this model's kernels
 const CPU_CHUNK = 'tfjs-digits-cpu.js'; // in vendor/: the cpu backend, fetched only when cpu is tried
 let model = null;
+let outputs = []; // [probabilities, features]: the graph model's output names
+let adaptUrls = []; // personal/adapt.json and adapt.bin, with ?v=
+let featuresVersion = ''; // the build's: a head learnt on other features is refused
+let base = null; // js/adapt.js's Base, fetched at the first adaptation
+let head = null; // the visitor's head, or null: the shipped model
+let adapt = null; // js/adapt.js, imported at the first adaptation or personal head
 let cpuChunk = ''; // URL of CPU_CHUNK with the build's ?v=
 let imageSize = 0;
 let wasmAllowed = true; // the page has WebAssembly too
 let webgl = null; // js/webgl.js, loaded by init
 
+const HANDLERS = {
+  predict: async ({ images, count }) => {
+    const probabilities = await predict(images, count);
+    return [{ probabilities }, [probabilities.buffer]];
+  },
+  adapt: async ({ images, labels }) => [{ head: await learn(images, labels) }, []],
+  'use-head': async ({ head: chosen }) => {
+    if (chosen) await checkHead(chosen);
+    head = chosen;
+    return [{ head }, []];
+  },
+};
+
 self.onmessage = async ({ data }) => {
   if (data.type === 'init') {
     await init(data);
-  } else if (data.type === 'predict') {
-    try {
-      const probabilities = await predict(data.images, data.count);
-      self.postMessage({ type: 'result', id: data.id, probabilities }, [probabilities.buffer]);
-    } catch (err) {
-      self.postMessage({ type: 'result', id: data.id, error: String(err.message || err) });
-    }
+    return;
+  }
+  try {
+    const [answer, transfer] = await HANDLERS[data.type](data);
+    self.postMessage({ type: 'result', id: data.id, ...answer }, transfer);
+  } catch (err) {
+    self.postMessage({ type: 'result', id: data.id, error: String(err.message || err) });
   }
 };
 
-async function init({ vendorUrl, modelUrl, version, backends, pageHasWasm, imageSize: size }) {
+async function init({ vendorUrl, modelUrl, modelOutputs, adaptUrl, adaptDataUrl, featuresVersion: features, version, backends,
+  pageHasWasm, imageSize: size }) {
   imageSize = size;
+  outputs = modelOutputs;
+  featuresVersion = features;
   wasmAllowed = pageHasWasm && typeof WebAssembly === 'object';
   const query = `?v=${encodeURIComponent(version)}`;
   cpuChunk = `${vendorUrl}${CPU_CHUNK}${query}`;
+  adaptUrls = [adaptUrl, adaptDataUrl].map((url) => `${url}${query}`);
   try {
     importScripts(`${vendorUrl}${RUNTIME}${query}`);
   } catch (err) {
@@ -146,12 +180,61 @@ async function chooseBackend(backends, vendorUrl, skipped) {
  */
 async function predict(images, count) {
   if (!model) throw new Error('the model is not loaded');
-  const probabilities = tf.tidy(() => model.predict(tf.tensor4d(images, [count, imageSize, imageSize, 1])));
+  if (head) return checkedProbabilities(adapt.headProbabilities(await features(images, count), count, head), count);
+  const probabilities = tf.tidy(() => model.execute(tf.tensor4d(images, [count, imageSize, imageSize, 1]), outputs[0]));
   try {
     return checkedProbabilities(await probabilities.data(), count);
   } finally {
     probabilities.dispose();
   }
+}
+
+/** The graph model's features of a batch of images: count·F. */
+async function features(images, count) {
+  const tensor = tf.tidy(() => model.execute(tf.tensor4d(images, [count, imageSize, imageSize, 1]), outputs[1]));
+  try {
+    return await tensor.data();
+  } finally {
+    tensor.dispose();
+  }
+}
+
+/** js/adapt.js and the build's adapt files, the first time they are needed. */
+async function loadAdapt() {
+  if (!adapt) adapt = await import(`./adapt.js${adaptUrls[0].slice(adaptUrls[0].indexOf('?'))}`);
+  if (!base) {
+    const [json, bin] = await Promise.all(adaptUrls.map(async (url) => {
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`${new URL(url).pathname}: HTTP ${response.status}`);
+      return url.includes('.json') ? response.json() : response.arrayBuffer();
+    }));
+    base = adapt.readBase(json, bin);
+  }
+  return base;
+}
+
+/** Learn a head from the visitor's digits (images: count·imageSize², labels: class indices) and use it. */
+async function learn(images, labels) {
+  const started = performance.now();
+  await loadAdapt();
+  const size = imageSize * imageSize;
+  const copies = adapt.AUGMENTED_COPIES;
+  const batch = new Float32Array(labels.length * copies * size);
+  labels.forEach((_, i) => batch.set(adapt.augment(images.subarray(i * size, (i + 1) * size), imageSize, i + 1), i * copies * size));
+  const exampleFeatures = await features(batch, labels.length * copies);
+  const learnt = adapt.learnHead(base, exampleFeatures, labels.flatMap((label) => Array(copies).fill(label)));
+  head = learnt;
+  return { ...learnt, milliseconds: Math.round(performance.now() - started) };
+}
+
+/** Throws unless `chosen` is a head for this model's features (and imports js/adapt.js, which runs it). */
+async function checkHead(chosen) {
+  if (chosen.featuresVersion !== featuresVersion) throw new Error('this personal model was learnt on another version of the model');
+  const { features: F, classes: C, weights, bias } = chosen;
+  if (!(weights instanceof Float32Array && bias instanceof Float32Array && weights.length === F * C && bias.length === C)) {
+    throw new Error('this personal model is damaged');
+  }
+  if (!adapt) adapt = await import(`./adapt.js${adaptUrls[0].slice(adaptUrls[0].indexOf('?'))}`);
 }
 
 const SUM_TOLERANCE = 1e-3; // how far a row of softmax outputs may sum from 1 (float32 rounding, uint8 weights)

@@ -10,6 +10,13 @@
  * @property {function(Float32Array, number): Promise<Float32Array>} predict
  *   (images, count): images is count·imageSize², row-major, 0–1, white ink on
  *   black; resolves to count·numClasses softmax probabilities, row-major
+ * @property {function(Float32Array, number[]): Promise<object>} adapt
+ *   (images, labels): learn a personal head from the visitor's digits (class
+ *   indices) and read with it from now on; resolves to the head (js/adapt.js)
+ *   with `milliseconds`, the time it took in the worker
+ * @property {function(object|null): Promise<void>} useHead
+ *   read with a head learnt before, or with the shipped model (null); rejects
+ *   if the head was learnt on other features
  */
 
 /** Why loading failed, by stage: 'runtime' (scripts), 'backend' (no backend works), 'model' (model.json or weights). */
@@ -34,12 +41,16 @@ export class ModelError extends Error {
  * @param {string[]} options.backends in order of preference, e.g. ['wasm', 'webgl', 'cpu']
  * @param {string} options.vendorPath folder of tf.min.js and the .wasm binaries, relative to the page
  * @param {string} options.modelUrl model.json, relative to the page
+ * @param {string[]} options.modelOutputs the graph model's [probabilities, features] outputs
+ * @param {string} options.adaptUrl personal/adapt.json, relative to the page; options.adaptDataUrl adapt.bin
+ * @param {string} options.featuresVersion the build's features (a personal head is only used on them)
  * @param {string} options.version the build's hash, appended as ?v= to every URL the worker loads
  * @param {number} options.imageSize side of the model's square input, pixels
  * @param {number} options.modelTimeoutMs the longest silence of a worker the page waits on, ms
  * @returns {Promise<ModelClient>} rejects with a ModelError
  */
-export function startModel({ backends, vendorPath, modelUrl, version, imageSize, modelTimeoutMs }) {
+export function startModel({ backends, vendorPath, modelUrl, modelOutputs, adaptUrl, adaptDataUrl, featuresVersion, version,
+  imageSize, modelTimeoutMs }) {
   const page = document.baseURI;
   const script = new URL('./model-worker.js', import.meta.url);
   script.search = `?v=${encodeURIComponent(version)}`;
@@ -78,14 +89,20 @@ export function startModel({ backends, vendorPath, modelUrl, version, imageSize,
     worker.addEventListener('message', ({ data }) => {
       if (data.type === 'ready') {
         starting = false;
-        resolve({ backend: data.backend, skipped: data.skipped, predict });
+        resolve({
+          backend: data.backend,
+          skipped: data.skipped,
+          predict: (images, count) => ask({ type: 'predict', images, count }).then((answer) => answer.probabilities),
+          adapt: (images, labels) => ask({ type: 'adapt', images, labels }).then((answer) => answer.head),
+          useHead: (head) => ask({ type: 'use-head', head }).then(() => undefined),
+        });
       } else if (data.type === 'failed') {
         fail(new ModelError(data.stage, data.message));
       } else if (data.type === 'result') {
         const request = waiting.get(data.id);
         waiting.delete(data.id);
         if (data.error) request?.reject(new Error(data.error));
-        else request?.resolve(data.probabilities);
+        else request?.resolve(data);
       }
       if (!broken) watch();
     });
@@ -93,6 +110,10 @@ export function startModel({ backends, vendorPath, modelUrl, version, imageSize,
       type: 'init',
       vendorUrl: new URL(vendorPath, page).href,
       modelUrl: new URL(modelUrl, page).href,
+      modelOutputs,
+      adaptUrl: new URL(adaptUrl, page).href,
+      adaptDataUrl: new URL(adaptDataUrl, page).href,
+      featuresVersion,
       version,
       backends,
       // WebAssembly switched off for the page (a policy, a hardened browser) counts as off for its worker too.
@@ -102,7 +123,8 @@ export function startModel({ backends, vendorPath, modelUrl, version, imageSize,
     watch();
   });
 
-  function predict(images, count) {
+  /** Send the worker a request; resolves to its 'result' message. */
+  function ask(message) {
     return new Promise((resolve, reject) => {
       if (broken) {
         reject(broken);
@@ -110,7 +132,7 @@ export function startModel({ backends, vendorPath, modelUrl, version, imageSize,
       }
       const id = nextId++;
       waiting.set(id, { resolve, reject });
-      worker.postMessage({ type: 'predict', id, images, count });
+      worker.postMessage({ ...message, id });
       if (waiting.size === 1) watch();
     });
   }

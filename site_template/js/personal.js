@@ -2,7 +2,9 @@
  * The visitor's own digits: drawings they labelled ("Wrong? Tap the right
  * digit"), kept in this browser's IndexedDB and nowhere else, downloadable as
  * a Kaggle-style CSV that `pipeline train --extra-data FILE` reads, and
- * forgotten on request (the whole database is deleted). No DOM.
+ * forgotten on request (the whole database is deleted), and the personal head
+ * learnt from them (js/adapt.js), so the page reads with it again after a
+ * reload, offline too. No DOM.
  *
  * An example: {label: string, image: Uint8Array(imageSize²) (the image the
  * model read, white ink on black, 0–255), strokes: [[x, y], ...][] (the
@@ -11,6 +13,8 @@
 
 export const DATABASE = 'digit-pipeline-personal';
 const STORE = 'examples';
+const HEAD_STORE = 'head'; // one record, HEAD_KEY: the head in use, with the number of examples it learnt from
+const HEAD_KEY = 'current';
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -20,20 +24,24 @@ function request(req) {
 }
 
 function open() {
-  const req = indexedDB.open(DATABASE, 1);
-  req.onupgradeneeded = () => req.result.createObjectStore(STORE, { autoIncrement: true });
+  const req = indexedDB.open(DATABASE, 2);
+  req.onupgradeneeded = () => {
+    const db = req.result;
+    if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { autoIncrement: true });
+    if (!db.objectStoreNames.contains(HEAD_STORE)) db.createObjectStore(HEAD_STORE);
+  };
   return request(req);
 }
 
-async function withStore(mode, work) {
+async function withStore(mode, work, name = STORE) {
   const db = await open();
   try {
-    const transaction = db.transaction(STORE, mode);
+    const transaction = db.transaction(name, mode);
     const done = new Promise((resolve, reject) => {
       transaction.oncomplete = resolve;
       transaction.onerror = transaction.onabort = () => reject(transaction.error);
     });
-    const result = await request(work(transaction.objectStore(STORE)));
+    const result = await request(work(transaction.objectStore(name)));
     await done;
     return result;
   } finally {
@@ -57,6 +65,16 @@ export function countExamples() {
 /** Every example kept, oldest first. */
 export function allExamples() {
   return withStore('readonly', (store) => store.getAll());
+}
+
+/** Keep `head` (js/adapt.js's Head, plus `examples`: how many it learnt from) as the one in use. */
+export function saveHead(head) {
+  return withStore('readwrite', (store) => store.put(head, HEAD_KEY), HEAD_STORE);
+}
+
+/** The head kept by saveHead, or undefined. */
+export function loadHead() {
+  return withStore('readonly', (store) => store.get(HEAD_KEY), HEAD_STORE);
 }
 
 /** Delete every stored byte: the whole database. */

@@ -17,7 +17,7 @@ export const elements = {
   status: $('status'), // data-state: loading | ready | error
   backend: $('backend'), // the tfjs backend's name, small print
   announcer: $('announcer'), // aria-live region: what a screen reader hears
-  personal: $('personal'), // data-examples: the visitor's digits kept; data-state: the model in use (shipped)
+  personal: $('personal'), // data-examples: the visitor's digits kept; data-state: shipped | adapting | personal
   personalText: $('personal-text'),
   personalControls: document.querySelector('#personal .personal-controls'),
   download: $('download'), // button: the kept digits as a CSV file
@@ -94,13 +94,21 @@ export function shownDigit() {
   return digits[picked >= 0 ? picked : Math.max(0, digits.findIndex(({ last }) => last))];
 }
 
-/** How many of the visitor's digits are kept; `taught`: the label just kept, said in the status. */
-export function showPersonal(count, taught = null) {
+/**
+ * How many of the visitor's digits are kept and which model reads: state 'shipped', 'adapting' (learning
+ * from them) or 'personal' (learnt); `taught`: the label just kept, said in the status; `note`: said after.
+ */
+export function showPersonal(count, { state = elements.personal.dataset.state, taught = null, note = '' } = {}) {
   elements.personal.dataset.examples = String(count);
+  elements.personal.dataset.state = state;
   elements.personalControls.hidden = count === 0;
-  elements.personalText.textContent = count === 0
-    ? ASK_TO_TEACH
-    : `${count} of your digits kept on this device, never sent anywhere. Download them to train a model on your hand.`;
+  const digits = `${count} of your digit${count === 1 ? '' : 's'}`;
+  const texts = {
+    adapting: `Learning your hand from ${digits}…`,
+    personal: `Personal model: learnt from ${digits}, on this device only.`,
+    shipped: `${digits} kept on this device, never sent anywhere. Download them to train a model on your hand.`,
+  };
+  elements.personalText.textContent = `${count === 0 ? ASK_TO_TEACH : texts[state]}${note ? ` ${note}` : ''}`;
   if (taught !== null) {
     elements.status.textContent = `Kept: that was a ${taught}.`;
     elements.announcer.textContent = `Kept: that was a ${taught}. ${count} of your digits kept.`;

@@ -1,6 +1,8 @@
 """The visitor's own digits: "Wrong? Tap the right digit" keeps the drawing in IndexedDB, on this device
-only; it survives a reload, downloads as a CSV that `pipeline train --extra-data` reads, and Forget
-deletes every stored byte (site_template/js/personal.js)."""
+only, and the page learns from it (a personal head, site_template/js/adapt.js, trained in the model's
+worker); both survive a reload, offline too; the digits download as a CSV that `pipeline train
+--extra-data` reads, and Forget deletes every stored byte and reads with the shipped model again
+(site_template/js/personal.js)."""
 
 from __future__ import annotations
 
@@ -33,29 +35,48 @@ def model_input(page) -> np.ndarray:
         np.uint8)
 
 
-def test_a_digit_taught_is_kept_survives_a_reload_downloads_and_is_forgotten(page, page_log, site_url, tmp_path):
+def read(page, images: np.ndarray) -> np.ndarray:
+    """window.digitApp.predictMnistBatch on uint8 images (N, 784): (N, classes) probabilities."""
+    return np.array(page.evaluate("(p) => window.digitApp.predictMnistBatch(Uint8Array.from(p))", images.ravel().tolist()))
+
+
+def test_a_digit_taught_is_learnt_survives_a_reload_offline_downloads_and_is_forgotten(page, page_log, site_url, tmp_path,
+                                                                                         mnist):
     page.goto(site_url)
     page.wait_for_selector(READY)
     assert page.get_attribute("#personal", "data-examples") == "0" and not page.is_visible("#forget")
+    digits = mnist.x_test[:200].reshape(200, -1)
+    shipped = read(page, digits)
     page.click('#probabilities > [data-digit="3"]')  # nothing drawn: nothing to teach
     assert page.get_attribute("#personal", "data-examples") == "0"
 
     draw_with_mouse(page, SEVEN)
     assert prediction_after(page, 1) == "7"
     seen = model_input(page)
+    before = read(page, seen[None])[0]
     page.click('#probabilities > [data-digit="1"]')  # "no, that is a 1"
     page.wait_for_selector('#personal[data-examples="1"]')
-    assert page.text_content("#status") == "Kept: that was a 1."
-    assert page.get_attribute("#personal", "data-state") == "shipped"
+    page.wait_for_selector('#personal[data-state="personal"]')
+    assert page.text_content("#personal-text").startswith("Personal model: learnt from 1 of your digit")
+    assert page.is_visible("#forget")
+    personal = read(page, np.concatenate([digits, seen[None]]))
+    assert personal[-1, 1] > before[1], "the personal model reads the taught drawing as more of a 1"
+    assert not np.array_equal(personal[:-1], shipped), "predictMnist reads with the personal model"
+    assert (personal[:-1].argmax(1) == shipped.argmax(1)).mean() >= 0.97, "and it still reads MNIST"
     page.click("#clear")
     draw_with_mouse(page, ONE)
     assert prediction_after(page, 1) == "1"
     page.click('#probabilities > [data-digit="1"]')
     page.wait_for_selector('#personal[data-examples="2"]')
+    page.wait_for_selector('#personal[data-state="personal"]')
+    learnt = read(page, digits)
 
+    page.context.set_offline(True)  # the personal model is kept on the device: no network needed
     page.reload()
     page.wait_for_selector(READY)
-    page.wait_for_selector('#personal[data-examples="2"]')
+    page.wait_for_selector('#personal[data-examples="2"][data-state="personal"]')
+    np.testing.assert_allclose(read(page, digits), learnt, atol=1e-6)
+    page.context.set_offline(False)
     kept = page.evaluate(KEPT)
     assert [e["label"] for e in kept] == ["1", "1"] and all(e["strokes"] == 1 for e in kept)
     assert np.array_equal(kept[0]["pixels"], seen), "the image kept is the image the model read"
@@ -68,8 +89,9 @@ def test_a_digit_taught_is_kept_survives_a_reload_downloads_and_is_forgotten(pag
     assert labels.tolist() == [1, 1] and np.array_equal(pixels[0], seen)
 
     page.click("#forget")
-    page.wait_for_selector('#personal[data-examples="0"]')
+    page.wait_for_selector('#personal[data-examples="0"][data-state="shipped"]')
     assert not page.is_visible("#forget")
+    assert np.array_equal(read(page, digits), shipped), "after Forget, the shipped model reads again"
     assert "digit-pipeline-personal" not in page.evaluate(DATABASES), "every stored byte is gone"
     page.reload()
     page.wait_for_selector(READY)

@@ -4,8 +4,8 @@ not a previous build, a file), corrupt artefacts (bad JSON, wrong types, missing
 describing different models, and a model below the 95 % floor unless --allow-weak.
 
 The CLI cases run the real `python -m pipeline build` side by side on a stand-in artefacts folder:
-a tfjs/model.json with the page's signature and nothing else, which is all the build reads before
-these checks. The --allow-weak case builds the real model.
+a tfjs/model.json with the page's signature, export.json and the adapt files (small but whole), which is
+all the build reads before these checks. The --allow-weak case builds the real model.
 """
 
 from __future__ import annotations
@@ -18,14 +18,19 @@ from tests.helpers import SITE, TEMPLATE, check_one_line, finished, start_cli
 
 SIGNATURE = {"signature": {
     "inputs": {"image": {"tensorShape": {"dim": [{"size": "-1"}, {"size": "28"}, {"size": "28"}, {"size": "1"}]}}},
-    "outputs": {"probabilities": {"tensorShape": {"dim": [{"size": "-1"}, {"size": "10"}]}}},
+    "outputs": {"probabilities": {"tensorShape": {"dim": [{"size": "-1"}, {"size": "10"}]}},
+                "features": {"tensorShape": {"dim": [{"size": "-1"}, {"size": "2"}]}}},
 }}
 METRICS = {"test_accuracy": 0.99, "history": []}
+EXPORT = {"features_version": "v1"}
+ADAPT = {"features_version": "v1", "features": 2, "classes": 10, "weights": [[0.0] * 10] * 2, "bias": [0.0] * 10,
+         "replay": {"count": 1, "scale": 1.0}}
 
 
 def stand_in(folder: Path, files: dict[str, bytes | dict | list] | None = None) -> Path:
     """An artefacts folder with a model.json of the page's signature, metrics.json, and `files` on top."""
-    files = {"tfjs/model.json": SIGNATURE, "metrics.json": METRICS, **(files or {})}
+    files = {"tfjs/model.json": SIGNATURE, "metrics.json": METRICS, "tfjs/export.json": EXPORT, "tfjs/adapt.json": ADAPT,
+             "tfjs/adapt.bin": bytes(3), **(files or {})}
     for name, content in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
@@ -81,7 +86,9 @@ def test_build_refuses_an_out_it_must_not_replace(tmp_path):
 # file (relative to the artefacts folder) -> (its content, fragment of the one line after the file's name)
 CORRUPT = {
     "model.json not JSON": ("tfjs/model.json", b'{"signature": ', "not valid JSON"),
-    "model.json a list": ("tfjs/model.json", [], "not a tfjs graph model with one input and one output"),
+    "model.json a list": ("tfjs/model.json", [], "not a tfjs graph model with one input and the outputs"),
+    "model.json without features": ("tfjs/model.json", {"signature": {**SIGNATURE["signature"], "outputs": {
+        "probabilities": SIGNATURE["signature"]["outputs"]["probabilities"]}}}, "the outputs 'probabilities' and 'features'"),
     "model.json dims not numbers": ("tfjs/model.json", json.loads(json.dumps(SIGNATURE).replace('"28"', '"wide"')),
                                     "not a tfjs graph model"),
     "model.json not UTF-8": ("tfjs/model.json", b'{"signature": "\xfe"}', "not UTF-8 text"),
@@ -89,7 +96,12 @@ CORRUPT = {
     "metrics.json accuracy a string": ("metrics.json", {"test_accuracy": "99%"}, "'test_accuracy' missing or not a number"),
     "metrics.json history not a list": ("metrics.json", {**METRICS, "history": {}}, "'history' missing or not a list"),
     "export.json not JSON": ("tfjs/export.json", b"\x00\x01", "not valid JSON"),
-    "export.json sizes as text": ("tfjs/export.json", {"model_bytes": "big"}, "'model_bytes' missing or not int"),
+    "export.json sizes as text": ("tfjs/export.json", {**EXPORT, "model_bytes": "big"}, "'model_bytes' missing or not int"),
+    "export.json of an older export": ("tfjs/export.json", {"quantize": "uint8"}, "no features_version (an older export)"),
+    "adapt.json of other features": ("tfjs/adapt.json", {**ADAPT, "features_version": "v0"}, "written for other features"),
+    "adapt.json weights cut short": ("tfjs/adapt.json", {**ADAPT, "weights": [[0.0] * 10]}, "weights are not 2×10 finite"),
+    "adapt.json without its replay": ("tfjs/adapt.json", {**ADAPT, "replay": 5}, "replay. is not a JSON object"),
+    "adapt.bin cut short": ("tfjs/adapt.bin", b"\0", "1 bytes, expected 3"),
     "evaluation.json cut short": ("tfjs/evaluation.json", b'{"images": 10000, "accur', "not valid JSON"),
     "evaluation.json without mistakes": ("tfjs/evaluation.json", {"images": 1, "accuracy": 0.9, "loss": 0.1},
                                          "'per_class' missing or not a list"),
@@ -97,10 +109,10 @@ CORRUPT = {
                                          "'layers' missing or not a list"),
     "architecture.json a layer without its type": ("tfjs/architecture.json", {"layers": [{"name": "c1"}], "parameters": 5},
                                                    "'layers[0].type' missing or not str"),
-    "two models": ("tfjs/export.json", {"model_sha256": "b" * 64}, "exported from another model.keras than"),
+    "two models": ("tfjs/export.json", {**EXPORT, "model_sha256": "b" * 64}, "exported from another model.keras than"),
     "a weak model": ("metrics.json", {"test_accuracy": 0.1154, "history": []},
                      "test accuracy 11.54% is below the 95% floor for a model to ship"),
-    "a weak export": ("tfjs/export.json", {"tfjs_test_accuracy": 0.5}, "test accuracy 50.00% is below the 95% floor"),
+    "a weak export": ("tfjs/export.json", {**EXPORT, "tfjs_test_accuracy": 0.5}, "test accuracy 50.00% is below the 95% floor"),
     "no accuracy": ("metrics.json", {"history": []}, "no test accuracy recorded"),
 }
 

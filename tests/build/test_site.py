@@ -52,7 +52,9 @@ def test_page_config_is_rendered_for_the_scripts(built_dist):
     match = re.search(r'<script type="application/json" id="app-config">(.*?)</script>', html, re.S)
     config = json.loads(match.group(1))
     assert config["imageSize"] == 28 and config["numClasses"] == 10 and config["fitSize"] == 20
-    assert config["modelUrl"] == "model/model.json"
+    assert config["modelUrl"] == "model/model.json" and config["modelOutputs"] == ["probabilities", "features"]
+    assert config["adaptUrl"] == "personal/adapt.json" and (built_dist / config["adaptDataUrl"]).is_file()
+    assert re.fullmatch(r"[0-9a-f]{16}", config["featuresVersion"])
 
 
 def test_build_replaces_the_site_whole(trained_artifacts, tmp_path):
@@ -73,7 +75,7 @@ def test_missing_artefacts_are_named(tmp_path):
 
 def test_model_with_the_wrong_shape_is_refused(trained_artifacts, tmp_path):
     model_json = json.loads((trained_artifacts / "tfjs" / "model.json").read_text())
-    (out,) = model_json["signature"]["outputs"].values()
+    out = model_json["signature"]["outputs"]["probabilities"]
     out["tensorShape"]["dim"][-1]["size"] = "26"  # e.g. a letters model
     path = tmp_path / "model.json"
     path.write_text(json.dumps(model_json))

@@ -111,13 +111,14 @@ def test_tfjs_comes_with_its_prelude_and_only_through_the_partial(tmp_path):
         render(tmp_path, PAGE, name="tf.html", head_call=without)
 
 
-def test_the_service_worker_lists_every_file_but_itself_and_dotfiles_in_two_groups(tmp_path):
+def test_the_service_worker_lists_every_file_but_itself_and_dotfiles_in_three_groups(tmp_path):
     """The drawing page's files (what index.html loads and what its model worker loads) are precached, each
-    under the URL the page requests and with its SHA-256; every other file is the lab's."""
+    under the URL the page requests and with its SHA-256; what it needs only to learn a visitor's hand
+    (personal/) is kept when first fetched; every other file is the lab's."""
     files = {"index.html": '<link rel="stylesheet" href="css/a.css?v=v1"><script type="module" src="js/offline.js"></script>',
              "css/a.css": "a", "js/offline.js": "o", "js/model-worker.js": "w", "model/w 1.bin": "b", "model/model.json": "{}",
              "vendor/tfjs-digits.js": "t", "vendor/tfjs-backend-wasm-simd.wasm": "s", "train.html": "<p>lab</p>",
-             "data/x.bin": "x", ".nojekyll": "", "sw.js": "old"}
+             "data/x.bin": "x", "personal/adapt.bin": "a", ".nojekyll": "", "sw.js": "old"}
     for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
@@ -125,7 +126,7 @@ def test_the_service_worker_lists_every_file_but_itself_and_dotfiles_in_two_grou
     version = write_service_worker(tmp_path, ROOT / "site_template" / "sw.js", "v1")
     script = (tmp_path / "sw.js").read_text()
     assert f'const VERSION = "{version}";' in script
-    groups = {name: json.loads(re.search(rf"const {name} = (\[.*?\]);", script).group(1)) for name in ("PAGE", "LAB")}
+    groups = {name: json.loads(re.search(rf"const {name} = (\[.*?\]);", script).group(1)) for name in ("PAGE", "LATER", "LAB")}
     sha = {rel: hashlib.sha256(text.encode()).hexdigest() for rel, text in files.items()}
     assert groups["PAGE"] == [
         ["css/a.css", "css/a.css?v=v1", sha["css/a.css"]],
@@ -138,6 +139,7 @@ def test_the_service_worker_lists_every_file_but_itself_and_dotfiles_in_two_grou
         ["vendor/tfjs-digits.js", "vendor/tfjs-digits.js?v=v1", sha["vendor/tfjs-digits.js"]],
     ]
     assert groups["LAB"] == [["data/x.bin", "data/x.bin?v=v1", sha["data/x.bin"]], ["train.html", "train.html", sha["train.html"]]]
+    assert groups["LATER"] == [["personal/adapt.bin", "personal/adapt.bin?v=v1", sha["personal/adapt.bin"]]]  # never precached
 
 
 def test_the_content_hash_changes_with_any_byte_or_name(tmp_path):

@@ -1,0 +1,242 @@
+/**
+ * Learning a visitor's hand: a new last layer (the "head") for the shipped
+ * model, trained on the visitor's labelled digits. Pure: no DOM, no
+ * TensorFlow.js; js/model-worker.js runs it, on features the graph model
+ * computes.
+ *
+ * The graph model gives, beside its probabilities, its features: the input of
+ * its last layer, a dense softmax layer. `pipeline export` writes that layer's
+ * weights (personal/adapt.json) and the features of a few hundred MNIST
+ * training digits per class (personal/adapt.bin, uint8). Adapting is a
+ * softmax regression on those features, started from the shipped weights:
+ *   - each of the visitor's digits counts in AUGMENTED_COPIES copies (itself
+ *     and copies turned, scaled, slanted and shifted a little), so one example
+ *     stands for the ways the visitor writes it;
+ *   - the MNIST digits are replayed with the shipped head's own probabilities
+ *     as targets (distillation, "learning without forgetting"), weighted
+ *     REPLAY_WEIGHT times a visitor's copy, so the new head keeps reading MNIST
+ *     as the shipped one did while it learns the visitor's digits;
+ *   - full-batch Adam, STEPS steps: the same examples give the same head.
+ * How these settings were chosen, and what they measure: BENCHMARKS.md
+ * (`make bench-personal`).
+ */
+
+export const AUGMENTED_COPIES = 8; // per visitor's digit: itself and 7 variants
+export const REPLAY_WEIGHT = 2; // a replayed MNIST digit's weight in the loss, a visitor's copy's being 1
+export const STEPS = 100;
+export const LEARNING_RATE = 0.02;
+const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+
+/**
+ * @typedef {object} Base what `pipeline export` wrote for adapting (personal/adapt.json + adapt.bin)
+ * @property {string} featuresVersion the features these weights and replayed features belong to
+ * @property {number} features F, the length of a feature vector
+ * @property {number} classes C
+ * @property {Float32Array} weights F·C, row-major (feature, class): the shipped last layer's kernel
+ * @property {Float32Array} bias C
+ * @property {Float32Array} replay N·F replayed MNIST features
+ * @property {Uint8Array} replayLabels N
+ */
+
+/**
+ * @typedef {object} Head a last layer: {featuresVersion, features, classes, weights: Float32Array F·C, bias: Float32Array C}
+ */
+
+/**
+ * Read adapt.json (parsed) and adapt.bin into a Base; throws an Error saying what does not fit.
+ * @param {object} json adapt.json
+ * @param {ArrayBuffer} buffer adapt.bin
+ * @returns {Base}
+ */
+export function readBase(json, buffer) {
+  const { features: F, classes: C, replay } = json;
+  const count = replay?.count;
+  if (![F, C, count].every((n) => Number.isInteger(n) && n > 0) || !(replay.scale > 0)) {
+    throw new Error('adapt.json: features, classes, replay.count or replay.scale missing or not positive');
+  }
+  if (!Array.isArray(json.weights) || json.weights.length !== F || json.weights.some((row) => row?.length !== C)
+      || json.bias?.length !== C) {
+    throw new Error(`adapt.json: weights are not ${F}×${C} with ${C} biases`);
+  }
+  if (buffer.byteLength !== count * (F + 1)) {
+    throw new Error(`adapt.bin: ${buffer.byteLength} bytes, expected ${count * (F + 1)}`);
+  }
+  const weights = Float32Array.from(json.weights.flat());
+  const bias = Float32Array.from(json.bias);
+  if (![...weights, ...bias].every(Number.isFinite)) throw new Error('adapt.json: weights that are not finite numbers');
+  const bytes = new Uint8Array(buffer);
+  const replayFeatures = Float32Array.from(bytes.subarray(0, count * F), (q) => q * replay.scale);
+  const replayLabels = bytes.slice(count * F);
+  if (replayLabels.some((label) => label >= C)) throw new Error(`adapt.bin: a label outside 0–${C - 1}`);
+  return { featuresVersion: String(json.features_version), features: F, classes: C, weights, bias, replay: replayFeatures, replayLabels };
+}
+
+/**
+ * Softmax probabilities of a head on `count` feature vectors.
+ * @param {Float32Array} features count·F
+ * @param {number} count
+ * @param {Head} head
+ * @returns {Float32Array} count·C
+ */
+export function headProbabilities(features, count, head) {
+  const { features: F, classes: C, weights, bias } = head;
+  const out = new Float32Array(count * C);
+  const logits = new Float64Array(C);
+  for (let i = 0; i < count; i++) {
+    logitsOf(features, i * F, F, C, weights, bias, logits);
+    softmaxInto(logits, out, i * C);
+  }
+  return out;
+}
+
+function logitsOf(x, offset, F, C, weights, bias, logits) {
+  for (let c = 0; c < C; c++) logits[c] = bias[c];
+  for (let f = 0; f < F; f++) {
+    const v = x[offset + f];
+    if (v === 0) continue; // ReLU features: many are exactly 0
+    const row = f * C;
+    for (let c = 0; c < C; c++) logits[c] += v * weights[row + c];
+  }
+}
+
+function softmaxInto(logits, out, offset) {
+  let max = -Infinity;
+  for (const z of logits) max = Math.max(max, z);
+  let sum = 0;
+  for (let c = 0; c < logits.length; c++) sum += (out[offset + c] = Math.exp(logits[c] - max));
+  for (let c = 0; c < logits.length; c++) out[offset + c] /= sum;
+}
+
+/**
+ * A head for the visitor: the shipped last layer, trained on their digits' features with the MNIST replay.
+ * @param {Base} base
+ * @param {Float32Array} exampleFeatures M·F, the features of the visitor's digits and their copies
+ * @param {ArrayLike<number>} exampleLabels M class indices
+ * @param {{steps?: number, learningRate?: number}} [options]
+ * @returns {Head}
+ */
+export function learnHead(base, exampleFeatures, exampleLabels, { steps = STEPS, learningRate = LEARNING_RATE } = {}) {
+  const { features: F, classes: C } = base;
+  const n = base.replayLabels.length, m = exampleLabels.length;
+  const x = new Float32Array((n + m) * F);
+  x.set(base.replay);
+  x.set(exampleFeatures, n * F);
+  const targets = new Float64Array((n + m) * C);
+  targets.set(headProbabilities(base.replay, n, base)); // what the shipped head says: kept
+  for (let j = 0; j < m; j++) targets[(n + j) * C + exampleLabels[j]] = 1;
+  const sampleWeight = new Float64Array(n + m).fill(REPLAY_WEIGHT, 0, n).fill(1, n);
+  const total = sampleWeight.reduce((a, b) => a + b, 0);
+  const weights = Float64Array.from(base.weights), bias = Float64Array.from(base.bias);
+  const adamW = adamState(weights.length), adamB = adamState(bias.length);
+  const gradW = new Float64Array(weights.length), gradB = new Float64Array(C);
+  const logits = new Float64Array(C), p = new Float64Array(C);
+  const { starts, rows, values } = sparseRows(x, n + m, F, C); // ReLU features: more than half are 0
+  for (let step = 1; step <= steps; step++) {
+    gradW.fill(0);
+    gradB.fill(0);
+    for (let i = 0; i < n + m; i++) {
+      for (let c = 0; c < C; c++) logits[c] = bias[c];
+      for (let k = starts[i]; k < starts[i + 1]; k++) {
+        const v = values[k], row = rows[k];
+        for (let c = 0; c < C; c++) logits[c] += v * weights[row + c];
+      }
+      softmaxInto(logits, p, 0);
+      const scale = sampleWeight[i] / total;
+      for (let c = 0; c < C; c++) p[c] = (p[c] - targets[i * C + c]) * scale; // d(loss)/d(logit)
+      for (let c = 0; c < C; c++) gradB[c] += p[c];
+      for (let k = starts[i]; k < starts[i + 1]; k++) {
+        const v = values[k], row = rows[k];
+        for (let c = 0; c < C; c++) gradW[row + c] += v * p[c];
+      }
+    }
+    adamStep(weights, gradW, adamW, step, learningRate);
+    adamStep(bias, gradB, adamB, step, learningRate);
+  }
+  return { featuresVersion: base.featuresVersion, features: F, classes: C,
+    weights: Float32Array.from(weights), bias: Float32Array.from(bias) };
+}
+
+/** The non-zero entries of `count` rows of F values: row i's are values[starts[i]..starts[i+1]), at weight rows `rows` (f·C). */
+function sparseRows(x, count, F, C) {
+  const starts = new Int32Array(count + 1);
+  let nonzero = 0;
+  for (let k = 0; k < count * F; k++) if (x[k] !== 0) nonzero++;
+  const rows = new Int32Array(nonzero), values = new Float64Array(nonzero);
+  let k = 0;
+  for (let i = 0; i < count; i++) {
+    starts[i] = k;
+    for (let f = 0; f < F; f++) {
+      const v = x[i * F + f];
+      if (v !== 0) {
+        rows[k] = f * C;
+        values[k++] = v;
+      }
+    }
+  }
+  starts[count] = k;
+  return { starts, rows, values };
+}
+
+function adamState(size) {
+  return { m: new Float64Array(size), v: new Float64Array(size) };
+}
+
+function adamStep(params, grad, { m, v }, step, rate) {
+  const { beta1, beta2, epsilon } = ADAM;
+  const c1 = 1 - beta1 ** step, c2 = 1 - beta2 ** step;
+  for (let k = 0; k < params.length; k++) {
+    m[k] = beta1 * m[k] + (1 - beta1) * grad[k];
+    v[k] = beta2 * v[k] + (1 - beta2) * grad[k] * grad[k];
+    params[k] -= (rate * (m[k] / c1)) / (Math.sqrt(v[k] / c2) + epsilon);
+  }
+}
+
+/**
+ * The image and AUGMENTED_COPIES − 1 variants: turned (about ±7°), scaled (0.85–1.1), slanted and
+ * shifted (up to 1.5 px) about its centre, bilinear. Deterministic for a given `seed`.
+ * @param {Float32Array} image size², 0–1
+ * @param {number} size side, pixels
+ * @param {number} seed
+ * @returns {Float32Array} AUGMENTED_COPIES·size²
+ */
+export function augment(image, size, seed) {
+  const random = mulberry32(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const out = new Float32Array(AUGMENTED_COPIES * size * size);
+  out.set(image);
+  const centre = (size - 1) / 2;
+  for (let copy = 1; copy < AUGMENTED_COPIES; copy++) {
+    const angle = 0.12 * normal(), scale = 0.85 + 0.25 * random(), shear = 0.15 * normal();
+    const dx = 3 * random() - 1.5, dy = 3 * random() - 1.5;
+    // Output pixel (x, y) samples the source at M·(x − c, y − c) + c + shift, M = rotation · shear / scale.
+    const cos = Math.cos(angle) / scale, sin = Math.sin(angle) / scale;
+    const [a, b, c, d] = [cos, cos * shear - sin, sin, sin * shear + cos];
+    const offset = copy * size * size;
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const u = x - centre, v = y - centre;
+        out[offset + y * size + x] = bilinear(image, size, a * u + b * v + centre + dx, c * u + d * v + centre + dy);
+      }
+    }
+  }
+  return out;
+}
+
+function bilinear(image, size, x, y) {
+  const x0 = Math.floor(x), y0 = Math.floor(y);
+  const fx = x - x0, fy = y - y0;
+  const at = (xx, yy) => (xx >= 0 && yy >= 0 && xx < size && yy < size ? image[yy * size + xx] : 0);
+  return (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+}
+
+/** A small seeded generator of uniform numbers in [0, 1). */
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,87 @@
+// Learning a visitor's hand on the model's features (site_template/js/adapt.js), on small made-up features.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+
+import { AUGMENTED_COPIES, augment, headProbabilities, learnHead, readBase } from '../../site_template/js/adapt.js';
+
+const F = 4, C = 3;
+// The shipped head reads feature k as class k (k < 3); feature 3, which no MNIST digit has, it reads as 0.
+const WEIGHTS = [[4, 0, 0], [0, 4, 0], [0, 0, 4], [1, 0, 0]];
+
+/** adapt.json and adapt.bin for replayed digits: `perClass` of each class, feature k = 200 (× scale) for class k. */
+function files(perClass = 20) {
+  const count = perClass * C;
+  const bytes = new Uint8Array(count * (F + 1));
+  for (let i = 0; i < count; i++) {
+    const label = Math.floor(i / perClass);
+    bytes[i * F + label] = 200;
+    bytes[i * F + 3] = i % 7; // a little of the feature the visitor's digits have
+    bytes[count * F + i] = label;
+  }
+  const json = { features_version: 'v1', features: F, classes: C, weights: WEIGHTS, bias: [0, 0, 0], replay: { count, scale: 0.01 } };
+  return { json, buffer: bytes.buffer };
+}
+
+const argmax = (row) => row.indexOf(Math.max(...row));
+const rows = (values, width) => Array.from({ length: values.length / width }, (_, i) => Array.from(values.subarray(i * width, (i + 1) * width)));
+
+test('readBase dequantizes the replayed features and keeps the labels', () => {
+  const { json, buffer } = files(2);
+  const base = readBase(json, buffer);
+  assert.equal(base.featuresVersion, 'v1');
+  assert.deepEqual(Array.from(base.replay.subarray(0, F)).map((v) => +v.toFixed(4)), [2, 0, 0, 0]);
+  assert.deepEqual(Array.from(base.replayLabels), [0, 0, 1, 1, 2, 2]);
+  assert.deepEqual(Array.from(base.weights.subarray(0, C)), [4, 0, 0]);
+});
+
+test('readBase refuses files that do not fit together', () => {
+  const { json, buffer } = files(2);
+  assert.throws(() => readBase(json, buffer.slice(1)), /adapt.bin: 29 bytes, expected 30/);
+  assert.throws(() => readBase({ ...json, weights: WEIGHTS.slice(1) }, buffer), /weights are not 4×3 with 3 biases/);
+  assert.throws(() => readBase({ ...json, bias: [0, NaN, 0] }, buffer), /not finite/);
+  assert.throws(() => readBase({ ...json, replay: { count: 6, scale: 0 } }, buffer), /not positive/);
+  const badLabel = new Uint8Array(buffer.slice(0));
+  badLabel[badLabel.length - 1] = 3;
+  assert.throws(() => readBase(json, badLabel.buffer), /a label outside 0–2/);
+});
+
+test('headProbabilities is the softmax of features · weights + bias', () => {
+  const { json, buffer } = files(2);
+  const base = readBase(json, buffer);
+  const x = Float32Array.from([1, 0.5, 0, 2]);
+  const logits = [4 + 2, 2, 0];
+  const sum = logits.reduce((a, z) => a + Math.exp(z), 0);
+  const p = headProbabilities(x, 1, { ...base, bias: Float32Array.from([0, 0, 0]) });
+  logits.forEach((z, c) => assert.ok(Math.abs(p[c] - Math.exp(z) / sum) < 1e-6));
+});
+
+test('the head learns the visitor\'s digits and keeps reading the replayed ones', () => {
+  const base = readBase(...Object.values(files()));
+  const visitor = Float32Array.from({ length: 10 * F }, (_, k) => (k % F === 3 ? 2 + (k % 3) * 0.1 : 0)); // feature 3 only
+  const labels = Array(10).fill(2);
+  assert.ok(rows(headProbabilities(visitor, 10, base), C).every((row) => argmax(row) === 0), 'the shipped head misreads them');
+  const head = learnHead(base, visitor, labels);
+  assert.ok(rows(headProbabilities(visitor, 10, head), C).every((row) => argmax(row) === 2), 'learnt');
+  const replayed = rows(headProbabilities(base.replay, base.replayLabels.length, head), C);
+  assert.ok(replayed.every((row, i) => argmax(row) === base.replayLabels[i]), 'not forgotten');
+  const again = learnHead(base, visitor, labels);
+  assert.deepEqual(again.weights, head.weights, 'the same examples give the same head');
+  assert.equal(head.featuresVersion, 'v1');
+});
+
+test('augment: the image itself first, then different variants; the same seed, the same copies', () => {
+  const size = 28;
+  const image = new Float32Array(size * size);
+  for (let y = 8; y < 20; y++) image[y * size + 13] = image[y * size + 14] = 1; // a thick "1"
+  const copies = augment(image, size, 7);
+  assert.equal(copies.length, AUGMENTED_COPIES * size * size);
+  assert.deepEqual(copies.subarray(0, size * size), image);
+  const mass = (k) => copies.subarray(k * size * size, (k + 1) * size * size).reduce((a, b) => a + b, 0);
+  for (let k = 1; k < AUGMENTED_COPIES; k++) {
+    assert.notDeepEqual(copies.subarray(k * size * size, (k + 1) * size * size), image);
+    assert.ok(mass(k) > 0.6 * mass(0) && mass(k) < 1.5 * mass(0), `copy ${k} keeps the ink (${mass(k)} vs ${mass(0)})`);
+  }
+  assert.ok(copies.every((v) => v >= 0 && v <= 1));
+  assert.deepEqual(augment(image, size, 7), copies);
+  assert.notDeepEqual(augment(image, size, 8), copies);
+});
