@@ -115,19 +115,22 @@ def test_build_without_an_exported_model(work):
                    ["empty/tfjs/model.json", "pipeline export"])
 
 
+def stand_in_export(artifacts: Path) -> None:
+    """The files `pipeline build` looks for before it reads any (empty: these tests stop earlier)."""
+    for name in ("tfjs/model.json", "tfjs/export.json", "tfjs/adapt.json", "tfjs/adapt.bin", "metrics.json"):
+        a_file(artifacts / name, b"{}")
+
+
 def test_build_with_node_modules_lacking_tfjs(work):
     (work / "modules").mkdir()
-    artifacts = work / "artifacts"
-    a_file(artifacts / "tfjs" / "model.json", b"{}")
-    a_file(artifacts / "metrics.json", b"{}")
+    stand_in_export(work / "artifacts")
     check_one_line(*run("build", "--template", str(TEMPLATE), "--node-modules", "modules"), ["modules/@tensorflow", "npm ci"])
     assert not (work / "dist").exists()
 
 
 def test_build_with_a_template_folder_without_index(work):
     (work / "template").mkdir()
-    a_file(work / "artifacts" / "tfjs" / "model.json", b"{}")
-    a_file(work / "artifacts" / "metrics.json", b"{}")
+    stand_in_export(work / "artifacts")
     check_one_line(*run("build", "--template", "template", "--node-modules", str(NODE_MODULES)), ["template", "index.html"])
 
 

@@ -36,7 +36,8 @@ let wake = null; // ends the pause between predictions early (pen-up)
 
 window.digitApp = { backend: '', predictMnist: async (pixels) => (await predictMnistBatch(pixels))[0], predictMnistBatch };
 const ready = start();
-ready.catch(() => {}); // the status shows the failure; only the hook's callers need the rejection
+let loaded = null; // the model client once ready
+ready.then((model) => { loaded = model; }, () => {}); // the status shows a failure; only the hook's callers need it
 const pad = createDrawingPad(ui.elements.pad, { onChange: ({ final }) => requestPrediction(final) });
 ui.onClear(clear);
 ui.onTeach(teach);
@@ -136,8 +137,9 @@ function clear() {
 // ------------------------------------------------------- the visitor's digits
 // The visitor's digits are kept in IndexedDB (js/personal.js); the worker learns a personal head from all
 // of them (js/adapt.js), kept there too with the features it was learnt on. One adaptation runs at a
-// time; digits taught meanwhile start one more when it ends. Forget ends the generation: an adaptation
-// still running then keeps nothing.
+// time; digits taught meanwhile start one more when it ends. #personal says 'personal' with N examples
+// only once the head in use learnt from all N. Forget ends the generation: an adaptation still running
+// then keeps nothing.
 let adapting = null; // the running adaptation, a promise
 let adaptAgain = false;
 let generation = 0;
@@ -179,8 +181,10 @@ function adapt(model, note = '') {
         const { milliseconds, ...head } = await model.adapt(images, examples.map(({ label }) => labels.indexOf(label)));
         if (mine !== generation) return; // forgotten meanwhile
         await personal.saveHead({ ...head, examples: examples.length });
-        ui.showPersonal(examples.length, { state: 'personal', note });
-        requestPrediction(true); // the drawing on the pad, read again by the new head
+        if (!adaptAgain) { // else a digit taught meanwhile: learning from it too is next
+          ui.showPersonal(examples.length, { state: 'personal', note });
+          requestPrediction(true); // the drawing on the pad, read again by the new head
+        }
       } while (adaptAgain);
     } catch (err) {
       if (mine === generation) {
@@ -198,7 +202,7 @@ async function teach(label) {
   const { image, strokes } = ui.shownDigit();
   const example = { label, image: Uint8Array.from(image, (v) => Math.round(255 * v)), strokes, added: new Date().toISOString() };
   try {
-    ui.showPersonal(await personal.addExample(example), { taught: label });
+    ui.showPersonal(await personal.addExample(example), { taught: label, state: loaded ? 'adapting' : 'shipped' });
   } catch (err) {
     ui.showPersonalProblem(`Sorry, this browser would not keep your digit (${err.message}).`);
     return;

@@ -208,7 +208,9 @@ async function loadAdapt() {
       if (!response.ok) throw new Error(`${new URL(url).pathname}: HTTP ${response.status}`);
       return url.includes('.json') ? response.json() : response.arrayBuffer();
     }));
-    base = adapt.readBase(json, bin);
+    const read = adapt.readBase(json, bin);
+    if (read.featuresVersion !== featuresVersion) throw new Error('personal/adapt.json belongs to another build of the site');
+    base = read;
   }
   return base;
 }

@@ -77,6 +77,7 @@ def test_the_first_visit_fits_the_budget_and_fetches_every_file_once(browser, bu
         assert {"", "vendor/tfjs-digits.js", "vendor/tfjs-backend-wasm-simd.wasm", "model/model.json", "sw.js"} <= set(paths)
         lab = [p for p in paths if p.startswith(("data/", "vendor/tf.min.js", "vendor/tfjs-vis", "train.html", "report"))]
         assert lab == [], "the lab's files come when the lab is opened"
+        assert not [p for p in paths if p.startswith("personal/")], "what learning a hand needs comes at the first correction"
         assert log.errors == []
     finally:
         context.close()

@@ -97,3 +97,39 @@ def test_a_digit_taught_is_learnt_survives_a_reload_offline_downloads_and_is_for
     page.wait_for_selector(READY)
     assert page.get_attribute("#personal", "data-examples") == "0"
     assert page_log.outside(site_url.split("/digits/")[0]) == [], "nothing left the page"
+
+
+HEAD = """(change) => new Promise((resolve, reject) => {
+  const open = indexedDB.open('digit-pipeline-personal');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const db = open.result;
+    const store = db.transaction('head', 'readwrite').objectStore('head');
+    const get = store.get('current');
+    get.onsuccess = () => {
+      const head = get.result;
+      if (change) store.put({ ...head, featuresVersion: change }, 'current');
+      db.close();
+      resolve(head.featuresVersion);
+    };
+  };
+})"""
+
+
+def test_a_personal_model_learnt_on_other_features_is_learnt_again_from_the_kept_digits(page, site_url):
+    """A new build whose features differ cannot use the kept head: the page learns again from the kept
+    digits, says so, and keeps the new head under the build's features."""
+    page.goto(site_url)
+    page.wait_for_selector(READY)
+    draw_with_mouse(page, SEVEN)
+    assert prediction_after(page, 1) == "7"
+    page.click('#probabilities > [data-digit="7"]')
+    page.wait_for_selector('#personal[data-examples="1"][data-state="personal"]')
+    current = page.evaluate(HEAD, "")
+    assert current == page.evaluate("JSON.parse(document.getElementById('app-config').textContent).featuresVersion")
+    page.evaluate(HEAD, "0123456789abcdef")  # as if learnt on the features of an older build
+    page.reload()
+    page.wait_for_selector(READY)
+    page.wait_for_selector('#personal[data-examples="1"][data-state="personal"]')
+    assert page.text_content("#personal-text").endswith("The model was updated since: learnt again from your digits.")
+    assert page.evaluate(HEAD, "") == current

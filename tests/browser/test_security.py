@@ -233,7 +233,7 @@ for (const name of ['wasm', 'cpu']) {
     if (name === 'wasm') tf.wasm.setWasmPaths('vendor/');
     await tf.setBackend(name);
     const model = await tf.loadGraphModel('model/model.json');
-    out[name] = Array.from(await model.predict(tf.zeros([1, 28, 28, 1])).data()).length;
+    out[name] = Array.from(await model.execute(tf.zeros([1, 28, 28, 1]), 'probabilities').data()).length;
   } catch (err) {
     out[name] = String(err.message || err);
   }
