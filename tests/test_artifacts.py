@@ -115,11 +115,12 @@ def test_a_zip_bomb_is_refused_before_keras_unpacks_it(tmp_path, monkeypatch):
 
 def test_export_refuses_a_model_below_the_floor(tmp_path, mnist):
     """Before: {"epochs": 0} gave an 11.54 % model that export converted and the Pages workflow would deploy."""
+    from pipeline.config import ExportConfig
     from pipeline.export import export
     from pipeline.train.model import build_model
 
     build_model().save(tmp_path / "model.keras")  # untrained: about one digit in ten
-    with pytest.raises(ArtifactError, match=r"model.keras \(on 10,000 MNIST test images\): test accuracy \d+\.\d\d% "
+    with pytest.raises(ArtifactError, match=r"model.keras \(on 1,000 MNIST test images\): test accuracy \d+\.\d\d% "
                                             r"is below the 95% floor .* pass --allow-weak"):
-        export(tmp_path, node_modules=NODE_MODULES, log=lambda *a: None)
+        export(tmp_path, ExportConfig(parity_images=1000), node_modules=NODE_MODULES, log=lambda *a: None)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"], "nothing converted or written"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pipeline.data.formats import parse_kaggle_csv
-from tests.browser.helpers import ONE, READY, SEVEN, draw_with_mouse, prediction_after
+from tests.browser.helpers import ONE, READY, SEVEN, draw_with_mouse, prediction_after, scaled
 
 pytestmark = pytest.mark.browser
 
@@ -133,3 +133,21 @@ def test_a_personal_model_learnt_on_other_features_is_learnt_again_from_the_kept
     page.wait_for_selector('#personal[data-examples="1"][data-state="personal"]')
     assert page.text_content("#personal-text").endswith("The model was updated since: learnt again from your digits.")
     assert page.evaluate(HEAD, "") == current
+
+
+def test_in_a_number_the_picked_digit_is_the_one_taught(page, site_url):
+    """For a number, pick a digit (#digits), then tap the right row: that digit, not the last written, is kept."""
+    page.goto(site_url)
+    page.wait_for_selector(READY)
+    strokes = scaled(ONE, 0.4, (0.05, 0.3)) + scaled(SEVEN, 0.4, (0.5, 0.3))
+    draw_with_mouse(page, strokes)
+    assert prediction_after(page, len(strokes)) == "17"
+    first = np.array(page.eval_on_selector_all(
+        "#model-view canvas",
+        "cs => Array.from(cs[0].getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))"), np.uint8)
+    page.click('#digits button[data-index="0"]')
+    page.wait_for_selector('#digits button[data-index="0"][aria-pressed="true"]')
+    page.click('#probabilities > [data-digit="4"]')  # "the first digit is a 4"
+    page.wait_for_selector('#personal[data-examples="1"][data-state="personal"]')
+    [kept] = page.evaluate(KEPT)
+    assert kept["label"] == "4" and np.array_equal(kept["pixels"], first)
