@@ -3,9 +3,9 @@
     python -m bench.browser_training --dist dist [--seconds 90] [--backend wasm --backend cpu ...]
 
 Serves DIST under /digits/, opens train.html?backend=NAME in headless Chromium
-for each backend, trains the page's model from scratch (3 epochs of the shipped
+for each backend, trains the page's model from scratch (6 epochs of the shipped
 12,000-image subset, the page's defaults) and presses Stop when the time cap is
-reached; the page then evaluates on its 2,000 held-out images. Records images/s
+reached (60 s: issue 13 asks for ≥ 98 % within 60 s of Start); the page then evaluates on its 2,000 held-out images. Records images/s
 (training only), images trained on, training seconds, accuracy and the WebGL
 renderer into bench/results/browser_training.json (bench/results_file.py).
 
@@ -67,8 +67,8 @@ def run_one(playwright, chromium: str, url: str, backend: str, seconds: float, e
 @click.option("--dist", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("dist"), show_default=True)
 @click.option("--backend", "backends", multiple=True, type=click.Choice(list(BROWSER_ARGS)), default=list(BROWSER_ARGS),
               show_default=True, help="Backends to measure (repeatable).")
-@click.option("--seconds", type=click.FloatRange(min=5), default=90, show_default=True, help="Time cap per backend; then Stop.")
-@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True, help="Epochs asked for (the page's default is 3).")
+@click.option("--seconds", type=click.FloatRange(min=5), default=60, show_default=True, help="Time cap per backend; then Stop.")
+@click.option("--epochs", type=click.IntRange(min=1), default=6, show_default=True, help="Epochs asked for (the page's default is 6).")
 @click.option("--chromium", default="/usr/bin/chromium", show_default=True, help="Chromium executable.")
 def main(dist, backends, seconds, epochs, chromium):
     """Measure training in the browser per backend; write bench/results/browser_training.json."""
@@ -98,7 +98,8 @@ def main(dist, backends, seconds, epochs, chromium):
         command=f"make bench-browser-training  # python -m bench.browser_training --seconds {seconds:g} --epochs {epochs}",
         columns=["backend", "images/s", "images trained", "training s", "held-out accuracy %", "run"],
         rows=rows,
-        notes=(f"headless Chromium, the page's model (20,746 parameters, batch 64, Adam 0.005 cosine), "
+        notes=(f"headless Chromium, the page's model (20,746 parameters, batch 64, Adam 0.005 cosine, each image shifted "
+               "by up to 1 pixel each way per epoch), "
                f"{epochs} epochs of the 12,000-image subset or Stop after {seconds:g} s; accuracy on the 2,000 "
                "held-out MNIST test images shipped with the page. Load average (1 min) as each backend started: "
                + ", ".join(loads) + "."),

@@ -63,7 +63,7 @@ DRAWING_PAGE = "index.html"  # its files are precached on install; the other pag
 WORKER_FILES = ("js/model-worker.js", "vendor/tfjs-digits.js", "model/*", "vendor/tfjs-backend-wasm-simd.wasm")
 # What the drawing page fetches only when a visitor first corrects a digit (js/adapt.js): cached then, by
 # the service worker's fetch handler, never precached.
-ON_DEMAND_FILES = ("personal/*",)
+ON_DEMAND_FILES = ("personal/*", "js/adapt.js")
 # Files the site requests without ?v= (fnmatch globs); the pages' own links are read from the pages.
 PLAIN_URLS = ("*.html", "vendor/*.wasm", "icons/*", "report/*", MANIFEST)
 LINKS_LOADED = ("stylesheet", "icon", "manifest", "apple-touch-icon")  # <link rel> a page loads itself

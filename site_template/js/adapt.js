@@ -21,6 +21,8 @@
  * (`make bench-personal`).
  */
 
+import { seededRandom } from './random.js';
+
 export const AUGMENTED_COPIES = 8; // per visitor's digit: itself and 7 variants
 export const REPLAY_WEIGHT = 2; // a replayed MNIST digit's weight in the loss, a visitor's copy's being 1
 export const STEPS = 100;
@@ -200,7 +202,7 @@ function adamStep(params, grad, { m, v }, step, rate) {
  * @returns {Float32Array} AUGMENTED_COPIES·size²
  */
 export function augment(image, size, seed) {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const out = new Float32Array(AUGMENTED_COPIES * size * size);
   out.set(image);
@@ -227,16 +229,4 @@ function bilinear(image, size, x, y) {
   const fx = x - x0, fy = y - y0;
   const at = (xx, yy) => (xx >= 0 && yy >= 0 && xx < size && yy < size ? image[yy * size + xx] : 0);
   return (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
-}
-
-/** A small seeded generator of uniform numbers in [0, 1). */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -69,9 +69,10 @@ def draw_on_train_pad(page, paths) -> None:
 @pytest.mark.slow
 def test_trains_from_scratch_to_95_percent_within_120_s_then_reads_a_drawn_digit(train_page, built_dist, mnist, capsys):
     page = train_page
-    assert page.input_value("#epochs") == "3"
+    assert page.input_value("#epochs") == "6"  # the page's default: ≥ 98 % in about a minute (make bench-browser-training)
     page.goto(page.url.split("?")[0])  # no hold: the 120 s are timed
     page.wait_for_selector('body[data-state="idle"]', timeout=60_000)
+    page.fill("#epochs", "3")  # half of it is enough for this test's 95 %
     page.click("#start")
     page.wait_for_selector('body[data-state="training"]')
     page.wait_for_selector(DONE, timeout=ACCEPTANCE_SECONDS * 1000)  # the 120 s budget includes the evaluation

@@ -14,7 +14,8 @@ require('@tensorflow/tfjs-backend-wasm');
 globalThis.tf = tf; // the page's modules use the global tf, as in the browser
 
 const { conv2dFilterGradient, registerWasmConvGradients, backendOrder } = await import('../../site_template/js/train/backend.js');
-const { createModel, cosineLearningRate, summarise, pickGrid, train, predictLabels } = await import('../../site_template/js/train/model.js');
+const { createModel, cosineLearningRate, summarise, pickGrid, train, predictLabels, shiftImages } = await import('../../site_template/js/train/model.js');
+const { seededRandom } = await import('../../site_template/js/random.js');
 
 registerWasmConvGradients(tf);
 
@@ -165,4 +166,27 @@ test('charts: long runs are averaged down to at most the given number of points'
   assert.equal(downsample(points, 10), points);
   assert.deepEqual(downsample(points, 5), [{ x: 2, y: 0.5 }, { x: 4, y: 2.5 }, { x: 6, y: 4.5 }, { x: 8, y: 6.5 }, { x: 10, y: 8.5 }]);
   assert.equal(downsample(points, 3).length, 3);
+});
+
+test('shiftImages moves each image by at most one pixel each way, filling with black', () => {
+  const size = 5;
+  const image = Float32Array.from({ length: size * size }, (_, i) => (i % size === 2 && i >= size && i < 4 * size ? 1 : 0)); // a bar
+  const count = 200;
+  const images = new Float32Array(count * size * size);
+  for (let i = 0; i < count; i++) images.set(image, i * size * size);
+  const out = shiftImages(images, count, size, seededRandom(3));
+  const offsets = new Set();
+  for (let i = 0; i < count; i++) {
+    const moved = out.subarray(i * size * size, (i + 1) * size * size);
+    assert.equal(moved.reduce((a, b) => a + b, 0), 3, 'the bar is whole: it has room to move');
+    const cells = [...moved.keys()].filter((k) => moved[k] === 1);
+    const [dx, dy] = [(cells[0] % size) - 2, Math.floor(cells[0] / size) - 1];
+    assert.ok(Math.abs(dx) <= 1 && Math.abs(dy) <= 1);
+    assert.deepEqual(cells, [1, 2, 3].map((row) => (row + dy) * size + 2 + dx));
+    offsets.add(`${dx},${dy}`);
+  }
+  assert.equal(offsets.size, 9, 'all nine shifts happen');
+  assert.deepEqual(shiftImages(images, count, size, seededRandom(3)), out, 'the same seed, the same shifts');
+  const edge = shiftImages(Float32Array.from({ length: 4 }, () => 1), 1, 2, () => 0); // moved up-left by one
+  assert.deepEqual(Array.from(edge), [1, 0, 0, 0], 'what comes in is black');
 });
