@@ -70,14 +70,18 @@ export function createDrawingPad(canvas, { onChange }) {
     return [(event.clientX - box.left) / box.height, (event.clientY - box.top) / box.height];
   }
 
+  /** Add the event's point to the active stroke; returns whether the ink changed (a new point). */
   function addPoint(event) {
     const [u, v] = pointAt(event);
     const last = active.points.at(-1);
-    if (u !== last[0] || v !== last[1]) active.points.push([u, v]);
+    if (u === last[0] && v === last[1]) return false;
+    active.points.push([u, v]);
+    return true;
   }
 
-  function changed(final) {
-    scheduleRender();
+  /** The ink or the strokes changed: read them again; render only if the ink changed (`inked`). */
+  function changed(final, inked = true) {
+    if (inked) scheduleRender();
     onChange({ final });
   }
 
@@ -101,10 +105,11 @@ export function createDrawingPad(canvas, { onChange }) {
 
   function endStroke(event) {
     if (!active || event.pointerId !== active.pointerId) return;
-    if (event.type === 'pointerup') addPoint(event);
+    // A pen usually lifts where it last moved: then there is nothing new to render, only to read.
+    const inked = event.type === 'pointerup' && addPoint(event);
     active = null;
     completed += 1;
-    changed(true);
+    changed(true, inked);
   }
   for (const type of ['pointerup', 'pointercancel', 'lostpointercapture']) canvas.addEventListener(type, endStroke);
   canvas.addEventListener('contextmenu', (event) => event.preventDefault()); // long press, pen barrel button

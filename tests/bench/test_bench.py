@@ -245,3 +245,18 @@ def test_personal_rows_measure_learning_forgetting_and_time_against_issue_12():
     assert by_name["drop, points"][2] == 0.21
     assert by_name["MNIST test digits drawn with the mouse, personal model"][1:3] == ["97/100", 97.0]
     assert by_name["one adaptation, tap → personal model in use, median ms (p90)"][1:3] == [3, 1100.0]
+
+
+def test_lab_variants_shift_like_the_page_and_count_the_pages_model():
+    import numpy as np
+
+    from bench import lab_variants
+
+    image = np.zeros((1, 28, 28, 1), np.float32)
+    image[0, 10:18, 13] = 1  # a bar with room to move
+    rng = np.random.default_rng(0)
+    moved = [lab_variants.shifted(image, 1, rng)[0, ..., 0] for _ in range(60)]
+    offsets = {(int(np.argwhere(m)[0][1]) - 13, int(np.argwhere(m)[0][0]) - 10) for m in moved}
+    assert offsets == {(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)} and all(m.sum() == 8 for m in moved)
+    model = lab_variants.build(lab_variants.VARIANTS["page"])
+    assert model.count_params() == 20_746, "the page's model, as js/train/model.js documents it"
