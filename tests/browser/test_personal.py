@@ -151,3 +151,20 @@ def test_in_a_number_the_picked_digit_is_the_one_taught(page, site_url):
     page.wait_for_selector('#personal[data-examples="1"][data-state="personal"]')
     [kept] = page.evaluate(KEPT)
     assert kept["label"] == "4" and np.array_equal(kept["pixels"], first)
+
+
+def test_without_the_files_to_learn_from_the_digit_is_kept_and_the_next_correction_learns(page, site_url):
+    """Offline before the first correction (personal/ was never fetched): the digit is kept, the page says
+    it could not learn now and reads with the shipped model; the next correction online learns."""
+    page.goto(site_url)
+    page.wait_for_selector(READY)
+    page.context.route("**/personal/*", lambda route: route.abort())
+    draw_with_mouse(page, SEVEN)
+    assert prediction_after(page, 1) == "7"
+    page.click('#probabilities > [data-digit="7"]')
+    page.wait_for_selector('#personal[data-examples="1"][data-state="shipped"]')
+    page.wait_for_selector("#personal-text:text('Could not learn from them now')")
+    page.context.unroute("**/personal/*")
+    page.click('#probabilities > [data-digit="7"]')
+    page.wait_for_selector('#personal[data-examples="2"][data-state="personal"]')
+    assert page.text_content("#personal-text").startswith("Personal model: learnt from 2 of your digits")
