@@ -25,13 +25,13 @@ WRONG_MODELS = {  # name -> (input shape, classes, the shapes the message must n
 
 
 def with_signature(real: Path, input_shape, classes: int, artifacts: Path) -> Path:
-    """A copy of the real artefacts `real` whose tfjs/model.json declares (N, *input_shape) -> (N, classes)."""
+    """A copy of the real artefacts `real` whose tfjs/model.json declares (N, *input_shape) -> (N, classes) probabilities."""
     shutil.copytree(real / "tfjs", artifacts / "tfjs")
     shutil.copy(real / "metrics.json", artifacts / "metrics.json")
     model_json = artifacts / "tfjs" / "model.json"
     model = json.loads(model_json.read_text())
     (inp,) = model["signature"]["inputs"].values()
-    (out,) = model["signature"]["outputs"].values()
+    out = model["signature"]["outputs"]["probabilities"]
     inp["tensorShape"]["dim"] = [{"size": str(n)} for n in (-1, *input_shape)]
     out["tensorShape"]["dim"] = [{"size": "-1"}, {"size": str(classes)}]
     model_json.write_text(json.dumps(model))
