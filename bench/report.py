@@ -221,6 +221,12 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
      "make test", "quiet 2-core Intel Xeon, no GPU, installed", "2026-11-30"],
     ["the fast tests (no browser, no real model, no training): 379 tests in 2 xdist workers; 3 workers took 104 s",
      "100 s", "make test-fast", "quiet 2-core Intel Xeon, no GPU, installed", "2026-11-30"],
+    ["the whole test suite from a fresh clone as CI runs it, with the page learning a visitor's hand (542 pytest "
+     "tests in 3 xdist workers, node 63): pytest alone", "13 min 7 s", "CI=true bash .ci/run",
+     "2-core AMD EPYC, no GPU, quiet", "2026-11-30"],
+    ["the fast tests: 384 tests in 2 xdist workers (the below-the-floor export check on 1,000 test images, not "
+     "10,000), four runs", "89-90 s (one run 95 s)", "make test-fast", "quiet 2-core AMD EPYC, no GPU, installed",
+     "2026-11-30"],
     ["the shipped default model's calibration (8 epochs, 99.52 %): the temperature fitted on the 5,000 validation "
      "images, their ECE before and after, and the test set's ECE (15 bins of the top probability; issue 11: ≤ 1 %)",
      "T = 1.026; validation 0.22 % → 0.21 %; test 0.18 %", "make train && pipeline evaluate",
