@@ -17,17 +17,15 @@ of the pad's height, natural gaps, a drifting baseline, sizes varying by
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
 
 import click
 import numpy as np
-from playwright.sync_api import sync_playwright
 
 from bench import handwriting
-from bench.bench_page import BASE, CLEARED, PEN_UP_PROBE, Session, summary
+from bench.bench_page import BASE, CLEARED, PEN_UP_PROBE, Session, measure_site, summary
 from bench.report import table
 from bench.results_file import RESULTS, save_result
 from pipeline.data.mnist import load_mnist
@@ -109,20 +107,10 @@ def rows_of(results: list[dict]) -> list[list]:
 @click.option("--command", "command_line", default=None, help="The command recorded in the results [default: this one].")
 def main(dist: Path, results_dir: Path, numbers: int, chromium: str, command_line: str | None):
     """Write numbers of MNIST test digits on the page with the mouse; write bench/results/numbers.json."""
-    if not (dist / "index.html").is_file():
-        raise click.ClickException(f"{dist}: no index.html; build the site first (make build)")
     command_line = command_line or " ".join(["python -m bench.bench_numbers", *sys.argv[1:]])
-    load_at_start = round(os.getloadavg()[0], 2)
     mnist = load_mnist(log=lambda *_: None)
-    with sync_playwright() as p:
-        session = Session.start(p, dist, chromium)
-        try:
-            chromium_version = session.browser.version
-            results = write_numbers(session, mnist, numbers)
-        finally:
-            session.close()
-    if session.foreign:
-        raise click.ClickException(f"the page requested other origins: {', '.join(sorted(set(session.foreign)))}")
+    results, machine = measure_site(dist, chromium, lambda session: write_numbers(session, mnist, numbers))
+    chromium_version = machine["chromium"]
     columns = ["measure", "n", "value (% or ms)", "p90 (ms)", "issue 11"]
     rows = rows_of(results)
     misses = ", ".join(f"{r['true']}→{r['shown'] or '(none)'}" for r in results if r["true"] != r["shown"])
@@ -131,8 +119,6 @@ def main(dist: Path, results_dir: Path, numbers: int, chromium: str, command_lin
              "bench.handwriting.place_number: digits a quarter to a half of the pad's height, ±15 % each, gaps "
              "0.1-0.4 of the digit height, the baseline drifting ±8 % per digit; drawn with the mouse. Pen-up: the "
              f"last stroke of each 4-digit number. Misread: {misses or 'none'}.")
-    machine = {"accelerator": "none (Chromium with --disable-gpu)", "chromium": chromium_version,
-               "load_average_1m_at_start": load_at_start}
     path = save_result("numbers", title="Page: numbers written with the mouse, read exactly, and pen-up latency",
                        command=command_line, columns=columns, rows=rows, notes=notes, extra_machine=machine,
                        results_dir=results_dir)

@@ -205,6 +205,26 @@ class Session:
         self.server.shutdown()
 
 
+def measure_site(dist: Path, chromium: str | None, measure):
+    """Serve the built `dist`, run `measure(session)` with a headless Chromium on it; returns what it
+    returned and the machine fields a result records (accelerator, Chromium version, load at start).
+    One line (ClickException) when there is no built site or the page requested another origin."""
+    if not (dist / "index.html").is_file():
+        raise click.ClickException(f"{dist}: no index.html; build the site first (make build)")
+    load_at_start = round(os.getloadavg()[0], 2)
+    with sync_playwright() as p:
+        session = Session.start(p, dist, chromium)
+        try:
+            version = session.browser.version
+            result = measure(session)
+        finally:
+            session.close()
+    if session.foreign:
+        raise click.ClickException(f"the page requested other origins: {', '.join(sorted(set(session.foreign)))}")
+    return result, {"accelerator": "none (Chromium with --disable-gpu)", "chromium": version,
+                    "load_average_1m_at_start": load_at_start}
+
+
 # ---------------------------------------------------------------- measurements
 
 

@@ -20,18 +20,16 @@ are read. Measured (issue 12's floors):
 from __future__ import annotations
 
 import base64
-import os
 import shutil
 import sys
 from pathlib import Path
 
 import click
 import numpy as np
-from playwright.sync_api import sync_playwright
 
 from bench import handwriting
 from bench.bench_numbers import PEN_MARGIN, draw
-from bench.bench_page import ACCURACY_BATCH, BASE, BATCH_PREDICT, CLEARED, Session, summary
+from bench.bench_page import ACCURACY_BATCH, BASE, BATCH_PREDICT, CLEARED, Session, measure_site, summary
 from bench.numerals import LABELS, Hand
 from bench.report import table
 from bench.results_file import RESULTS, save_result
@@ -172,20 +170,10 @@ def rows_of(r: dict) -> list[list]:
 @click.option("--command", "command_line", default=None, help="The command recorded in the results [default: this one].")
 def main(dist: Path, results_dir: Path, drawn: int, chromium: str, command_line: str | None):
     """Teach the page a hand of Eastern Arabic-Indic numerals; write bench/results/personal.json."""
-    if not (dist / "index.html").is_file():
-        raise click.ClickException(f"{dist}: no index.html; build the site first (make build)")
     command_line = command_line or " ".join(["python -m bench.bench_personal", *sys.argv[1:]])
-    load_at_start = round(os.getloadavg()[0], 2)
     mnist = load_mnist(log=lambda *_: None)
-    with sync_playwright() as p:
-        session = Session.start(p, dist, chromium)
-        try:
-            chromium_version = session.browser.version
-            result = teach_and_measure(session, mnist, drawn)
-        finally:
-            session.close()
-    if session.foreign:
-        raise click.ClickException(f"the page requested other origins: {', '.join(sorted(set(session.foreign)))}")
+    result, machine = measure_site(dist, chromium, lambda session: teach_and_measure(session, mnist, drawn))
+    chromium_version = machine["chromium"]
     columns = ["measure", "n", "value (% or ms)", "issue 12"]
     rows = rows_of(result)
     notes = (f"{dist} served on 127.0.0.1 under {BASE}, headless Chromium {chromium_version}, a 900×900 viewport, wasm. "
@@ -193,8 +181,6 @@ def main(dist: Path, results_dir: Path, drawn: int, chromium: str, command_line:
              f"height: {TAUGHT_PER_LABEL} of each taught through #probabilities (an adaptation after each), then "
              f"{FRESH_PER_LABEL} fresh ones of each read. Then {drawn} MNIST test digits (seed {SEED}) traced by "
              "bench.handwriting and drawn the same way.")
-    machine = {"accelerator": "none (Chromium with --disable-gpu)", "chromium": chromium_version,
-               "load_average_1m_at_start": load_at_start}
     path = save_result("personal", title="Page: learning a visitor's hand (Eastern Arabic-Indic numerals)",
                        command=command_line, columns=columns, rows=rows, notes=notes, extra_machine=machine,
                        results_dir=results_dir)
