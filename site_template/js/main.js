@@ -157,8 +157,8 @@ async function restorePersonal() {
   if (!model) return;
   const head = await personal.loadHead().catch(() => undefined);
   try {
-    if (head?.featuresVersion !== config.featuresVersion) throw new Error('learnt on another version of the model');
-    await model.useHead(head);
+    if (!head) throw new Error('no head kept');
+    await model.useHead(head); // the worker refuses a head learnt on other features than this build's
     ui.showPersonal(count, { state: 'personal' });
   } catch {
     await adapt(model, head ? 'The model was updated since: learnt again from your digits.' : '');
@@ -178,7 +178,7 @@ function adapt(model, note = '') {
         const size = imageSize * imageSize;
         const images = new Float32Array(examples.length * size);
         examples.forEach(({ image }, i) => images.set(Float32Array.from(image, (v) => v / 255), i * size));
-        const { milliseconds, ...head } = await model.adapt(images, examples.map(({ label }) => labels.indexOf(label)));
+        const head = await model.adapt(images, examples.map(({ label }) => labels.indexOf(label)));
         if (mine !== generation) return; // forgotten meanwhile
         await personal.saveHead({ ...head, examples: examples.length });
         if (!adaptAgain) { // else a digit taught meanwhile: learning from it too is next

@@ -38,7 +38,8 @@ const RUNTIME = 'tfjs-digits.js'; // in vendor/: core, converter, the wasm backe
 const CPU_CHUNK = 'tfjs-digits-cpu.js'; // in vendor/: the cpu backend, fetched only when cpu is tried
 let model = null;
 let outputs = []; // [probabilities, features]: the graph model's output names
-let adaptUrls = []; // personal/adapt.json and adapt.bin, with ?v=
+let query = ''; // ?v= and the build's hash, for every URL the worker loads
+let adaptUrls = []; // personal/adapt.json and adapt.bin, with the query
 let featuresVersion = ''; // the build's: a head learnt on other features is refused
 let base = null; // js/adapt.js's Base, fetched at the first adaptation
 let head = null; // the visitor's head, or null: the shipped model
@@ -80,7 +81,7 @@ async function init({ vendorUrl, modelUrl, modelOutputs, adaptUrl, adaptDataUrl,
   outputs = modelOutputs;
   featuresVersion = features;
   wasmAllowed = pageHasWasm && typeof WebAssembly === 'object';
-  const query = `?v=${encodeURIComponent(version)}`;
+  query = `?v=${encodeURIComponent(version)}`;
   cpuChunk = `${vendorUrl}${CPU_CHUNK}${query}`;
   adaptUrls = [adaptUrl, adaptDataUrl].map((url) => `${url}${query}`);
   try {
@@ -199,9 +200,15 @@ async function features(images, count) {
   }
 }
 
+/** js/adapt.js, imported the first time a head is learnt or used. */
+async function importAdapt() {
+  adapt ??= await import(`./adapt.js${query}`);
+  return adapt;
+}
+
 /** js/adapt.js and the build's adapt files, the first time they are needed. */
 async function loadAdapt() {
-  if (!adapt) adapt = await import(`./adapt.js${adaptUrls[0].slice(adaptUrls[0].indexOf('?'))}`);
+  await importAdapt();
   if (!base) {
     const [json, bin] = await Promise.all(adaptUrls.map(async (url) => {
       const response = await fetch(url);
@@ -217,7 +224,6 @@ async function loadAdapt() {
 
 /** Learn a head from the visitor's digits (images: count·imageSize², labels: class indices) and use it. */
 async function learn(images, labels) {
-  const started = performance.now();
   await loadAdapt();
   const size = imageSize * imageSize;
   const copies = adapt.AUGMENTED_COPIES;
@@ -226,7 +232,7 @@ async function learn(images, labels) {
   const exampleFeatures = await features(batch, labels.length * copies);
   const learnt = adapt.learnHead(base, exampleFeatures, labels.flatMap((label) => Array(copies).fill(label)));
   head = learnt;
-  return { ...learnt, milliseconds: Math.round(performance.now() - started) };
+  return learnt;
 }
 
 /** Throws unless `chosen` is a head for this model's features (and imports js/adapt.js, which runs it). */
@@ -236,7 +242,7 @@ async function checkHead(chosen) {
   if (!(weights instanceof Float32Array && bias instanceof Float32Array && weights.length === F * C && bias.length === C)) {
     throw new Error('this personal model is damaged');
   }
-  if (!adapt) adapt = await import(`./adapt.js${adaptUrls[0].slice(adaptUrls[0].indexOf('?'))}`);
+  await importAdapt();
 }
 
 const SUM_TOLERANCE = 1e-3; // how far a row of softmax outputs may sum from 1 (float32 rounding, uint8 weights)

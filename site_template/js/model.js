@@ -13,7 +13,6 @@
  * @property {function(Float32Array, number[]): Promise<object>} adapt
  *   (images, labels): learn a personal head from the visitor's digits (class
  *   indices) and read with it from now on; resolves to the head (js/adapt.js)
- *   with `milliseconds`, the time it took in the worker
  * @property {function(object|null): Promise<void>} useHead
  *   read with a head learnt before, or with the shipped model (null); rejects
  *   if the head was learnt on other features
