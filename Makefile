@@ -17,7 +17,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 .PHONY: help setup train export build evaluate test test-fast serve bench audit clean system-deps
-.PHONY: bench-train bench-build bench-page bench-first-visit bench-numbers bench-personal bench-lighthouse bench-browser-training bench-report
+.PHONY: bench-train bench-build bench-page bench-first-visit bench-numbers bench-nondigits bench-personal bench-lighthouse bench-browser-training bench-report
 .DEFAULT_GOAL := help
 
 help:  ## list every target with what it does
@@ -90,6 +90,7 @@ bench: setup system-deps  ## every benchmark on this machine, one after another 
 	$(MAKE) --no-print-directory bench-page
 	$(MAKE) --no-print-directory bench-first-visit
 	$(MAKE) --no-print-directory bench-numbers
+	$(MAKE) --no-print-directory bench-nondigits
 	$(MAKE) --no-print-directory bench-personal
 	$(foreach target,$(BENCH_OPTIONAL),$(MAKE) --no-print-directory $(target) &&) true
 	$(MAKE) --no-print-directory bench-report
@@ -108,6 +109,9 @@ bench-first-visit: bench-build system-deps  ## the drawing page's first visit: b
 
 bench-numbers: bench-build system-deps  ## numbers of MNIST test digits written with the mouse: read exactly, pen-up latency
 	$(BIN)/python -m bench.bench_numbers --dist $(BENCH_DIST) --command "make bench-numbers"
+
+bench-nondigits: bench-build system-deps  ## drawings of kinds never trained on, and single digits, drawn with the mouse: how often "?"
+	$(BIN)/python -m bench.bench_nondigits --dist $(BENCH_DIST) --command "make bench-nondigits"
 
 bench-personal: bench-build system-deps  ## the page learning a hand of Eastern Arabic-Indic numerals: learnt, not forgotten, time per adaptation
 	$(BIN)/python -m bench.bench_personal --dist $(BENCH_DIST) --command "make bench-personal"

@@ -23,8 +23,8 @@ from bench.results_file import RESULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDER = (  # these sections first, in this order; any other result after them, by name
-    "training", "training-epochs", "export", "page", "page-accuracy", "page-size", "first-visit", "numbers", "personal",
-    "lighthouse", "browser_training", "gpu_training",
+    "training", "training-epochs", "export", "page", "page-accuracy", "page-size", "first-visit", "numbers", "nondigits",
+    "personal", "lighthouse", "browser_training", "gpu_training",
 )
 REQUIRED = {  # field of a result -> the type it must have
     "name": str,

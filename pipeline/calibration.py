@@ -29,7 +29,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 
-from pipeline.contract import DOUBT_BELOW, LABELS, TORN_ABOVE
+from pipeline.contract import DOUBT_BELOW, LABELS, NOT_A_DIGIT, NUM_DIGITS, TORN_ABOVE
 
 BINS = 15  # ECE's bins (Guo et al.)
 TEMPERATURE_RANGE = (0.05, 20.0)  # the search interval for T
@@ -84,12 +84,16 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
 
 
 def judge(probabilities) -> dict:
-    """{"shown": the label or "?", "sure": bool, "between": the two likeliest labels when it is torn
-    between them (top two ≥ TORN_ABOVE together), else []} for one digit's probabilities."""
-    first, second = np.argsort(-np.asarray(probabilities), kind="stable")[:2]
-    if probabilities[first] >= DOUBT_BELOW:
+    """{"shown": the digit or "?", "sure": bool, "between": the two likeliest digits when it is torn
+    between them (top two ≥ TORN_ABOVE together), else []} for one drawing's probabilities: the ten
+    digits', then (when the model has it) not-a-digit's, which shows "?" whenever it beats every digit."""
+    probabilities = np.asarray(probabilities)
+    digits = probabilities[:NUM_DIGITS]
+    not_a_digit = probabilities[NOT_A_DIGIT] if len(probabilities) > NUM_DIGITS else 0.0
+    first, second = np.argsort(-digits, kind="stable")[:2]
+    if digits[first] >= DOUBT_BELOW and digits[first] > not_a_digit:
         return {"shown": LABELS[first], "sure": True, "between": []}
-    torn = probabilities[first] + probabilities[second] >= TORN_ABOVE
+    torn = digits[first] + digits[second] >= TORN_ABOVE
     return {"shown": "?", "sure": False, "between": [LABELS[first], LABELS[second]] if torn else []}
 
 

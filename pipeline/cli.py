@@ -191,6 +191,9 @@ TRAIN_SETTINGS = [
     click.option("--seed", type=_setting("seed"), help="Seed for weights, split and augmentation. " + _profile_default("seed")),
     click.option("--validation-size", type=_setting("validation_size"),
                  help="Training images held out for model selection. " + _profile_default("validation_size")),
+    click.option("--nondigits", type=_setting("nondigits"),
+                 help="Generated drawings that are no digit (the 11th class), per image, added to training and "
+                 "validation. " + _profile_default("nondigits")),
     click.option("--augment-strength", type=_setting("augment.strength"),
                  help="Scales shift/rotation/scale/shear/thickness augmentation; 0 turns it off. "
                  + _profile_default("augment.strength")),

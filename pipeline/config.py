@@ -23,7 +23,7 @@ MAX_WHOLE = 2**31 - 1  # the largest whole-number setting (epochs, batch size, l
 class ModelConfig:
     # a convolution costs map area × filters in × filters out: the first two work on the largest maps
     # (26×26, 24×24), so they get the fewest filters
-    filters: tuple[int, int, int] = (16, 32, 64)  # filters of conv 1, 2 (before the first pool) and 3
+    filters: tuple[int, int, int] = (16, 32, 64)  # filters of conv 1, 2 (before the first pool), and of 3 and 4
     dense_units: int = 128  # width of the hidden dense layer
     dropout: float = 0.25  # dropout after the second pool, fraction
     dense_dropout: float = 0.4  # dropout before the classifier, fraction
@@ -48,6 +48,7 @@ class TrainConfig:
     warmup_epochs: float = 1.0  # linear warm-up length, epochs; then cosine decay to 0
     weight_decay: float = 1e-4  # decoupled weight decay (AdamW)
     validation_size: int = 5000  # training images held out for model selection
+    nondigits: float = 0.1  # generated non-digit drawings added to training and validation, per digit image there
     train_limit: int = 0  # use only this many training images (0 = all); for quick tests
     test_limit: int = 0  # evaluate on only this many test images (0 = all 10,000)
     seed: int = 1234  # seeds weights, split, shuffling and augmentation
@@ -138,6 +139,7 @@ SETTINGS: dict[str, Setting] = {  # every TrainConfig field (nested ones as sect
     "warmup_epochs": Setting(float, 0),
     "weight_decay": Setting(float, 0),
     "validation_size": Setting(int, 0),
+    "nondigits": Setting(float, 0, 1),
     "train_limit": Setting(int, 0),
     "test_limit": Setting(int, 0),
     "seed": Setting(int, 0, 2**32 - 1),  # numpy and Keras seeds are unsigned 32-bit

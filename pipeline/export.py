@@ -16,8 +16,9 @@ The graph model has two outputs: the probabilities, and the features (the
 input of the model's last layer, a Dense softmax). Beside it go the files the
 page needs to learn a visitor's hand (site_template/js/adapt.js): the last
 layer's weights in float32 and the features of a few MNIST training digits per
-class, computed by the converted model itself, which the page replays so that
-a correction does not make it forget MNIST. They carry the features' version:
+class and of as many generated non-digits, computed by the converted model
+itself, which the page replays so that a correction does not make it forget
+MNIST, or what is not a digit. They carry the features' version:
 a hash of every weight before the last layer, so that a visitor's personal
 head is only ever used on the features it was trained on.
 
@@ -40,11 +41,13 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import artifacts
-from pipeline.data import mnist
+from pipeline.data import mnist, nondigits
 from pipeline.build import report as model_report
 from pipeline.config import ExportConfig
 from pipeline.artifacts import MODEL_FILE
-from pipeline.contract import FEATURES_OUTPUT, NUM_CLASSES, PROBABILITIES_OUTPUT
+from pipeline.contract import FEATURES_OUTPUT, NOT_A_DIGIT, NUM_DIGITS, PROBABILITIES_OUTPUT
+
+REPLAY_SEED = 0  # seeds the replayed digits' pick and the generated non-digits
 
 QUANTIZE_FLAGS = {  # --quantize choice -> converter flag (with ='*': bare, it swallows the next path)
     "uint8": ["--quantize_uint8=*"],
@@ -165,7 +168,7 @@ def convert(model, out_dir: Path, quantize: str) -> None:
 
 def check_parity(keras_probs: np.ndarray, tfjs_probs: np.ndarray, labels: np.ndarray, config: ExportConfig,
                  log=print) -> dict:
-    """Compare (N, 10) probabilities of Keras and tfjs on the same images (labels: uint8 (N,)).
+    """Compare (N, 11) probabilities of Keras and tfjs on the same images (labels: uint8 (N,)).
 
     Returns the report's parity fields; ExportError when the argmax agrees on less than
     config.min_agreement of the images.
@@ -203,31 +206,40 @@ def features_version(model) -> str:
     return digest.hexdigest()[:16]
 
 
-def replay_picks(labels: np.ndarray, per_class: int, seed: int = 0) -> np.ndarray:
+def replay_picks(labels: np.ndarray, per_class: int, seed: int = REPLAY_SEED) -> np.ndarray:
     """`per_class` indices of each digit in `labels`, class by class (fewer where a class has fewer)."""
     rng = np.random.default_rng(seed)
     return np.concatenate([np.sort(rng.permutation(np.flatnonzero(labels == digit))[:per_class])
-                           for digit in range(NUM_CLASSES)])
+                           for digit in range(NUM_DIGITS)])
+
+
+def replay_images(digits, per_class: int) -> tuple[np.ndarray, np.ndarray]:
+    """What the page replays while it adapts: `per_class` MNIST training digits of each digit, then as many
+    generated non-digits (nondigits.TRAINED); (uint8 (N, 28, 28), uint8 labels (N,))."""
+    picks = replay_picks(digits.y_train, per_class)
+    others = nondigits.generate(per_class, REPLAY_SEED, nondigits.TRAINED, digits.x_train[digits.y_train != 1])
+    return (np.concatenate([digits.x_train[picks], others]),
+            np.concatenate([digits.y_train[picks], np.full(per_class, NOT_A_DIGIT, np.uint8)]))
 
 
 def write_adapt_files(model, out_dir: Path, digits, config: ExportConfig, node_modules: Path) -> dict:
     """Write ADAPT_JSON (the last layer in float32, the features' version and size, how adapt.bin is laid
-    out) and ADAPT_BIN (the converted model's features of `config.replay_per_class` MNIST training digits
-    of each class, uint8 with one scale, then their labels, uint8); returns export.json's fields on them."""
-    picks = replay_picks(digits.y_train, config.replay_per_class)
-    _, features = predict_tfjs(out_dir, mnist.to_model_input(digits.x_train[picks]), node_modules)
+    out) and ADAPT_BIN (the converted model's features of `replay_images`, uint8 with one scale, then their
+    labels, uint8); returns export.json's fields on them."""
+    images, labels = replay_images(digits, config.replay_per_class)
+    _, features = predict_tfjs(out_dir, mnist.to_model_input(images), node_modules)
     scale = float(features.max()) / 255 or 1.0
     quantized = np.clip(np.rint(features / scale), 0, 255).astype(np.uint8)
     weights, bias = (np.asarray(w, dtype=np.float32) for w in head_layer(model).get_weights())
     version = features_version(model)
-    (out_dir / artifacts.ADAPT_BIN).write_bytes(quantized.tobytes() + digits.y_train[picks].astype(np.uint8).tobytes())
+    (out_dir / artifacts.ADAPT_BIN).write_bytes(quantized.tobytes() + labels.tobytes())
     artifacts.write_json(out_dir / artifacts.ADAPT_JSON, {
         "features_version": version,
         "features": int(features.shape[1]),
         "classes": int(weights.shape[1]),
         "weights": weights.round(7).tolist(),  # features × classes, the last layer's kernel
         "bias": bias.round(7).tolist(),
-        "replay": {"count": len(picks), "scale": scale,
+        "replay": {"count": len(labels), "scale": scale,
                    "layout": "count×features uint8 features (× scale), then count uint8 labels"},
     })
-    return {"features_version": version, "features": int(features.shape[1]), "replay_images": len(picks)}
+    return {"features_version": version, "features": int(features.shape[1]), "replay_images": len(labels)}

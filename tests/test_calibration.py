@@ -77,6 +77,9 @@ def test_predict_judges_doubt_as_the_page_does():
     readings = [honest_predictions(n, seed=s, sharpness=sharp)[0].round(6).tolist()
                 for s, (n, sharp) in enumerate([(1, 3.0), (3, 0.5), (2, 1.0), (4, 0.8)])]
     readings += [[[0.45, 0.45, 0.1] + [0.0] * 7], [[0.5, 0.5] + [0.0] * 8], [[0.1] * 10]]
+    # with the model's 11th output, not a digit: it wins, loses, ties, or leaves two digits torn
+    readings += [[[0.3, 0.1] + [0.0] * 8 + [0.6], [0.55] + [0.0] * 9 + [0.45]], [[0.5] + [0.0] * 9 + [0.5]],
+                 [[0.4, 0.4] + [0.0] * 8 + [0.2], [0.0] * 10 + [1.0]]]
     rng.shuffle(readings)
     script = f"""
       import {{ doubtSentence, judge }} from {json.dumps((ROOT / 'site_template/js/doubt.js').as_uri())};

@@ -36,7 +36,7 @@ MODEL_JSON = {  # as tensorflowjs_converter writes a graph model, topology cut t
     "signature": {"inputs": {"image:0": {"name": "image:0", "dtype": "DT_FLOAT", "tensorShape": {
         "dim": [{"size": "-1"}, {"size": "28"}, {"size": "28"}, {"size": "1"}]}}},
         "outputs": {"probabilities": {"name": "Identity_1:0", "dtype": "DT_FLOAT", "tensorShape": {
-            "dim": [{"size": "-1"}, {"size": "10"}]}}, "features": {"name": "Identity:0", "dtype": "DT_FLOAT",
+            "dim": [{"size": "-1"}, {"size": "11"}]}}, "features": {"name": "Identity:0", "dtype": "DT_FLOAT",
                                                                     "tensorShape": {"dim": [{"size": "-1"}, {"size": "128"}]}}}},
     "modelTopology": {"node": [{"name": "image", "op": "Placeholder"}]},
     "weightsManifest": [{"paths": ["group1-shard1of1.bin"], "weights": [{"name": "w", "shape": [3, 3, 1, 32],

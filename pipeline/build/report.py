@@ -52,7 +52,7 @@ LICENCE = {
 def evaluation(y_true: np.ndarray, probabilities: np.ndarray, images: np.ndarray, runtime: str) -> dict:
     """The evaluation the report shows, from one model's predictions on the test set.
 
-    y_true: int (N,), the test labels; probabilities: float32 (N, 10), the model's
+    y_true: int (N,), the test labels; probabilities: float32 (N, 11), the model's
     outputs; images: uint8 (N, 28, 28), white ink on black, 0–255 (the pixels of
     the digits listed are embedded); runtime: what made the predictions, in words.
     Returns accuracy, loss, per-class precision/recall, the confusion matrix
@@ -162,7 +162,7 @@ def page_report(metrics: dict, evaluation: dict, architecture: dict, export_repo
     ]
     return {
         "available": True,
-        "labels": list(LABELS),
+        "labels": [*LABELS, "?"],  # the digits, then what the model's last output is shown as: not a digit
         "history": history,
         "keras_test_accuracy": metrics.get("test_accuracy"),
         "evaluation": {

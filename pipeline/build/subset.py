@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipeline.contract import IMAGE_SIZE, NUM_CLASSES
+from pipeline.contract import IMAGE_SIZE, NUM_DIGITS
 from pipeline.data.mnist import Mnist
 
 MANIFEST_FILE = "subset.json"
@@ -48,13 +48,13 @@ class SubsetConfig:
 def balanced_indices(labels: np.ndarray, per_class: int, rng: np.random.Generator, flag: str) -> np.ndarray:
     """Indices of `per_class` examples of every class, drawn at random, in shuffled order.
 
-    labels: uint8, shape (N,), 0-9. Returns int64, shape (per_class * NUM_CLASSES,).
+    labels: uint8, shape (N,), 0-9. Returns int64, shape (per_class * NUM_DIGITS,).
     Raises SubsetError (naming `flag`) when a class has fewer than `per_class` examples.
     """
-    counts = np.bincount(labels, minlength=NUM_CLASSES)
+    counts = np.bincount(labels, minlength=NUM_DIGITS)
     if per_class < 1 or per_class > counts.min():
         raise SubsetError(f"{flag} {per_class}: must be between 1 and {counts.min()} (the rarest digit's count)")
-    picked = [rng.permutation(np.flatnonzero(labels == digit))[:per_class] for digit in range(NUM_CLASSES)]
+    picked = [rng.permutation(np.flatnonzero(labels == digit))[:per_class] for digit in range(NUM_DIGITS)]
     return rng.permutation(np.concatenate(picked))
 
 
@@ -78,12 +78,12 @@ def write_subset(mnist: Mnist, out_dir: Path, config: SubsetConfig = SubsetConfi
         "train": (mnist.x_train, mnist.y_train, balanced_indices(mnist.y_train, config.train_per_class, rng, "--train-per-class")),
         "test": (mnist.x_test, mnist.y_test, balanced_indices(mnist.y_test, config.test_per_class, rng, "--test-per-class")),
     }
-    manifest = {"imageSize": IMAGE_SIZE, "numClasses": NUM_CLASSES, "seed": config.seed, "source": mnist.source, "bytes": 0}
+    manifest = {"imageSize": IMAGE_SIZE, "numClasses": NUM_DIGITS, "seed": config.seed, "source": mnist.source, "bytes": 0}
     for name, (images, labels, picked) in parts.items():
         files = {"images": f"{name}-images.png", "labels": f"{name}-labels.bin"}
         (out_dir / files["images"]).write_bytes(sprite_png(images[picked]))
         (out_dir / files["labels"]).write_bytes(labels[picked].astype(np.uint8).tobytes())
-        manifest[name] = {"count": len(picked), "perClass": len(picked) // NUM_CLASSES, **files}
+        manifest[name] = {"count": len(picked), "perClass": len(picked) // NUM_DIGITS, **files}
         manifest["bytes"] += sum((out_dir / f).stat().st_size for f in files.values())
     (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

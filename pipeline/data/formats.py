@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.artifacts import file_sha256
-from pipeline.contract import IMAGE_SIZE, NUM_CLASSES
+from pipeline.contract import IMAGE_SIZE, NUM_DIGITS
 from pipeline.data import DataError
 from pipeline.data.bounded import read_maybe_gzip
 from pipeline.data.idx import parse_idx
@@ -135,7 +135,7 @@ def parse_kaggle_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if table.shape[1] != len(KAGGLE_HEADER):  # only reachable when every row has the same wrong count
         raise DataError(f"{path}: line 2 has {table.shape[1]} columns, the header has {len(KAGGLE_HEADER)}")
     limits = np.full(table.shape[1], 255)
-    limits[0] = NUM_CLASSES - 1
+    limits[0] = NUM_DIGITS - 1
     if ((table < 0) | (table > limits)).any():
         _find_bad_line(path, body)  # raises with the line and column
     return table[:, 0].astype(np.uint8), table[:, 1:].astype(np.uint8)
@@ -157,7 +157,7 @@ def _find_bad_line(path: Path, body: str) -> None:
                 value = int(field)
             except ValueError:
                 raise DataError(f"{path}: line {number}, column {name}: {field.strip()!r} is not a whole number") from None
-            limit = NUM_CLASSES - 1 if name == "label" else 255
+            limit = NUM_DIGITS - 1 if name == "label" else 255
             if not 0 <= value <= limit:
                 raise DataError(f"{path}: line {number}, column {name}: {value} is out of range 0-{limit}")
 
@@ -215,9 +215,9 @@ def parse_qmnist_labels(raw: bytes, name: str) -> np.ndarray:
         raise DataError(f"{name}: {len(raw) - expected} unexpected bytes after the data")
     records = np.frombuffer(raw, dtype=">i4", offset=12).reshape(count, fields)
     digits = records[:, 0]
-    bad = np.flatnonzero((digits < 0) | (digits >= NUM_CLASSES))
+    bad = np.flatnonzero((digits < 0) | (digits >= NUM_DIGITS))
     if len(bad):
-        raise DataError(f"{name}: record {bad[0]} has digit {digits[bad[0]]}, expected 0-{NUM_CLASSES - 1}")
+        raise DataError(f"{name}: record {bad[0]} has digit {digits[bad[0]]}, expected 0-{NUM_DIGITS - 1}")
     return digits.astype(np.uint8)
 
 

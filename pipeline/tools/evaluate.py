@@ -19,7 +19,7 @@ import numpy as np
 
 from pipeline import artifacts, calibration
 from pipeline.data import mnist as data
-from pipeline.contract import LABELS, NUM_CLASSES
+from pipeline.contract import LABELS, NUM_CLASSES, NUM_DIGITS
 from pipeline.artifacts import MODEL_FILE  # not from train: the build (report) needs no TensorFlow
 
 
@@ -28,19 +28,19 @@ class EvaluateError(Exception):
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """int64 (10, 10): entry [t, p] counts images of digit t predicted as p."""
-    return np.bincount(y_true.astype(np.int64) * NUM_CLASSES + y_pred, minlength=NUM_CLASSES**2).reshape(
-        NUM_CLASSES, NUM_CLASSES
+    """int64 (10, 11): entry [t, p] counts images of digit t read as p; the last column, "not a digit"."""
+    return np.bincount(y_true.astype(np.int64) * NUM_CLASSES + y_pred, minlength=NUM_DIGITS * NUM_CLASSES).reshape(
+        NUM_DIGITS, NUM_CLASSES
     )
 
 
 def summarize(y_true: np.ndarray, probabilities: np.ndarray) -> dict:
-    """Accuracy, loss, per-class precision/recall and confusion matrix from (N, 10) probabilities."""
+    """Accuracy, loss, per-digit precision/recall and confusion matrix from (N, 11) probabilities."""
     y_pred = probabilities.argmax(1)
     matrix = confusion_matrix(y_true, y_pred)
     correct = np.diag(matrix)
     with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.nan_to_num(correct / matrix.sum(0))
+        precision = np.nan_to_num(correct / matrix.sum(0)[:NUM_DIGITS])
         recall = np.nan_to_num(correct / matrix.sum(1))
         f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
     picked = probabilities[np.arange(len(y_true)), y_true.astype(np.int64)]
@@ -51,7 +51,7 @@ def summarize(y_true: np.ndarray, probabilities: np.ndarray) -> dict:
         "per_class": [
             {"digit": LABELS[d], "precision": float(precision[d]), "recall": float(recall[d]),
              "f1": float(f1[d]), "support": int(matrix[d].sum())}
-            for d in range(NUM_CLASSES)
+            for d in range(NUM_DIGITS)
         ],
         "confusion_matrix": matrix.tolist(),
         "calibration_error": calibration.expected_calibration_error(probabilities, y_true),
@@ -83,7 +83,8 @@ def to_text(result: dict) -> str:
         lines.append(
             f"{row['digit']:>5}  {row['precision']:9.4f}  {row['recall']:6.4f}  {row['f1']:6.4f}  {row['support']:7d}"
         )
-    lines += ["", "confusion matrix (rows: true digit, columns: predicted)", "true  " + "".join(f"{d:>6}" for d in LABELS) + "   total"]
+    lines += ["", "confusion matrix (rows: true digit, columns: read as; ?: not a digit)",
+              "true  " + "".join(f"{d:>6}" for d in (*LABELS, "?")) + "   total"]
     for d, row in zip(LABELS, result["confusion_matrix"]):
         lines.append(f"{d:>4}  " + "".join(f"{c:>6}" if c else f"{'.':>6}" for c in row) + f"{sum(row):>8}")
     lines.append("total " + "".join(f"{c:>6}" for c in np.sum(result["confusion_matrix"], 0)) + f"{result['images']:>8}")

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import artifacts, calibration
-from pipeline.contract import LABELS
+from pipeline.contract import LABELS, NUM_DIGITS
 from pipeline.preprocess import to_mnist
 from pipeline.tools import segment
 
@@ -229,7 +229,7 @@ RUNTIMES = ("keras", "tfjs")
 
 
 def predict_tfjs(artifacts_dir: Path, batch: np.ndarray, node_modules: Path) -> np.ndarray:
-    """Probabilities (N, 10) of the tfjs graph model ARTIFACTS/tfjs/ for float32 (N, 28, 28, 1) images,
+    """Probabilities (N, 11) of the tfjs graph model ARTIFACTS/tfjs/ for float32 (N, 28, 28, 1) images,
     run in Node with @tensorflow/tfjs + wasm from `node_modules` (as the export check runs it)."""
     from pipeline import export
 
@@ -250,8 +250,9 @@ def predict_files(paths: list[Path], artifacts_dir: Path, runtime: str = "keras"
 
     Returns one dict per image: image (path as given), number (its digits left to right, a string,
     "?" where a digit is doubtful), doubt (what is doubtful, in words, as the page says it; "" when
-    nothing is), digits (per digit: digit (int, the likeliest), shown, sure and between
-    (pipeline.calibration.judge), probabilities (ten floats summing to 1), box [x, y, width, height]
+    nothing is), digits (per digit: digit (int, the likeliest digit), shown, sure and between
+    (pipeline.calibration.judge), probabilities (eleven floats summing to 1: the ten digits', then
+    not a digit's), box [x, y, width, height]
     in the image's pixels), polarity; and, for an image of one digit, that digit's digit and
     probabilities (None for a number).
     """
@@ -266,7 +267,7 @@ def predict_files(paths: list[Path], artifacts_dir: Path, runtime: str = "keras"
         probabilities = np.asarray(model.predict(batch, batch_size=256, verbose=0), np.float64)
     results, start = [], 0
     for path, (digits, polarity) in zip(paths, images):
-        read = [{"digit": int(p.argmax()), **calibration.judge(p), "probabilities": [round(float(v), 6) for v in p],
+        read = [{"digit": int(p[:NUM_DIGITS].argmax()), **calibration.judge(p), "probabilities": [round(float(v), 6) for v in p],
                  "box": list(box)} for p, (_, box) in zip(probabilities[start : start + len(digits)], digits)]
         start += len(digits)
         alone = read[0] if len(read) == 1 else {"digit": None, "probabilities": None}
@@ -281,7 +282,8 @@ def to_json(results: list[dict]) -> str:
 
 
 def to_text(results: list[dict]) -> str:
-    """One row per image of one digit: the digit ("?" when doubtful) and its ten probabilities. An image
+    """One row per image of one digit: the digit ("?" when doubtful) and its probabilities (the ten digits',
+    then not a digit's, under "?"). An image
     of a number: a row with the number, then one row per digit, named by its place and box (x,y width x
     height, pixels). A reading with a doubt is followed by a row that says it ("4 or 9?")."""
     def row(name: str, digit: dict) -> tuple[str, str, str]:
@@ -299,6 +301,6 @@ def to_text(results: list[dict]) -> str:
             rows.append((f"  {r['doubt']}", "", ""))
     name_width = max(len(name) for name, _, _ in [("image", "", ""), *rows])
     digit_width = max(len(digit) for _, digit, _ in [("", "digit", ""), *rows])
-    header = f"{'image':<{name_width}}  {'digit':>{digit_width}}  " + " ".join(f"{d:>5}" for d in LABELS)
+    header = f"{'image':<{name_width}}  {'digit':>{digit_width}}  " + " ".join(f"{d:>5}" for d in (*LABELS, "?"))
     lines = [f"{name:<{name_width}}  {digit:>{digit_width}}  {probabilities}".rstrip() for name, digit, probabilities in rows]
     return "\n".join([header, *lines])

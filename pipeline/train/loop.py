@@ -33,13 +33,15 @@ import numpy as np
 
 from pipeline import artifacts, calibration
 from pipeline.config import TrainConfig
-from pipeline.data import DataError, mnist
+from pipeline.contract import NOT_A_DIGIT
+from pipeline.data import DataError, mnist, nondigits
 from pipeline.data.formats import ExtraDigits, read_extra_digits
 from pipeline.train import checkpoint, distribute, keras_fixes
 from pipeline.train.augment import DigitAugmentation
 from pipeline.train.model import OUTPUT_LAYER, build_model
 
 EVAL_BATCH = 1000  # images per prediction batch for the test figure
+HELD_OUT_PER_KIND = 100  # generated drawings of each kind of non-digit never trained on, for metrics.json
 
 
 class TrainingInterrupted(Exception):
@@ -134,18 +136,30 @@ def plan(config: TrainConfig, out_dir: Path, data_path: Path | None, resume: boo
 
 def split_data(config: TrainConfig, data_path: Path | None, log, extra: list[ExtraDigits] | tuple = ()) -> Splits:
     """Verified MNIST cut to config.train_limit / test_limit (0: all), with the validation split held out;
-    then the `extra` rows appended to the training part (after the split: never validated or tested on)."""
+    then the `extra` rows appended to the training part (after the split: never validated or tested on),
+    and to training and validation each config.nondigits generated non-digit drawings per image, labelled
+    NOT_A_DIGIT (pipeline.data.nondigits: the kinds it trains on; the test images stay MNIST's)."""
     digits = mnist.load_mnist(data_path, log=log)
     train_limit, test_limit = config.train_limit or None, config.test_limit or None
     x_fit, y_fit, x_val, y_val = mnist.split_validation(
         digits.x_train[:train_limit], digits.y_train[:train_limit], config.validation_size, config.seed)
-    x_fit = np.concatenate([x_fit, *(e.images for e in extra)])
-    y_fit = np.concatenate([y_fit, *(e.labels for e in extra)])
+    overlapped = x_fit[y_fit != 1]  # nondigits.overlapping_digits leaves out the 1s
+    fit_others = generated_nondigits(round(config.nondigits * len(x_fit)), config.seed, overlapped)
+    val_others = generated_nondigits(round(config.nondigits * len(x_val)), config.seed + 1, overlapped)
+    x_fit = np.concatenate([x_fit, *(e.images for e in extra), fit_others[0]])
+    y_fit = np.concatenate([y_fit, *(e.labels for e in extra), fit_others[1]])
+    x_val, y_val = np.concatenate([x_val, val_others[0]]), np.concatenate([y_val, val_others[1]])
     data = Splits(x_fit, y_fit, x_val, y_val, digits.x_test[:test_limit], digits.y_test[:test_limit], digits.source,
                   tuple(e.record for e in extra))
     added = "".join(f" (+{len(e.labels)} from {e.path})" for e in extra)
-    log(f"data: {len(data.x_fit)} training{added}, {len(data.x_val)} validation, {len(data.x_test)} test images")
+    log(f"data: {len(data.x_fit)} training{added} and {len(data.x_val)} validation images, of which "
+        f"{len(fit_others[1])} and {len(val_others[1])} are not digits; {len(data.x_test)} test images")
     return data
+
+
+def generated_nondigits(count: int, seed: int, digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`count` generated drawings of the kinds training sees (seeded), labelled NOT_A_DIGIT: (images, labels)."""
+    return nondigits.generate(count, seed, nondigits.TRAINED, digits), np.full(count, NOT_A_DIGIT, np.uint8)
 
 
 def restore(config: TrainConfig, run: Run, log):
@@ -199,12 +213,15 @@ def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model,
     test_accuracy, test_loss = evaluate_on(final, mnist.to_model_input(run.data.x_test), run.data.y_test,
                                            run.hardware.replicas)
     log(f"test: accuracy {test_accuracy:.4%}, loss {test_loss:.4f} on {len(run.data.x_test)} images")
+    held_out = doubted_nondigits(final, config.seed)
+    log(f"test: {held_out['doubted']:.1%} of {held_out['images']} non-digits of kinds never trained on shown as ?")
     metrics = {
         "test_accuracy": test_accuracy,
         "test_loss": test_loss,
         "test_images": int(len(run.data.x_test)),
         "validation_accuracy": history[-1].get("val_accuracy") if history else None,
         "calibration": calibrated,
+        "nondigits_held_out": held_out,
         "epochs": config.epochs,
         "history": history,
         "parameters": int(final.count_params()),
@@ -236,6 +253,17 @@ def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model,
         checkpoint.remove(run.ckpt_dir)
         log(f"train: wrote {model_path} and {metrics_path}")
     return metrics
+
+
+def doubted_nondigits(model: keras.Model, seed: int, per_kind: int = HELD_OUT_PER_KIND) -> dict:
+    """How often `model` shows "?" (calibration.judge) for generated drawings of the kinds training never
+    sees (nondigits.HELD_OUT): {"images", "doubted": fraction, "kinds": {kind: fraction}}."""
+    kinds = {}
+    for offset, kind in enumerate(nondigits.HELD_OUT):
+        images = mnist.to_model_input(nondigits.generate(per_kind, seed + 100 + offset, (kind,)))
+        probabilities = model.predict(images, batch_size=EVAL_BATCH, verbose=0)
+        kinds[kind] = float(np.mean([calibration.judge(p)["shown"] == "?" for p in probabilities]))
+    return {"images": per_kind * len(kinds), "doubted": float(np.mean(list(kinds.values()))), "kinds": kinds}
 
 
 # ------------------------------------------------------------------- input

@@ -1,9 +1,13 @@
 """The CNN, sized for a 2-core CPU budget.
 
-conv 3×3 ×2 (valid) → max-pool → conv 3×3 (valid) → max-pool → dense → softmax,
-each conv and the dense layer followed by batch norm and ReLU, dropout before
-the head. The default filters (ModelConfig) keep the early, large feature maps
-narrow, where most of the compute is; most parameters sit in the dense layer.
+conv 3×3 ×2 (valid) → max-pool → conv 3×3 (valid) → max-pool → conv 3×3 (valid)
+→ dense → softmax, each conv and the dense layer followed by batch norm and ReLU,
+dropout before the dense layer and before the head. The default filters
+(ModelConfig) keep the early, large feature maps narrow, where most of the
+compute is. The last conv turns the 5×5 maps into 3×3 ones before the dense
+layer, whose weights are most of the model's download: 3·3·64 inputs rather
+than 5·5·64. The head has eleven outputs: the ten digits, then "not a digit"
+(pipeline/contract.py), which training learns from generated drawings.
 Training time and the page's prediction time: BENCHMARKS.md. Only `keras`
 layers: any backend.
 The input is the page's contract: float32 (N, 28, 28, 1), 0–1, white ink on black.
@@ -30,7 +34,7 @@ def conv_bn_relu(x, filters: int, name: str):
 
 
 def build_model(config: ModelConfig = ModelConfig()) -> keras.Model:
-    """Build the (uncompiled) classifier: (N, 28, 28, 1) float32 -> (N, 10) probabilities."""
+    """Build the (uncompiled) classifier: (N, 28, 28, 1) float32 -> (N, 11) probabilities."""
     f1, f2, f3 = config.filters
     inputs = keras.Input(shape=INPUT_SHAPE, name="image")
     x = conv_bn_relu(inputs, f1, "c1")  # 26×26
@@ -38,7 +42,8 @@ def build_model(config: ModelConfig = ModelConfig()) -> keras.Model:
     x = keras.layers.MaxPooling2D(2, name="pool1")(x)  # 12×12
     x = conv_bn_relu(x, f3, "c3")  # 10×10
     x = keras.layers.MaxPooling2D(2, name="pool2")(x)  # 5×5
-    x = keras.layers.Dropout(config.dropout, name="pool2_drop")(x)
+    x = conv_bn_relu(x, f3, "c4")  # 3×3
+    x = keras.layers.Dropout(config.dropout, name="c4_drop")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(config.dense_units, use_bias=False, name="dense")(x)
     x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name="dense_bn")(x)

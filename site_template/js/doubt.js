@@ -9,8 +9,9 @@
  */
 
 /**
- * @param {ArrayLike<number>} probabilities one per label, summing to 1
- * @param {string[]} labels
+ * @param {ArrayLike<number>} probabilities one per label, then (when the model
+ *   has it) not-a-digit's, which shows "?" whenever it beats every digit
+ * @param {string[]} labels the digits' labels
  * @param {{doubtBelow: number, tornAbove: number}} thresholds
  * @returns {{shown: string, sure: boolean, between: string[]}} shown: the label, or "?";
  *   between: the two labels it is torn between ("4 or 9?"), empty when it is sure
@@ -19,7 +20,10 @@
 export function judge(probabilities, labels, { doubtBelow, tornAbove }) {
   const order = [...labels.keys()].sort((a, b) => probabilities[b] - probabilities[a]);
   const [first, second] = order;
-  if (probabilities[first] >= doubtBelow) return { shown: labels[first], sure: true, between: [] };
+  const notADigit = probabilities.length > labels.length ? probabilities[labels.length] : 0;
+  if (probabilities[first] >= doubtBelow && probabilities[first] > notADigit) {
+    return { shown: labels[first], sure: true, between: [] };
+  }
   const torn = probabilities[first] + probabilities[second] >= tornAbove;
   return { shown: '?', sure: false, between: torn ? [labels[first], labels[second]] : [] };
 }

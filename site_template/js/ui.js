@@ -192,7 +192,7 @@ function showPicked() {
 function showChoices(digits, labels, verdicts) {
   elements.digits.hidden = digits.length < 2;
   const items = digits.length < 2 ? [] : digits.map(({ probabilities }, index) => {
-    const order = [...probabilities.keys()].sort((a, b) => probabilities[b] - probabilities[a]).slice(0, TOP_CHOICES);
+    const order = [...labels.keys()].sort((a, b) => probabilities[b] - probabilities[a]).slice(0, TOP_CHOICES); // digits only
     const button = document.createElement('button');
     button.type = 'button';
     button.dataset.index = String(index);

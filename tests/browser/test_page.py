@@ -193,7 +193,7 @@ def test_page_model_matches_keras_on_all_mnist_test_images(ready_page, mnist, ke
                 "b64 => window.digitApp.predictMnistBatch(Uint8Array.from(atob(b64), c => c.charCodeAt(0)))", chunk
             )
         )
-        assert probs.shape == (min(BATCH, len(images) - start), 10)
+        assert probs.shape == (min(BATCH, len(images) - start), 11)  # the ten digits, then not a digit
         assert np.allclose(probs.sum(axis=1), 1, atol=1e-3)
         predicted.append(probs.argmax(axis=1))
     accuracy = float(np.mean(np.concatenate(predicted) == mnist.y_test))
@@ -204,7 +204,7 @@ def test_page_model_matches_keras_on_all_mnist_test_images(ready_page, mnist, ke
 def test_predict_mnist_reads_one_image(ready_page, mnist):
     image = mnist.x_test[0].reshape(-1).tolist()
     probs = ready_page.evaluate("pixels => window.digitApp.predictMnist(new Uint8Array(pixels))", image)
-    assert len(probs) == 10 and sum(probs) == pytest.approx(1, abs=1e-3)
+    assert len(probs) == 11 and sum(probs) == pytest.approx(1, abs=1e-3)
     assert int(np.argmax(probs)) == int(mnist.y_test[0])
 
 

@@ -82,16 +82,17 @@ def test_curves_are_the_training_history(report_page, metrics):
 
 def test_confusion_matrix_is_the_evaluation_and_counts_every_test_digit(report_page, evaluation):
     cells = report_page.eval_on_selector_all(
-        "#confusion td[data-true][data-pred]", "cs => cs.map(c => [+c.dataset.true, +c.dataset.pred, +c.textContent])"
+        "#confusion td[data-true][data-pred]", "cs => cs.map(c => [c.dataset.true, c.dataset.pred, +c.textContent])"
     )
-    assert len(cells) == 100
-    shown = np.zeros((10, 10), dtype=int)
+    columns = [*(str(d) for d in range(10)), "?"]  # the last: read as not a digit
+    assert len(cells) == 110
+    shown = np.zeros((10, 11), dtype=int)
     for t, p, count in cells:
-        shown[t, p] = count
+        shown[columns.index(t), columns.index(p)] = count
     assert shown.tolist() == evaluation["confusion_matrix"]
     assert shown.sum() == 10000
     # Table semantics: a column header per predicted digit, a row header per true digit.
-    assert report_page.locator('#confusion thead th[scope="col"]').count() == 11  # 10 digits + recall
+    assert report_page.locator('#confusion thead th[scope="col"]').count() == 12  # 10 digits, ? and recall
     assert report_page.locator('#confusion tbody th[scope="row"]').count() == 11  # 10 digits + precision
     # The colour scale: the fullest cell is shaded most, an empty one not at all.
     shade = report_page.eval_on_selector_all(
@@ -104,7 +105,8 @@ def test_confusion_matrix_is_the_evaluation_and_counts_every_test_digit(report_p
 def digits_shown(page, selector: str) -> list[dict]:
     return page.eval_on_selector_all(
         f"{selector} > li",
-        "items => items.map(li => ({index: +li.dataset.index, true: +li.dataset.true, pred: +li.dataset.pred,"
+        "items => items.map(li => ({index: +li.dataset.index, true: +li.dataset.true,"
+        " pred: li.dataset.pred === '?' ? 10 : +li.dataset.pred,"  # ?: read as not a digit, the 11th class
         " text: li.textContent, wrong: li.classList.contains('wrong')}))",
     )
 

@@ -179,7 +179,7 @@ def test_no_csp_violation_or_console_error_while_loading_drawing_and_predicting(
         draw_with_mouse(page, FOUR)
         assert prediction_after(page, 2) == "4"
         probs = page.evaluate("window.digitApp.predictMnist(new Uint8Array(784))")
-        assert len(probs) == 10
+        assert len(probs) == 11  # the ten digits, then not a digit
         page.wait_for_function("() => navigator.serviceWorker.controller !== null")
         assert page.evaluate("window.__cspViolations") == []
         assert console_errors == [] and log.errors == []

@@ -14,16 +14,18 @@ import json
 import shutil
 from pathlib import Path
 
+from pipeline.contract import NUM_CLASSES
 from tests.helpers import SITE, TEMPLATE, check_one_line, finished, start_cli
 
 SIGNATURE = {"signature": {
     "inputs": {"image": {"tensorShape": {"dim": [{"size": "-1"}, {"size": "28"}, {"size": "28"}, {"size": "1"}]}}},
-    "outputs": {"probabilities": {"tensorShape": {"dim": [{"size": "-1"}, {"size": "10"}]}},
+    "outputs": {"probabilities": {"tensorShape": {"dim": [{"size": "-1"}, {"size": str(NUM_CLASSES)}]}},
                 "features": {"tensorShape": {"dim": [{"size": "-1"}, {"size": "2"}]}}},
 }}
 METRICS = {"test_accuracy": 0.99, "history": []}
 EXPORT = {"features_version": "v1"}
-ADAPT = {"features_version": "v1", "features": 2, "classes": 10, "weights": [[0.0] * 10] * 2, "bias": [0.0] * 10,
+ADAPT = {"features_version": "v1", "features": 2, "classes": NUM_CLASSES, "weights": [[0.0] * NUM_CLASSES] * 2,
+         "bias": [0.0] * NUM_CLASSES,
          "replay": {"count": 1, "scale": 1.0}}
 
 
@@ -99,7 +101,7 @@ CORRUPT = {
     "export.json sizes as text": ("tfjs/export.json", {**EXPORT, "model_bytes": "big"}, "'model_bytes' missing or not int"),
     "export.json of an older export": ("tfjs/export.json", {"quantize": "uint8"}, "no features_version (an older export)"),
     "adapt.json of other features": ("tfjs/adapt.json", {**ADAPT, "features_version": "v0"}, "written for other features"),
-    "adapt.json weights cut short": ("tfjs/adapt.json", {**ADAPT, "weights": [[0.0] * 10]}, "weights are not 2×10 finite"),
+    "adapt.json weights cut short": ("tfjs/adapt.json", {**ADAPT, "weights": [[0.0] * 10]}, f"weights are not 2×{NUM_CLASSES} finite"),
     "adapt.json without its replay": ("tfjs/adapt.json", {**ADAPT, "replay": 5}, "replay. is not a JSON object"),
     "adapt.bin cut short": ("tfjs/adapt.bin", b"\0", "1 bytes, expected 3"),
     "evaluation.json cut short": ("tfjs/evaluation.json", b'{"images": 10000, "accur', "not valid JSON"),

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from pipeline.artifacts import ARCHITECTURE_FILE, EVALUATION_FILE
+from pipeline.contract import NOT_A_DIGIT, NUM_CLASSES
 from pipeline.build.report import (
     GRID_DIGITS, MISTAKES, REPORT_JSON, SPRITE_FILE, architecture, evaluation, page_report, sprite_png, write_report,
 )
@@ -19,6 +20,7 @@ from tests.helpers import quiet
 
 
 N = 2000  # real MNIST test digits used by the pure tests
+NOT_DIGITS = np.arange(50, N, 97)  # read as not a digit by the made-up probabilities
 
 
 def pixels_of(digit: dict) -> np.ndarray:
@@ -28,15 +30,18 @@ def pixels_of(digit: dict) -> np.ndarray:
 @pytest.fixture(scope="module")
 def predictions(mnist):
     """Real test labels and images with made-up probabilities: right on most digits,
-    wrong with known confidences on every 97th (confidence grows with the index)."""
+    wrong with known confidences on every 97th (confidence grows with the index), and
+    NOT_DIGITS read as not a digit, less sure than any wrong digit."""
     y = mnist.y_test[:N].astype(np.int64)
-    probs = np.full((N, 10), 0.01, dtype=np.float32)
-    probs[np.arange(N), y] = 0.91
+    probs = np.full((N, NUM_CLASSES), 0.01, dtype=np.float32)
+    probs[np.arange(N), y] = 0.9
     wrong = np.arange(0, N, 97)
     for rank, i in enumerate(wrong):
         confidence = 0.5 + 0.4 * rank / len(wrong)
-        probs[i] = (1 - confidence) / 9
+        probs[i] = (1 - confidence) / (NUM_CLASSES - 1)
         probs[i, (y[i] + 1) % 10] = confidence
+    probs[NOT_DIGITS] = 0.055
+    probs[NOT_DIGITS, NOT_A_DIGIT] = 0.45
     return y, probs, mnist.x_test[:N], wrong
 
 
@@ -49,10 +54,11 @@ def evaluated(predictions):
 def test_evaluation_counts_every_image_once(evaluated, predictions):
     y, _, _, wrong = predictions
     matrix = np.array(evaluated["confusion_matrix"])
-    assert matrix.shape == (10, 10) and matrix.sum() == N
+    assert matrix.shape == (10, NUM_CLASSES) and matrix.sum() == N
+    assert matrix[:, NOT_A_DIGIT].sum() == len(NOT_DIGITS)
     assert matrix.sum(1).tolist() == np.bincount(y, minlength=10).tolist()
-    assert np.trace(matrix) == N - len(wrong)
-    assert evaluated["accuracy"] == pytest.approx(1 - len(wrong) / N)
+    assert np.trace(matrix) == N - len(wrong) - len(NOT_DIGITS)
+    assert evaluated["accuracy"] == pytest.approx(1 - (len(wrong) + len(NOT_DIGITS)) / N)
     for d, row in enumerate(evaluated["per_class"]):
         assert row["recall"] == pytest.approx(matrix[d, d] / matrix[d].sum())
         assert row["precision"] == pytest.approx(matrix[d, d] / matrix[:, d].sum())
@@ -96,7 +102,7 @@ def test_architecture_lists_the_real_models_layers():
     assert by_name["image"]["output_shape"] == [None, 28, 28, 1]
     assert by_name["c1_conv"]["output_shape"] == [None, 26, 26, filters]
     assert by_name["c1_conv"]["parameters"] == 3 * 3 * 1 * filters  # no bias: batch norm follows
-    assert by_name["probabilities"]["output_shape"] == [None, 10]
+    assert by_name["probabilities"]["output_shape"] == [None, NUM_CLASSES]
     assert arch["layers"][-1]["type"] == "Dense"
 
 
@@ -113,7 +119,7 @@ EXPORT = {"model_bytes": 250_000, "weight_bytes": 240_000, "quantize": "uint8", 
 def test_page_report_carries_what_the_page_draws(evaluated):
     arch = {"layers": [], "parameters": 5}
     report = page_report(METRICS, evaluated, arch, EXPORT)
-    assert report["available"] and report["labels"] == [str(d) for d in range(10)]
+    assert report["available"] and report["labels"] == [str(d) for d in range(10)] + ["?"]  # columns: the last, not a digit
     assert report["history"] == [{k: v for k, v in row.items() if k != "seconds"} for row in METRICS["history"]]
     assert report["evaluation"]["confusion_matrix"] == evaluated["confusion_matrix"]
     assert report["model"] == {"model_bytes": 250_000, "weight_bytes": 240_000, "quantize": "uint8"}

@@ -120,7 +120,7 @@ def test_train_on_a_kaggle_csv_end_to_end(tmp_path, mnist):
     result = CliRunner().invoke(main, ["train", "--data", str(path), "--artifacts", str(tmp_path / "a"), "--epochs", "1",
                                        "--validation-size", "40", "--batch-size", "64"])
     assert result.exit_code == 0, result.output
-    assert "200 training, 40 validation, 40 test images" in result.output
+    assert "220 training and 44 validation images, of which 20 and 4 are not digits; 40 test images" in result.output
     assert (tmp_path / "a" / "model.keras").is_file()
 
 

@@ -42,3 +42,12 @@ test('a number names its doubtful places', () => {
   assert.equal(doubtSentence(verdicts), 'digit 2: 0 or 6?; digit 4: not a digit?');
   assert.equal(doubtSentence([verdicts[0], verdicts[2]]), '', 'nothing to say when every digit is sure');
 });
+
+test("the model's 11th output, not a digit, shows ? whenever it beats every digit", () => {
+  const withOther = (entries, other) => Float32Array.from([...probabilities(entries), other]);
+  assert.deepEqual(judge(withOther({ 3: 0.35 }, 0.65), labels, thresholds), { shown: '?', sure: false, between: [] });
+  assert.equal(doubtSentence([judge(withOther({ 3: 0.35 }, 0.65), labels, thresholds)]), 'That does not look like a digit.');
+  assert.deepEqual(judge(withOther({ 3: 0.55 }, 0.45), labels, thresholds), { shown: '3', sure: true, between: [] });
+  assert.equal(judge(withOther({ 3: 0.5 }, 0.5), labels, thresholds).shown, '?', 'a tie is not a digit');
+  assert.deepEqual(judge(withOther({ 4: 0.42, 9: 0.4 }, 0.18), labels, thresholds), { shown: '?', sure: false, between: ['4', '9'] });
+});

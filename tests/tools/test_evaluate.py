@@ -9,11 +9,12 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
+from pipeline.contract import NOT_A_DIGIT, NUM_CLASSES
 from pipeline.tools.evaluate import summarize, to_text
 
 
 def one_hot(predicted, confidence=0.9):
-    p = np.full((len(predicted), 10), (1 - confidence) / 9)
+    p = np.full((len(predicted), NUM_CLASSES), (1 - confidence) / (NUM_CLASSES - 1))
     p[np.arange(len(predicted)), predicted] = confidence
     return p
 
@@ -23,7 +24,7 @@ def test_precision_recall_f1_and_matrix_by_hand():
     y_pred = np.array([0, 0, 1, 1, 2, 2])
     result = summarize(y_true, one_hot(y_pred))
     assert result["accuracy"] == pytest.approx(4 / 6)
-    assert result["loss"] == pytest.approx(-(4 * np.log(0.9) + 2 * np.log(0.1 / 9)) / 6)
+    assert result["loss"] == pytest.approx(-(4 * np.log(0.9) + 2 * np.log(0.1 / 10)) / 6)
     zero, one, two = result["per_class"][:3]
     assert (zero["precision"], zero["recall"], zero["support"]) == (1.0, pytest.approx(2 / 3), 3)
     assert zero["f1"] == pytest.approx(2 * 1 * (2 / 3) / (1 + 2 / 3))
@@ -32,6 +33,15 @@ def test_precision_recall_f1_and_matrix_by_hand():
     assert result["per_class"][7] == {"digit": "7", "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     matrix = np.array(result["confusion_matrix"])
     assert matrix[0, 0] == 2 and matrix[0, 1] == 1 and matrix[1, 2] == 1 and matrix.sum() == 6
+
+
+def test_a_digit_read_as_not_a_digit_is_wrong_and_counted_in_the_last_column():
+    result = summarize(np.array([4, 4, 4]), one_hot(np.array([4, 4, NOT_A_DIGIT])))
+    assert result["accuracy"] == pytest.approx(2 / 3)
+    matrix = np.array(result["confusion_matrix"])
+    assert matrix.shape == (10, NUM_CLASSES) and matrix[4].tolist() == [0] * 4 + [2] + [0] * 5 + [1]
+    assert (result["per_class"][4]["precision"], result["per_class"][4]["recall"]) == (1.0, pytest.approx(2 / 3))
+    assert len(result["per_class"]) == 10
 
 
 def test_text_report_is_a_readable_table():
@@ -45,7 +55,7 @@ def test_text_report_is_a_readable_table():
     start = lines.index(next(line for line in lines if line.startswith("true"))) + 1
     matrix_rows = lines[start : lines.index("", start)]
     assert len(matrix_rows) == 11  # ten digits and the column totals
-    assert matrix_rows[3].split() == ["3", ".", ".", ".", "1", ".", "1", ".", ".", ".", ".", "2"]
+    assert matrix_rows[3].split() == ["3", ".", ".", ".", "1", ".", "1", ".", ".", ".", ".", ".", "2"]  # the last: ?
     assert matrix_rows[-1].split()[-1] == "4"
     # every prediction is 90 % sure and 75 % right: one bin, a 15-point calibration error
     assert lines[-3] == "calibration error (ECE, 15 bins of the top probability): 15.00%"
@@ -57,7 +67,7 @@ def test_cli_on_the_session_model(trained_artifacts):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     matrix = np.array(report["confusion_matrix"])
-    assert matrix.shape == (10, 10) and matrix.sum() == report["images"] == 10000
+    assert matrix.shape == (10, NUM_CLASSES) and matrix.sum() == report["images"] == 10000
     assert report["accuracy"] == pytest.approx(np.trace(matrix) / 10000)
     recorded = json.loads((trained_artifacts / "metrics.json").read_text())["test_accuracy"]
     assert report["accuracy"] == pytest.approx(recorded, abs=1e-3)  # the same model, the same 10,000 images

@@ -51,7 +51,7 @@ def test_drawn_digits_in_every_size_and_polarity_are_read(drawn_digits, trained_
     assert len(results) >= 50
     assert np.mean(right) >= MIN_ACCURACY, misses
     for r in results:
-        assert len(r["probabilities"]) == 10 and abs(sum(r["probabilities"]) - 1) < 1e-3
+        assert len(r["probabilities"]) == 11 and abs(sum(r["probabilities"]) - 1) < 1e-3
         assert r["digit"] == int(np.argmax(r["probabilities"]))
     expected_polarity = {"dark-on-light": "dark-on-light", "light-on-dark": "light-on-dark", "transparent": "alpha"}
     by_name = {p.name: r["polarity"] for r, (p, _) in zip(results, drawn_digits)}
@@ -98,8 +98,8 @@ def test_cli_prints_digit_and_probabilities(drawn_digits, trained_artifacts):
     text = runner.invoke(main, ["predict", "--artifacts", str(trained_artifacts), str(first)])
     assert text.exit_code == 0
     header, row = text.output.strip().splitlines()
-    assert header.split()[:2] == ["image", "digit"] and header.split()[2:] == [str(d) for d in range(10)]
-    assert row.split()[1] == str(rows[0]["digit"]) and len(row.split()) == 12
+    assert header.split()[:2] == ["image", "digit"] and header.split()[2:] == [str(d) for d in range(10)] + ["?"]
+    assert row.split()[1] == str(rows[0]["digit"]) and len(row.split()) == 13
 
 
 def test_missing_model_fails_in_one_line(tmp_path):

@@ -36,15 +36,18 @@ def test_extra_rows_land_in_the_fit_split_only(extra_csv, mnist):
     plain = split_data(TINY_CONFIG, None, lambda *_: None)
     with_extra = split_data(TINY_CONFIG, None, lines.append, [read_extra_digits(extra_csv)])
 
-    assert len(with_extra.x_fit) == len(plain.x_fit) + EXTRA_ROWS == 1600 + EXTRA_ROWS
-    assert np.array_equal(with_extra.x_fit[:len(plain.x_fit)], plain.x_fit), "MNIST's part is unchanged"
-    assert np.array_equal(with_extra.x_fit[-EXTRA_ROWS:], mnist.x_test[-EXTRA_ROWS:])
-    assert np.array_equal(with_extra.y_fit[-EXTRA_ROWS:], mnist.y_test[-EXTRA_ROWS:])
+    others = round(TINY_CONFIG.nondigits * 1600)  # generated non-digits, after MNIST's digits and the extra rows
+    assert len(with_extra.x_fit) == len(plain.x_fit) + EXTRA_ROWS == 1600 + EXTRA_ROWS + others
+    assert np.array_equal(with_extra.x_fit[:1600], plain.x_fit[:1600]), "MNIST's part is unchanged"
+    assert np.array_equal(with_extra.x_fit[1600:1600 + EXTRA_ROWS], mnist.x_test[-EXTRA_ROWS:])
+    assert np.array_equal(with_extra.y_fit[1600:1600 + EXTRA_ROWS], mnist.y_test[-EXTRA_ROWS:])
+    assert np.array_equal(with_extra.x_fit[-others:], plain.x_fit[-others:]), "the same non-digits"
     for held_out in ("x_val", "y_val", "x_test", "y_test"):
         assert np.array_equal(getattr(with_extra, held_out), getattr(plain, held_out)), held_out
     sha256 = hashlib.sha256(extra_csv.read_bytes()).hexdigest()
     assert with_extra.extra == ({"path": str(extra_csv), "rows": EXTRA_ROWS, "sha256": sha256},)
-    assert f"data: 1650 training (+50 from {extra_csv}), 400 validation, 1000 test images" in lines
+    assert (f"data: {1650 + others} training (+50 from {extra_csv}) and 440 validation images, of which {others} and 40 "
+            "are not digits; 1000 test images") in lines
 
 
 BAD_FILES = {  # name -> (the file's text, what the one line says after "NAME: ")
@@ -100,10 +103,10 @@ def test_a_resume_with_other_extra_data_is_refused(tmp_path, extra_csv, mnist):
 @pytest.mark.slow  # trains on real MNIST
 def test_a_tiny_run_trains_on_the_extra_rows(tmp_path, extra_csv):
     out = finish(pipeline_train("--artifacts", str(tmp_path / "out"), *TINY, "--extra-data", str(extra_csv)))
-    assert f"data: 1650 training (+50 from {extra_csv}), 400 validation, 1000 test images" in out
+    assert f"data: 1810 training (+50 from {extra_csv}) and 440 validation images" in out  # 160 + 40 not digits
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert metrics["train_images"] == 1600 + EXTRA_ROWS
-    assert metrics["validation_images"] == 400 and metrics["test_images"] == 1000
-    assert metrics["steps_per_epoch"] == -(-(1600 + EXTRA_ROWS) // 32)
+    assert metrics["train_images"] == 1600 + EXTRA_ROWS + 160
+    assert metrics["validation_images"] == 440 and metrics["test_images"] == 1000
+    assert metrics["steps_per_epoch"] == -(-(1600 + EXTRA_ROWS + 160) // 32)
     sha256 = hashlib.sha256(extra_csv.read_bytes()).hexdigest()
     assert metrics["extra_data"] == [{"path": str(extra_csv), "rows": EXTRA_ROWS, "sha256": sha256}]

@@ -3,7 +3,7 @@
  * dist/report.json, written by `pipeline build` (pipeline/report.py):
  *   history      [{epoch, loss, accuracy, val_loss, val_accuracy}], from metrics.json
  *   evaluation   {images, accuracy, loss, per_class: [{digit, precision, recall, support}],
- *                 confusion_matrix: int[10][10] (rows: true digit, columns: predicted), runtime}
+ *                 confusion_matrix: int[10][11] (rows: true digit, columns: read as, the last "?"), runtime}
  *   grid, mistakes  [{index, true, predicted, confidence, cell}]; cell: position in the sprite
  *   architecture {layers: [{name, type, output_shape, parameters}], parameters}
  *   model        {model_bytes, weight_bytes, quantize}; sprite {url, cell_size, cells}
@@ -64,7 +64,8 @@ export function renderCurves(history) {
 /**
  * The confusion matrix as a table: a header row of predicted digits, a header
  * cell per true digit, each count a <td data-true data-pred>, shaded by count;
- * plus each digit's recall (last column) and precision (last row).
+ * plus each digit's recall (last column) and precision (last row). The
+ * matrix has a column more than rows: "?", the digits read as not a digit.
  */
 export function renderConfusion(labels, matrix, perClass) {
   const max = Math.max(...matrix.flat());
@@ -80,7 +81,8 @@ export function renderConfusion(labels, matrix, perClass) {
     }),
     el('td', { class: 'rate' }, percent(perClass[t].recall, 1))));
   const precision = el('tr', { class: 'rate' }, el('th', { scope: 'row' }, 'precision'),
-    ...perClass.map((c) => el('td', {}, percent(c.precision, 1))), el('td', {}));
+    ...perClass.map((c) => el('td', {}, percent(c.precision, 1))), ...labels.slice(perClass.length).map(() => el('td', {})),
+    el('td', {}));
   $('confusion').replaceChildren(
     el('caption', {}, 'Rows: the true digit. Columns: what the model read. The diagonal counts the digits it got right.'),
     el('thead', {}, head), el('tbody', {}, ...rows, precision));

@@ -1,0 +1,269 @@
+"""Drawings that are not digits, generated: what the model's 11th class, "not a digit", learns from.
+
+A network trained on digits alone names a digit for anything, sure of itself. So
+training adds drawings of other things, made here from a seed, as a visitor would
+draw them on the page: pen strokes in a unit box (x right, y down), each kind with
+its own random variation, rendered the way the page renders one digit for the model
+(a round pen 0.12 of the longer side, `site_template/js/drawing.js`), then the MNIST
+preprocessing (`pipeline.preprocess.to_mnist`). One kind is made from MNIST's own
+images: two digits overlapping (what merged neighbours look like).
+
+The kinds come in two sets that share nothing: TRAINED (what training sees) and
+HELD_OUT (never trained on: `make bench-nondigits` draws them on the page to measure
+whether the model doubts *kinds* of drawing it never saw, not just new samples).
+Shapes a digit is written as are left out on purpose: a circle (0), a vertical line (1),
+an S (5), a Z (2), letters like O, I, l, B, G, b, g, q.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from pipeline.contract import IMAGE_SIZE
+from pipeline.preprocess import to_mnist
+
+Paths = list[np.ndarray]  # strokes, each (K, 2) x, y in the unit box
+PEN = 0.12  # pen width / the drawing's longer side, as the page renders a digit for the model
+SIDE = 80  # pixels of the longer side when rendering (the page's DIGIT_SIDE)
+
+# Capital letters as straight strokes (x right, y down, unit box).
+LETTERS = {
+    "E": [[(0.8, 0), (0.2, 0), (0.2, 1), (0.8, 1)], [(0.2, 0.5), (0.7, 0.5)]],
+    "F": [[(0.8, 0), (0.2, 0), (0.2, 1)], [(0.2, 0.5), (0.7, 0.5)]],
+    "H": [[(0.2, 0), (0.2, 1)], [(0.8, 0), (0.8, 1)], [(0.2, 0.5), (0.8, 0.5)]],
+    "K": [[(0.2, 0), (0.2, 1)], [(0.8, 0), (0.2, 0.55), (0.8, 1)]],
+    "M": [[(0.1, 1), (0.15, 0), (0.5, 0.6), (0.85, 0), (0.9, 1)]],
+    "N": [[(0.2, 1), (0.2, 0), (0.8, 1), (0.8, 0)]],
+    "X": [[(0.1, 0), (0.9, 1)], [(0.9, 0), (0.1, 1)]],
+    "Y": [[(0.1, 0), (0.5, 0.5)], [(0.9, 0), (0.5, 0.5), (0.5, 1)]],
+    "W": [[(0, 0), (0.25, 1), (0.5, 0.3), (0.75, 1), (1, 0)]],
+    "R": [[(0.2, 1), (0.2, 0), (0.65, 0), (0.8, 0.12), (0.8, 0.38), (0.65, 0.5), (0.2, 0.5)], [(0.45, 0.5), (0.8, 1)]],
+}
+TRAINED_LETTERS = ("E", "F", "H", "K", "M", "N", "X", "Y")
+HELD_OUT_LETTERS = ("W", "R")
+
+
+def catmull_rom(points: np.ndarray, samples: int = 8) -> np.ndarray:
+    """A smooth curve through `points` (K, 2), `samples` points per span, ends kept."""
+    if len(points) < 3:
+        return points
+    padded = np.concatenate([points[:1], points, points[-1:]])
+    t = np.linspace(0, 1, samples, endpoint=False)[:, None]
+    spans = [0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (3 * p1 - p0 - 3 * p2 + p3) * t**3)
+             for p0, p1, p2, p3 in zip(padded, padded[1:], padded[2:], padded[3:])]
+    return np.concatenate([*spans, points[-1:]])
+
+
+def _arc(cx, cy, rx, ry, start, stop, n=24) -> np.ndarray:
+    t = np.linspace(start, stop, n)
+    return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], axis=1)
+
+
+def _jitter(rng, paths, amount=0.035) -> Paths:
+    return [np.asarray(p, float) + rng.normal(0, amount, (len(p), 2)) for p in paths]
+
+
+def letter(names):
+    def make(rng) -> Paths:
+        return _jitter(rng, LETTERS[names[rng.integers(len(names))]])
+    return make
+
+
+def heart(rng) -> Paths:
+    t = np.linspace(0, 2 * np.pi, 40)
+    x, y = 16 * np.sin(t) ** 3, -(13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t))
+    return _jitter(rng, [np.stack([x, y], axis=1) / 32 + 0.5], 0.01)
+
+
+def star(rng) -> Paths:
+    points = int(rng.choice([5, 5, 6, 7]))
+    turn = 2 if points == 5 else 3 if points == 7 else 1
+    angles = -np.pi / 2 + 2 * np.pi * turn * np.arange(points + 1) / points + rng.uniform(-0.2, 0.2)
+    if points == 6:  # a star of David is two triangles
+        return _jitter(rng, [_arc(0.5, 0.5, 0.5, 0.5, a, a + 2 * np.pi, 4) for a in (-np.pi / 2, np.pi / 2)], 0.02)
+    return _jitter(rng, [np.stack([0.5 + 0.5 * np.cos(angles), 0.5 + 0.5 * np.sin(angles)], axis=1)], 0.03)
+
+
+def spiral(rng) -> Paths:
+    turns = rng.uniform(1.6, 3.2)
+    t = np.linspace(0, 2 * np.pi * turns, int(30 * turns))
+    r = 0.05 + 0.45 * t / t[-1]
+    sign = rng.choice([-1, 1])
+    return [np.stack([0.5 + r * np.cos(sign * t), 0.5 + r * np.sin(sign * t)], axis=1)]
+
+
+def scribble(rng) -> Paths:
+    return [catmull_rom(rng.uniform(0, 1, (int(rng.integers(9, 16)), 2))) for _ in range(int(rng.integers(1, 3)))]
+
+
+def zigzag(rng) -> Paths:
+    n = int(rng.integers(5, 10))
+    x, y = np.linspace(0, 1, n), np.where(np.arange(n) % 2, 0.85, 0.15)
+    path = np.stack([x, y * rng.uniform(0.3, 1)], axis=1)
+    return _jitter(rng, [path if rng.random() < 0.6 else path[:, ::-1]], 0.03)
+
+
+def plus(rng) -> Paths:
+    return _jitter(rng, [[(0.5, 0), (0.5, 1)], [(0, 0.5), (1, 0.5)]], 0.05)
+
+
+def hatch(rng) -> Paths:
+    n, angle = int(rng.integers(3, 7)), rng.uniform(0, np.pi)
+    d = np.array([np.cos(angle), np.sin(angle)]) * 0.5
+    normal = np.array([-d[1], d[0]]) * 2
+    return [np.stack([c - d, c + d]) + rng.normal(0, 0.02, (2, 2))
+            for c in 0.5 + normal[None] * np.linspace(-0.4, 0.4, n)[:, None]]
+
+
+def triangle(rng) -> Paths:
+    while True:  # a fat one: a sliver would be a 1 or a 7
+        corners = rng.uniform(0, 1, (3, 2))
+        (ax, ay), (bx, by) = corners[1] - corners[0], corners[2] - corners[0]
+        if abs(ax * by - ay * bx) / 2 > 0.15:
+            return [np.concatenate([corners, corners[:1]])]
+
+
+def polygon(rng) -> Paths:
+    """A closed shape of 4-6 corners at least 60° from each other round its centre: angular, not a ring."""
+    n = int(rng.integers(4, 7))
+    angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+    while np.min(np.diff(np.concatenate([angles, angles[:1] + 2 * np.pi]))) < np.pi / 3 * 4 / n:
+        angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+    corners = np.stack([np.cos(angles), np.sin(angles)], axis=1) * rng.uniform(0.3, 0.5, (n, 1)) + 0.5
+    return [np.concatenate([corners, corners[:1]])]
+
+
+def chevron(rng) -> Paths:
+    """<, ^ or v (not >: turned a little, it is the corner of a 7), arms 40-110° apart."""
+    half = rng.uniform(0.35, 0.95)
+    towards = rng.choice([0.0, -np.pi / 2, np.pi / 2]) + rng.uniform(-0.15, 0.15)  # the arms point right, up or down
+    arms = [np.array([np.cos(towards + side * half), np.sin(towards + side * half)]) for side in (-1, 1)]
+    return [np.array([arms[0], [0, 0], arms[1] * rng.uniform(0.8, 1.25)])]
+
+
+def stray_lines(rng) -> Paths:
+    """3-5 straight strokes anywhere, each at least 0.4 of the box long (two could be a 1 with its flag)."""
+    lines, count = [], int(rng.integers(3, 6))
+    while len(lines) < count:
+        a, b = rng.uniform(0, 1, (2, 2))
+        if np.linalg.norm(b - a) >= 0.4:
+            lines.append(np.stack([a, b]))
+    return lines
+
+
+def dots(rng) -> Paths:
+    return [rng.uniform(0, 1, (1, 2)) for _ in range(int(rng.integers(1, 6)))]
+
+
+def dash(rng) -> Paths:
+    angle = rng.uniform(-0.6, 0.6)  # within about 35° of level: a 1 stands
+    return [np.array([[0, 0], [np.cos(angle), np.sin(angle)]]) + rng.normal(0, 0.01, (2, 2))]
+
+
+def smiley(rng) -> Paths:
+    return _jitter(rng, [_arc(0.5, 0.5, 0.5, 0.5, 0, 2 * np.pi, 30), [(0.33, 0.35)], [(0.67, 0.35)],
+                         _arc(0.5, 0.5, 0.28, 0.25, 0.3, np.pi - 0.3, 12)], 0.015)
+
+
+def house(rng) -> Paths:
+    return _jitter(rng, [[(0.1, 0.45), (0.1, 1), (0.9, 1), (0.9, 0.45), (0.1, 0.45), (0.5, 0), (0.9, 0.45)]], 0.03)
+
+
+def hash_sign(rng) -> Paths:
+    return _jitter(rng, [[(0.35, 0), (0.3, 1)], [(0.7, 0), (0.65, 1)], [(0, 0.33), (1, 0.33)], [(0, 0.67), (1, 0.67)]])
+
+
+def arrow(rng) -> Paths:
+    return _jitter(rng, [[(0, 0.5), (1, 0.5)], [(0.7, 0.25), (1, 0.5), (0.7, 0.75)]])
+
+
+def wave(rng) -> Paths:
+    periods = rng.uniform(1.5, 3)
+    x = np.linspace(0, 1, 40)
+    return [np.stack([x, 0.5 + rng.uniform(0.1, 0.25) * np.sin(2 * np.pi * periods * x)], axis=1)]
+
+
+def crossed_box(rng) -> Paths:
+    return _jitter(rng, [[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)], [(0, 0), (1, 1)], [(1, 0), (0, 1)]], 0.03)
+
+
+STROKE_KINDS: dict[str, Callable[[np.random.Generator], Paths]] = {
+    "letters": letter(TRAINED_LETTERS), "heart": heart, "star": star, "spiral": spiral, "scribble": scribble,
+    "zigzag": zigzag, "plus": plus, "hatch": hatch, "triangle": triangle, "polygon": polygon, "chevron": chevron,
+    "stray lines": stray_lines, "dots": dots, "dash": dash,
+    # held out
+    "other letters": letter(HELD_OUT_LETTERS), "smiley": smiley, "house": house, "hash": hash_sign,
+    "arrow": arrow, "wave": wave, "crossed box": crossed_box,
+}
+OVERLAP = "overlapping digits"
+TRAINED = ("letters", "heart", "star", "spiral", "scribble", "zigzag", "plus", "hatch", "triangle", "polygon", "chevron",
+           "stray lines", "dots", "dash", OVERLAP)
+HELD_OUT = ("other letters", "smiley", "house", "hash", "arrow", "wave", "crossed box")
+
+
+def shaped(rng: np.random.Generator, paths: Paths) -> Paths:
+    """The drawing as one person draws it: slanted, squashed or stretched, turned a little."""
+    slant, aspect, angle = rng.uniform(-0.25, 0.25), np.exp(rng.uniform(-0.3, 0.3)), rng.uniform(-0.25, 0.25)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    out = []
+    for p in paths:
+        q = np.asarray(p, float) - 0.5
+        q = np.stack([(q[:, 0] - slant * q[:, 1]) * aspect, q[:, 1]], axis=1)
+        out.append(q @ rotation.T + 0.5)
+    return out
+
+
+def render(paths: Paths) -> np.ndarray:
+    """Strokes (unit box or any scale) as the model's input: uint8 (28, 28), 0-255, white ink on black."""
+    points = np.concatenate(paths)
+    lo = points.min(axis=0)
+    side = max(float((points.max(axis=0) - lo).max()), 1e-3)
+    pen = PEN * SIDE
+    margin = pen / 2 + 2
+    size = np.ceil((points.max(axis=0) - lo) / side * SIDE + 2 * margin).astype(int)
+    image = Image.new("L", (int(size[0]), int(size[1])))
+    draw = ImageDraw.Draw(image)
+    for path in paths:
+        xy = [tuple(v) for v in (np.asarray(path) - lo) / side * SIDE + margin]
+        if len(xy) > 1:
+            draw.line(xy, fill=255, width=round(pen), joint="curve")
+        for x, y in (xy[0], xy[-1]):  # round caps
+            draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
+    return np.round(to_mnist(np.asarray(image)) * 255).astype(np.uint8)
+
+
+def overlapping_digits(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
+    """Two MNIST digits (uint8 (N, 28, 28); leave out the 1s: two of them overlapping still read as a 1) drawn over
+    each other, one shifted sideways by 4-12 px: (28, 28)."""
+    a, b = digits[rng.integers(len(digits), size=2)]
+    shift = int(rng.integers(4, 13))
+    wide = np.zeros((IMAGE_SIZE, IMAGE_SIZE + shift), np.int64)
+    wide[:, :IMAGE_SIZE] = a
+    wide[:, shift:] = np.maximum(wide[:, shift:], b)
+    return np.round(to_mnist(wide) * 255).astype(np.uint8)
+
+
+def generate(count: int, seed: int, kinds: tuple[str, ...] = TRAINED, digits: np.ndarray | None = None) -> np.ndarray:
+    """`count` non-digit images, uint8 (count, 28, 28), the kinds taken in turn; `digits` (uint8 (N, 28, 28),
+    no 1s) are needed for OVERLAP and only for it."""
+    if OVERLAP in kinds and digits is None:
+        raise ValueError(f"{OVERLAP!r} needs MNIST digits to overlap")
+    rng = np.random.default_rng(seed)
+    images = np.empty((count, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+    for i in range(count):
+        kind = kinds[i % len(kinds)]
+        images[i] = (overlapping_digits(rng, digits) if kind == OVERLAP
+                     else render(shaped(rng, STROKE_KINDS[kind](rng))))
+    return images
+
+
+def strokes(kind: str, seed: int) -> Paths:
+    """One drawing of a stroke kind in the unit box, for drawing on the page (the benchmark)."""
+    rng = np.random.default_rng(seed)
+    paths = shaped(rng, STROKE_KINDS[kind](rng))
+    points = np.concatenate(paths)
+    lo, side = points.min(axis=0), max(float((points.max(axis=0) - points.min(axis=0)).max()), 1e-3)
+    return [(p - lo) / side for p in paths]

@@ -1,0 +1,59 @@
+"""The generated non-digits (pipeline/data/nondigits.py): seeded, MNIST-shaped, and in two sets that share nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.contract import FIT_SIZE, IMAGE_SIZE
+from pipeline.data import nondigits
+
+
+def test_trained_and_held_out_kinds_share_nothing():
+    assert not set(nondigits.TRAINED) & set(nondigits.HELD_OUT)
+    assert not set(nondigits.TRAINED_LETTERS) & set(nondigits.HELD_OUT_LETTERS)
+    assert set(nondigits.TRAINED) | set(nondigits.HELD_OUT) == {*nondigits.STROKE_KINDS, nondigits.OVERLAP}
+
+
+def test_the_same_seed_draws_the_same_images_and_another_seed_others(mnist):
+    digits = mnist.x_train[:500][mnist.y_train[:500] != 1]
+    first = nondigits.generate(48, 7, nondigits.TRAINED, digits)
+    assert first.shape == (48, IMAGE_SIZE, IMAGE_SIZE) and first.dtype == np.uint8
+    assert np.array_equal(first, nondigits.generate(48, 7, nondigits.TRAINED, digits))
+    assert not np.array_equal(first, nondigits.generate(48, 8, nondigits.TRAINED, digits))
+
+
+@pytest.mark.parametrize("kind", sorted(nondigits.STROKE_KINDS))
+def test_every_kind_is_an_mnist_style_image(kind):
+    """Inked, fitted to the 20-pixel box and centred by mass, as the page preprocesses a drawing."""
+    for image in nondigits.generate(12, 3, (kind,)):
+        rows, cols = np.nonzero(image)
+        assert image.max() > 128, "real ink"
+        assert max(rows.max() - rows.min(), cols.max() - cols.min()) + 1 in (FIT_SIZE, FIT_SIZE + 1)
+        ys, xs = np.indices(image.shape)
+        mass = image.astype(float).sum()
+        centre = ((image * (ys + 0.5)).sum() / mass, (image * (xs + 0.5)).sum() / mass)
+        assert np.allclose(centre, IMAGE_SIZE / 2, atol=1.0)
+
+
+def test_kinds_vary_from_drawing_to_drawing():
+    for kind in nondigits.STROKE_KINDS:
+        images = nondigits.generate(6, 5, (kind,))
+        assert len({image.tobytes() for image in images}) >= 5, kind  # one lone dot is always the same disk
+
+
+def test_overlapping_digits_need_digits_and_differ_from_either():
+    with pytest.raises(ValueError, match="needs MNIST digits"):
+        nondigits.generate(2, 0, (nondigits.OVERLAP,))
+    a, b = np.zeros((28, 28), np.uint8), np.zeros((28, 28), np.uint8)
+    a[4:24, 12:15] = 255  # a bar
+    b[4:7, 6:22] = 255  # a dash on top
+    image = nondigits.overlapping_digits(np.random.default_rng(0), np.stack([a, b]))
+    assert image.shape == (28, 28) and image.max() > 128
+
+
+def test_strokes_for_the_page_fill_the_unit_box():
+    for kind in nondigits.HELD_OUT[:3]:
+        paths = nondigits.strokes(kind, 1)
+        points = np.concatenate(paths)
+        assert points.min() == pytest.approx(0, abs=1e-9) and points.max() == pytest.approx(1)
