@@ -127,13 +127,16 @@ def triangle(rng) -> Paths:
 
 
 def polygon(rng) -> Paths:
-    """A closed shape of 4-6 corners at least 60° from each other round its centre: angular, not a ring."""
+    """A closed shape of 4-6 nearly even corners with a level line across it, wall to wall: angular, and no
+    0 (a 0 is round, and slashed, if at all, at a slant)."""
     n = int(rng.integers(4, 7))
-    angles = np.sort(rng.uniform(0, 2 * np.pi, n))
-    while np.min(np.diff(np.concatenate([angles, angles[:1] + 2 * np.pi]))) < np.pi / 3 * 4 / n:
-        angles = np.sort(rng.uniform(0, 2 * np.pi, n))
-    corners = np.stack([np.cos(angles), np.sin(angles)], axis=1) * rng.uniform(0.3, 0.5, (n, 1)) + 0.5
-    return [np.concatenate([corners, corners[:1]])]
+    angles = rng.uniform(0, 2 * np.pi) + 2 * np.pi * np.arange(n) / n + rng.uniform(-0.2, 0.2, n)
+    corners = np.stack([np.cos(angles), np.sin(angles)], axis=1) * rng.uniform(0.42, 0.5, (n, 1)) + 0.5
+    ring = np.concatenate([corners, corners[:1]])
+    y = rng.uniform(ring[:, 1].min(), ring[:, 1].max(), 1)[0] * 0.4 + 0.3 * (ring[:, 1].min() + ring[:, 1].max())
+    crossings = [a[0] + (b[0] - a[0]) * (y - a[1]) / (b[1] - a[1]) for a, b in zip(ring, ring[1:])
+                 if (a[1] - y) * (b[1] - y) < 0]
+    return [ring, np.array([[min(crossings), y], [max(crossings), y]])]
 
 
 def chevron(rng) -> Paths:

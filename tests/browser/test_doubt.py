@@ -7,6 +7,9 @@ the built site: every reading is then doubtful, and the page must show it as suc
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 
 from tests.browser.helpers import ONE, SEVEN, READY, draw_with_mouse, prediction_after, probabilities, scaled
@@ -33,6 +36,23 @@ def test_a_clear_digit_is_named_and_the_status_stays_ready(ready_page):
     draw_with_mouse(ready_page, SEVEN)
     assert prediction_after(ready_page, 1) == "7"
     assert ready_page.text_content("#status") == "Ready: draw a digit, or a number."
+
+
+SPIRAL = [[(0.5 + 0.3 * t / 15.7 * math.cos(t), 0.5 + 0.3 * t / 15.7 * math.sin(t)) for t in np.linspace(0.3, 15.7, 90)]]
+
+
+def test_a_drawing_that_is_no_digit_is_a_question_mark_and_says_so(ready_page):
+    """With the page's own thresholds: the model's 11th output, not a digit, beats every digit."""
+    draw_with_mouse(ready_page, SPIRAL)
+    assert prediction_after(ready_page, 1) == "?"
+    assert ready_page.text_content("#status") == "That does not look like a digit."
+    shown = probabilities(ready_page)
+    assert len(shown) == 10 and sum(shown.values()) < 0.5, "the ten digits hold less than the 11th"
+    ready_page.click("#clear")
+    draw_with_mouse(ready_page, scaled(ONE, 0.35, (0.1, 0.3)) + scaled(SPIRAL, 0.35, (0.5, 0.3))
+                    + scaled(SEVEN, 0.35, (0.9, 0.3)))  # pad units are its height; it is wider
+    assert prediction_after(ready_page, 3) == "1?7"
+    assert ready_page.text_content("#status") == "digit 2: not a digit?"
 
 
 def test_a_digit_torn_between_two_is_a_question_mark_naming_both(page, copy_of_dist, serve):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -57,3 +59,24 @@ def test_strokes_for_the_page_fill_the_unit_box():
         paths = nondigits.strokes(kind, 1)
         points = np.concatenate(paths)
         assert points.min() == pytest.approx(0, abs=1e-9) and points.max() == pytest.approx(1)
+
+
+@pytest.mark.slow  # the run's real model
+def test_the_real_model_says_not_a_digit_for_fresh_drawings_and_rarely_for_digits(trained_artifacts, mnist):
+    """The 11th class is learnt: new drawings of the trained kinds (a seed training never used) are shown as ?,
+    MNIST test digits almost never; metrics.json reports the kinds training never saw."""
+    from pipeline import calibration
+    from pipeline.artifacts import load_keras_model
+    from pipeline.contract import NOT_A_DIGIT
+    from pipeline.data.mnist import to_model_input
+
+    model = load_keras_model(trained_artifacts / "model.keras")
+    kinds = tuple(k for k in nondigits.TRAINED if k != nondigits.OVERLAP)
+    drawings = model.predict(to_model_input(nondigits.generate(20 * len(kinds), 987_654, kinds)), verbose=0)
+    doubted = np.mean([calibration.judge(p)["shown"] == "?" for p in drawings])
+    digits = model.predict(to_model_input(mnist.x_test[:2000]), verbose=0)
+    assert doubted >= 0.9, f"only {doubted:.0%} of fresh non-digits shown as ?"
+    assert np.mean(digits.argmax(1) == NOT_A_DIGIT) <= 0.01
+    held_out = json.loads((trained_artifacts / "metrics.json").read_text())["nondigits_held_out"]
+    assert set(held_out["kinds"]) == set(nondigits.HELD_OUT) and held_out["images"] == 100 * len(nondigits.HELD_OUT)
+    assert held_out["doubted"] == pytest.approx(np.mean(list(held_out["kinds"].values())))
