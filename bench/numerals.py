@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.handwriting import POINTS_PER_SIDE, Strokes, resample
+from pipeline.data.nondigits import catmull_rom, transformed
 
 # label -> strokes, each a list of (x, y) control points in the unit box
 TEMPLATES: dict[int, list[list[tuple[float, float]]]] = {
@@ -30,28 +31,6 @@ TEMPLATES: dict[int, list[list[tuple[float, float]]]] = {
 }
 LABELS = tuple(TEMPLATES)
 PEN_WIDTH = 0.12  # ink width / the numeral's longer side (MNIST's 2-3 px of 20)
-
-
-def catmull_rom(points: np.ndarray, samples: int = 12) -> np.ndarray:
-    """A smooth curve through `points` (K, 2), `samples` points per span, ends kept."""
-    padded = np.concatenate([points[:1], points, points[-1:]])
-    t = np.linspace(0, 1, samples, endpoint=False)[:, None]
-    spans = []
-    for p0, p1, p2, p3 in zip(padded, padded[1:], padded[2:], padded[3:]):
-        spans.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
-                            + (-p0 + 3 * p1 - 3 * p2 + p3) * t**3))
-    return np.concatenate([*spans, points[-1:]])
-
-
-def _shape(paths: list[np.ndarray], slant: float, aspect: float, angle: float) -> list[np.ndarray]:
-    """Shear by `slant` (x += slant·(1 − y)), scale x by `aspect`, rotate by `angle` radians."""
-    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    out = []
-    for p in paths:
-        q = p - 0.5
-        q = np.stack([(q[:, 0] - slant * q[:, 1]) * aspect, q[:, 1]], axis=1)
-        out.append(q @ rotation.T + 0.5)
-    return out
 
 
 def _to_unit(paths: list[np.ndarray]) -> Strokes:
@@ -79,7 +58,7 @@ class Hand:
         """The numeral `label` (2, 3, 4, 7 or 8) as this hand writes it once more."""
         rng = self.rng
         controls = [s + rng.normal(0, 0.035, s.shape) for s in self.style[label]]
-        paths = [catmull_rom(c) for c in controls]
-        paths = _shape(paths, self.slant + rng.normal(0, 0.06), self.aspect * rng.uniform(0.9, 1.1),
+        paths = [catmull_rom(c, samples=12) for c in controls]
+        paths = transformed(paths, self.slant + rng.normal(0, 0.06), self.aspect * rng.uniform(0.9, 1.1),
                        rng.normal(0, 0.08))
         return _to_unit(paths)

@@ -207,9 +207,8 @@ TRAINED = ("letters", "heart", "star", "spiral", "scribble", "zigzag", "plus", "
 HELD_OUT = ("other letters", "smiley", "house", "hash", "arrow", "wave", "crossed box")
 
 
-def shaped(rng: np.random.Generator, paths: Paths) -> Paths:
-    """The drawing as one person draws it: slanted, squashed or stretched, turned a little."""
-    slant, aspect, angle = rng.uniform(-0.25, 0.25), np.exp(rng.uniform(-0.3, 0.3)), rng.uniform(-0.25, 0.25)
+def transformed(paths: Paths, slant: float, aspect: float, angle: float) -> Paths:
+    """Shear by `slant` (x += slant·(0.5 − y)), scale x by `aspect`, turn by `angle` radians, about the box's centre."""
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     out = []
     for p in paths:
@@ -217,6 +216,11 @@ def shaped(rng: np.random.Generator, paths: Paths) -> Paths:
         q = np.stack([(q[:, 0] - slant * q[:, 1]) * aspect, q[:, 1]], axis=1)
         out.append(q @ rotation.T + 0.5)
     return out
+
+
+def shaped(rng: np.random.Generator, paths: Paths) -> Paths:
+    """The drawing as one person draws it: slanted, squashed or stretched, turned a little."""
+    return transformed(paths, rng.uniform(-0.25, 0.25), np.exp(rng.uniform(-0.3, 0.3)), rng.uniform(-0.25, 0.25))
 
 
 def render(paths: Paths) -> np.ndarray:
