@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from pipeline.config import TrainConfig
 from pipeline.data import mnist as data
 from pipeline.data import formats
 from pipeline.cli import main
@@ -120,7 +121,9 @@ def test_train_on_a_kaggle_csv_end_to_end(tmp_path, mnist):
     result = CliRunner().invoke(main, ["train", "--data", str(path), "--artifacts", str(tmp_path / "a"), "--epochs", "1",
                                        "--validation-size", "40", "--batch-size", "64"])
     assert result.exit_code == 0, result.output
-    assert "220 training and 44 validation images, of which 20 and 4 are not digits; 40 test images" in result.output
+    fit, val = round(200 * TrainConfig().nondigits), round(40 * TrainConfig().nondigits)  # generated non-digits
+    assert (f"{200 + fit} training and {40 + val} validation images, of which {fit} and {val} are not digits; "
+            "40 test images") in result.output
     assert (tmp_path / "a" / "model.keras").is_file()
 
 

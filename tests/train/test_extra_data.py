@@ -46,8 +46,9 @@ def test_extra_rows_land_in_the_fit_split_only(extra_csv, mnist):
         assert np.array_equal(getattr(with_extra, held_out), getattr(plain, held_out)), held_out
     sha256 = hashlib.sha256(extra_csv.read_bytes()).hexdigest()
     assert with_extra.extra == ({"path": str(extra_csv), "rows": EXTRA_ROWS, "sha256": sha256},)
-    assert (f"data: {1650 + others} training (+50 from {extra_csv}) and 440 validation images, of which {others} and 40 "
-            "are not digits; 1000 test images") in lines
+    held_out = round(TINY_CONFIG.nondigits * 400)
+    assert (f"data: {1650 + others} training (+50 from {extra_csv}) and {400 + held_out} validation images, of which "
+            f"{others} and {held_out} are not digits; 1000 test images") in lines
 
 
 BAD_FILES = {  # name -> (the file's text, what the one line says after "NAME: ")
@@ -103,10 +104,11 @@ def test_a_resume_with_other_extra_data_is_refused(tmp_path, extra_csv, mnist):
 @pytest.mark.slow  # trains on real MNIST
 def test_a_tiny_run_trains_on_the_extra_rows(tmp_path, extra_csv):
     out = finish(pipeline_train("--artifacts", str(tmp_path / "out"), *TINY, "--extra-data", str(extra_csv)))
-    assert f"data: 1810 training (+50 from {extra_csv}) and 440 validation images" in out  # 160 + 40 not digits
+    others, held_out = round(TINY_CONFIG.nondigits * 1600), round(TINY_CONFIG.nondigits * 400)  # not digits
+    assert f"data: {1650 + others} training (+50 from {extra_csv}) and {400 + held_out} validation images" in out
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert metrics["train_images"] == 1600 + EXTRA_ROWS + 160
-    assert metrics["validation_images"] == 440 and metrics["test_images"] == 1000
-    assert metrics["steps_per_epoch"] == -(-(1600 + EXTRA_ROWS + 160) // 32)
+    assert metrics["train_images"] == 1600 + EXTRA_ROWS + others
+    assert metrics["validation_images"] == 400 + held_out and metrics["test_images"] == 1000
+    assert metrics["steps_per_epoch"] == -(-(1600 + EXTRA_ROWS + others) // 32)
     sha256 = hashlib.sha256(extra_csv.read_bytes()).hexdigest()
     assert metrics["extra_data"] == [{"path": str(extra_csv), "rows": EXTRA_ROWS, "sha256": sha256}]

@@ -50,9 +50,10 @@ def test_the_written_model_is_calibrated_on_the_validation_images(short_run, mni
     from pipeline.data.mnist import to_model_input
     from pipeline.train.model import OUTPUT_LAYER
 
-    out, _, metrics = short_run
+    out, config, metrics = short_run
     fitted = metrics["calibration"]
-    assert fitted["fitted_on"] == "1100 validation images" and 0.05 < fitted["temperature"] < 20  # 100 not digits
+    validation = 1000 + round(config.nondigits * 1000)  # the digits held out, and generated non-digits
+    assert fitted["fitted_on"] == f"{validation} validation images" and 0.05 < fitted["temperature"] < 20
     assert fitted["validation_nll_after"] <= fitted["validation_nll_before"]
     assert fitted["validation_ece_after"] < 0.03
     model = keras.saving.load_model(out / "model.keras")
