@@ -41,7 +41,7 @@ class AugmentConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 10  # passes over the training split; sized to the 2-core CPU budget (accuracy per epoch: BENCHMARKS.md)
+    epochs: int = 8  # passes over the training split; sized to the 2-core CPU budget (accuracy per epoch: BENCHMARKS.md)
     batch_size: int = 128  # batch per replica; the global batch is this × replicas (one replica: the same)
     learning_rate: float = 3e-3  # peak learning rate (AdamW) for one replica, reached after warm-up
     lr_scaling: str = "linear"  # how the peak rate grows with replicas: linear (× N), sqrt (× √N) or none (BENCHMARKS.md)
