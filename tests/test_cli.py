@@ -77,5 +77,5 @@ def test_evaluate_prints_a_readable_report(trained_artifacts):
     assert "accuracy" in result.output and "confusion matrix" in result.output
     lines = result.output.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("true")) + 1
-    matrix_rows = [line.split()[1:11] for line in lines[start : start + 10]]  # "." is a zero; the last column is the total
+    matrix_rows = [line.split()[1:12] for line in lines[start : start + 10]]  # "." is a zero; ten digits, ?, then the total
     assert sum(0 if c == "." else int(c) for row in matrix_rows for c in row) == 10000

@@ -78,7 +78,8 @@ def test_the_export_writes_what_the_page_learns_a_hand_with(trained_artifacts, m
     import keras
 
     from pipeline.data.mnist import to_model_input
-    from pipeline.export import features_version, replay_picks
+    from pipeline.contract import NOT_A_DIGIT, NUM_CLASSES
+    from pipeline.export import features_version, replay_images, replay_picks
 
     tfjs = trained_artifacts / "tfjs"
     report, adapt = (json.loads((tfjs / name).read_text()) for name in ("export.json", "adapt.json"))
@@ -92,15 +93,15 @@ def test_the_export_writes_what_the_page_learns_a_hand_with(trained_artifacts, m
 
     count, width, per_class = adapt["replay"]["count"], adapt["features"], ExportConfig().replay_per_class
     data = np.fromfile(tfjs / "adapt.bin", np.uint8)
-    assert data.size == count * (width + 1) and count == 10 * per_class
-    picks = replay_picks(mnist.y_train, per_class)
-    assert np.array_equal(data[count * width:], mnist.y_train[picks])
+    assert data.size == count * (width + 1) and count == NUM_CLASSES * per_class  # each digit, then generated non-digits
+    images, labels = replay_images(mnist, per_class)
+    assert np.array_equal(data[count * width:], labels) and (labels == NOT_A_DIGIT).sum() == per_class
+    assert np.array_equal(images[:-per_class], mnist.x_train[replay_picks(mnist.y_train, per_class)])
     replay = data[: count * width].reshape(count, width).astype(np.float32) * adapt["replay"]["scale"]
-    keras_features = keras.Model(model.input, model.layers[-1].input).predict(
-        to_model_input(mnist.x_train[picks[::30]]), verbose=0)
+    keras_features = keras.Model(model.input, model.layers[-1].input).predict(to_model_input(images[::30]), verbose=0)
     assert np.abs(replay[::30] - keras_features).max() < 0.1 * keras_features.max(), "uint8 features of uint8 weights: near"
     logits = replay @ weights + bias
-    assert (logits.argmax(1) == mnist.y_train[picks]).mean() > 0.97, "the shipped head reads the replayed features"
+    assert (logits.argmax(1) == labels).mean() > 0.97, "the shipped head reads the replayed features"
 
 
 def test_the_features_version_follows_every_weight_but_the_last_layers():

@@ -16,11 +16,13 @@ from click.testing import CliRunner
 
 from pipeline.build.site import shape_fits
 from pipeline.cli import main
+from pipeline.contract import NUM_CLASSES
 from tests.helpers import NODE_MODULES, ROOT
 
 WRONG_MODELS = {  # name -> (input shape, classes, the shapes the message must name)
-    "input_32x32": ((32, 32, 1), 10, "[-1, 32, 32, 1] -> [-1, 10]"),
+    "input_32x32": ((32, 32, 1), NUM_CLASSES, f"[-1, 32, 32, 1] -> [-1, {NUM_CLASSES}]"),
     "five_classes": ((28, 28, 1), 5, "[-1, 28, 28, 1] -> [-1, 5]"),
+    "no_not_a_digit": ((28, 28, 1), 10, "[-1, 28, 28, 1] -> [-1, 10]"),  # a model of the ten digits only
 }
 
 
@@ -55,7 +57,7 @@ def test_build_refuses_a_model_of_the_wrong_shape(wrong_artifacts, tmp_path, nam
     assert result.exit_code == 1 and isinstance(result.exception, (SystemExit, type(None))), result.output
     assert result.stderr.splitlines() == [
         f"Error: {artifacts / 'tfjs' / 'model.json'}: model maps {WRONG_MODELS[name][2]}, "
-        "the page needs [-1, 28, 28, 1] -> [-1, 10]"
+        f"the page needs [-1, 28, 28, 1] -> [-1, {NUM_CLASSES}]"
     ]
     assert [p.name for p in tmp_path.iterdir()] == ["dist"] and (out / "index.html").read_text() == "the previous good site"
 

@@ -196,7 +196,7 @@ def test_export_architecture_matches_the_trained_model(evaluated_artifacts):
     metrics = json.loads((evaluated_artifacts / "metrics.json").read_text())
     arch = json.loads((evaluated_artifacts / "tfjs" / ARCHITECTURE_FILE).read_text())
     assert arch["parameters"] == metrics["parameters"]
-    assert arch["layers"][0]["output_shape"] == [None, 28, 28, 1] and arch["layers"][-1]["output_shape"] == [None, 10]
+    assert arch["layers"][0]["output_shape"] == [None, 28, 28, 1] and arch["layers"][-1]["output_shape"] == [None, NUM_CLASSES]
 
 
 class _Urls(HTMLParser):

@@ -51,7 +51,7 @@ def test_page_config_is_rendered_for_the_scripts(built_dist):
     html = (built_dist / "index.html").read_text()
     match = re.search(r'<script type="application/json" id="app-config">(.*?)</script>', html, re.S)
     config = json.loads(match.group(1))
-    assert config["imageSize"] == 28 and config["numClasses"] == 10 and config["fitSize"] == 20
+    assert config["imageSize"] == 28 and config["numClasses"] == 11 and config["fitSize"] == 20  # 10 digits, not a digit
     assert config["modelUrl"] == "model/model.json" and config["modelOutputs"] == ["probabilities", "features"]
     assert config["adaptUrl"] == "personal/adapt.json" and (built_dist / config["adaptDataUrl"]).is_file()
     assert re.fullmatch(r"[0-9a-f]{16}", config["featuresVersion"])

@@ -26,7 +26,8 @@ import * as ui from './ui.js';
 
 const GRID_SIZE = 60; // test images shown after evaluation
 const config = ui.readConfig();
-const { imageSize, fitSize, labels, numClasses } = config;
+const { imageSize, fitSize, labels } = config;
+const numClasses = labels.length; // the lab's model learns the ten digits only (no "not a digit" class: no non-digits to learn it from)
 
 window.trainLab = { backend: '', webgl: null, summary: null, release: () => {} };
 const charts = createCharts(ui.elements.charts);
