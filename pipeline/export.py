@@ -45,7 +45,7 @@ from pipeline.data import mnist, nondigits
 from pipeline.build import report as model_report
 from pipeline.config import ExportConfig
 from pipeline.artifacts import MODEL_FILE
-from pipeline.contract import FEATURES_OUTPUT, NOT_A_DIGIT, NUM_DIGITS, PROBABILITIES_OUTPUT
+from pipeline.contract import FEATURES_OUTPUT, NUM_DIGITS, PROBABILITIES_OUTPUT
 
 REPLAY_SEED = 0  # seeds the replayed digits' pick and the generated non-digits
 
@@ -217,9 +217,8 @@ def replay_images(digits, per_class: int) -> tuple[np.ndarray, np.ndarray]:
     """What the page replays while it adapts: `per_class` MNIST training digits of each digit, then as many
     generated non-digits (nondigits.TRAINED); (uint8 (N, 28, 28), uint8 labels (N,))."""
     picks = replay_picks(digits.y_train, per_class)
-    others = nondigits.generate(per_class, REPLAY_SEED, nondigits.TRAINED, digits.x_train[digits.y_train != 1])
-    return (np.concatenate([digits.x_train[picks], others]),
-            np.concatenate([digits.y_train[picks], np.full(per_class, NOT_A_DIGIT, np.uint8)]))
+    others, other_labels = nondigits.labelled(per_class, REPLAY_SEED, digits.x_train, digits.y_train)
+    return np.concatenate([digits.x_train[picks], others]), np.concatenate([digits.y_train[picks], other_labels])
 
 
 def write_adapt_files(model, out_dir: Path, digits, config: ExportConfig, node_modules: Path) -> dict:

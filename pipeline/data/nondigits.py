@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pipeline.contract import IMAGE_SIZE
+from pipeline.contract import IMAGE_SIZE, NOT_A_DIGIT
 from pipeline.preprocess import to_mnist
 
 Paths = list[np.ndarray]  # strokes, each (K, 2) x, y in the unit box
@@ -265,6 +265,12 @@ def generate(count: int, seed: int, kinds: tuple[str, ...] = TRAINED, digits: np
         images[i] = (overlapping_digits(rng, digits) if kind == OVERLAP
                      else render(shaped(rng, STROKE_KINDS[kind](rng))))
     return images
+
+
+def labelled(count: int, seed: int, digits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`count` drawings of the TRAINED kinds and their label, NOT_A_DIGIT: (uint8 (count, 28, 28), uint8 (count,)).
+    The overlaps are made from `digits` (MNIST images with their `labels`) but their 1s."""
+    return generate(count, seed, TRAINED, digits[labels != 1]), np.full(count, NOT_A_DIGIT, np.uint8)
 
 
 def strokes(kind: str, seed: int) -> Paths:

@@ -33,7 +33,6 @@ import numpy as np
 
 from pipeline import artifacts, calibration
 from pipeline.config import TrainConfig
-from pipeline.contract import NOT_A_DIGIT
 from pipeline.data import DataError, mnist, nondigits
 from pipeline.data.formats import ExtraDigits, read_extra_digits
 from pipeline.train import checkpoint, distribute, keras_fixes
@@ -143,9 +142,8 @@ def split_data(config: TrainConfig, data_path: Path | None, log, extra: list[Ext
     train_limit, test_limit = config.train_limit or None, config.test_limit or None
     x_fit, y_fit, x_val, y_val = mnist.split_validation(
         digits.x_train[:train_limit], digits.y_train[:train_limit], config.validation_size, config.seed)
-    overlapped = x_fit[y_fit != 1]  # nondigits.overlapping_digits leaves out the 1s
-    fit_others = generated_nondigits(round(config.nondigits * len(x_fit)), config.seed, overlapped)
-    val_others = generated_nondigits(round(config.nondigits * len(x_val)), config.seed + 1, overlapped)
+    fit_others = nondigits.labelled(round(config.nondigits * len(x_fit)), config.seed, x_fit, y_fit)
+    val_others = nondigits.labelled(round(config.nondigits * len(x_val)), config.seed + 1, x_fit, y_fit)
     x_fit = np.concatenate([x_fit, *(e.images for e in extra), fit_others[0]])
     y_fit = np.concatenate([y_fit, *(e.labels for e in extra), fit_others[1]])
     x_val, y_val = np.concatenate([x_val, val_others[0]]), np.concatenate([y_val, val_others[1]])
@@ -155,11 +153,6 @@ def split_data(config: TrainConfig, data_path: Path | None, log, extra: list[Ext
     log(f"data: {len(data.x_fit)} training{added} and {len(data.x_val)} validation images, of which "
         f"{len(fit_others[1])} and {len(val_others[1])} are not digits; {len(data.x_test)} test images")
     return data
-
-
-def generated_nondigits(count: int, seed: int, digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`count` generated drawings of the kinds training sees (seeded), labelled NOT_A_DIGIT: (images, labels)."""
-    return nondigits.generate(count, seed, nondigits.TRAINED, digits), np.full(count, NOT_A_DIGIT, np.uint8)
 
 
 def restore(config: TrainConfig, run: Run, log):
