@@ -266,7 +266,7 @@ def train(artifacts, data, profile, config_file, resume, extra_data, cpu_replica
     if cpu_replicas > 1:
         _stage("train.distribute").split_cpu(cpu_replicas)  # before the backend starts its devices
     stage = _stage("train.loop")  # first, so TensorFlow's import chatter is held back
-    from pipeline.train.distribute import DistributeError
+    from pipeline.train.cluster import DistributeError
 
     try:
         stage.train(config, artifacts, data_path=data, resume=resume, extra_data=extra_data)
@@ -286,9 +286,10 @@ def _join_cluster(workers: str | None, worker_index: int | None) -> None:
         raise click.UsageError("--workers and --worker-index go together")
     if workers is None:
         return
-    distribute = _stage("train.distribute")  # imports Keras: hold back TensorFlow's import chatter
+    from pipeline.train.cluster import parse_workers, write_tf_config
+
     try:
-        distribute.write_tf_config(distribute.parse_workers(workers), worker_index)
+        write_tf_config(parse_workers(workers), worker_index)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--workers/--worker-index") from None
 

@@ -187,14 +187,18 @@ def test_data_npz_that_is_not_an_npz(work):
     assert not (work / "out").exists()
 
 
-def test_a_config_error_fails_before_tensorflow_starts(work):
+@pytest.mark.parametrize("args, fragments", [
+    (["--config", "settings.json"], ["settings.json", "batch_size: 0 is out of range"]),
+    (["--workers", "a:1,b:2", "--worker-index", "2"], ["--workers", "worker index 2 is not in 0..1"]),
+])
+def test_a_settings_mistake_fails_before_tensorflow_starts(work, args, fragments):
     """Flag and settings mistakes never import TensorFlow: the CLI imports it inside the commands."""
     (work / "settings.json").write_text('{"batch_size": 0}')
-    code, err = finished(start_cli("-c", "import sys, runpy; sys.argv = ['pipeline', 'train', '--config', 'settings.json'];"
+    code, err = finished(start_cli("-c", f"import sys, runpy; sys.argv = ['pipeline', 'train', *{args!r}];"
                                "import atexit; atexit.register(lambda: sys.stderr.write("
                                "'tensorflow imported\\n' if 'tensorflow' in sys.modules or 'keras' in sys.modules else ''));"
                                "runpy.run_module('pipeline', run_name='__main__')", prefix=()))
-    check_one_line(code, err, ["settings.json", "batch_size: 0 is out of range"])
+    check_one_line(code, err, fragments)
 
 
 @pytest.mark.parametrize(

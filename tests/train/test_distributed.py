@@ -13,7 +13,8 @@ import sys
 
 import pytest
 
-from pipeline.train.distribute import parse_workers, scaled_batch_and_rate
+from pipeline.train.cluster import parse_workers
+from pipeline.train.distribute import scaled_batch_and_rate
 from tests.helpers import finish, pipeline_train, ROOT
 
 
