@@ -26,8 +26,6 @@ the share of images in it.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax
 
 from pipeline.contract import DOUBT_BELOW, LABELS, NOT_A_DIGIT, NUM_DIGITS, TORN_ABOVE
 
@@ -41,8 +39,9 @@ def scaled(probabilities: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def _scaled_log(probabilities: np.ndarray, temperature: float) -> np.ndarray:
-    logits = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-30, 1.0))
-    return log_softmax(logits / temperature, axis=1)
+    logits = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-30, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)  # log-softmax, stable
+    return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
 
 
 def negative_log_likelihood(probabilities: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
@@ -54,6 +53,8 @@ def negative_log_likelihood(probabilities: np.ndarray, labels: np.ndarray, tempe
 def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """The T in TEMPERATURE_RANGE that minimises the NLL of `labels` under scaled(probabilities, T).
     The NLL is convex in 1/T, so a bounded scalar search over log T finds the optimum."""
+    from scipy.optimize import minimize_scalar  # here: SciPy takes half a second to import, predict never needs it
+
     low, high = np.log(TEMPERATURE_RANGE)
     best = minimize_scalar(lambda log_t: negative_log_likelihood(probabilities, labels, float(np.exp(log_t))),
                            bounds=(low, high), method="bounded", options={"xatol": 1e-4})

@@ -21,9 +21,8 @@ from pathlib import Path
 import click
 
 from pipeline.artifacts import CHECKPOINT_DIR, ArtifactError
-from pipeline.config import SETTINGS, ExportConfig
+from pipeline.config import SETTINGS, ExportConfig, SubsetConfig
 from pipeline.train.profiles import PROFILES
-from pipeline.build.subset import SubsetConfig
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the way
 

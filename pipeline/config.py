@@ -249,3 +249,11 @@ class ExportConfig:
     parity_images: int = 10000  # test images used for the check (all of them by default)
     min_accuracy: float = MIN_ACCURACY  # least Keras accuracy on those images for the model to ship (0: any)
     replay_per_class: int = 300  # MNIST training digits per class whose features the page replays while it adapts
+
+
+@dataclasses.dataclass(frozen=True)
+class SubsetConfig:
+    """What `pipeline build` puts in the train page's MNIST subset (pipeline.build.subset)."""
+    train_per_class: int = 1200  # training images per digit, from the MNIST training set
+    test_per_class: int = 200  # held-out images per digit, from the MNIST test set (never trained on)
+    seed: int = 0  # seed of the class-balanced draw and of the order within each part

@@ -19,7 +19,6 @@ bytes, and docs/lab.md "Train in the browser" has the accuracy it reaches.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from pipeline.config import SubsetConfig
 from pipeline.contract import IMAGE_SIZE, NUM_DIGITS
 from pipeline.data.mnist import Mnist
 
@@ -36,13 +36,6 @@ PIXELS = IMAGE_SIZE * IMAGE_SIZE  # pixels of one image = width of the sprite
 
 class SubsetError(Exception):
     """The subset cannot be made as asked. One line for the user."""
-
-
-@dataclasses.dataclass(frozen=True)
-class SubsetConfig:
-    train_per_class: int = 1200  # training images per digit, from the MNIST training set
-    test_per_class: int = 200  # held-out images per digit, from the MNIST test set (never trained on)
-    seed: int = 0  # seed of the class-balanced draw and of the order within each part
 
 
 def balanced_indices(labels: np.ndarray, per_class: int, rng: np.random.Generator, flag: str) -> np.ndarray:
