@@ -16,7 +16,8 @@ import { createDrawingPad, digitInk } from './drawing.js';
 import { ModelError, startModel } from './model.js';
 import { toMnist } from './preprocess.js';
 import * as personal from './personal.js';
-import { findDigits } from './segment.js';
+import { judge } from './doubt.js';
+import { findDigits, joinedWhereSurer, secondLooks, union } from './segment.js';
 import * as ui from './ui.js';
 
 const MIN_INTERVAL_MS = 80; // between predictions while a stroke is drawn: live, never queueing up
@@ -98,20 +99,44 @@ async function predictWhilePending() {
   }
 }
 
-/** Find the digits in the strokes, preprocess each, read them all in one batch, show the number. */
+/**
+ * Find the digits in the strokes, preprocess each, read them all in one batch, show the number.
+ * Neighbours the model doubts are read again as one digit (segment.js, secondLooks), in a second
+ * batch; the joined reading replaces the two when it names a digit more surely than either did.
+ */
 async function predictDrawing(model, final, sequence) {
   const { strokes, completed } = pad.readStrokes();
-  const digits = findDigits(strokes).map(({ strokes: mine, box }) => {
-    const { ink, width, height } = digitInk(mine.map((i) => strokes[i]), box);
-    return { image: toMnist(ink, width, height, { imageSize, fitSize }), last: mine.includes(strokes.length - 1),
-      strokes: inBox(mine.map((i) => strokes[i]), box) };
-  }).filter(({ image }) => image !== null);
+  let digits = findDigits(strokes).map((group) => digitFrom(group, strokes)).filter(({ image }) => image !== null);
+  await read(model, digits);
+  const doubtful = digits.map(({ probabilities }) => judge(probabilities, labels, config).shown === '?');
+  const pairs = secondLooks(digits.map(({ group }) => group), doubtful);
+  if (pairs.length) {
+    const joined = pairs.map(([i, j]) => digitFrom(joinedGroup(digits[i], digits[j]), strokes));
+    await read(model, joined.filter(({ image }) => image !== null));
+    digits = joinedWhereSurer(digits, pairs, joined, labels, config);
+  }
+  if (sequence === latest) ui.showReading({ digits, labels, strokes: completed, final });
+}
+
+/** A digit to read: a group of strokes (indices into `strokes`, and their box), rendered and preprocessed. */
+function digitFrom({ strokes: mine, box }, strokes) {
+  const { ink, width, height } = digitInk(mine.map((i) => strokes[i]), box);
+  return { image: toMnist(ink, width, height, { imageSize, fitSize }), last: mine.includes(strokes.length - 1),
+    strokes: inBox(mine.map((i) => strokes[i]), box), group: { strokes: mine, box } };
+}
+
+function joinedGroup(a, b) {
+  return { strokes: [...a.group.strokes, ...b.group.strokes].sort((x, y) => x - y), box: union(a.group.box, b.group.box) };
+}
+
+/** Read `digits` in one batch: each gets its `probabilities`. */
+async function read(model, digits) {
+  if (!digits.length) return;
   const size = imageSize * imageSize;
   const batch = new Float32Array(digits.length * size);
   digits.forEach(({ image }, i) => batch.set(image, i * size));
-  const probabilities = digits.length ? await model.predict(batch, digits.length) : null;
+  const probabilities = await model.predict(batch, digits.length);
   digits.forEach((digit, i) => { digit.probabilities = probabilities.subarray(i * numClasses, (i + 1) * numClasses); });
-  if (sequence === latest) ui.showReading({ digits, labels, strokes: completed, final });
 }
 
 function pause(ms) {

@@ -20,9 +20,17 @@
  *      whose flag stands apart);
  *   4. the groups are read left to right by their horizontal centre.
  *
+ * The rules see only strokes, so they still split a digit now and then (a 5
+ * whose flag stands a little further off). `secondLooks` names, once the
+ * model has read the groups, which neighbours are worth reading again as one:
+ * a group the model doubts and a neighbour close beside it that, together,
+ * are the size of one digit (the page keeps the joined reading only when the
+ * model is surer of it: joinedWhereSurer).
+ *
  * Every extent is computed with a loop: a stroke may hold hundreds of
  * thousands of points, too many for Math.min(...points) (a RangeError).
  */
+import { judge } from './doubt.js';
 
 const OVERLAP = 0.5; // fraction of the narrower group's width that must overlap for one digit
 const TOUCH = 0.05; // a stroke's end this close to another stroke (× the taller one's height) touches it
@@ -32,6 +40,8 @@ const PART = 0.6; // a group shorter than PART × the typical digit height may b
 const PART_GAP = 0.25; // ... and joins the nearer neighbour, at most PART_GAP × that height to its side
 const TALLEST = 1.3; // ... if together they are at most TALLEST × that height high
 const WIDEST = 1.5; // ... and WIDEST × that height wide
+// A second look (the model doubts one of two neighbours) may join more, since the model judges the result:
+const LOOK = { gap: 0.5, tallest: 1.5, widest: 2 }; // gap, height and width of the pair, × the typical digit height
 
 /**
  * @typedef {object} Box extent of some points, in their units
@@ -168,23 +178,83 @@ function joinFragments(groups) {
  * (groups sorted left to right) when together they make one digit; until none does.
  */
 function joinParts(groups) {
-  const heights = groups.map(({ box }) => box.bottom - box.top);
-  const tallest = heights.reduce((a, b) => Math.max(a, b), 0);
-  const height = median(heights.filter((h) => h >= 0.7 * tallest)); // the typical digit, its broken parts left out
-  const gap = (a, b) => Math.max(a.box.left, b.box.left) - Math.min(a.box.right, b.box.right);
-  const fits = (a, b) => {
-    const both = union(a.box, b.box);
-    return gap(a, b) <= PART_GAP * height && both.bottom - both.top <= TALLEST * height && both.right - both.left <= WIDEST * height;
-  };
+  const height = typicalHeight(groups);
+  const fits = (a, b) => oneDigitTogether(a, b, height, { gap: PART_GAP, tallest: TALLEST, widest: WIDEST });
   for (;;) {
     const index = groups.findIndex((group, i) => group.box.bottom - group.box.top < PART * height
       && [groups[i - 1], groups[i + 1]].some((other) => other && fits(group, other)));
     if (index < 0) return groups;
     const [before, part, after] = [groups[index - 1], groups[index], groups[index + 1]];
-    const into = [before, after].filter((other) => other && fits(part, other)).sort((a, b) => gap(part, a) - gap(part, b))[0];
+    const into = [before, after].filter((other) => other && fits(part, other))
+      .sort((a, b) => horizontalGap(part, a) - horizontalGap(part, b))[0];
     join(into, part);
     groups.splice(index, 1);
   }
+}
+
+/**
+ * Second look: neighbours that the rules kept apart but may be one digit, to be read again as one.
+ * @param {Array<{box: Box}>} groups in reading order (findDigits' digits)
+ * @param {boolean[]} doubtful per group: whether the model doubts it ("?")
+ * @returns {Array<[number, number]>} pairs [i, i + 1] of neighbours, one of them doubtful, close
+ *   beside each other and together about the size of one digit (LOOK)
+ */
+export function secondLooks(groups, doubtful) {
+  const height = typicalHeight(groups);
+  const pairs = [];
+  for (let i = 0; i + 1 < groups.length; i++) {
+    if ((doubtful[i] || doubtful[i + 1]) && oneDigitTogether(groups[i], groups[i + 1], height, LOOK)) pairs.push([i, i + 1]);
+  }
+  return pairs;
+}
+
+/**
+ * The digits after a second look: each pair replaced by its joined reading where that names a digit
+ * (doubt.js's judge) more surely than either part did; where pairs share a digit, the surest wins.
+ * @param {Array<{probabilities: ArrayLike<number>}>} digits read, in reading order
+ * @param {Array<[number, number]>} pairs from secondLooks
+ * @param {Array<{probabilities?: ArrayLike<number>}>} joined per pair, its joined digit as read
+ *   (no probabilities: it could not be read)
+ * @param {string[]} labels the digits' labels
+ * @param {{doubtBelow: number, tornAbove: number}} thresholds
+ * @returns {object[]} digits and joined digits, in reading order
+ */
+export function joinedWhereSurer(digits, pairs, joined, labels, thresholds) {
+  const topDigit = ({ probabilities }) => Math.max(...Array.from(probabilities).slice(0, labels.length));
+  const better = pairs.map((pair, k) => ({ pair, one: joined[k] })).filter(({ pair: [i, j], one }) => one.probabilities
+    && judge(one.probabilities, labels, thresholds).shown !== '?'
+    && topDigit(one) > Math.max(topDigit(digits[i]), topDigit(digits[j])));
+  better.sort((a, b) => topDigit(b.one) - topDigit(a.one));
+  const taken = new Set();
+  const replaced = new Map(); // a pair's left index -> its joined digit
+  for (const { pair: [i, j], one } of better) {
+    if (taken.has(i) || taken.has(j)) continue;
+    taken.add(i).add(j);
+    replaced.set(i, one);
+  }
+  return digits.flatMap((digit, i) => (replaced.has(i) ? [replaced.get(i)] : taken.has(i) ? [] : [digit]));
+}
+
+/** The height of a typical digit among the groups: the median of those at least 0.7 of the tallest. */
+function typicalHeight(groups) {
+  const heights = groups.map(({ box }) => box.bottom - box.top);
+  const tallest = heights.reduce((a, b) => Math.max(a, b), 0);
+  return median(heights.filter((h) => h >= 0.7 * tallest)); // broken parts of digits left out
+}
+
+/**
+ * Whether two groups stand close enough side by side, and are together small enough, to be one digit
+ * `height` high: their gap, and the height and width of both, at most `gap`, `tallest` and `widest` × `height`.
+ */
+function oneDigitTogether(a, b, height, { gap, tallest, widest }) {
+  const both = union(a.box, b.box);
+  return horizontalGap(a, b) <= gap * height && both.bottom - both.top <= tallest * height
+    && both.right - both.left <= widest * height;
+}
+
+/** The empty width between two groups' boxes (negative when they overlap). */
+function horizontalGap(a, b) {
+  return Math.max(a.box.left, b.box.left) - Math.min(a.box.right, b.box.right);
 }
 
 function join(into, group) {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { distanceTo, extent, findDigits, overlapping } from '../../site_template/js/segment.js';
+import { distanceTo, extent, findDigits, joinedWhereSurer, overlapping, secondLooks } from '../../site_template/js/segment.js';
 
 // Digits as strokes in a unit box (x right, y down; 0–1 of the digit's height),
 // drawn the way people write them: the 4, 5 and 7 with a second stroke.
@@ -146,4 +146,46 @@ test('a stroke of 300,000 points (too many for Math.min(...xs)) is measured', ()
   assert.deepEqual(digits[0].strokes, [0]);
   assert.equal(digits[0].box.left, 50);
   assert.equal(digits[0].box.right, 150);
+});
+
+test('second look: a doubted group and its close neighbour, together about one digit, are paired', () => {
+  const box = (left, top, width, height) => ({ box: { left, top, right: left + width, bottom: top + height } });
+  // a 5 whose long flag stands off to the right: together 1.9 digit heights wide, past rule 3's 1.5
+  const five = [box(47, 128, 252, 267), box(244, 65, 309, 28)];
+  assert.deepEqual(secondLooks(five, [false, true]), [[0, 1]]);
+  assert.deepEqual(secondLooks(five, [true, false]), [[0, 1]], 'either one doubted');
+  assert.deepEqual(secondLooks(five, [false, false]), [], 'nothing doubted: nothing to look at again');
+  // three digits 100 high, 50 wide and 40 apart: only the doubted middle one's neighbours are paired
+  const number = [box(0, 0, 50, 100), box(90, 0, 50, 100), box(180, 0, 50, 100)];
+  assert.deepEqual(secondLooks(number, [false, true, false]), [[0, 1], [1, 2]]);
+  // too far apart (a gap of 60 % of a digit), or together too tall, or too wide: never paired
+  assert.deepEqual(secondLooks([box(0, 0, 50, 100), box(110, 0, 50, 100)], [true, true]), []);
+  assert.deepEqual(secondLooks([box(0, 0, 50, 100), box(60, 60, 50, 100)], [true, true]), []);
+  assert.deepEqual(secondLooks([box(0, 0, 100, 100), box(120, 0, 100, 100)], [true, true]), []);
+  assert.deepEqual(secondLooks([box(0, 0, 50, 100)], [true]), [], 'one digit has no neighbour');
+});
+
+test('second look: a joined reading replaces its pair only when it names a digit more surely than both parts', () => {
+  const labels = [...'0123456789'];
+  const thresholds = { doubtBelow: 0.5, tornAbove: 0.8 };
+  const read = (digit, p, notADigit = 0) => {
+    const probabilities = new Float32Array(11).fill((1 - p - notADigit) / 9);
+    probabilities[digit] = p;
+    probabilities[10] = notADigit;
+    return { probabilities, name: `${digit}@${p}` };
+  };
+  const names = (digits) => digits.map(({ name }) => name);
+  // a 5 split into its body (read as a doubtful 6) and its flag (not a digit): joined, a sure 5
+  const body = read(6, 0.45), flag = read(1, 0.1, 0.8), five = read(5, 0.97);
+  assert.deepEqual(names(joinedWhereSurer([body, flag], [[0, 1]], [five], labels, thresholds)), ['5@0.97']);
+  // a sure 1 beside a scribble: the joined reading (a 4 at 0.9) is less sure than the 1, both stay
+  const one = read(1, 0.99), scribble = read(0, 0.05, 0.9);
+  assert.deepEqual(names(joinedWhereSurer([one, scribble], [[0, 1]], [read(4, 0.9)], labels, thresholds)), ['1@0.99', '0@0.05']);
+  // joined but still "?" (not a digit wins), or not readable at all: nothing changes
+  assert.equal(joinedWhereSurer([body, flag], [[0, 1]], [read(8, 0.4, 0.5)], labels, thresholds).length, 2);
+  assert.equal(joinedWhereSurer([body, flag], [[0, 1]], [{}], labels, thresholds).length, 2);
+  // a doubted middle digit paired both ways: the surer joined reading wins, the other neighbour stays
+  const [a, b, c] = [read(3, 0.6), read(2, 0.2, 0.7), read(7, 0.55)];
+  const joined = [read(3, 0.8), read(7, 0.95)];
+  assert.deepEqual(names(joinedWhereSurer([a, b, c], [[0, 1], [1, 2]], joined, labels, thresholds)), ['3@0.6', '7@0.95']);
 });
