@@ -248,6 +248,19 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
     ["the fast tests: 384 tests in 2 xdist workers (the below-the-floor export check on 1,000 test images, not "
      "10,000), four runs", "89-90 s (one run 95 s)", "make test-fast", "quiet 2-core AMD EPYC, no GPU, installed",
      "2026-11-30"],
+    ["where the whole suite's CPU goes (575 tests; the machine's CPU time per test, browsers and subprocesses "
+     "included): the 162 slow and browser tests run serially on a finished 2-epoch model; the run's real model "
+     "(2 epochs and its export) alone; one page load (a fresh context to body[data-ready])",
+     "1,152 CPU s in 995 s: distributed training 140, the drawn-digit test 131, bench smoke tests 106, resume 90, "
+     "test_page's 23 tests 89, train page 70, numbers 64, the failure tests 50, atomic writes 49, the rest under 40 "
+     "each; the real model 261 CPU s in 160 s; a page load 1.3-1.6 CPU s. With the fast tests (150-180 CPU s) "
+     "the run needs some 1,600 CPU s, 13 min of both cores: 8 min needs fewer checks or more cores",
+     "PIPELINE_TEST_ARTIFACTS=DIR pytest -p bench.cpu_per_test -n 0 -m 'slow or browser'; time python -m tests.real_model DIR",
+     "quiet 2-core AMD EPYC, no GPU, installed", "2026-12-01"],
+    ["the fast tests after a bad --workers stopped importing TensorFlow and the CLI stopped importing SciPy and "
+     "Pillow at start-up (a CLI mistake: 0.13-0.6 s instead of 1-7 s): 414 tests in 2 xdist workers",
+     "99.4 s before, 92.9 s after the first, 80.4 s after both", "make test-fast",
+     "quiet 2-core AMD EPYC, no GPU, installed", "2026-12-01"],
     ["the shipped default model's calibration (8 epochs, 99.52 %): the temperature fitted on the 5,000 validation "
      "images, their ECE before and after, and the test set's ECE (15 bins of the top probability; issue 11: ≤ 1 %)",
      "T = 1.026; validation 0.22 % → 0.21 %; test 0.18 %", "make train && pipeline evaluate",
