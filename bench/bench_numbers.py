@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from bench import handwriting
+from bench import handwriting, mouse
 from bench.bench_page import BASE, CLEARED, PEN_UP_PROBE, Session, measure_site, summary
 from bench.report import table
 from bench.results_file import RESULTS, save_result
@@ -58,7 +58,10 @@ def write_numbers(session: Session, mnist, count: int) -> list[dict]:
             draw(page, path, box)
         # Everything before the last stroke shown, so its pen-up is timed alone: one update, one frame.
         page.wait_for_selector(f'#prediction[data-strokes="{len(paths) - 1}"]', state="attached")
-        frames = page.evaluate("window.__penUp.frame.length")
+        # ... and the frame after that reading counted too, or the last stroke's frame count is one short
+        frames = page.evaluate("window.__penUp.update.length")
+        if frames:
+            page.wait_for_selector(f'body[data-bench-frames="{frames}"]', state="attached")
         draw(page, paths[-1], box)
         page.wait_for_selector(f'body[data-bench-frames="{frames + 1}"]', state="attached")
         shown = page.wait_for_selector(f'#prediction[data-strokes="{len(paths)}"]').text_content()
@@ -71,12 +74,7 @@ def write_numbers(session: Session, mnist, count: int) -> list[dict]:
 
 def draw(page, path, box) -> None:
     """One stroke with the mouse: path (K, 2) in pad pixels, a mouse event every MOUSE_STEP of the pad's height."""
-    points = handwriting.resample(path, box["height"] * MOUSE_STEP) + (box["x"], box["y"])
-    page.mouse.move(*points[0])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(x, y)
-    page.mouse.up()
+    mouse.stroke(page, handwriting.resample(path, box["height"] * MOUSE_STEP) + (box["x"], box["y"]))
 
 
 def rows_of(results: list[dict]) -> list[list]:
