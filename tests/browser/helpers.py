@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from bench import handwriting
+from bench import handwriting, mouse
 from pipeline.build.site import build
 from pipeline.tools.serve import serve_in_background
 from tests.helpers import NODE_MODULES, ROOT, quiet
@@ -25,7 +25,9 @@ SUB_PATH = "/digits/"  # like GitHub Pages' /REPO/
 READY = 'body[data-ready="true"]'
 STEP = 1 / 60  # distance between pointer events along a stroke, canvas units
 PEN_FRACTION = 1 / 32  # the page's pen width, fraction of the pad's height (margin only)
-MOUSE_STEP = 1 / 40  # distance between mouse events along a stroke, fraction of the canvas side
+# distance between mouse events along a stroke, fraction of the canvas side (about 7-10 px: a hand
+# at a brisk 500 px/s at 60 events a second)
+MOUSE_STEP = 1 / 40
 ONE = [[(0.52, 0.18), (0.47, 0.82)]]
 ZERO = [[(0.5 + 0.22 * math.sin(t), 0.5 - 0.32 * math.cos(t)) for t in np.linspace(0, 2.1 * math.pi, 60)]]
 SEVEN = [[(0.28, 0.22), (0.72, 0.22), (0.42, 0.84)]]
@@ -108,12 +110,7 @@ def pad_box(page) -> tuple[float, float, float]:
 def draw_with_mouse(page, strokes) -> None:
     x0, y0, side = pad_box(page)
     for stroke in strokes:
-        points = densify(stroke)
-        page.mouse.move(x0 + points[0][0] * side, y0 + points[0][1] * side)
-        page.mouse.down()
-        for x, y in points[1:]:
-            page.mouse.move(x0 + x * side, y0 + y * side)
-        page.mouse.up()
+        mouse.stroke(page, [(x0 + x * side, y0 + y * side) for x, y in densify(stroke)])
 
 
 def draw_with_touch(page, cdp, strokes) -> None:
@@ -131,12 +128,7 @@ def draw_paths(page, paths: tuple[np.ndarray, ...], origin: tuple[float, float],
     """Draw polylines ((K, 2) canvas CSS pixels) with the mouse, one press per
     stroke and a mouse event every `step` pixels along it."""
     for path in paths:
-        points = handwriting.resample(path, step) + origin
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for x, y in points[1:]:
-            page.mouse.move(x, y)
-        page.mouse.up()
+        mouse.stroke(page, handwriting.resample(path, step) + origin)
 
 
 def prediction_after(page, strokes: int) -> str:

@@ -1,7 +1,7 @@
 """Acceptance: MNIST test digits, drawn on the page with the mouse, are recognised.
 
 The digits are handwriting the model never trained on (the MNIST test set),
-turned into pen strokes by `handwriting` and drawn with `page.mouse` at varied
+turned into pen strokes by `handwriting` and drawn with the mouse (`bench.mouse`) at varied
 sizes (a third to most of the canvas) and positions, with the page's own pen,
 just as a person would draw them. At least 95 % must be recognised.
 """
@@ -20,8 +20,6 @@ N_DIGITS = 120  # drawn digits, stratified over the ten classes
 MIN_ACCURACY = 0.95
 SEED = 20240  # picks the test images and their sizes and positions
 MIN_FRACTION, MAX_FRACTION = 1 / 3, 0.85  # digit size (its longer side), fraction of the canvas side
-# (about 7-10 px: a hand at a brisk 500 px/s at 60 events a second). Headless
-# Chromium takes one frame (~17 ms) per mouse event, so this sets the test's pace.
 
 
 def report(results: list[dict]) -> str:
