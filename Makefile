@@ -70,7 +70,7 @@ system-deps:  ## chromium (browser tests; Playwright cannot download its own her
 
 test: setup system-deps  ## the whole suite (JS, unit, CLI, export, browser); prints the 15 slowest tests
 	node --test tests/js/
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_FLAGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=15 $(PYTEST_FLAGS)
 
 test-fast: setup  ## every pytest test not marked browser or slow; needs no chromium or shellcheck
 	$(BIN)/python -m pytest -n 2 -m "not browser and not slow" $(PYTEST_FLAGS)
