@@ -261,6 +261,20 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
      "Pillow at start-up (a CLI mistake: 0.13-0.6 s instead of 1-7 s): 414 tests in 2 xdist workers",
      "99.4 s before, 92.9 s after the first, 80.4 s after both", "make test-fast",
      "quiet 2-core AMD EPYC, no GPU, installed", "2026-12-01"],
+    ["the tests that draw MNIST test digits with the mouse (test_drawn_digits.py and test_numbers.py's 8 "
+     "tests, run serially on a finished 2-epoch model) with page.mouse, a frame per mouse event, and with "
+     "bench.mouse, a stroke's moves all in flight (same readings: 114 of 120 drawn digits); the drawn-digit "
+     "test alone", "289 s → 88.5 s (3.3×); drawn digits 192 s and 252 CPU s → 51 s and 75 CPU s",
+     "PIPELINE_TEST_ARTIFACTS=DIR pytest -p bench.cpu_per_test -n 0 tests/browser/test_drawn_digits.py "
+     "tests/browser/test_numbers.py", "quiet 2-core AMD EPYC, no GPU, installed; both in one session",
+     "2026-12-01"],
+    ["the whole suite on a slower 2-core machine (epochs of the default model 119-134 s alone, against 39-83 s "
+     "elsewhere; the fast tests 132 s, against 80 s): before, an installed checkout (2 failed, both races that "
+     "load exposed, since fixed); after drawing with bench.mouse and --no-loadscope-reorder, a fresh clone as "
+     "CI runs it (577 passed)", "pytest 25 min 15 s before; 22 min 6 s after (all of .ci/run 25 min 15 s, user+sys "
+     "CPU 34 min 45 s): the run is bound by CPU, most of it TensorFlow start-up and tracing in some 25 training "
+     "and export subprocesses (a tiny 2-epoch run: 30 CPU s, 10 of them importing TensorFlow)",
+     "make test; CI=true bash .ci/run", "2-core AMD EPYC, no GPU, quiet", "2026-12-01"],
     ["the shipped default model's calibration (8 epochs, 99.52 %): the temperature fitted on the 5,000 validation "
      "images, their ECE before and after, and the test set's ECE (15 bins of the top probability; issue 11: ≤ 1 %)",
      "T = 1.026; validation 0.22 % → 0.21 %; test 0.18 %", "make train && pipeline evaluate",
