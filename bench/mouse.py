@@ -32,16 +32,15 @@ def stroke(page, points) -> None:
         session = _SESSIONS[page] = page.context.new_cdp_session(page)
     core = session._impl_obj
 
-    def event(kind: str, x: float, y: float, buttons: int, **extra) -> dict:
-        return {"type": kind, "x": x, "y": y, "button": "left" if buttons or kind != "mouseMoved" else "none",
-                "buttons": buttons, **extra}
+    def send(kind: str, x: float, y: float, buttons: int, button: str = "left", **extra):
+        return core.send("Input.dispatchMouseEvent",
+                         {"type": kind, "x": x, "y": y, "button": button, "buttons": buttons, **extra}, None)
 
     async def draw() -> None:
         (x0, y0), (x1, y1) = points[0], points[-1]
-        await core.send("Input.dispatchMouseEvent", event("mouseMoved", x0, y0, 0), None)
-        await core.send("Input.dispatchMouseEvent", event("mousePressed", x0, y0, 1, clickCount=1), None)
-        await asyncio.gather(*(core.send("Input.dispatchMouseEvent", event("mouseMoved", x, y, 1), None)
-                               for x, y in points[1:]))
-        await core.send("Input.dispatchMouseEvent", event("mouseReleased", x1, y1, 0, clickCount=1), None)
+        await send("mouseMoved", x0, y0, 0, button="none")
+        await send("mousePressed", x0, y0, 1, clickCount=1)
+        await asyncio.gather(*(send("mouseMoved", x, y, 1) for x, y in points[1:]))
+        await send("mouseReleased", x1, y1, 0, clickCount=1)
 
     session._sync(draw())
