@@ -20,20 +20,20 @@ import { judge } from './doubt.js';
 import { findDigits, joinedWhereSurer, secondLooks, union } from './segment.js';
 import * as ui from './ui.js';
 
-const MIN_INTERVAL_MS = 80; // between predictions while a stroke is drawn: live, never queueing up
-
 const config = ui.readConfig();
 const { imageSize, fitSize, labels, numClasses } = config;
 
 // Predictions of the drawing run one at a time, each on the ink as it is when
-// it starts: at most every MIN_INTERVAL_MS while a stroke is drawn, at once
-// after a pen-up. `latest` numbers them; Clear takes a number too, so a result
-// is shown only if nothing newer started after it.
+// it starts, the next as soon as one is done: while a stroke is drawn, about one
+// a frame, since pointer moves come once a frame. `latest` numbers them; Clear
+// takes a number too, so a result is shown only if nothing newer started after it.
+// A pen usually lifts where it last moved, adding no ink: the reading of that
+// ink, done or running, is then the final one, shown as soon as it is ready
+// rather than read again (pen-up to the reading on screen: BENCHMARKS.md).
 let latest = 0;
 let pending = null; // {final}: a prediction asked for and not started yet
 let running = false;
-let lastStart = -Infinity; // performance.now() of the last prediction's start, ms
-let wake = null; // ends the pause between predictions early (pen-up)
+let lastReading = null; // {ink, digits}: the newest reading shown and the ink it read (inkKey); null: read again
 
 window.digitApp = { backend: '', predictMnist: async (pixels) => (await predictMnistBatch(pixels))[0], predictMnistBatch };
 const ready = start();
@@ -76,7 +76,6 @@ function failureMessage(err) {
 /** Ask for a prediction of the ink as it will be when it runs; final: a stroke just ended. */
 function requestPrediction(final) {
   pending = { final: final || Boolean(pending?.final) };
-  if (final) wake?.();
   if (!running) predictWhilePending();
 }
 
@@ -85,10 +84,8 @@ async function predictWhilePending() {
   try {
     const model = await ready.catch(() => null); // no model: the status already says why
     while (model && pending) {
-      if (!pending.final) await pause(lastStart + MIN_INTERVAL_MS - performance.now());
       const { final } = pending;
       pending = null;
-      lastStart = performance.now();
       await predictDrawing(model, final, ++latest);
     }
   } catch (err) {
@@ -103,19 +100,39 @@ async function predictWhilePending() {
  * Find the digits in the strokes, preprocess each, read them all in one batch, show the number.
  * Neighbours the model doubts are read again as one digit (segment.js, secondLooks), in a second
  * batch; the joined reading replaces the two when it names a digit more surely than either did.
+ * Ink that was read already is not read again: a pen-up shows that reading as final.
  */
 async function predictDrawing(model, final, sequence) {
   const { strokes, completed } = pad.readStrokes();
-  let digits = findDigits(strokes).map((group) => digitFrom(group, strokes)).filter(({ image }) => image !== null);
+  const ink = inkKey(strokes);
+  if (lastReading?.ink === ink && !final) return; // nothing new to show
+  const digits = lastReading?.ink === ink ? lastReading.digits : await readDigits(model, strokes);
+  if (sequence !== latest) return; // cleared, or a newer reading started meanwhile
+  lastReading = { ink, digits };
+  ui.showReading({ digits, labels, strokes: completed, final });
+}
+
+/** The digits in `strokes`, left to right, each with its image and probabilities. */
+async function readDigits(model, strokes) {
+  const digits = findDigits(strokes).map((group) => digitFrom(group, strokes)).filter(({ image }) => image !== null);
   await read(model, digits);
   const doubtful = digits.map(({ probabilities }) => judge(probabilities, labels, config).shown === '?');
   const pairs = secondLooks(digits.map(({ group }) => group), doubtful);
-  if (pairs.length) {
-    const joined = pairs.map(([i, j]) => digitFrom(joinedGroup(digits[i], digits[j]), strokes));
-    await read(model, joined.filter(({ image }) => image !== null));
-    digits = joinedWhereSurer(digits, pairs, joined, labels, config);
-  }
-  if (sequence === latest) ui.showReading({ digits, labels, strokes: completed, final });
+  if (!pairs.length) return digits;
+  const joined = pairs.map(([i, j]) => digitFrom(joinedGroup(digits[i], digits[j]), strokes));
+  await read(model, joined.filter(({ image }) => image !== null));
+  return joinedWhereSurer(digits, pairs, joined, labels, config);
+}
+
+/** Identifies the ink since the last clear: the pad only ever adds points and strokes. */
+function inkKey(strokes) {
+  return strokes.map((points) => points.length).join(',');
+}
+
+/** The model reads differently now (a personal head learnt or forgotten): read the drawing again. */
+function readAgain() {
+  lastReading = null;
+  requestPrediction(true);
 }
 
 /** A digit to read: a group of strokes (indices into `strokes`, and their box), rendered and preprocessed. */
@@ -139,22 +156,10 @@ async function read(model, digits) {
   digits.forEach((digit, i) => { digit.probabilities = probabilities.subarray(i * numClasses, (i + 1) * numClasses); });
 }
 
-function pause(ms) {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      wake = null;
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    wake = done;
-  });
-}
-
 function clear() {
   pad.clear();
   latest += 1; // a prediction still running is now stale
+  lastReading = null;
   ui.showReading({ digits: [], labels, strokes: 0, final: false });
   ui.announceCleared();
 }
@@ -185,6 +190,7 @@ async function restorePersonal() {
     if (!head) throw new Error('no head kept');
     await model.useHead(head); // the worker refuses a head learnt on other features than this build's
     ui.showPersonal(count, { state: 'personal' });
+    if (lastReading) readAgain(); // drawn while the page started
   } catch {
     await adapt(model, head ? 'The model was updated since: learnt again from your digits.' : '');
   }
@@ -208,7 +214,7 @@ function adapt(model, note = '') {
         await personal.saveHead({ ...head, examples: examples.length });
         if (!adaptAgain) { // else a digit taught meanwhile: learning from it too is next
           ui.showPersonal(examples.length, { state: 'personal', note });
-          requestPrediction(true); // the drawing on the pad, read again by the new head
+          readAgain(); // the drawing on the pad, by the new head
         }
       } while (adaptAgain);
     } catch (err) {
@@ -247,7 +253,7 @@ async function forget() {
   const model = await ready.catch(() => null);
   await model?.useHead(null);
   ui.showPersonal(0, { state: 'shipped' });
-  requestPrediction(true);
+  readAgain();
 }
 
 /** Strokes relative to their box: 0–1 of its longer side. */
