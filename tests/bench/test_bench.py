@@ -291,8 +291,10 @@ def test_lab_variants_shift_like_the_page_and_count_the_pages_model():
 
 
 def test_page_accuracy_rows_count_a_question_mark_as_wrong_against_issue_11():
-    in_page = {"backend": "wasm", "images": 10000, "accuracy": 0.996, "shown_right": 0.9948, "ece": 0.004}
+    in_page = {"backend": "wasm", "images": 10000, "accuracy": 0.996, "digit_accuracy": 0.9955, "shown_right": 0.9948,
+               "ece": 0.004}
     rows = {row[0].split(" (")[0]: row for row in bench_page.accuracy_rows(in_page, {})}
+    assert rows["the same, the likeliest of the ten digits"][1:] == [10000, 99.55]
     assert rows["the same, a ? counted wrong: the page shows the digit"][1:] == [10000, 99.48]
     assert "MISSED" in next(name for name in (r[0] for r in bench_page.accuracy_rows(in_page, {})) if "? counted" in name)
     assert rows["the same, calibration error"][1:] == [10000, 0.4]
