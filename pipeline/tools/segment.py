@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy import ndimage
 
 SPECK = 0.1  # a component whose longer side is under SPECK x the typical digit height is noise
 OVERLAP = 0.5  # fraction of the narrower group's width that must overlap for one digit
@@ -77,6 +76,8 @@ class Digit:
 def find_digits(ink: np.ndarray) -> list[Digit]:
     """The digits in ink (uint8 (H, W), 0 = none), left to right; empty when there is no ink.
     TooManyMarks beyond MAX_MARKS marks (a texture, a halftone photo)."""
+    from scipy import ndimage  # here: SciPy takes 0.4 s to import, and a file that is no image never needs it
+
     labels, count = ndimage.label(ink > 0, structure=EIGHT_CONNECTED)
     if count == 0:
         return []
