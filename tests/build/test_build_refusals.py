@@ -3,9 +3,11 @@ an --out it must not replace (an input, a folder holding or inside one, a folder
 not a previous build, a file), corrupt artefacts (bad JSON, wrong types, missing keys), two artefacts
 describing different models, and a model below the 95 % floor unless --allow-weak.
 
-The CLI cases run the real `python -m pipeline build` side by side on a stand-in artefacts folder:
-a tfjs/model.json with the page's signature, export.json and the adapt files (small but whole), which is
-all the build reads before these checks. The --allow-weak case builds the real model.
+The cases run on a stand-in artefacts folder: a tfjs/model.json with the page's signature, export.json
+and the adapt files (small but whole), which is all the build reads before these checks. The --out cases
+run the real `python -m pipeline build` side by side; the corrupt artefacts, some thirty, run the build in
+process, where each must raise the BuildError or ArtifactError that the CLI prints as its one line (two of
+them also through the real CLI). The --allow-weak case builds the real model.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import json
 import shutil
 from pathlib import Path
 
+from pipeline.artifacts import ArtifactError
+from pipeline.build import site
 from pipeline.contract import NUM_CLASSES
-from tests.helpers import SITE, TEMPLATE, check_one_line, finished, start_cli
+from tests.helpers import NODE_MODULES, SITE, TEMPLATE, check_one_line, finished, start_cli
 
 SIGNATURE = {"signature": {
     "inputs": {"image": {"tensorShape": {"dim": [{"size": "-1"}, {"size": "28"}, {"size": "28"}, {"size": "1"}]}}},
@@ -119,17 +123,26 @@ CORRUPT = {
 }
 
 
-def test_build_names_a_corrupt_artefact_in_one_line(tmp_path):
+def test_build_names_a_corrupt_artefact_in_one_line(tmp_path, monkeypatch):
     """Before: a corrupt evaluation.json or architecture.json was a JSONDecodeError or KeyError traceback,
     and a model at 11.54 % was built and published."""
-    cases = {}
+    failures = []
     for i, (case, (name, content, fragment)) in enumerate(CORRUPT.items()):
         metrics = {**METRICS, "model_sha256": "a" * 64} if case == "two models" else METRICS
-        folder = stand_in(tmp_path / str(i), {"metrics.json": metrics, name: content})
-        cases[case] = (folder, ["--artifacts", ".", "--out", "dist"], [f"Error: {name}: ", fragment])
-    assert run_cases(cases) == []
+        monkeypatch.chdir(stand_in(tmp_path / str(i), {"metrics.json": metrics, name: content}))
+        try:
+            site.build(Path("."), Path("dist"), TEMPLATE, NODE_MODULES, log=lambda *_: None)
+            failures.append(f"{case}: built")
+        except (site.BuildError, ArtifactError) as err:  # what `pipeline build` prints as `Error: MESSAGE`
+            if not str(err).startswith(f"{name}: ") or fragment not in str(err) or "\n" in str(err):
+                failures.append(f"{case}: {err}")
+    assert failures == []
     assert [d for d in tmp_path.glob("*/dist")] == []
     assert [d for d in tmp_path.glob("*/.dist*")] == [], "no staging folder left"
+    # and as a user sees them, through the CLI: one ArtifactError (a file's JSON), one BuildError (the floor)
+    cases = {case: (tmp_path / str(list(CORRUPT).index(case)), ["--artifacts", ".", "--out", "dist"],
+                    [f"Error: {CORRUPT[case][0]}: ", CORRUPT[case][2]]) for case in ("model.json not UTF-8", "a weak model")}
+    assert run_cases(cases) == []
 
 
 def test_allow_weak_builds_a_weak_model(trained_artifacts, tmp_path):
