@@ -268,6 +268,12 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
      "PIPELINE_TEST_ARTIFACTS=DIR pytest -p bench.cpu_per_test -n 0 tests/browser/test_drawn_digits.py "
      "tests/browser/test_numbers.py", "quiet 2-core AMD EPYC, no GPU, installed; both in one session",
      "2026-12-01"],
+    ["make test-fast (415 tests, 2 xdist workers) before and after predict imported SciPy only to segment and "
+     "test_build_refusals ran its thirty corrupt-artefact cases in process (two still through the CLI; that test "
+     "13.6 → 1.1 CPU s alone, `pytest -p bench.cpu_per_test -n 0 -k corrupt`); a refusal of a file that is no "
+     "image, `pipeline predict` (mean of five)", "pytest 92.4 s → 88.6 s, user+sys CPU 165 → 154 s; predict's "
+     "refusal 0.83 → 0.38 s", "make test-fast; time python -m pipeline predict --artifacts none bad.png",
+     "2-core AMD EPYC, no GPU, quiet, installed", "2026-12-01"],
     ["pen-up event → the reading painted (bench_page's 50 7-like strokes, a frame per mouse event), the shipped "
      "8-epoch model built with the page before and after readings ran back to back and a pen-up that adds no ink "
      "showed the reading of that ink (issue 13 asks ≤ 16 ms at device pixel ratio 2); two runs of each, "
