@@ -33,7 +33,8 @@ const { imageSize, fitSize, labels, numClasses } = config;
 let latest = 0;
 let pending = null; // {final}: a prediction asked for and not started yet
 let running = false;
-let lastReading = null; // {ink, digits}: the newest reading shown and the ink it read (inkKey); null: read again
+let lastReading = null; // {key, digits}: the newest reading shown and what it read (readingKey); null: read again
+let heads = 0; // counts the changes of the personal head: a reading by an older head is not reused
 
 window.digitApp = { backend: '', predictMnist: async (pixels) => (await predictMnistBatch(pixels))[0], predictMnistBatch };
 const ready = start();
@@ -104,11 +105,11 @@ async function predictWhilePending() {
  */
 async function predictDrawing(model, final, sequence) {
   const { strokes, completed } = pad.readStrokes();
-  const ink = inkKey(strokes);
-  if (lastReading?.ink === ink && !final) return; // nothing new to show
-  const digits = lastReading?.ink === ink ? lastReading.digits : await readDigits(model, strokes);
+  const key = readingKey(strokes);
+  if (lastReading?.key === key && !final) return; // nothing new to show
+  const digits = lastReading?.key === key ? lastReading.digits : await readDigits(model, strokes);
   if (sequence !== latest) return; // cleared, or a newer reading started meanwhile
-  lastReading = { ink, digits };
+  lastReading = { key, digits };
   ui.showReading({ digits, labels, strokes: completed, final });
 }
 
@@ -124,14 +125,14 @@ async function readDigits(model, strokes) {
   return joinedWhereSurer(digits, pairs, joined, labels, config);
 }
 
-/** Identifies the ink since the last clear: the pad only ever adds points and strokes. */
-function inkKey(strokes) {
-  return strokes.map((points) => points.length).join(',');
+/** What a reading depends on: the head in use and the ink since the last clear (the pad only adds points and strokes). */
+function readingKey(strokes) {
+  return `${heads}:${strokes.map((points) => points.length).join(',')}`;
 }
 
 /** The model reads differently now (a personal head learnt or forgotten): read the drawing again. */
 function readAgain() {
-  lastReading = null;
+  heads += 1;
   requestPrediction(true);
 }
 
