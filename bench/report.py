@@ -274,6 +274,11 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
      "image, `pipeline predict` (mean of five)", "pytest 92.4 s → 88.6 s, user+sys CPU 165 → 154 s; predict's "
      "refusal 0.83 → 0.38 s", "make test-fast; time python -m pipeline predict --artifacts none bad.png",
      "2-core AMD EPYC, no GPU, quiet, installed", "2026-12-01"],
+    ["the whole suite and the fast tests from a fresh clone as CI runs it, after this round's page and test "
+     "changes (578 pytest tests in 3 xdist workers; the fast ones, 415, in 2), on a day this machine trained the "
+     "default model's epochs in 67-83 s", "make test: 578 passed, pytest 14 min 29 s, all of .ci/run 16 min 42 s "
+     "(user+sys CPU 23 min 35 s); make test-fast: pytest 90.1 s, 91.3 s with make", "CI=true bash .ci/run; "
+     "make test-fast", "2-core AMD EPYC, no GPU, quiet", "2026-12-01"],
     ["pen-up event → the reading painted (bench_page's 50 7-like strokes, a frame per mouse event), the shipped "
      "8-epoch model built with the page before and after readings ran back to back and a pen-up that adds no ink "
      "showed the reading of that ink (issue 13 asks ≤ 16 ms at device pixel ratio 2); two runs of each, "
