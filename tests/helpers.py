@@ -92,6 +92,14 @@ def start_cli(*args: str, cwd: Path | None = None, prefix: tuple[str, ...] = ("-
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
 
 
+def start_cli_noting_imports(modules: tuple[str, ...], *args: str, cwd: Path | None = None) -> subprocess.Popen:
+    """start_cli, the child writing a last stderr line "MODULE imported" for each of `modules` it imported: a run
+    that should never need them (a CLI mistake refused before TensorFlow or SciPy start) then has two lines."""
+    return start_cli("-c", f"import sys, runpy, atexit; sys.argv = ['pipeline', *{list(args)!r}]; atexit.register("
+                     f"lambda: sys.stderr.write(''.join(m + ' imported\\n' for m in {modules!r} if m in sys.modules)));"
+                     "runpy.run_module('pipeline', run_name='__main__')", cwd=cwd, prefix=())
+
+
 def finished(process: subprocess.Popen) -> tuple[int, str]:
     """(exit code, stderr) of a child from `start`, having checked that it printed nothing on stdout."""
     out, err = process.communicate(timeout=240)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import NODE_MODULES, ROOT, SITE, TEMPLATE, check_one_line, finished, start_cli
+from tests.helpers import NODE_MODULES, ROOT, SITE, TEMPLATE, check_one_line, finished, start_cli, start_cli_noting_imports
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -194,10 +194,7 @@ def test_data_npz_that_is_not_an_npz(work):
 def test_a_settings_mistake_fails_before_tensorflow_starts(work, args, fragments):
     """Flag and settings mistakes never import TensorFlow: the CLI imports it inside the commands."""
     (work / "settings.json").write_text('{"batch_size": 0}')
-    code, err = finished(start_cli("-c", f"import sys, runpy; sys.argv = ['pipeline', 'train', *{args!r}];"
-                               "import atexit; atexit.register(lambda: sys.stderr.write("
-                               "'tensorflow imported\\n' if 'tensorflow' in sys.modules or 'keras' in sys.modules else ''));"
-                               "runpy.run_module('pipeline', run_name='__main__')", prefix=()))
+    code, err = finished(start_cli_noting_imports(("tensorflow", "keras"), "train", *args))
     check_one_line(code, err, fragments)
 
 

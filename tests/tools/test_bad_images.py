@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from pipeline.tools.predict import MAX_PIXELS, PredictError, image_to_mnist
-from tests.helpers import check_one_line, finished, one_line_failure, pipeline_cli, start_cli
+from tests.helpers import check_one_line, finished, one_line_failure, pipeline_cli, start_cli_noting_imports
 
 SIDE = 112  # pixels: an MNIST digit scaled 4x
 
@@ -188,10 +188,7 @@ def test_the_first_bad_file_stops_predict_before_the_model_loads(tmp_path):
 def test_a_file_that_is_no_image_is_refused_before_scipy_loads(tmp_path):
     """SciPy, 0.4 s to import, only finds the digits of a number: a file that is no image never needs it."""
     (tmp_path / "bad.png").write_bytes(b"junk")
-    code, err = finished(start_cli("-c", "import sys, runpy, atexit; sys.argv = ['pipeline', 'predict', '--artifacts', "
-                                   "'no-model', 'bad.png']; atexit.register(lambda: sys.stderr.write("
-                                   "'scipy imported\\n' if 'scipy' in sys.modules else ''));"
-                                   "runpy.run_module('pipeline', run_name='__main__')", prefix=(), cwd=tmp_path))
+    code, err = finished(start_cli_noting_imports(("scipy",), "predict", "--artifacts", "no-model", "bad.png", cwd=tmp_path))
     check_one_line(code, err, ["bad.png: not an image"])
 
 
