@@ -363,8 +363,8 @@ def size_rows(s: dict) -> list[list]:
 
 def measure_accuracy(session: Session, mnist) -> dict:
     """Accuracy of the shipped model in the page over all MNIST test images (predictMnistBatch, 1,000 at a time):
-    its argmax (not a digit counted wrong), the likeliest of the ten digits alone, how often the page would show the right digit (a ? is wrong: calibration.judge), and the
-    calibration error of its probabilities."""
+    its argmax (not a digit counted wrong), the likeliest of the ten digits alone, how often the page would
+    show the right digit (a ? is wrong: calibration.judge), and the calibration error of its probabilities."""
     context = session.context()
     try:
         page = session.open(context)

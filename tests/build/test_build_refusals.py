@@ -126,10 +126,11 @@ CORRUPT = {
 def test_build_names_a_corrupt_artefact_in_one_line(tmp_path, monkeypatch):
     """Before: a corrupt evaluation.json or architecture.json was a JSONDecodeError or KeyError traceback,
     and a model at 11.54 % was built and published."""
-    failures = []
+    failures, folders = [], {}
     for i, (case, (name, content, fragment)) in enumerate(CORRUPT.items()):
         metrics = {**METRICS, "model_sha256": "a" * 64} if case == "two models" else METRICS
-        monkeypatch.chdir(stand_in(tmp_path / str(i), {"metrics.json": metrics, name: content}))
+        folders[case] = stand_in(tmp_path / str(i), {"metrics.json": metrics, name: content})
+        monkeypatch.chdir(folders[case])
         try:
             site.build(Path("."), Path("dist"), TEMPLATE, NODE_MODULES, log=lambda *_: None)
             failures.append(f"{case}: built")
@@ -140,7 +141,7 @@ def test_build_names_a_corrupt_artefact_in_one_line(tmp_path, monkeypatch):
     assert [d for d in tmp_path.glob("*/dist")] == []
     assert [d for d in tmp_path.glob("*/.dist*")] == [], "no staging folder left"
     # and as a user sees them, through the CLI: one ArtifactError (a file's JSON), one BuildError (the floor)
-    cases = {case: (tmp_path / str(list(CORRUPT).index(case)), ["--artifacts", ".", "--out", "dist"],
+    cases = {case: (folders[case], ["--artifacts", ".", "--out", "dist"],
                     [f"Error: {CORRUPT[case][0]}: ", CORRUPT[case][2]]) for case in ("model.json not UTF-8", "a weak model")}
     assert run_cases(cases) == []
 
