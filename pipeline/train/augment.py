@@ -54,8 +54,9 @@ def warp_bilinear(images, transforms):
 class DigitAugmentation(keras.layers.Layer):
     """Random affine warp + stroke thickness. Input/output: float32 (N, 28, 28, 1), 0–1."""
 
-    def __init__(self, strength=1.0, max_shift=2.5, max_rotation=12.0, max_scale=0.12, max_shear=0.15,
-                 max_thickness=0.6, seed=None, **kwargs):
+    def __init__(self, strength=AugmentConfig.strength, max_shift=AugmentConfig.max_shift,
+                 max_rotation=AugmentConfig.max_rotation, max_scale=AugmentConfig.max_scale,
+                 max_shear=AugmentConfig.max_shear, max_thickness=AugmentConfig.max_thickness, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.config = AugmentConfig(strength, max_shift, max_rotation, max_scale, max_shear, max_thickness)
         self.seed = seed
