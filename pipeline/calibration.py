@@ -84,6 +84,16 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
     return float(sum(row["images"] / total * abs(row["accuracy"] - row["confidence"]) for row in rows))
 
 
+def shown_digits(probabilities: np.ndarray) -> np.ndarray:
+    """What the page shows for each row of (N, 10 or 11) probabilities, as `judge` decides it: the digit
+    (0-9), or -1 for "?"."""
+    probabilities = np.asarray(probabilities)
+    digits = probabilities[:, :NUM_DIGITS]
+    not_a_digit = probabilities[:, NOT_A_DIGIT] if probabilities.shape[1] > NUM_DIGITS else 0.0
+    top = digits.max(1)
+    return np.where((top >= DOUBT_BELOW) & (top > not_a_digit), digits.argmax(1), -1)
+
+
 def judge(probabilities) -> dict:
     """{"shown": the digit or "?", "sure": bool, "between": the two likeliest digits when it is torn
     between them (top two ≥ TORN_ABOVE together), else []} for one drawing's probabilities: the ten

@@ -98,3 +98,15 @@ def test_predict_judges_doubt_as_the_page_does():
         python.append({"verdicts": verdicts, "sentence": calibration.doubt_sentence(verdicts)})
     assert python == page
     assert any(not v["sure"] for r in python for v in r["verdicts"]) and any(r["sentence"] == "" for r in python)
+
+
+def test_shown_digits_is_judge_for_many_rows_at_once():
+    """evaluate's vectorised verdict names the digit judge (the page's rule) shows, -1 where it shows ?."""
+    rows = [*honest_predictions(200, seed=5, sharpness=0.7)[0],
+            [0.5, 0.5] + [0.0] * 8, [0.49, 0.02] + [0.0] * 8, [0.1] * 10]
+    with_not_a_digit = [[0.5] + [0.0] * 9 + [0.5], [0.55] + [0.0] * 9 + [0.45], [0.3, 0.1] + [0.0] * 8 + [0.6],
+                        [0.0] * 10 + [1.0], [0.0, 0.0, 0.0, 0.9] + [0.0] * 6 + [0.1]]
+    for probabilities in (np.array(rows), np.array(with_not_a_digit)):
+        expected = [-1 if v["shown"] == "?" else int(v["shown"]) for v in map(calibration.judge, probabilities)]
+        assert calibration.shown_digits(probabilities).tolist() == expected
+        assert -1 in expected and any(e >= 0 for e in expected)

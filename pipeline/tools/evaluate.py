@@ -1,6 +1,9 @@
 """Evaluate: the trained model on the 10,000 MNIST test images.
 
-Reads ARTIFACTS/model.keras; returns accuracy, loss, per-class precision,
+Reads ARTIFACTS/model.keras; returns accuracy (the argmax of all eleven
+outputs, "not a digit" included), the accuracy of the likeliest of the ten
+digits alone, how often the page would show the right digit (a "?", the doubt
+of pipeline/calibration.py, counts wrong), loss, per-class precision,
 recall and F1, the confusion matrix (rows: true digit, columns: predicted) and
 how far the probabilities are to be trusted: the expected calibration error and
 the reliability table behind it (pipeline/calibration.py; training calibrates
@@ -44,9 +47,13 @@ def summarize(y_true: np.ndarray, probabilities: np.ndarray) -> dict:
         recall = np.nan_to_num(correct / matrix.sum(1))
         f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
     picked = probabilities[np.arange(len(y_true)), y_true.astype(np.int64)]
+    shown = calibration.shown_digits(probabilities)
     return {
         "images": int(len(y_true)),
         "accuracy": float(correct.sum() / len(y_true)),
+        "digit_accuracy": float(np.mean(probabilities[:, :NUM_DIGITS].argmax(1) == y_true)),
+        "shown_accuracy": float(np.mean(shown == y_true)),
+        "doubted": float(np.mean(shown == -1)),
         "loss": float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0)))),
         "per_class": [
             {"digit": LABELS[d], "precision": float(precision[d]), "recall": float(recall[d]),
@@ -77,7 +84,9 @@ def to_json(result: dict) -> str:
 
 def to_text(result: dict) -> str:
     """A readable report: accuracy, a per-class table and the confusion matrix."""
-    lines = [f"accuracy {result['accuracy']:.4%}  loss {result['loss']:.4f}  on {result['images']} test images", ""]
+    lines = [f"accuracy {result['accuracy']:.4%}  loss {result['loss']:.4f}  on {result['images']} test images",
+             f"the likeliest of the ten digits right: {result['digit_accuracy']:.2%}; the page shows the right digit: "
+             f"{result['shown_accuracy']:.2%} (shows ? for {result['doubted']:.2%})", ""]
     lines.append("digit  precision  recall      F1  support")
     for row in result["per_class"]:
         lines.append(

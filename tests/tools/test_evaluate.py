@@ -44,6 +44,22 @@ def test_a_digit_read_as_not_a_digit_is_wrong_and_counted_in_the_last_column():
     assert len(result["per_class"]) == 10
 
 
+def test_the_ten_digits_alone_and_what_the_page_shows():
+    """digit_accuracy: the likeliest of the ten digits, whatever "not a digit" says (issue 13's measure);
+    shown_accuracy: the page names the right digit, so a ? is wrong (issue 11's); doubted: how often it shows ?."""
+    y_true = np.array([1, 2, 3, 4])
+    probabilities = np.zeros((4, NUM_CLASSES))
+    probabilities[0, [1, 2]] = 0.8, 0.2  # sure and right
+    probabilities[1, [2, NOT_A_DIGIT]] = 0.4, 0.6  # the likeliest digit is right, but "not a digit" wins
+    probabilities[2, [3, 5, 6]] = 0.45, 0.35, 0.2  # right, yet too unsure to name: ?
+    probabilities[3, [9, 4]] = 0.7, 0.3  # sure and wrong
+    result = summarize(y_true, probabilities)
+    assert (result["accuracy"], result["digit_accuracy"]) == (0.5, 0.75)
+    assert (result["shown_accuracy"], result["doubted"]) == (0.25, 0.5)
+    assert to_text(result).splitlines()[1] == ("the likeliest of the ten digits right: 75.00%; the page shows the "
+                                               "right digit: 25.00% (shows ? for 50.00%)")
+
+
 def test_text_report_is_a_readable_table():
     y_true = np.array([3, 3, 5, 8])
     text = to_text(summarize(y_true, one_hot(np.array([3, 5, 5, 8]))))
@@ -69,6 +85,9 @@ def test_cli_on_the_session_model(trained_artifacts):
     matrix = np.array(report["confusion_matrix"])
     assert matrix.shape == (10, NUM_CLASSES) and matrix.sum() == report["images"] == 10000
     assert report["accuracy"] == pytest.approx(np.trace(matrix) / 10000)
+    # a digit the page shows is the argmax of all eleven; the eleven's argmax, if a digit, is the ten's
+    assert report["shown_accuracy"] <= report["accuracy"] <= report["digit_accuracy"]
+    assert report["shown_accuracy"] >= 1 - report["doubted"] - (1 - report["digit_accuracy"]) - 1e-9
     recorded = json.loads((trained_artifacts / "metrics.json").read_text())["test_accuracy"]
     assert report["accuracy"] == pytest.approx(recorded, abs=1e-3)  # the same model, the same 10,000 images
     assert [row["support"] for row in report["per_class"]] == matrix.sum(1).tolist()
