@@ -71,10 +71,17 @@ def site_url(built_dist) -> str:
 
 
 @pytest.fixture
-def serve():
-    """A function that serves another folder like `site_url` (until the test ends) and returns its URL."""
+def serve(request):
+    """A function that serves another folder like `site_url` (until the test ends) and returns its URL.
+
+    At the end the test's browser contexts close before these servers stop: a page still fetching when
+    the test returns (its service worker precaching) would otherwise report the teardown's connection
+    resets as its own errors."""
     with contextlib.ExitStack() as stack:
         yield lambda root: stack.enter_context(serving(root))
+        if "browser" in request.fixturenames:
+            for context in list(request.getfixturevalue("browser").contexts):
+                context.close()
 
 
 @pytest.fixture
