@@ -17,6 +17,10 @@ async function show() {
     return;
   }
   const spriteUrl = `${report.sprite.url}?v=${version}`;
+  // The digits below are cells of this one image: ready waits until it is loaded (or has failed, which the
+  // console reports), so "ready" means the digits are visible, not blank boxes.
+  const sprite = new Image();
+  sprite.src = new URL(spriteUrl, document.baseURI).href;
   views.renderSummary(report);
   views.renderCurves(report.history);
   views.renderConfusion(report.labels, report.evaluation.confusion_matrix, report.evaluation.per_class);
@@ -24,6 +28,7 @@ async function show() {
   views.renderDigits(views.lists.grid, report.grid, report.labels, report.sprite, spriteUrl);
   views.renderDigits(views.lists.mistakes, report.mistakes, report.labels, report.sprite, spriteUrl);
   views.renderArchitecture(report.architecture);
+  await sprite.decode().catch(() => {});
   views.showReady();
 }
 
