@@ -24,7 +24,7 @@
 import { seededRandom } from './random.js';
 
 export const AUGMENTED_COPIES = 8; // per visitor's digit: itself and 7 variants
-export const REPLAY_WEIGHT = 2; // a replayed MNIST digit's weight in the loss, a visitor's copy's being 1
+export const REPLAY_WEIGHT = 3; // a replayed MNIST digit's weight in the loss, a visitor's copy's being 1
 export const STEPS = 100;
 export const LEARNING_RATE = 0.02;
 const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
