@@ -36,10 +36,9 @@ from playwright.sync_api import sync_playwright
 
 from bench.report import table
 from bench.results_file import RESULTS, save_result
-from pipeline import calibration
-from pipeline.contract import NUM_DIGITS
 from pipeline.data.mnist import load_mnist
 from bench.chromium import CHROMIUM_ARGS
+from pipeline.tools import evaluate
 from pipeline.tools.serve import make_server
 
 PEN_UP_CEILING_MS = 50  # issue 2: median pen-up -> prediction shown
@@ -364,7 +363,8 @@ def size_rows(s: dict) -> list[list]:
 def measure_accuracy(session: Session, mnist) -> dict:
     """Accuracy of the shipped model in the page over all MNIST test images (predictMnistBatch, 1,000 at a time):
     its argmax (not a digit counted wrong), the likeliest of the ten digits alone, how often the page would
-    show the right digit (a ? is wrong: calibration.judge), and the calibration error of its probabilities."""
+    show the right digit (a ? is wrong), and the calibration error of its probabilities: pipeline evaluate's
+    summary of them."""
     context = session.context()
     try:
         page = session.open(context)
@@ -373,11 +373,9 @@ def measure_accuracy(session: Session, mnist) -> dict:
             chunk = np.ascontiguousarray(mnist.x_test[start : start + ACCURACY_BATCH], dtype=np.uint8)
             probabilities.append(np.asarray(page.evaluate(BATCH_PREDICT, base64.b64encode(chunk.tobytes()).decode())))
         probabilities = np.concatenate(probabilities)
-        shown = [calibration.judge(p)["shown"] for p in probabilities]
-        return {"accuracy": float(np.mean(probabilities.argmax(1) == mnist.y_test)), "images": len(mnist.y_test),
-                "digit_accuracy": float(np.mean(probabilities[:, :NUM_DIGITS].argmax(1) == mnist.y_test)),
-                "shown_right": float(np.mean([s == str(y) for s, y in zip(shown, mnist.y_test)])),
-                "ece": calibration.expected_calibration_error(probabilities, mnist.y_test),
+        summary = evaluate.summarize(mnist.y_test, probabilities)  # the figures `pipeline evaluate` gives Keras
+        return {"accuracy": summary["accuracy"], "images": summary["images"], "digit_accuracy": summary["digit_accuracy"],
+                "shown_right": summary["shown_accuracy"], "ece": summary["calibration_error"],
                 "backend": page.evaluate(BACKEND_IN_USE)}
     finally:
         context.close()

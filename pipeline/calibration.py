@@ -85,8 +85,8 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bi
 
 
 def shown_digits(probabilities: np.ndarray) -> np.ndarray:
-    """What the page shows for each row of (N, 10 or 11) probabilities, as `judge` decides it: the digit
-    (0-9), or -1 for "?"."""
+    """What the page shows for each row of (N, 10 or 11) probabilities (its doubt.js rule, which `judge`
+    applies to one drawing): the digit (0-9), or -1 for "?"."""
     probabilities = np.asarray(probabilities)
     digits = probabilities[:, :NUM_DIGITS]
     not_a_digit = probabilities[:, NOT_A_DIGIT] if probabilities.shape[1] > NUM_DIGITS else 0.0
@@ -99,11 +99,11 @@ def judge(probabilities) -> dict:
     between them (top two ≥ TORN_ABOVE together), else []} for one drawing's probabilities: the ten
     digits', then (when the model has it) not-a-digit's, which shows "?" whenever it beats every digit."""
     probabilities = np.asarray(probabilities)
+    shown = shown_digits(probabilities[None])[0]
+    if shown >= 0:
+        return {"shown": LABELS[shown], "sure": True, "between": []}
     digits = probabilities[:NUM_DIGITS]
-    not_a_digit = probabilities[NOT_A_DIGIT] if len(probabilities) > NUM_DIGITS else 0.0
     first, second = np.argsort(-digits, kind="stable")[:2]
-    if digits[first] >= DOUBT_BELOW and digits[first] > not_a_digit:
-        return {"shown": LABELS[first], "sure": True, "between": []}
     torn = digits[first] + digits[second] >= TORN_ABOVE
     return {"shown": "?", "sure": False, "between": [LABELS[first], LABELS[second]] if torn else []}
 
