@@ -17,6 +17,7 @@ of the pad's height, natural gaps, a drifting baseline, sizes varying by
 
 from __future__ import annotations
 
+import base64
 import shutil
 import sys
 from pathlib import Path
@@ -25,9 +26,11 @@ import click
 import numpy as np
 
 from bench import handwriting, mouse
-from bench.bench_page import BASE, CLEARED, PEN_UP_PROBE, Session, measure_site, summary
+from bench.bench_page import BASE, BATCH_PREDICT, CLEARED, PEN_UP_PROBE, Session, measure_site, summary
 from bench.report import table
 from bench.results_file import RESULTS, save_result
+from pipeline.calibration import shown_digits
+from pipeline.contract import LABELS
 from pipeline.data.mnist import load_mnist
 
 EXACT_FLOOR = 0.95  # issue 11: numbers read exactly
@@ -67,9 +70,28 @@ def write_numbers(session: Session, mnist, count: int) -> list[dict]:
         shown = page.wait_for_selector(f'#prediction[data-strokes="{len(paths)}"]').text_content()
         timing = page.evaluate("[window.__penUp.update.at(-1), window.__penUp.frame.at(-1)]")
         results.append({"true": "".join(str(mnist.y_test[i]) for i in indices), "shown": shown,
-                        "update_ms": timing[0], "frame_ms": timing[1]})
+                        "update_ms": timing[0], "frame_ms": timing[1], "indices": indices})
+    read_the_originals(page, mnist, results)
     context.close()
     return results
+
+
+def misread_places(result: dict) -> list[int]:
+    """The places of the digits a number was misread in, when it was read with the right count of digits."""
+    true, shown = result["true"], result["shown"]
+    return [k for k in range(len(true)) if shown[k] != true[k]] if len(shown) == len(true) else []
+
+
+def read_the_originals(page, mnist, results: list[dict]) -> None:
+    """For each number read with the right count of digits but not exactly, set "originals": per misread
+    digit, what the page reads from its own MNIST image ("?" for doubt), in reading order."""
+    misread = [(r, k) for r in results for k in misread_places(r)]
+    if not misread:
+        return
+    images = mnist.x_test[[r["indices"][k] for r, k in misread]]
+    probabilities = np.asarray(page.evaluate(BATCH_PREDICT, base64.b64encode(images.tobytes()).decode()))
+    for (result, _), digit in zip(misread, shown_digits(probabilities)):
+        result.setdefault("originals", []).append(LABELS[digit] if digit >= 0 else "?")
 
 
 def draw(page, path, box) -> None:
@@ -78,7 +100,8 @@ def draw(page, path, box) -> None:
 
 
 def rows_of(results: list[dict]) -> list[list]:
-    """The table: exact reads per number length and overall, then the 4-digit pen-up timings."""
+    """The table: exact reads per number length and overall, the misread digits that their own MNIST image
+    reads right, then the 4-digit pen-up timings."""
     rows = []
     for length in (2, 3, 4, None):
         mine = [r for r in results if length is None or len(r["true"]) == length]
@@ -86,6 +109,11 @@ def rows_of(results: list[dict]) -> list[list]:
         name = f"{length}-digit numbers read exactly" if length else "all numbers read exactly"
         floor = f"≥ {EXACT_FLOOR:.0%}" if length is None else None
         rows.append([name, f"{exact}/{len(mine)}", round(100 * exact / max(len(mine), 1), 1), None, floor])
+    misread = [(r["true"][k], original) for r in results
+               for k, original in zip(misread_places(r), r.get("originals", []))]
+    right = sum(true == original for true, original in misread)
+    rows.append(["digits misread in a number, read right from their own MNIST image", f"{right}/{len(misread)}",
+                 round(100 * right / len(misread), 1) if misread else None, None, None])
     four = [r for r in results if len(r["true"]) == 4]
     for key, what in (("update_ms", "attribute set"), ("frame_ms", "next frame")):
         stats = summary([r[key] for r in four]) if four else {"n": 0, "median_ms": None, "p90_ms": None}
@@ -116,7 +144,9 @@ def main(dist: Path, results_dir: Path, numbers: int, chromium: str, command_lin
              f"{numbers} numbers of 2-4 MNIST test digits (seed {SEED}), traced into strokes and written by "
              "bench.handwriting.place_number: digits a quarter to a half of the pad's height, ±15 % each, gaps "
              "0.1-0.4 of the digit height, the baseline drifting ±8 % per digit; drawn with the mouse. Pen-up: the "
-             f"last stroke of each 4-digit number. Misread: {misses or 'none'}.")
+             f"last stroke of each 4-digit number. Misread: {misses or 'none'}. A digit misread in a number and "
+             "read right from its own MNIST image is one that tracing (bench.handwriting) or drawing lost; one "
+             "misread there too the model cannot read.")
     path = save_result("numbers", title="Page: numbers written with the mouse, read exactly, and pen-up latency",
                        command=command_line, columns=columns, rows=rows, notes=notes, extra_machine=machine,
                        results_dir=results_dir)
