@@ -270,14 +270,15 @@ def benchmark_training(config: TrainConfig, artifacts: Path, target: float, comm
         x_test, y_test = x_test[: config.test_limit], y_test[: config.test_limit]
     callback = epoch_test_accuracy_callback(to_model_input(x_test), y_test)
     metrics = train_with_callback(config, artifacts, callback, log=click.echo)
-    images_per_epoch = min(config.train_limit or len(mnist.x_train), len(mnist.x_train)) - config.validation_size
+    images_per_epoch = metrics["train_images"]  # MNIST's less the validation split, with the generated non-digits
     if abs(callback.rows[-1]["test_accuracy"] - metrics["test_accuracy"]) > ACCURACY_CROSS_CHECK:
         raise click.ClickException(f"callback test accuracy {callback.rows[-1]['test_accuracy']:.4f} disagrees with "
                                    f"train()'s {metrics['test_accuracy']:.4f}; the benchmark is measuring something else")
     machine = machine_extras(metrics, load_at_start)
     run = (f"{config_note(config, metrics)}{config.epochs} epoch{'s' * (config.epochs != 1)} of "
-           f"{images_per_epoch:,} training images, batch {config.batch_size}, seed {config.seed}; test accuracy over "
-           f"{len(x_test):,} test images after each epoch by an extra callback whose own time is excluded.")
+           f"{images_per_epoch:,} training images (generated non-digits included), batch {config.batch_size}, "
+           f"seed {config.seed}; test accuracy over {len(x_test):,} test images after each epoch by an extra "
+           "callback whose own time is excluded.")
     paths = [
         save_result("training", title="Training: throughput and time to target accuracy", command=command_line,
                     columns=["measure", "value", "unit"],

@@ -172,6 +172,7 @@ def test_bench_train_smoke_writes_valid_training_and_export_results(tmp_path):
     assert training["training throughput, first epoch (with compilation)"] > 0
     assert training["test accuracy after the last epoch"] == round(metrics["test_accuracy"] * 100, 2)
     assert "Not the default config: epochs=1" in loaded["training"]["notes"]
+    assert f"1 epoch of {metrics['train_images']:,} training images" in loaded["training"]["notes"]  # what it trained on
     [epoch] = loaded["training-epochs"]["rows"]
     assert epoch[0] == 1 and epoch[3] == round(metrics["test_accuracy"] * 100, 2)
 
