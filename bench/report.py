@@ -192,6 +192,18 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
     ["the whole suite from a fresh clone as CI runs it, with that model's recipe and this round's test fixes "
      "(580 pytest tests in 3 xdist workers)", "580 passed; pytest 10 min 39 s, all of .ci/run 12 min 23 s "
      "(user+sys CPU 17 min 38 s)", "CI=true bash .ci/run", "2-core AMD EPYC, no GPU, quiet", "2026-12-01"],
+    ["`make train export build` from a fresh clone at c477e2e (venv from pip's cache, MNIST from the cache): 99.56 % "
+     "test accuracy, tfjs argmax agreement 100 %, model 149 KiB, the same epochs to the fourth digit as the run above; "
+     "epochs 53-84 s", "11 min 40 s", "make train export build", "2-core AMD EPYC, no GPU, quiet", "2026-12-01"],
+    ["the whole suite from a fresh clone at c477e2e as CI runs it (580 pytest tests in 3 xdist workers), on a day "
+     "this machine trained the default model's epochs in 53-84 s", "580 passed; pytest 14 min 6 s, all of .ci/run "
+     "16 min 20 s", "CI=true bash .ci/run", "2-core AMD EPYC, no GPU, quiet", "2026-12-01"],
+    ["where a full make test's wall time goes: the machine's busy cores from /proc/stat every 2 s, over 20-s windows, "
+     "beside the tests each xdist worker was running", "both cores busy (1.95-2.0 of 2) in every window from the first "
+     "test to the last, small training runs in their own processes most of the time; pytest 11 min 34 s, 580 passed. "
+     "/usr/bin/time's user+sys (1,058 s) undercounts: browsers and killed children are not waited for",
+     "make test, beside `while sleep 2; do head -1 /proc/stat; done`", "2-core AMD EPYC, no GPU, installed",
+     "2026-12-01"],
     ["the page learning a visitor's hand with the more accurate model (99.56 % in the page): js/adapt.js's "
      "REPLAY_WEIGHT 2, then 3 (issue 12: fresh numerals ≥ 90 %, MNIST drop ≤ 0.3 points, drawn digits with the "
      "personal model ≥ 97 %)", "weight 2: 95/100, drop 0.32 points (personal model 99.24 %), 97/100; weight 3 (the "
