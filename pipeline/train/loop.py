@@ -249,13 +249,13 @@ def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model,
 
 
 def doubted_nondigits(model: keras.Model, seed: int, per_kind: int = HELD_OUT_PER_KIND) -> dict:
-    """How often `model` shows "?" (calibration.judge) for generated drawings of the kinds training never
-    sees (nondigits.HELD_OUT): {"images", "doubted": fraction, "kinds": {kind: fraction}}."""
+    """How often `model` shows "?" (the page's rule, calibration.shown_digits) for generated drawings of the
+    kinds training never sees (nondigits.HELD_OUT): {"images", "doubted": fraction, "kinds": {kind: fraction}}."""
     kinds = {}
     for offset, kind in enumerate(nondigits.HELD_OUT):
         images = mnist.to_model_input(nondigits.generate(per_kind, seed + 100 + offset, (kind,)))
         probabilities = model.predict(images, batch_size=EVAL_BATCH, verbose=0)
-        kinds[kind] = float(np.mean([calibration.judge(p)["shown"] == "?" for p in probabilities]))
+        kinds[kind] = float(np.mean(calibration.shown_digits(probabilities) == -1))
     return {"images": per_kind * len(kinds), "doubted": float(np.mean(list(kinds.values()))), "kinds": kinds}
 
 
