@@ -251,12 +251,12 @@ def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model,
 def doubted_nondigits(model: keras.Model, seed: int, per_kind: int = HELD_OUT_PER_KIND) -> dict:
     """How often `model` shows "?" (the page's rule, calibration.shown_digits) for generated drawings of the
     kinds training never sees (nondigits.HELD_OUT): {"images", "doubted": fraction, "kinds": {kind: fraction}}."""
-    kinds = {}
-    for offset, kind in enumerate(nondigits.HELD_OUT):
-        images = mnist.to_model_input(nondigits.generate(per_kind, seed + 100 + offset, (kind,)))
-        probabilities = model.predict(images, batch_size=EVAL_BATCH, verbose=0)
-        kinds[kind] = float(np.mean(calibration.shown_digits(probabilities) == -1))
-    return {"images": per_kind * len(kinds), "doubted": float(np.mean(list(kinds.values()))), "kinds": kinds}
+    images = np.concatenate([nondigits.generate(per_kind, seed + 100 + offset, (kind,))
+                             for offset, kind in enumerate(nondigits.HELD_OUT)])
+    doubted = calibration.shown_digits(predict_all(model, mnist.to_model_input(images))) == -1
+    per_kind_doubted = np.split(doubted, len(nondigits.HELD_OUT))
+    kinds = {kind: float(np.mean(each)) for kind, each in zip(nondigits.HELD_OUT, per_kind_doubted)}
+    return {"images": len(images), "doubted": float(np.mean(list(kinds.values()))), "kinds": kinds}
 
 
 # ------------------------------------------------------------------- input
