@@ -19,6 +19,13 @@ import sys
 import time
 from pathlib import Path
 
+# The test workers outnumber the cores (Makefile's TEST_WORKERS), so each TensorFlow process, the workers and the
+# small training runs they start, gets one thread per pool: more only spin against each other. Set before anything
+# imports TensorFlow or copies the environment for a child; the real model's background run gets the defaults back.
+ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+for _name, _value in ONE_THREAD.items():
+    os.environ.setdefault(_name, _value)
+
 import pytest
 
 from tests import real_model
@@ -86,8 +93,10 @@ def real_model_in_background(request, tmp_path_factory):
         yield
         return
     with started, open(shared / "real-artifacts.log", "w") as log:
+        every_core = {k: v for k, v in os.environ.items() if k not in ONE_THREAD}
         child = subprocess.Popen([sys.executable, "-m", "tests.real_model", str(shared / "real-artifacts")],
-                                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_ahead_of_the_tests)
+                                 cwd=ROOT, env=every_core, stdout=log, stderr=subprocess.STDOUT,
+                                 preexec_fn=_ahead_of_the_tests)
         started.write(str(child.pid))
     yield
     if child.poll() is None:
