@@ -204,6 +204,30 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
      "/usr/bin/time's user+sys (1,058 s) undercounts: browsers and killed children are not waited for",
      "make test, beside `while sleep 2; do head -1 /proc/stat; done`", "2-core AMD EPYC, no GPU, installed",
      "2026-12-01"],
+    ["where make test's CPU goes, by process: each Python process's own user+sys at its exit, and the page loads "
+     "that reached the test server (one run, 3 xdist workers)", "the real model 251 core-s; the 3 xdist workers 248 "
+     "(in-process training, exports, driving the browsers); 12 training subprocesses 250, about 21 each (6.5 of them "
+     "importing TensorFlow and Keras); 6 tensorflowjs_converter runs 38; ~190 other CLI processes ~40 (most never import "
+     "TensorFlow); Chromium and node the rest, ~650 of ~1,500; 102 page loads over the network",
+     "make test with a sitecustomize.py on PYTHONPATH that appends os.times() at exit", "2-core AMD EPYC, no GPU, "
+     "installed", "2026-12-01"],
+    ["one fresh browser context's drawing page to ready (body[data-ready=true]), then closed: CPU of the browser's "
+     "process tree, median of 6; and with flags that might make it cheaper", "2.7 core-s (1.6 s wall); site isolation "
+     "off, --no-zygote, --headless=old or wasm tier-up off: 2.7-2.9 core-s, no saving",
+     "Playwright: new_context, goto, wait_for_selector('body[data-ready=\"true\"]'), close; /proc/PID/stat before "
+     "and after", "2-core AMD EPYC, no GPU, Chromium 156", "2026-12-01"],
+    ["one TensorFlow thread per pool in the test processes (tests/conftest.py): a tiny training run under the load of "
+     "another, 3 interleaved pairs", "21.5 → 19.4 core-s (−9 %)",
+     "python -m pipeline train --epochs 2 --train-limit 2000 --validation-size 400 --test-limit 1000 --batch-size 32, "
+     "with and without TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1, under /usr/bin/time",
+     "2-core AMD EPYC, no GPU", "2026-12-01"],
+    ["the whole suite from a fresh clone at 2e60847 (one TensorFlow thread per pool in the tests) as CI runs it; the "
+     "same day, in the installed tree, c9d0766 took 11 min 34 s and 2e60847's tests 13 min 17 s: this machine's noise "
+     "is larger than the change, which the row above measures alone", "580 passed; pytest 13 min 52 s, "
+     "all of make test 16 min 5 s", "make test", "2-core AMD EPYC, no GPU", "2026-12-01"],
+    ["`make train export build` from a fresh clone at 2e60847, an instrumented test run sharing the cores: 99.56 % "
+     "test accuracy, 95.4 % of held-out non-digits shown as ?, tfjs argmax agreement 100 %, model 149 KiB",
+     "23 min 17 s", "make train export build", "2-core AMD EPYC, no GPU, shared", "2026-12-01"],
     ["the page learning a visitor's hand with the more accurate model (99.56 % in the page): js/adapt.js's "
      "REPLAY_WEIGHT 2, then 3 (issue 12: fresh numerals ≥ 90 %, MNIST drop ≤ 0.3 points, drawn digits with the "
      "personal model ≥ 97 %)", "weight 2: 95/100, drop 0.32 points (personal model 99.24 %), 97/100; weight 3 (the "
