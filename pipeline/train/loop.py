@@ -254,9 +254,8 @@ def doubted_nondigits(model: keras.Model, seed: int, per_kind: int = HELD_OUT_PE
     images = np.concatenate([nondigits.generate(per_kind, seed + 100 + offset, (kind,))
                              for offset, kind in enumerate(nondigits.HELD_OUT)])
     doubted = calibration.shown_digits(predict_all(model, mnist.to_model_input(images))) == -1
-    per_kind_doubted = np.split(doubted, len(nondigits.HELD_OUT))
-    kinds = {kind: float(np.mean(each)) for kind, each in zip(nondigits.HELD_OUT, per_kind_doubted)}
-    return {"images": len(images), "doubted": float(np.mean(list(kinds.values()))), "kinds": kinds}
+    kinds = dict(zip(nondigits.HELD_OUT, doubted.reshape(len(nondigits.HELD_OUT), per_kind).mean(1).tolist()))
+    return {"images": len(images), "doubted": float(doubted.mean()), "kinds": kinds}
 
 
 # ------------------------------------------------------------------- input
