@@ -146,6 +146,13 @@ def assert_cleared(page) -> None:
     assert set(probabilities(page).values()) == {0.0}
 
 
+def after_queued_tasks(page) -> None:
+    """Return once the page has drawn its next frame (the pad renders ink in one) and then run every task
+    queued so far (a pen-up's handling and the promises it settles): an error any of them threw has been
+    reported by then, whatever the machine's speed. A state, not a timer."""
+    page.evaluate("new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)))")
+
+
 def clear(page) -> None:
     page.click("#clear")
     page.wait_for_selector('#prediction[data-strokes="0"], #prediction:not([data-strokes])', state="attached")

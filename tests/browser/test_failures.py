@@ -11,7 +11,7 @@ import numpy as np
 
 import pytest
 
-from tests.browser.helpers import assert_cleared, draw_with_mouse, ONE, prediction_after, probabilities, READY
+from tests.browser.helpers import after_queued_tasks, assert_cleared, draw_with_mouse, ONE, prediction_after, probabilities, READY
 
 
 pytestmark = pytest.mark.browser
@@ -28,7 +28,7 @@ def error_message(page, page_log, url) -> str:
     draw_with_mouse(page, ONE)
     page.click("#clear")
     assert_cleared(page)
-    page.wait_for_timeout(200)
+    after_queued_tasks(page)
     assert page_log.errors == [], "uncaught errors in the page"
     assert page_log.outside(url) == []
     return message

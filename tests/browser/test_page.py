@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.browser.helpers import assert_cleared, densify, draw_with_mouse, draw_with_touch, FOUR, ONE, pad_box, PageLog, prediction_after, probabilities, READY, scaled, SEVEN, ZERO
+from tests.browser.helpers import after_queued_tasks, assert_cleared, densify, draw_with_mouse, draw_with_touch, FOUR, ONE, pad_box, PageLog, prediction_after, probabilities, READY, scaled, SEVEN, ZERO
 
 
 pytestmark = pytest.mark.browser
@@ -225,7 +225,7 @@ def test_a_missing_model_shows_a_readable_error(page, page_log, copy_of_dist, se
     assert "model could not be loaded" in message and "reload" in message.lower(), message
     assert page.evaluate("document.body.dataset.ready") is None
     draw_with_mouse(page, ONE)  # drawing still works, and does not throw
-    page.wait_for_timeout(200)
+    after_queued_tasks(page)
     assert page_log.errors == []
     assert page_log.outside(url) == []
 
