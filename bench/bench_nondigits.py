@@ -8,7 +8,7 @@ third to most of the pad's height at a random place:
               other letters, a smiley, a house, #, an arrow, a wave, a crossed
               box), each drawn as a person would (`nondigits.strokes`): how
               often #prediction shows "?"; issue 11's floor: 90 %
-  digits      MNIST *test* digits traced into strokes (`bench.handwriting`),
+  digits      MNIST *test* digits traced into strokes (`pipeline.data.handwriting`),
               the drawn-digit set of tests/browser/test_drawn_digits.py with
               another seed: read right (floor 98 %) and answered "?" (ceiling 1 %)
 """
@@ -22,12 +22,11 @@ from pathlib import Path
 import click
 import numpy as np
 
-from bench import handwriting
 from bench.bench_numbers import draw
 from bench.bench_page import BASE, CLEARED, Session, measure_site
 from bench.report import table
 from bench.results_file import RESULTS, save_result
-from pipeline.data import nondigits
+from pipeline.data import handwriting, nondigits
 from pipeline.data.mnist import load_mnist
 
 NOT_A_DIGIT_FLOOR = 0.90  # issue 11: held-out non-digits not read as a digit

@@ -3,7 +3,7 @@
     python -m bench.bench_numbers --dist dist        # -> bench/results/numbers.json
 
 Numbers of 2-4 MNIST *test* digits (handwriting the model never trained on),
-traced into strokes by `bench.handwriting` and written on the pad by
+traced into strokes by `pipeline.data.handwriting` and written on the pad by
 `handwriting.place_number` as a person writes (each digit a quarter to a half
 of the pad's height, natural gaps, a drifting baseline, sizes varying by
 ±15 %), drawn with the mouse in headless Chromium. Measured:
@@ -25,12 +25,13 @@ from pathlib import Path
 import click
 import numpy as np
 
-from bench import handwriting, mouse
+from bench import mouse
 from bench.bench_page import BASE, BATCH_PREDICT, CLEARED, PEN_UP_PROBE, Session, measure_site, summary
 from bench.report import table
 from bench.results_file import RESULTS, save_result
 from pipeline.calibration import shown_digits
 from pipeline.contract import LABELS
+from pipeline.data import handwriting
 from pipeline.data.mnist import load_mnist
 
 EXACT_FLOOR = 0.95  # issue 11: numbers read exactly
@@ -142,10 +143,10 @@ def main(dist: Path, results_dir: Path, numbers: int, chromium: str, command_lin
     misses = ", ".join(f"{r['true']}→{r['shown'] or '(none)'}" for r in results if r["true"] != r["shown"])
     notes = (f"{dist} served on 127.0.0.1 under {BASE}, headless Chromium {chromium_version}, a 900×900 viewport. "
              f"{numbers} numbers of 2-4 MNIST test digits (seed {SEED}), traced into strokes and written by "
-             "bench.handwriting.place_number: digits a quarter to a half of the pad's height, ±15 % each, gaps "
+             "pipeline.data.handwriting.place_number: digits a quarter to a half of the pad's height, ±15 % each, gaps "
              "0.1-0.4 of the digit height, the baseline drifting ±8 % per digit; drawn with the mouse. Pen-up: the "
              f"last stroke of each 4-digit number. Misread: {misses or 'none'}. A digit misread in a number and "
-             "read right from its own MNIST image is one that tracing (bench.handwriting) or drawing lost; one "
+             "read right from its own MNIST image is one that tracing (pipeline.data.handwriting) or drawing lost; one "
              "misread there too the model cannot read.")
     path = save_result("numbers", title="Page: numbers written with the mouse, read exactly, and pen-up latency",
                        command=command_line, columns=columns, rows=rows, notes=notes, extra_machine=machine,

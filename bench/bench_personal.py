@@ -27,12 +27,12 @@ from pathlib import Path
 import click
 import numpy as np
 
-from bench import handwriting
 from bench.bench_numbers import PEN_MARGIN, draw
 from bench.bench_page import ACCURACY_BATCH, BASE, BATCH_PREDICT, CLEARED, Session, measure_site, summary
 from bench.numerals import LABELS, Hand
 from bench.report import table
 from bench.results_file import RESULTS, save_result
+from pipeline.data import handwriting
 from pipeline.data.mnist import load_mnist
 
 LEARNT_FLOOR = 0.90  # issue 12: fresh numerals read right after teaching
@@ -180,7 +180,7 @@ def main(dist: Path, results_dir: Path, drawn: int, chromium: str, command_line:
              f"One hand (bench.numerals.Hand, seed {SEED}) writes ٢ ٣ ٤ ٧ ٨ with the mouse, each 0.4-0.8 of the pad's "
              f"height: {TAUGHT_PER_LABEL} of each taught through #probabilities (an adaptation after each), then "
              f"{FRESH_PER_LABEL} fresh ones of each read. Then {drawn} MNIST test digits (seed {SEED}) traced by "
-             "bench.handwriting and drawn the same way.")
+             "pipeline.data.handwriting and drawn the same way.")
     path = save_result("personal", title="Page: learning a visitor's hand (Eastern Arabic-Indic numerals)",
                        command=command_line, columns=columns, rows=rows, notes=notes, extra_machine=machine,
                        results_dir=results_dir)

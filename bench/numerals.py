@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.handwriting import POINTS_PER_SIDE, Strokes, resample
+from pipeline.data.handwriting import POINTS_PER_SIDE, Strokes, resample
 from pipeline.data.nondigits import catmull_rom, transformed
 
 # label -> strokes, each a list of (x, y) control points in the unit box

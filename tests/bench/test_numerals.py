@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench import handwriting as hw
 from bench.numerals import LABELS, Hand
+from pipeline.data import handwriting as hw
 
 
 def test_a_hand_writes_each_numeral_in_the_unit_box_and_the_same_seed_writes_the_same():

@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from bench import handwriting, mouse
+from bench import mouse
 from pipeline.build.site import build
+from pipeline.data import handwriting
 from pipeline.tools.serve import serve_in_background
 from tests.helpers import NODE_MODULES, ROOT, quiet
 

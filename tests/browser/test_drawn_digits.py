@@ -13,7 +13,7 @@ import collections
 import numpy as np
 import pytest
 
-from bench import handwriting
+from pipeline.data import handwriting
 from tests.browser.helpers import clear, draw_paths, MOUSE_STEP, PEN_FRACTION
 
 N_DIGITS = 120  # drawn digits, stratified over the ten classes

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import handwriting
+from pipeline.data import handwriting
 from tests.browser.helpers import (
     assert_cleared, clear, draw_paths, draw_with_mouse, draw_with_touch, FOUR, MOUSE_STEP, ONE, pad_box, PEN_FRACTION,
     prediction_after, probabilities, READY, scaled, SEVEN, ZERO,

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline.data import handwriting
 from pipeline.tools.predict import image_to_mnist
-from bench import handwriting
 from tests.browser.helpers import clear, draw_paths, MOUSE_STEP, PEN_FRACTION
 
 N_CANVASES = 8

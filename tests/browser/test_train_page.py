@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from bench import handwriting
+from pipeline.data import handwriting
 from tests.browser.helpers import serving
 
 

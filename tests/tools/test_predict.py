@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from pipeline.cli import main
+from pipeline.data import handwriting
 from pipeline.tools.predict import PredictError, image_to_mnist, predict_files, read_ink
-from bench import handwriting
 from tests.helpers import ROOT, one_line_failure, pipeline_cli, render, save
 
 SIDES = (96, 280, 720)  # image sizes, pixels (square)

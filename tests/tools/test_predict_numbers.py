@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from bench import handwriting
 from pipeline import calibration
+from pipeline.data import handwriting
 from pipeline.tools.predict import image_to_digits, image_to_mnist, predict_files, to_json, to_text
 from pipeline.tools.segment import find_digits
 from tests.helpers import one_line_failure, pipeline_cli, render, save

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import handwriting as hw
+from pipeline.data import handwriting as hw
 
 SIDE = 28  # MNIST image side, pixels
 

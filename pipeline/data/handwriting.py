@@ -1,4 +1,4 @@
-"""Turn MNIST images into pen strokes, so a browser test can draw real handwriting.
+"""Turn MNIST images into pen strokes: real handwriting for the browser tests to draw, and for training to redraw.
 
 An MNIST test image is handwriting the model never trained on. To draw it with
 the mouse we recover the pen's path: upsample the 28×28 image (bilinear, ×4),
