@@ -11,7 +11,7 @@ smoothed, resampled and scaled into a unit box; `place` puts them on a canvas
 at a random size and position. `rasterise` draws them back into a small
 image, for tests.
 
-Only numpy. Coordinates are (x, y): x to the right, y down, like a canvas.
+numpy, and scipy for connected components. Coordinates are (x, y): x to the right, y down, like a canvas.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import scipy.ndimage
 
 UPSAMPLE = 4  # the image is traced at this many pixels per MNIST pixel
 INK_THRESHOLD = 0.3  # upsampled intensity (0-1) from which a pixel counts as ink
@@ -95,30 +96,9 @@ def _neighbours(img: np.ndarray) -> list[np.ndarray]:
 
 
 def label(mask: np.ndarray) -> np.ndarray:
-    """8-connected component labels of a bool mask: int (H, W), -1 = background,
-    each component labelled by the flat index of one of its pixels.
-
-    Each pixel takes the smallest label around it, then follows its label's own
-    label (pointer jumping), so long thin strokes converge in a few rounds.
-    """
-    n = mask.size
-    lab = np.where(mask.ravel(), np.arange(n), n)
-    lab = np.append(lab, n)  # slot n: the background's label, pointing at itself
-    while True:
-        grid = lab[:n].reshape(mask.shape)
-        padded = np.pad(grid, 1, constant_values=n)
-        h, w = mask.shape
-        around = [padded[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w] for dr, dc in OFFSETS]
-        new = np.where(mask, np.minimum.reduce([grid, *around]), n).ravel()
-        new = np.append(new, n)
-        while True:
-            jumped = new[new]
-            if np.array_equal(jumped, new):
-                break
-            new = jumped
-        if np.array_equal(new, lab):
-            return np.where(mask, grid, -1)
-        lab = new
+    """8-connected component labels of a bool mask: int (H, W), -1 = background, components 1, 2, ..."""
+    labels, _ = scipy.ndimage.label(mask, structure=np.ones((3, 3), bool))
+    return np.where(mask, labels, -1)
 
 
 def _small_components(mask: np.ndarray, max_area: float) -> np.ndarray:
