@@ -193,6 +193,9 @@ TRAIN_SETTINGS = [
     click.option("--nondigits", type=_setting("nondigits"),
                  help="Generated drawings that are no digit (the 11th class), per image, added to training and "
                  "validation. " + _profile_default("nondigits")),
+    click.option("--redrawn", type=_setting("redrawn"),
+                 help="Training digits traced and drawn again with a pen, per digit, added to training (cached). "
+                 + _profile_default("redrawn")),
     click.option("--augment-strength", type=_setting("augment.strength"),
                  help="Scales shift/rotation/scale/shear/thickness augmentation; 0 turns it off. "
                  + _profile_default("augment.strength")),

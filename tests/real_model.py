@@ -18,6 +18,9 @@ from filelock import FileLock
 from tests.helpers import NODE_MODULES
 
 EPOCHS = 2  # the recognition tests need a model that really works; 2 epochs of the default schedule make one
+# Redrawing MNIST digits with a pen (pipeline.data.redrawn) costs minutes of CPU on a fresh machine; the recognition
+# tests' floors hold without it, and tests/data/test_redrawn.py and the tiny training runs cover it.
+REDRAWN = 0.0
 
 
 def made_once(target: Path, make) -> Path:
@@ -32,12 +35,12 @@ def made_once(target: Path, make) -> Path:
 
 
 def train_and_export(out: Path) -> None:
-    """Train the default CNN for EPOCHS epochs into `out`, then export it to `out`/tfjs."""
+    """Train the default CNN for EPOCHS epochs (without redrawn digits) into `out`, then export it to `out`/tfjs."""
     from pipeline.config import TrainConfig
     from pipeline.export import export
     from pipeline.train.loop import train
 
-    train(TrainConfig(epochs=EPOCHS), out, log=print)
+    train(TrainConfig(epochs=EPOCHS, redrawn=REDRAWN), out, log=print)
     export(out, node_modules=NODE_MODULES, log=print)
 
 

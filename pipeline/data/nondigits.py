@@ -223,22 +223,23 @@ def shaped(rng: np.random.Generator, paths: Paths) -> Paths:
     return transformed(paths, rng.uniform(-0.25, 0.25), np.exp(rng.uniform(-0.3, 0.3)), rng.uniform(-0.25, 0.25))
 
 
-def render(paths: Paths) -> np.ndarray:
-    """Strokes (unit box or any scale) as the model's input: uint8 (28, 28), 0-255, white ink on black."""
+def render(paths: Paths, pen: float = PEN) -> np.ndarray:
+    """Strokes (unit box or any scale) drawn with a round pen `pen` of their longer side, as the model's input:
+    uint8 (28, 28), 0-255, white ink on black."""
     points = np.concatenate(paths)
     lo = points.min(axis=0)
     side = max(float((points.max(axis=0) - lo).max()), 1e-3)
-    pen = PEN * SIDE
-    margin = pen / 2 + 2
+    width = pen * SIDE  # pixels
+    margin = width / 2 + 2
     size = np.ceil((points.max(axis=0) - lo) / side * SIDE + 2 * margin).astype(int)
     image = Image.new("L", (int(size[0]), int(size[1])))
     draw = ImageDraw.Draw(image)
     for path in paths:
         xy = [tuple(v) for v in (np.asarray(path) - lo) / side * SIDE + margin]
         if len(xy) > 1:
-            draw.line(xy, fill=255, width=round(pen), joint="curve")
+            draw.line(xy, fill=255, width=round(width), joint="curve")
         for x, y in (xy[0], xy[-1]):  # round caps
-            draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
+            draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
     return np.round(to_mnist(np.asarray(image)) * 255).astype(np.uint8)
 
 

@@ -2,8 +2,8 @@
 
 `train` runs four steps, each a function below it:
   plan     the strategy and devices (pipeline.train.distribute), the global batch and peak
-           learning rate, the checkpoint to resume from, the seeded validation split, and the
-           --extra-data rows added to the training part only
+           learning rate, the checkpoint to resume from, the seeded validation split, and what is
+           added to the training part only: digits redrawn with a pen and the --extra-data rows
   restore  seed, build and compile the trainer (augmentation + classifier) under the strategy,
            then load the checkpoint's variables when resuming
   fit      Model.fit with a log line and a checkpoint (pipeline.train.checkpoint) every epoch
@@ -33,7 +33,7 @@ import numpy as np
 
 from pipeline import artifacts, calibration
 from pipeline.config import TrainConfig
-from pipeline.data import DataError, mnist, nondigits
+from pipeline.data import DataError, mnist, nondigits, redrawn
 from pipeline.data.formats import ExtraDigits, read_extra_digits
 from pipeline.train import checkpoint, distribute, keras_fixes
 from pipeline.train.augment import DigitAugmentation
@@ -66,7 +66,7 @@ class Splits:
     x_test: np.ndarray  # evaluated once, after training
     y_test: np.ndarray
     source: str  # where MNIST came from, for metrics.json
-    extra: tuple[dict, ...] = ()  # the --extra-data files in x_fit (after MNIST's): {"path", "rows", "sha256"} each
+    extra: tuple[dict, ...] = ()  # the --extra-data files in x_fit: {"path", "rows", "sha256"} each
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,23 +135,26 @@ def plan(config: TrainConfig, out_dir: Path, data_path: Path | None, resume: boo
 
 def split_data(config: TrainConfig, data_path: Path | None, log, extra: list[ExtraDigits] | tuple = ()) -> Splits:
     """Verified MNIST cut to config.train_limit / test_limit (0: all), with the validation split held out;
-    then the `extra` rows appended to the training part (after the split: never validated or tested on),
-    and to training and validation each config.nondigits generated non-digit drawings per image, labelled
-    NOT_A_DIGIT (pipeline.data.nondigits: the kinds it trains on; the test images stay MNIST's)."""
+    then added to the training part only (never validated or tested on): config.redrawn of its digits per
+    digit drawn again with a pen (pipeline.data.redrawn) and the `extra` rows; and to training and
+    validation each config.nondigits generated non-digit drawings per image, labelled NOT_A_DIGIT
+    (pipeline.data.nondigits: the kinds it trains on). The test images stay MNIST's."""
     digits = mnist.load_mnist(data_path, log=log)
     train_limit, test_limit = config.train_limit or None, config.test_limit or None
     x_fit, y_fit, x_val, y_val = mnist.split_validation(
         digits.x_train[:train_limit], digits.y_train[:train_limit], config.validation_size, config.seed)
+    pen_drawn = redrawn.labelled(round(config.redrawn * len(x_fit)), config.seed, x_fit, y_fit, log)
     fit_others = nondigits.labelled(round(config.nondigits * len(x_fit)), config.seed, x_fit, y_fit)
     val_others = nondigits.labelled(round(config.nondigits * len(x_val)), config.seed + 1, x_fit, y_fit)
-    x_fit = np.concatenate([x_fit, *(e.images for e in extra), fit_others[0]])
-    y_fit = np.concatenate([y_fit, *(e.labels for e in extra), fit_others[1]])
+    x_fit = np.concatenate([x_fit, pen_drawn[0], *(e.images for e in extra), fit_others[0]])
+    y_fit = np.concatenate([y_fit, pen_drawn[1], *(e.labels for e in extra), fit_others[1]])
     x_val, y_val = np.concatenate([x_val, val_others[0]]), np.concatenate([y_val, val_others[1]])
     data = Splits(x_fit, y_fit, x_val, y_val, digits.x_test[:test_limit], digits.y_test[:test_limit], digits.source,
                   tuple(e.record for e in extra))
     added = "".join(f" (+{len(e.labels)} from {e.path})" for e in extra)
     log(f"data: {len(data.x_fit)} training{added} and {len(data.x_val)} validation images, of which "
-        f"{len(fit_others[1])} and {len(val_others[1])} are not digits; {len(data.x_test)} test images")
+        f"{len(pen_drawn[1])} are digits redrawn with a pen and {len(fit_others[1])} and {len(val_others[1])} are "
+        f"not digits; {len(data.x_test)} test images")
     return data
 
 

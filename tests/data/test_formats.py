@@ -121,9 +121,10 @@ def test_train_on_a_kaggle_csv_end_to_end(tmp_path, mnist):
     result = CliRunner().invoke(main, ["train", "--data", str(path), "--artifacts", str(tmp_path / "a"), "--epochs", "1",
                                        "--validation-size", "40", "--batch-size", "64"])
     assert result.exit_code == 0, result.output
+    redrawn = round(200 * TrainConfig().redrawn)  # digits redrawn with a pen
     fit, val = round(200 * TrainConfig().nondigits), round(40 * TrainConfig().nondigits)  # generated non-digits
-    assert (f"{200 + fit} training and {40 + val} validation images, of which {fit} and {val} are not digits; "
-            "40 test images") in result.output
+    assert (f"{200 + redrawn + fit} training and {40 + val} validation images, of which {redrawn} are digits redrawn "
+            f"with a pen and {fit} and {val} are not digits; 40 test images") in result.output
     assert (tmp_path / "a" / "model.keras").is_file()
 
 

@@ -36,19 +36,22 @@ def test_extra_rows_land_in_the_fit_split_only(extra_csv, mnist):
     plain = split_data(TINY_CONFIG, None, lambda *_: None)
     with_extra = split_data(TINY_CONFIG, None, lines.append, [read_extra_digits(extra_csv)])
 
-    others = round(TINY_CONFIG.nondigits * 1600)  # generated non-digits, after MNIST's digits and the extra rows
-    assert len(with_extra.x_fit) == len(plain.x_fit) + EXTRA_ROWS == 1600 + EXTRA_ROWS + others
-    assert np.array_equal(with_extra.x_fit[:1600], plain.x_fit[:1600]), "MNIST's part is unchanged"
-    assert np.array_equal(with_extra.x_fit[1600:1600 + EXTRA_ROWS], mnist.x_test[-EXTRA_ROWS:])
-    assert np.array_equal(with_extra.y_fit[1600:1600 + EXTRA_ROWS], mnist.y_test[-EXTRA_ROWS:])
+    # training: MNIST's digits, the same digits redrawn with a pen, the extra rows, generated non-digits
+    redrawn, others = round(TINY_CONFIG.redrawn * 1600), round(TINY_CONFIG.nondigits * 1600)
+    start = 1600 + redrawn  # of the extra rows
+    assert len(with_extra.x_fit) == len(plain.x_fit) + EXTRA_ROWS == start + EXTRA_ROWS + others
+    assert np.array_equal(with_extra.x_fit[:start], plain.x_fit[:start]), "MNIST's part and the redrawn are unchanged"
+    assert np.array_equal(with_extra.x_fit[start:start + EXTRA_ROWS], mnist.x_test[-EXTRA_ROWS:])
+    assert np.array_equal(with_extra.y_fit[start:start + EXTRA_ROWS], mnist.y_test[-EXTRA_ROWS:])
     assert np.array_equal(with_extra.x_fit[-others:], plain.x_fit[-others:]), "the same non-digits"
     for held_out in ("x_val", "y_val", "x_test", "y_test"):
         assert np.array_equal(getattr(with_extra, held_out), getattr(plain, held_out)), held_out
     sha256 = hashlib.sha256(extra_csv.read_bytes()).hexdigest()
     assert with_extra.extra == ({"path": str(extra_csv), "rows": EXTRA_ROWS, "sha256": sha256},)
     held_out = round(TINY_CONFIG.nondigits * 400)
-    assert (f"data: {1650 + others} training (+50 from {extra_csv}) and {400 + held_out} validation images, of which "
-            f"{others} and {held_out} are not digits; 1000 test images") in lines
+    assert (f"data: {start + 50 + others} training (+50 from {extra_csv}) and {400 + held_out} validation images, of "
+            f"which {redrawn} are digits redrawn with a pen and {others} and {held_out} are not digits; 1000 test images"
+            ) in lines
 
 
 BAD_FILES = {  # name -> (the file's text, what the one line says after "NAME: ")
