@@ -90,8 +90,9 @@ def upsample(image: np.ndarray, factor: int = UPSAMPLE) -> np.ndarray:
 
 def _neighbours(img: np.ndarray) -> list[np.ndarray]:
     """The 8 neighbour planes of a 0/1 array, clockwise from north (zero outside)."""
-    p = np.pad(img, 1)
     h, w = img.shape
+    p = np.zeros((h + 2, w + 2), img.dtype)  # np.pad(img, 1), without its overhead: this runs ~100 times a digit
+    p[1:-1, 1:-1] = img
     return [p[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w] for dr, dc in OFFSETS]
 
 
