@@ -129,10 +129,14 @@ def read_path(path: Path) -> dict[str, np.ndarray]:
 # ----------------------------------------------------------------------- cache
 
 
+def cache_root() -> Path:
+    """Where data made once is kept between runs, each kind in a folder of its own."""
+    return Path(os.environ.get("PIPELINE_CACHE") or Path.home() / ".cache" / "digit-pipeline")
+
+
 def default_cache_dir() -> Path:
     """Where verified MNIST files are kept between runs."""
-    root = os.environ.get("PIPELINE_CACHE") or Path.home() / ".cache" / "digit-pipeline"
-    return Path(root) / "mnist"
+    return cache_root() / "mnist"
 
 
 def write_cache(arrays: dict[str, np.ndarray], cache_dir: Path) -> None:

@@ -62,11 +62,12 @@ def labelled(count: int, seed: int, digits: np.ndarray, labels: np.ndarray, log=
     chosen = np.sort(rng.choice(len(digits), size=min(count, len(digits)), replace=False))
     pens = rng.uniform(*PEN_RANGE, len(chosen))
     images, chosen_labels = digits[chosen], labels[chosen]
-    path = (cache_dir or mnist.default_cache_dir().parent / "redrawn") / f"{_key(images, pens)}.npz"
+    path = (cache_dir or mnist.cache_root() / "redrawn") / f"{_key(images, pens)}.npz"
     drawn = _read_cache(path, len(chosen), log)
     if drawn is not None:
         log(f"data: {len(chosen)} training digits redrawn with a pen, from the cache {path.parent}")
     else:
+        log(f"data: tracing {len(chosen)} training digits to draw them again with a pen (once: cached)")
         drawn = _draw(images, pens)
         buffer = io.BytesIO()
         np.savez(buffer, drawn=drawn)

@@ -43,7 +43,8 @@ def test_labelled_is_seeded_keeps_the_labels_and_caches(mnist, tmp_path):
     lines = []
     images, got = redrawn.labelled(24, 5, digits, labels, lines.append, tmp_path)
     assert images.shape == (24, IMAGE_SIZE, IMAGE_SIZE) and len(got) == 24
-    assert lines == [f"data: 24 training digits redrawn with a pen, cached in {tmp_path}"]
+    assert lines == ["data: tracing 24 training digits to draw them again with a pen (once: cached)",
+                     f"data: 24 training digits redrawn with a pen, cached in {tmp_path}"]
     # the label of each is the label of the MNIST digit it is closest to
     nearest = ((_flat(images)[:, None] - _flat(digits)[None]) ** 2).sum(axis=2).argmin(axis=1)
     assert (labels[nearest] == got).mean() >= 0.9
@@ -67,7 +68,7 @@ def test_a_damaged_cache_is_said_and_drawn_again(mnist, tmp_path):
         again = redrawn.labelled(6, 1, digits, labels, lines.append, tmp_path)
         assert np.array_equal(again[0], first[0])
         assert lines[0].startswith(f"data: redrawn digits' cache {cached} unusable, drawing again")
-        assert lines[1] == f"data: 6 training digits redrawn with a pen, cached in {tmp_path}"
+        assert lines[2] == f"data: 6 training digits redrawn with a pen, cached in {tmp_path}"
 
 
 def test_none_asked_none_drawn(mnist, tmp_path):
