@@ -183,14 +183,17 @@ class Session:
 
     def _guard(self, route, backend: str):
         url = route.request.url
-        if not url.startswith(self.origin + "/"):
-            self.foreign.append(url)
-            route.abort()
-        elif backend and url.split("?")[0] == self.url:
-            response = route.fetch()
-            route.fulfill(response=response, body=only_backend(response.text(), backend))
-        else:
-            route.continue_()
+        try:
+            if not url.startswith(self.origin + "/"):
+                self.foreign.append(url)
+                route.abort()
+            elif backend and url.split("?")[0] == self.url:
+                response = route.fetch()
+                route.fulfill(response=response, body=only_backend(response.text(), backend))
+            else:
+                route.continue_()
+        except PlaywrightError:  # the context closed while this request was in flight: no page waits for it
+            pass
 
     def open(self, context):
         """A page at the site, ready; raises RuntimeError with the page's message if it failed."""
