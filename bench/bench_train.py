@@ -276,9 +276,9 @@ def benchmark_training(config: TrainConfig, artifacts: Path, target: float, comm
                                    f"train()'s {metrics['test_accuracy']:.4f}; the benchmark is measuring something else")
     machine = machine_extras(metrics, load_at_start)
     run = (f"{config_note(config, metrics)}{config.epochs} epoch{'s' * (config.epochs != 1)} of "
-           f"{images_per_epoch:,} training images (generated non-digits included), batch {config.batch_size}, "
-           f"seed {config.seed}; test accuracy over {len(x_test):,} test images after each epoch by an extra "
-           "callback whose own time is excluded.")
+           f"{images_per_epoch:,} training images (redrawn digits and generated non-digits included), "
+           f"batch {config.batch_size}, seed {config.seed}; test accuracy over {len(x_test):,} test images after each "
+           "epoch by an extra callback whose own time is excluded.")
     paths = [
         save_result("training", title="Training: throughput and time to target accuracy", command=command_line,
                     columns=["measure", "value", "unit"],
