@@ -52,7 +52,7 @@ class TrainConfig:
     weight_decay: float = 1e-4  # decoupled weight decay (AdamW)
     validation_size: int = 5000  # training images held out for model selection
     nondigits: float = 0.15  # generated non-digit drawings added to training and validation, per digit image there
-    redrawn: float = 0.15  # training digits also added drawn again with a pen (pipeline.data.redrawn), per one there
+    redrawn: float = 0.15  # training digits added again, traced and drawn with a pen (pipeline.data.redrawn), per digit
     train_limit: int = 0  # use only this many training images (0 = all); for quick tests
     test_limit: int = 0  # evaluate on only this many test images (0 = all 10,000)
     seed: int = 1234  # seeds weights, split, shuffling and augmentation
