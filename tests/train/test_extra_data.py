@@ -108,10 +108,11 @@ def test_a_resume_with_other_extra_data_is_refused(tmp_path, extra_csv, mnist):
 def test_a_tiny_run_trains_on_the_extra_rows(tmp_path, extra_csv):
     out = finish(pipeline_train("--artifacts", str(tmp_path / "out"), *TINY, "--extra-data", str(extra_csv)))
     others, held_out = round(TINY_CONFIG.nondigits * 1600), round(TINY_CONFIG.nondigits * 400)  # not digits
-    assert f"data: {1650 + others} training (+50 from {extra_csv}) and {400 + held_out} validation images" in out
+    training = 1600 + round(TINY_CONFIG.redrawn * 1600) + EXTRA_ROWS + others  # redrawn: MNIST's, with a pen
+    assert f"data: {training} training (+50 from {extra_csv}) and {400 + held_out} validation images" in out
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert metrics["train_images"] == 1600 + EXTRA_ROWS + others
+    assert metrics["train_images"] == training
     assert metrics["validation_images"] == 400 + held_out and metrics["test_images"] == 1000
-    assert metrics["steps_per_epoch"] == -(-(1600 + EXTRA_ROWS + others) // 32)
+    assert metrics["steps_per_epoch"] == -(-training // 32)
     sha256 = hashlib.sha256(extra_csv.read_bytes()).hexdigest()
     assert metrics["extra_data"] == [{"path": str(extra_csv), "rows": EXTRA_ROWS, "sha256": sha256}]
