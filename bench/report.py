@@ -246,6 +246,11 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
     ["`make train export build` from a fresh clone at 2e60847, an instrumented test run sharing the cores: 99.56 % "
      "test accuracy, 95.4 % of held-out non-digits shown as ?, tfjs argmax agreement 100 %, model 149 KiB",
      "23 min 17 s", "make train export build", "2-core AMD EPYC, no GPU, shared", "2026-12-01"],
+    ["tracing and redrawing the 8,250 digits of a default run (pipeline/data/redrawn.py, 2 spawned workers), the "
+     "cache empty; tracing one digit, the 400 of a comparison: 39 → 28 ms with scipy's labeller, then 45 → 27 ms "
+     "(under load) without np.pad, the strokes the same to the bit", "108 s",
+     "PIPELINE_CACHE=EMPTY python -c 'redrawn.labelled(8250, 1234, x_fit, y_fit)' (the default run's split)",
+     "2-core AMD EPYC, no GPU, load 1.7", "2026-12-01"],
     ["the whole suite from a fresh clone at d3dc943 (digits redrawn with a pen in every tiny training run, their "
      "cache empty as on a CI machine's first run) as CI runs it, `make train export build` sharing the cores at "
      "nice 19", "585 passed; pytest 16 min 57 s, all of make test 19 min 44 s", "make test",

@@ -11,7 +11,7 @@ round pen of a random width around the page's, then the MNIST preprocessing
 (nondigits.render). Their labels are the digits'. Only training images are
 redrawn, and they join the training part only.
 
-Tracing costs ~40 ms a digit, so the result is cached beside MNIST
+Tracing a default run's digits takes minutes, so the result is cached beside MNIST
 (`~/.cache/digit-pipeline/redrawn/`, or $PIPELINE_CACHE), keyed by a hash of the
 chosen images, their pens and the code that draws them: only the first run pays.
 """
