@@ -12,7 +12,7 @@ round pen of a random width around the page's, then the MNIST preprocessing
 redrawn, and they join the training part only.
 
 Tracing a default run's digits takes minutes, so the result is cached beside MNIST
-(`~/.cache/digit-pipeline/redrawn/`, or $PIPELINE_CACHE), keyed by a hash of the
+(`~/.cache/digit-pipeline/redrawn/`, or $PIPELINE_CACHE/redrawn/), keyed by a hash of the
 chosen images, their pens and the code that draws them: only the first run pays.
 """
 
