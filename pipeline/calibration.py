@@ -13,6 +13,16 @@ fitted T into the model it writes (`pipeline.train.loop.calibrate`), and every
 reader of model.keras or the tfjs model (evaluate, predict, the page) gets
 calibrated probabilities with no extra step.
 
+Prior: the model learns how often a drawing is not a digit from its training
+mix (`--nondigits`, about one image in nine), and its probabilities answer for
+that mix. Someone at the page draws digits far more often than that, so training
+then moves "not a digit" to the share the page expects (TrainConfig.nondigit_prior)
+by Bayes' rule for a change of prior (Saerens et al., "Adjusting the Outputs of
+a Classifier to New a Priori Probabilities", 2002): its odds against the digits
+are multiplied by (expected odds) / (trained odds), the digits' odds among
+themselves are untouched. On the logits that is one number added to that class's
+bias (`prior_shift`), folded into the model like T.
+
 Doubt: with calibrated probabilities, a top probability below DOUBT_BELOW
 (pipeline/contract.py) means the model would be wrong as often as right, so no
 digit is named ("?"); `judge` and `doubt_sentence` are the page's
@@ -59,6 +69,21 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     best = minimize_scalar(lambda log_t: negative_log_likelihood(probabilities, labels, float(np.exp(log_t))),
                            bounds=(low, high), method="bounded", options={"xatol": 1e-4})
     return float(np.exp(best.x))
+
+
+def prior_shift(trained: float, expected: float) -> float:
+    """What to add to the not-a-digit logit to move that class's prior from `trained` (its share of the
+    training images) to `expected`: the difference of their log-odds. Both strictly between 0 and 1."""
+    if not (0 < trained < 1 and 0 < expected < 1):
+        raise ValueError(f"priors must lie strictly between 0 and 1, got {trained} and {expected}")
+    return float(np.log(expected / (1 - expected)) - np.log(trained / (1 - trained)))
+
+
+def with_prior_shift(probabilities: np.ndarray, shift: float) -> np.ndarray:
+    """(N, 11) probabilities with `shift` added to the not-a-digit logit (see prior_shift)."""
+    moved = np.asarray(probabilities, np.float64).copy()
+    moved[:, NOT_A_DIGIT] *= np.exp(shift)
+    return moved / moved.sum(axis=1, keepdims=True)
 
 
 def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = BINS) -> list[dict]:

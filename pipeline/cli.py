@@ -193,6 +193,9 @@ TRAIN_SETTINGS = [
     click.option("--nondigits", type=_setting("nondigits"),
                  help="Generated drawings that are no digit (the 11th class), per image, added to training and "
                  "validation. " + _profile_default("nondigits")),
+    click.option("--nondigit-prior", type=_setting("nondigit_prior"),
+                 help="How often the page expects a drawing not to be a digit; calibration moves the model's "
+                 "\"not a digit\" from its training share to this. " + _profile_default("nondigit_prior")),
     click.option("--redrawn", type=_setting("redrawn"),
                  help="Training digits traced and drawn again with a pen, per digit, added to training (cached). "
                  + _profile_default("redrawn")),

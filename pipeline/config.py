@@ -52,6 +52,7 @@ class TrainConfig:
     weight_decay: float = 1e-4  # decoupled weight decay (AdamW)
     validation_size: int = 5000  # training images held out for model selection
     nondigits: float = 0.15  # generated non-digit drawings added to training and validation, per digit image there
+    nondigit_prior: float = 0.05  # how often the page expects a drawing not to be a digit (calibration.py: Prior)
     redrawn: float = 0.15  # training digits added again, traced and drawn with a pen (pipeline.data.redrawn), per digit
     train_limit: int = 0  # use only this many training images (0 = all); for quick tests
     test_limit: int = 0  # evaluate on only this many test images (0 = all 10,000)
@@ -144,6 +145,7 @@ SETTINGS: dict[str, Setting] = {  # every TrainConfig field (nested ones as sect
     "weight_decay": Setting(float, 0),
     "validation_size": Setting(int, 0),
     "nondigits": Setting(float, 0, 1),
+    "nondigit_prior": Setting(float, 0, 1, low_open=True, high_open=True),
     "redrawn": Setting(float, 0, 1),
     "train_limit": Setting(int, 0),
     "test_limit": Setting(int, 0),

@@ -110,3 +110,27 @@ def test_shown_digits_is_judge_for_many_rows_at_once():
         expected = [-1 if v["shown"] == "?" else int(v["shown"]) for v in map(calibration.judge, probabilities)]
         assert calibration.shown_digits(probabilities).tolist() == expected
         assert -1 in expected and any(e >= 0 for e in expected)
+
+
+def test_a_prior_shift_is_bayes_rule_for_the_new_prior():
+    """Drawings made at the trained mix, re-labelled at the page's: the shifted probabilities are those
+    of the page's mix (not-a-digit's odds scaled by the odds ratio, the digits' among themselves kept)."""
+    rng = np.random.default_rng(7)
+    # two kinds of drawing: x is a digit d with p(x | d) = like[d], or not a digit with p(x | not) = like[10]
+    like = rng.random((500, 11))
+    trained, expected = 0.2, 0.05
+    at = lambda prior: np.concatenate([like[:, :10] * (1 - prior) / 10, like[:, 10:] * prior], 1)  # noqa: E731
+    posterior = lambda prior: at(prior) / at(prior).sum(1, keepdims=True)  # noqa: E731
+    shift = calibration.prior_shift(trained, expected)
+    assert shift == pytest.approx(np.log(0.05 / 0.95) - np.log(0.2 / 0.8))
+    moved = calibration.with_prior_shift(posterior(trained), shift)
+    assert np.allclose(moved, posterior(expected))
+    assert np.allclose(calibration.with_prior_shift(posterior(trained), 0.0), posterior(trained))
+    digits_before, digits_after = posterior(trained)[:, :10], moved[:, :10]
+    assert np.allclose(digits_before / digits_before.sum(1, keepdims=True), digits_after / digits_after.sum(1, keepdims=True))
+
+
+@pytest.mark.parametrize("priors", [(0.0, 0.05), (0.1, 1.0), (-0.1, 0.5)])
+def test_a_prior_of_none_or_all_is_refused(priors):
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        calibration.prior_shift(*priors)

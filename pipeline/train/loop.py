@@ -7,7 +7,9 @@
   restore  seed, build and compile the trainer (augmentation + classifier) under the strategy,
            then load the checkpoint's variables when resuming
   fit      Model.fit with a log line and a checkpoint (pipeline.train.checkpoint) every epoch
-  write    evaluate once on the 10,000 test images and write, atomically, into the artefacts folder:
+  write    calibrate (pipeline.calibration: the temperature, then the page's share of drawings that
+           are not digits), evaluate once on the 10,000 test images and write, atomically, into the
+           artefacts folder:
              model.keras    the classifier, float32, without the augmentation layer
              metrics.json   test accuracy/loss, per-epoch history, config, seed, versions, devices, timings
 Backend-agnostic Keras 3: only `keras`/`keras.ops` here; TensorFlow is imported by
@@ -33,6 +35,7 @@ import numpy as np
 
 from pipeline import artifacts, calibration
 from pipeline.config import TrainConfig
+from pipeline.contract import NOT_A_DIGIT
 from pipeline.data import DataError, mnist, nondigits, redrawn
 from pipeline.data.formats import ExtraDigits, read_extra_digits
 from pipeline.train import checkpoint, distribute, keras_fixes
@@ -200,12 +203,14 @@ def fit(trainer: keras.Model, config: TrainConfig, run: Run, callbacks, log) -> 
 
 def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model, history: list[dict],
           train_seconds: float, started: float, log) -> dict:
-    """Evaluate a float32 copy of the classifier on the test images; on the chief, write model.keras and
-    metrics.json (holding model.keras's SHA-256) into `out_dir`, each atomically, and remove the checkpoint.
+    """Calibrate a float32 copy of the classifier and evaluate it on the test images; on the chief, write
+    model.keras and metrics.json (holding model.keras's SHA-256) into `out_dir`, each atomically, and remove
+    the checkpoint.
     Returns the metrics dict."""
     final = build_model(config.model)  # float32, outside any strategy: what export and the page get
     final.set_weights(classifier.get_weights())
     calibrated = calibrate(final, mnist.to_model_input(run.data.x_val), run.data.y_val, run.hardware.replicas, log)
+    prior = expect_nondigits(final, float(np.mean(run.data.y_fit == NOT_A_DIGIT)), config.nondigit_prior, log)
     test_accuracy, test_loss = evaluate_on(final, mnist.to_model_input(run.data.x_test), run.data.y_test,
                                            run.hardware.replicas)
     log(f"test: accuracy {test_accuracy:.4%}, loss {test_loss:.4f} on {len(run.data.x_test)} images")
@@ -217,6 +222,7 @@ def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model,
         "test_images": int(len(run.data.x_test)),
         "validation_accuracy": history[-1].get("val_accuracy") if history else None,
         "calibration": calibrated,
+        "nondigit_prior": prior,
         "nondigits_held_out": held_out,
         "epochs": config.epochs,
         "history": history,
@@ -404,6 +410,22 @@ def calibrate(model: keras.Model, images: np.ndarray, labels: np.ndarray, replic
     log(f"calibration: temperature {temperature:.3f}; validation ECE {result['validation_ece_before']:.2%} -> "
         f"{result['validation_ece_after']:.2%}")
     return result
+
+
+def expect_nondigits(model: keras.Model, trained: float, expected: float, log) -> dict | None:
+    """Move "not a digit" from its share of the training images to the share the page expects, in the
+    model's last layer (pipeline/calibration.py: Prior). Returns what metrics.json records, or None
+    (model left as it is) when training saw no non-digits (--nondigits 0)."""
+    if trained == 0:
+        log("prior: none (no non-digits trained on; --nondigits 0)")
+        return None
+    shift = calibration.prior_shift(trained, expected)
+    layer = model.get_layer(OUTPUT_LAYER)
+    kernel, bias = layer.get_weights()
+    bias[NOT_A_DIGIT] += shift
+    layer.set_weights([kernel, bias])
+    log(f"prior: not a digit moved from {trained:.1%} of training images to {expected:.1%} (logit {shift:+.3f})")
+    return {"trained": trained, "expected": expected, "logit_shift": shift}
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ from pipeline.contract import INPUT_SHAPE, NUM_CLASSES
 # Batch-norm running averages forget at 10 % a step (Keras' default 0.99 lags so
 # far behind in short runs — tests, the browser — that inference is off for hundreds of steps).
 BN_MOMENTUM = 0.9
-OUTPUT_LAYER = "probabilities"  # the last Dense + softmax; training folds the calibration temperature into it
+OUTPUT_LAYER = "probabilities"  # the last Dense + softmax; training folds calibration (temperature, prior) into it
 
 
 def conv_bn_relu(x, filters: int, name: str):

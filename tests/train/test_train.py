@@ -44,26 +44,48 @@ def test_short_training_learns_and_writes_its_artefacts(short_run):
 
 @pytest.mark.slow  # trains on real MNIST
 def test_the_written_model_is_calibrated_on_the_validation_images(short_run, mnist):
-    """The fitted temperature is folded into the last layer: model.keras's probabilities are those of the
-    model as trained, scaled by 1/T (calibration.scaled), with the same answers."""
+    """The fitted temperature, then the page's prior of "not a digit", are folded into the last layer:
+    model.keras's probabilities are those of the model as trained, scaled by 1/T (calibration.scaled) and
+    moved to that prior (calibration.with_prior_shift), with the same answers among the digits."""
     from pipeline import calibration
+    from pipeline.contract import NOT_A_DIGIT
     from pipeline.data.mnist import to_model_input
     from pipeline.train.model import OUTPUT_LAYER
 
     out, config, metrics = short_run
-    fitted = metrics["calibration"]
+    fitted, prior = metrics["calibration"], metrics["nondigit_prior"]
     validation = 1000 + round(config.nondigits * 1000)  # the digits held out, and generated non-digits
     assert fitted["fitted_on"] == f"{validation} validation images" and 0.05 < fitted["temperature"] < 20
     assert fitted["validation_nll_after"] <= fitted["validation_nll_before"]
     assert fitted["validation_ece_after"] < 0.03
+    training = 5000 + round(config.redrawn * 5000) + round(config.nondigits * 5000)
+    assert prior["trained"] == pytest.approx(round(config.nondigits * 5000) / training)
+    assert prior["expected"] == config.nondigit_prior
+    assert prior["logit_shift"] == pytest.approx(calibration.prior_shift(prior["trained"], prior["expected"]))
     model = keras.saving.load_model(out / "model.keras")
     images = to_model_input(mnist.x_test[-500:])
     calibrated = model.predict(images, verbose=0)
     layer = model.get_layer(OUTPUT_LAYER)
-    layer.set_weights([w * fitted["temperature"] for w in layer.get_weights()])  # undo the fold
+    kernel, bias = layer.get_weights()
+    bias[NOT_A_DIGIT] -= prior["logit_shift"]
+    layer.set_weights([kernel * fitted["temperature"], bias * fitted["temperature"]])  # undo both folds
     as_trained = model.predict(images, verbose=0)
-    assert np.array_equal(calibrated.argmax(1), as_trained.argmax(1))
-    assert np.allclose(calibrated, calibration.scaled(as_trained, fitted["temperature"]), atol=1e-5)
+    assert np.array_equal(calibrated[:, :NOT_A_DIGIT].argmax(1), as_trained[:, :NOT_A_DIGIT].argmax(1))
+    expected = calibration.with_prior_shift(calibration.scaled(as_trained, fitted["temperature"]), prior["logit_shift"])
+    assert np.allclose(calibrated, expected, atol=1e-5)
+
+
+def test_without_nondigits_the_prior_is_left_alone():
+    """--nondigits 0: no share to move from, so nothing is folded and metrics.json says so."""
+    from pipeline.train.loop import expect_nondigits
+    from pipeline.train.model import OUTPUT_LAYER, build_model
+
+    model = build_model(ModelConfig(filters=(4, 4, 4), dense_units=8))
+    before = [w.copy() for w in model.get_layer(OUTPUT_LAYER).get_weights()]
+    lines = []
+    assert expect_nondigits(model, 0.0, 0.05, lines.append) is None
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_layer(OUTPUT_LAYER).get_weights()))
+    assert lines == ["prior: none (no non-digits trained on; --nondigits 0)"]
 
 
 @pytest.mark.slow  # trains on real MNIST
