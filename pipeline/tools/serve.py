@@ -21,6 +21,7 @@ import functools
 import gzip
 import http.server
 import io
+import mimetypes
 import os
 import sys
 import threading
@@ -35,6 +36,20 @@ MAX_AGE_S = 600  # GitHub Pages' Cache-Control: max-age
 GZIP_TYPES = ("text/", "application/javascript", "application/json", "application/manifest+json", "application/wasm",
               "image/svg+xml")  # content types sent gzip-encoded (prefixes), as GitHub Pages does; PNGs go as they are
 GZIP_LEVEL = 6  # zlib's default, what web servers use on the fly
+
+
+def content_type(path: Path) -> str:
+    """The Content-Type the server (and GitHub Pages) gives the file at `path`: SimpleHTTPRequestHandler's
+    guess with MIME_TYPES first."""
+    types = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
+    return types.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def body(path: Path) -> bytes:
+    """The response body for the file at `path` to a browser (one that accepts gzip): gzip-encoded when its
+    type is one of GZIP_TYPES, as it is otherwise."""
+    data = path.read_bytes()
+    return gzip.compress(data, GZIP_LEVEL, mtime=0) if content_type(path).startswith(GZIP_TYPES) else data
 
 
 class Sent(NamedTuple):
@@ -81,7 +96,6 @@ class _CountingWriter:
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
     base = "/"
 
     def send_head(self):
@@ -94,10 +108,13 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         path = self.translate_path(self.path)
         if os.path.isdir(path) and self.path.split("?")[0].endswith("/"):
             path = os.path.join(path, "index.html")
-        ctype = self.guess_type(path)
+        ctype = content_type(Path(path))
         if os.path.isfile(path) and ctype.startswith(GZIP_TYPES) and "gzip" in self.headers.get("Accept-Encoding", ""):
             return self._send_gzip(path, ctype)
         return super().send_head()
+
+    def guess_type(self, path) -> str:  # for the responses SimpleHTTPRequestHandler sends as they are
+        return content_type(Path(path))
 
     def _send_gzip(self, path: str, ctype: str):
         """The file at `path` gzip-encoded, or 304 when the client's copy is current (If-Modified-Since)."""
@@ -107,16 +124,15 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             self.send_response(304)
             self.end_headers()
             return None
-        with open(path, "rb") as f:
-            body = gzip.compress(f.read(), GZIP_LEVEL, mtime=0)
+        encoded = body(Path(path))
         self.send_response(200)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Encoding", "gzip")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(encoded)))
         self.send_header("Last-Modified", self.date_time_string(modified))
         self.send_header("Vary", "Accept-Encoding")
         self.end_headers()
-        return io.BytesIO(body)
+        return io.BytesIO(encoded)
 
     def setup(self):
         super().setup()

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from pipeline.tools.serve import Link, MAX_AGE_S, serve_in_background
+from pipeline.tools.serve import Link, MAX_AGE_S, body, serve_in_background
 from tests.helpers import ctrl_c_reaches_child, start_cli
 
 
@@ -68,6 +68,22 @@ def test_text_and_wasm_go_gzip_with_pages_cache_header_and_everything_sent_is_lo
         ("/digits/", 200), ("/digits/w.wasm?v=1", 200), ("/digits/i.png", 200), ("/digits/index.html", 200), ("/digits/", 304)])
     # Bytes on the wire: the compressed body and the headers.
     assert len(page_body) < sent["/digits/", 200].bytes < len(page_body) + 500 < len(plain_body)
+
+
+def test_body_is_what_a_browser_is_sent(site):
+    """serve.body, which the benchmarks use to size a download without a server: the bytes of each response."""
+    (site / "model.json").write_text('{"weights": ' + "[0.5]" * 300 + "}")
+    (site / "group1-shard1of1.bin").write_bytes(bytes(range(256)) * 20)
+    server, url = serve_in_background(site, base="/digits/")
+    try:
+        sent = {name: get(url, f"/digits/{name}", {"Accept-Encoding": "gzip"})
+                for name in ("index.html", "w.wasm", "i.png", "model.json", "group1-shard1of1.bin")}
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert {name: response_body for name, (_, response_body) in sent.items()} == {name: body(site / name) for name in sent}
+    assert {name for name, (response, _) in sent.items() if response.getheader("Content-Encoding") == "gzip"} == {
+        "index.html", "w.wasm", "model.json"}, "the weights and the PNG go as they are"
 
 
 def test_a_link_delays_every_response_and_paces_the_bytes(site):
