@@ -38,11 +38,13 @@ GZIP_TYPES = ("text/", "application/javascript", "application/json", "applicatio
 GZIP_LEVEL = 6  # zlib's default, what web servers use on the fly
 
 
+EXTENSION_TYPES = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
+
+
 def content_type(path: Path) -> str:
     """The Content-Type the server (and GitHub Pages) gives the file at `path`: SimpleHTTPRequestHandler's
     guess with MIME_TYPES first."""
-    types = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
-    return types.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return EXTENSION_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
 def body(path: Path) -> bytes:
