@@ -116,6 +116,7 @@ def test_cli_names_a_malformed_csv_and_writes_nothing(tmp_path, mnist):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # trains on real MNIST
 def test_train_on_a_kaggle_csv_end_to_end(tmp_path, mnist):
     path = kaggle_csv(tmp_path / "train.csv", mnist.x_train[:280], mnist.y_train[:280])
     result = CliRunner().invoke(main, ["train", "--data", str(path), "--artifacts", str(tmp_path / "a"), "--epochs", "1",

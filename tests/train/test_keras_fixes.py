@@ -173,6 +173,7 @@ print("tensorflow after saving without it:", "tensorflow" in sys.modules)
 """
 
 
+@pytest.mark.slow  # starts a second Python on the JAX backend
 def test_on_jax_seeding_and_saving_leave_tensorflow_unimported():
     result = subprocess.run([sys.executable, "-c", JAX_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300,
                             env={**os.environ, "PYTHONPATH": str(ROOT), "KERAS_BACKEND": "jax"})
