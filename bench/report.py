@@ -440,6 +440,13 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
      "default model's epochs in 67-83 s", "make test: 578 passed, pytest 14 min 29 s, all of .ci/run 16 min 42 s "
      "(user+sys CPU 23 min 35 s); make test-fast: pytest 90.1 s, 91.3 s with make", "CI=true bash .ci/run; "
      "make test-fast", "2-core AMD EPYC, no GPU, quiet", "2026-12-01"],
+    ["the whole suite and the fast tests from a fresh clone at 69fd9f5 (the Kaggle CSV training run and the JAX "
+     "subprocess moved from the fast tests to the slow ones), make test alone, then make test-fast twice; the fast "
+     "tests in the installed tree the same evening before it and the same hour after it",
+     "make test: 591 pytest + 66 node tests passed, pytest 17 min 47 s, all of make test 18 min 1 s (user+sys CPU "
+     "26 min 12 s); make test-fast (426 tests, 2 workers): pytest 96.3 s, 95.4 s; installed: 85.0, 87.8 s before, "
+     "99.9 s after: this host's hour moves it more than 90 s leaves room for", "make test; make test-fast",
+     "2-core AMD EPYC, no GPU", "2026-12-02"],
     ["pen-up event → the reading painted (bench_page's 50 7-like strokes, a frame per mouse event), the shipped "
      "8-epoch model built with the page before and after readings ran back to back and a pen-up that adds no ink "
      "showed the reading of that ink (issue 13 asks ≤ 16 ms at device pixel ratio 2); two runs of each, "
