@@ -2,16 +2,20 @@
 
     python -m bench.bench_personal --dist dist        # -> bench/results/personal.json
 
-One imagined visitor (`bench.numerals.Hand`) writes the Eastern Arabic-Indic
-numerals ٢ ٣ ٤ ٧ ٨, which no MNIST model reads, with the mouse in headless
-Chromium. They write 5 of each and correct each reading by tapping the right
-row of #probabilities (the page adapts after each); then 20 fresh ones of each
-are read. Measured (issue 12's floors):
-  learns        the fresh numerals read right after teaching (≥ 90 %); for scale,
-                how the shipped model read the 25 taught ones before each correction
+Six imagined visitors (`bench.numerals.Hand`, one per seed in WRITERS), each in
+a browser of their own, write the Eastern Arabic-Indic numerals ٢ ٣ ٤ ٧ ٨, which
+no MNIST model reads, with the mouse in headless Chromium. Each writes 5 of each
+and corrects each reading by tapping the right row of #probabilities (the page
+adapts after each); then 20 fresh ones of each are read. One writer is a sample
+of one: the same model reads 85-95 % of different writers' numerals. Measured
+(issue 12's floors):
+  learns        the fresh numerals read right after teaching, all writers
+                together (≥ 90 %), and the worst writer's; for scale, how the
+                shipped model read the taught ones before each correction
   forgets not   predictMnist on the 10,000 MNIST test images before teaching and
-                after: the drop (≤ 0.3 points); MNIST test digits traced into
-                strokes and drawn with the mouse, read by the personal model (≥ 97 %)
+                after: the largest drop over the writers (≤ 0.3 points); MNIST
+                test digits traced into strokes and drawn with the mouse, read by
+                the first writer's personal model (≥ 97 %)
   quick         each adaptation, from the tap's event timeStamp to #personal's
                 data-state="personal" (≤ 2 s), and the longest gap between two
                 animation frames of the page meanwhile (the pad stays responsive)
@@ -40,7 +44,8 @@ DROP_CEILING = 0.003  # issue 12: MNIST test accuracy may drop this much
 DRAWN_FLOOR = 0.97  # issue 12: the drawn-digit test, read by the personal model
 ADAPT_CEILING_MS = 2000  # issue 12: one adaptation
 TAUGHT_PER_LABEL, FRESH_PER_LABEL = 5, 20
-SEED = 12  # the hand, and the MNIST digits drawn
+SEED = 12  # the MNIST digits drawn
+WRITERS = (SEED, 1, 2, 3, 4, 5)  # the imagined writers' seeds: their hands and where on the pad they write
 # Times each adaptation: the tap's event timeStamp to the attribute change, and the longest frame gap meanwhile.
 ADAPT_PROBE = """() => {
   const personal = document.querySelector('#personal');
@@ -94,12 +99,13 @@ def mnist_accuracy(page, mnist) -> float:
     return float(np.mean(np.concatenate(predicted) == mnist.y_test))
 
 
-def teach_and_measure(session: Session, mnist, drawn: int) -> dict:
+def teach_and_measure(session: Session, mnist, drawn: int, writer: int = SEED) -> dict:
+    """One writer, in a browser context of their own: teach, read fresh numerals, then draw `drawn` MNIST digits."""
     context = session.context()
     page = session.open(context)
     box = page.locator("#pad").bounding_box()
-    rng = np.random.default_rng(SEED)
-    hand = Hand(SEED)
+    rng = np.random.default_rng(writer)
+    hand = Hand(writer)
     before = mnist_accuracy(page, mnist)
     page.evaluate(ADAPT_PROBE)
     first_read = []  # the first round, before each correction: read by the shipped model, then by what it learnt so far
@@ -124,36 +130,50 @@ def teach_and_measure(session: Session, mnist, drawn: int) -> dict:
     page.wait_for_selector('#personal[data-examples="0"][data-state="shipped"]')
     shipped = np.argmax(page.evaluate(BATCH_PREDICT, base64.b64encode(np.asarray(seen, np.uint8).tobytes()).decode()), 1)
     context.close()
-    return {"before": before, "after": after, "first_read": first_read, "fresh": fresh, "digits": digits,
+    return {"writer": writer, "before": before, "after": after, "first_read": first_read, "fresh": fresh, "digits": digits,
             "shipped_fresh": [int(p) == label for p, (label, _) in zip(shipped, fresh)],
             "adapt_ms": adapt["times"], "frame_gap_ms": adapt["gaps"]}
 
 
-def rows_of(r: dict) -> list[list]:
-    right = sum(shown == str(label) for label, shown in r["fresh"])
-    per_label = {label: sum(shown == str(label) for lab, shown in r["fresh"] if lab == label) for label in LABELS}
-    drawn_right = sum(shown == str(label) for label, shown in r["digits"])
-    times, gaps = summary(r["adapt_ms"]), summary(r["frame_gap_ms"])
-    drop = r["before"] - r["after"]
+def rows_of(writers: list[dict]) -> list[list]:
+    """The rows of personal.json from each writer's teach_and_measure; the drawn MNIST digits are the first writer's."""
+    fresh = [read for r in writers for read in r["fresh"]]
+    shipped_fresh = [right for r in writers for right in r["shipped_fresh"]]
+    right = sum(shown == str(label) for label, shown in fresh)
+    each = [sum(shown == str(label) for label, shown in r["fresh"]) for r in writers]
+    worst = int(np.argmin(each))
+    per_label = {label: sum(shown == str(label) for lab, shown in fresh if lab == label) for label in LABELS}
+    per_writer = FRESH_PER_LABEL * len(LABELS)
+    digits = writers[0]["digits"]
+    drawn_right = sum(shown == str(label) for label, shown in digits)
+    adapt_ms = [ms for r in writers for ms in r["adapt_ms"]]
+    times = summary(adapt_ms)
+    gaps = summary([ms for r in writers for ms in r["frame_gap_ms"]])
+    most_forgetful = max(writers, key=lambda r: r["before"] - r["after"])
+    drop = most_forgetful["before"] - most_forgetful["after"]
     numeral = dict(zip(range(10), "٠١٢٣٤٥٦٧٨٩"))
-    first = r["first_read"]
+    round_1 = [read for r in writers for read in r["first_read"][: len(LABELS)]]
+    later = [read for r in writers for read in r["first_read"][len(LABELS) :]]
     return [
-        ["the same fresh numerals, read by the shipped model", f"{sum(r['shipped_fresh'])}/{len(r['shipped_fresh'])}",
-         round(100 * np.mean(r["shipped_fresh"]), 1), None],
-        ["fresh numerals read right after teaching", f"{right}/{len(r['fresh'])}", round(100 * right / len(r["fresh"]), 1),
-         f"≥ {LEARNT_FLOOR:.0%}"],
-        *[[f"  {numeral[label]} (taught as {label})", f"{per_label[label]}/{FRESH_PER_LABEL}",
-           round(100 * per_label[label] / FRESH_PER_LABEL, 1), None] for label in LABELS],
-        ["taught numerals read right before their correction: round 1 (shipped model)", f"{sum(first[:5])}/5",
-         round(100 * np.mean(first[:5]), 1), None],
-        ["  rounds 2-5 (the model learnt so far)", f"{sum(first[5:])}/{len(first[5:])}", round(100 * np.mean(first[5:]), 1), None],
-        ["MNIST test, shipped model in the page (predictMnist)", 10000, round(100 * r["before"], 2), None],
-        ["MNIST test, personal model in the page", 10000, round(100 * r["after"], 2), None],
+        ["the same fresh numerals, read by the shipped model", f"{sum(shipped_fresh)}/{len(shipped_fresh)}",
+         round(100 * np.mean(shipped_fresh), 1), None],
+        [f"fresh numerals read right after teaching, {len(writers)} writers", f"{right}/{len(fresh)}",
+         round(100 * right / len(fresh), 1), f"≥ {LEARNT_FLOOR:.0%}"],
+        [f"  the worst writer's (each writer's: {', '.join(map(str, each))} of {per_writer})",
+         f"{each[worst]}/{per_writer}", round(100 * each[worst] / per_writer, 1), None],
+        *[[f"  {numeral[label]} (taught as {label})", f"{per_label[label]}/{FRESH_PER_LABEL * len(writers)}",
+           round(100 * per_label[label] / (FRESH_PER_LABEL * len(writers)), 1), None] for label in LABELS],
+        ["taught numerals read right before their correction: round 1 (shipped model)", f"{sum(round_1)}/{len(round_1)}",
+         round(100 * np.mean(round_1), 1), None],
+        ["  rounds 2-5 (the model learnt so far)", f"{sum(later)}/{len(later)}", round(100 * np.mean(later), 1), None],
+        ["MNIST test, shipped model in the page (predictMnist)", 10000, round(100 * most_forgetful["before"], 2), None],
+        ["MNIST test, personal model in the page (the writer whose model dropped most)", 10000,
+         round(100 * most_forgetful["after"], 2), None],
         ["drop, points", None, round(100 * drop, 2), f"≤ {100 * DROP_CEILING:.1f}"],
-        ["MNIST test digits drawn with the mouse, personal model", f"{drawn_right}/{len(r['digits'])}",
-         round(100 * drawn_right / max(len(r["digits"]), 1), 1), f"≥ {DRAWN_FLOOR:.0%}"],
+        ["MNIST test digits drawn with the mouse, the first writer's personal model", f"{drawn_right}/{len(digits)}",
+         round(100 * drawn_right / max(len(digits), 1), 1), f"≥ {DRAWN_FLOOR:.0%}"],
         ["one adaptation, tap → personal model in use, median ms (p90)", times["n"], times["median_ms"],
-         f"≤ {ADAPT_CEILING_MS} (p90 {times['p90_ms']}, max {round(max(r['adapt_ms']), 1)})"],
+         f"≤ {ADAPT_CEILING_MS} (p90 {times['p90_ms']}, max {round(max(adapt_ms), 1)})"],
         ["longest gap between frames during an adaptation, median ms (p90)", gaps["n"], gaps["median_ms"], f"p90 {gaps['p90_ms']}"],
     ]
 
@@ -172,15 +192,17 @@ def main(dist: Path, results_dir: Path, drawn: int, chromium: str, command_line:
     """Teach the page a hand of Eastern Arabic-Indic numerals; write bench/results/personal.json."""
     command_line = command_line or " ".join(["python -m bench.bench_personal", *sys.argv[1:]])
     mnist = load_mnist(log=lambda *_: None)
-    result, machine = measure_site(dist, chromium, lambda session: teach_and_measure(session, mnist, drawn))
+    writers, machine = measure_site(dist, chromium, lambda session: [
+        teach_and_measure(session, mnist, drawn if writer == SEED else 0, writer) for writer in WRITERS])
     chromium_version = machine["chromium"]
     columns = ["measure", "n", "value (% or ms)", "issue 12"]
-    rows = rows_of(result)
+    rows = rows_of(writers)
     notes = (f"{dist} served on 127.0.0.1 under {BASE}, headless Chromium {chromium_version}, a 900×900 viewport, wasm. "
-             f"One hand (bench.numerals.Hand, seed {SEED}) writes ٢ ٣ ٤ ٧ ٨ with the mouse, each 0.4-0.8 of the pad's "
-             f"height: {TAUGHT_PER_LABEL} of each taught through #probabilities (an adaptation after each), then "
+             f"{len(WRITERS)} writers (bench.numerals.Hand, seeds {', '.join(map(str, WRITERS))}), each in a browser "
+             f"context of their own, write ٢ ٣ ٤ ٧ ٨ with the mouse, each 0.4-0.8 of the pad's height: "
+             f"{TAUGHT_PER_LABEL} of each taught through #probabilities (an adaptation after each), then "
              f"{FRESH_PER_LABEL} fresh ones of each read. Then {drawn} MNIST test digits (seed {SEED}) traced by "
-             "pipeline.data.handwriting and drawn the same way.")
+             "pipeline.data.handwriting and drawn the same way, read by the first writer's personal model.")
     path = save_result("personal", title="Page: learning a visitor's hand (Eastern Arabic-Indic numerals)",
                        command=command_line, columns=columns, rows=rows, notes=notes, extra_machine=machine,
                        results_dir=results_dir)

@@ -217,8 +217,8 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
      "held-out non-digits on the page 132/140 (139; the arrow 13/20), first visit 442 KB (454); fresh numerals "
      "read right after teaching 88/100 (93/100; issue 12 ≥ 90 %, MISSED: the bench's hand's ٧ shown ? 10 times "
      "in 20). Writers 12, 1-5: 16-16-64 88, 94, 96, 92, 89, 91 (550/600); the default 93, 93, 95, 94, 85, 90 "
-     "(550/600): the two learn a hand alike, and each misses 90 % for some writer, so the bench's one writer "
-     "decides the floor. Not made the default while make bench measures one writer",
+     "(550/600): the two learn a hand alike, and each misses 90 % for some writer, so one writer decided the floor "
+     "(make bench-personal measures these six writers since). Not made the default in this stop",
      "make bench BENCH_ARTIFACTS=A (after pipeline train --config C, model.filters [16, 16, 64]); "
      "bench_personal.teach_and_measure with SEED 12, 1-5 and drawn 10 on each model's dist",
      "2-core AMD EPYC, no GPU, Chromium 156, quiet", "2026-12-02"],
