@@ -7,8 +7,8 @@ a browser of their own, write the Eastern Arabic-Indic numerals ٢ ٣ ٤ ٧ ٨, 
 no MNIST model reads, with the mouse in headless Chromium. Each writes 5 of each
 and corrects each reading by tapping the right row of #probabilities (the page
 adapts after each); then 20 fresh ones of each are read. One writer is a sample
-of one: the same model reads 85-95 % of different writers' numerals. Measured
-(issue 12's floors):
+of one: how well the page learns a hand differs from writer to writer by more
+than it differs between two models (BENCHMARKS.md). Measured (issue 12's floors):
   learns        the fresh numerals read right after teaching, all writers
                 together (≥ 90 %), and the worst writer's; for scale, how the
                 shipped model read the taught ones before each correction
@@ -130,7 +130,7 @@ def teach_and_measure(session: Session, mnist, drawn: int, writer: int = SEED) -
     page.wait_for_selector('#personal[data-examples="0"][data-state="shipped"]')
     shipped = np.argmax(page.evaluate(BATCH_PREDICT, base64.b64encode(np.asarray(seen, np.uint8).tobytes()).decode()), 1)
     context.close()
-    return {"writer": writer, "before": before, "after": after, "first_read": first_read, "fresh": fresh, "digits": digits,
+    return {"before": before, "after": after, "first_read": first_read, "fresh": fresh, "digits": digits,
             "shipped_fresh": [int(p) == label for p, (label, _) in zip(shipped, fresh)],
             "adapt_ms": adapt["times"], "frame_gap_ms": adapt["gaps"]}
 
