@@ -143,7 +143,7 @@ def rows_of(writers: list[dict]) -> list[list]:
     each = [sum(shown == str(label) for label, shown in r["fresh"]) for r in writers]
     worst = int(np.argmin(each))
     per_label = {label: sum(shown == str(label) for lab, shown in fresh if lab == label) for label in LABELS}
-    per_writer = FRESH_PER_LABEL * len(LABELS)
+    per_writer, per_numeral = FRESH_PER_LABEL * len(LABELS), FRESH_PER_LABEL * len(writers)
     digits = writers[0]["digits"]
     drawn_right = sum(shown == str(label) for label, shown in digits)
     adapt_ms = [ms for r in writers for ms in r["adapt_ms"]]
@@ -161,8 +161,8 @@ def rows_of(writers: list[dict]) -> list[list]:
          round(100 * right / len(fresh), 1), f"≥ {LEARNT_FLOOR:.0%}"],
         [f"  the worst writer's (each writer's: {', '.join(map(str, each))} of {per_writer})",
          f"{each[worst]}/{per_writer}", round(100 * each[worst] / per_writer, 1), None],
-        *[[f"  {numeral[label]} (taught as {label})", f"{per_label[label]}/{FRESH_PER_LABEL * len(writers)}",
-           round(100 * per_label[label] / (FRESH_PER_LABEL * len(writers)), 1), None] for label in LABELS],
+        *[[f"  {numeral[label]} (taught as {label})", f"{per_label[label]}/{per_numeral}",
+           round(100 * per_label[label] / per_numeral, 1), None] for label in LABELS],
         ["taught numerals read right before their correction: round 1 (shipped model)", f"{sum(round_1)}/{len(round_1)}",
          round(100 * np.mean(round_1), 1), None],
         ["  rounds 2-5 (the model learnt so far)", f"{sum(later)}/{len(later)}", round(100 * np.mean(later), 1), None],
