@@ -117,7 +117,7 @@ bench-personal: bench-build system-deps  ## the page learning a hand of Eastern 
 	$(BIN)/python -m bench.bench_personal --dist $(BENCH_DIST) --command "make bench-personal"
 
 bench-lighthouse: setup system-deps  ## Lighthouse scores of a fresh build of $(BENCH_ARTIFACTS) (bench/lighthouse.py builds it)
-	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python -m bench.lighthouse --artifacts $(BENCH_ARTIFACTS) --runs 3
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python -m bench.lighthouse --artifacts $(BENCH_ARTIFACTS) --runs 3 --command "make bench-lighthouse"
 
 bench-browser-training: bench-build system-deps  ## training in the browser page of $(BENCH_DIST)
 	$(BIN)/python -m bench.browser_training --dist $(BENCH_DIST)

@@ -20,7 +20,7 @@ PROFILES: dict[str, TrainConfig] = {
     # Batches of 512 (4× the default) keep a GPU busy; the peak rate follows the sqrt rule for the 4×
     # batch (3e-3 × √4), below the linear rule's 1.2e-2; half an epoch of warm-up is a few dozen steps.
     "fast": TrainConfig(epochs=8, batch_size=512, learning_rate=6e-3, warmup_epochs=0.5),
-    # Twice the default's filters and dense units, trained much longer: the augmentation and heavier
+    # Wider filters and twice the default's dense units, trained much longer: the augmentation and heavier
     # dropout keep it from overfitting.
     "accurate": TrainConfig(epochs=30, batch_size=128, learning_rate=3e-3,
                             model=ModelConfig(filters=(32, 64, 128), dense_units=256, dropout=0.25, dense_dropout=0.4)),

@@ -43,10 +43,10 @@ def test_augmentation_strength_zero_is_off(mnist):
     np.testing.assert_array_equal(np.asarray(DigitAugmentation(strength=0.0)(x, training=True)), x)
 
 
-def test_default_network_is_the_cheap_16_32_64_64_one():
+def test_default_network_is_the_cheap_16_16_64_64_one():
     model = build_model()
     convs = [layer.filters for layer in model.layers if hasattr(layer, "filters")]
-    assert convs == [16, 32, 64, 64]
+    assert convs == [16, 16, 64, 64]
     assert model.get_layer("dense").input.shape[-1] == 3 * 3 * 64, "the last conv makes the dense layer's input small"
     assert model.count_params() < 150_000, "uint8 weights within issue 13's 150 KB"
     assert model.get_layer("probabilities").dtype_policy.compute_dtype == "float32"

@@ -130,7 +130,7 @@ def test_profiles_are_valid_and_distinct(captured):
         assert cli("--profile", name).exit_code == 0
         assert captured[-1][0] == expected
     assert PROFILES["default"] == TrainConfig()
-    assert PROFILES["default"].model.filters == (16, 32, 64) and PROFILES["default"].epochs == 8
+    assert PROFILES["default"].model.filters == (16, 16, 64) and PROFILES["default"].epochs == 8
     assert PROFILES["fast"].batch_size > PROFILES["default"].batch_size > 0
     assert PROFILES["accurate"].epochs > PROFILES["default"].epochs
 
