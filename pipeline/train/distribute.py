@@ -61,8 +61,11 @@ def split_cpu(replicas: int) -> None:
     Must run before the backend initialises its devices (first device query).
     """
     if keras.backend.backend() == "jax":
+        # each logical device computes on its own thread: with XLA's shared intra-op pool on a busy
+        # machine, one device's all-reduce can wait past XLA's 40 s limit for the other to be scheduled
         flags = os.environ.get("XLA_FLAGS", "")
-        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={replicas}".strip()
+        os.environ["XLA_FLAGS"] = (f"{flags} --xla_force_host_platform_device_count={replicas}"
+                                   " --xla_cpu_multi_thread_eigen=false").strip()
         return
     import tensorflow as tf
 
