@@ -468,6 +468,19 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
      "26 min 12 s); make test-fast (426 tests, 2 workers): pytest 96.3 s, 95.4 s; installed: 85.0, 87.8 s before, "
      "99.9 s after: this host's hour moves it more than 90 s leaves room for", "make test; make test-fast",
      "2-core AMD EPYC, no GPU", "2026-12-02"],
+    ["the whole suite and the fast tests on a 2-core Intel Xeon with the 16-16-64 default: a fresh clone at "
+     "bb65d58 (make setup from pip's cache 1 min 19 s; MNIST cached), make test alone, then make test-fast, then "
+     "make train export build; before it, the installed tree three times (3 xdist workers; 4; 3 with a plugin "
+     "recording when each test started and ended)",
+     "fresh clone: make test 591 pytest + 66 node tests passed, pytest 7 min 49 s, all of make test 7 min 56 s "
+     "(user+sys CPU 11 min 24 s); make test-fast 426 passed, pytest 53.0 s, 54.2 s with make; make train export "
+     "build 5 min 24 s (99.54 %, tfjs 99.55 %). Installed: 7 min 58 s (the JAX test failed: XLA's all-reduce on "
+     "split CPUs waited past its 40 s limit; one thread per device since), 8 min 17 s with 4 workers, 8 min 53 s with the plugin; make test-fast 48 s. "
+     "In the recorded run every worker was busy from 19 s (collection) to the end, with no idle tail, and the "
+     "real model was ready at 161 s: the suite is bound by CPU, and it meets 8 minutes on this CPU in some "
+     "runs, not all",
+     "make test; make test-fast; make train export build; make test TEST_WORKERS=4",
+     "2-core Intel Xeon, no GPU, quiet", "2026-12-02"],
     ["pen-up event → the reading painted (bench_page's 50 7-like strokes, a frame per mouse event), the shipped "
      "8-epoch model built with the page before and after readings ran back to back and a pen-up that adds no ink "
      "showed the reading of that ink (issue 13 asks ≤ 16 ms at device pixel ratio 2); two runs of each, "
