@@ -480,14 +480,15 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
     ["the whole suite and the fast tests on a 2-core Intel Xeon with the 16-16-64 default: a fresh clone at "
      "bb65d58 (make setup from pip's cache 1 min 19 s; MNIST cached), make test alone, then make test-fast, then "
      "make train export build; before it, the installed tree three times (3 xdist workers; 4; 3 with a plugin "
-     "recording when each test started and ended)",
+     "recording when each test started and ended); after it, a second fresh clone at 1605eba, make test alone",
      "fresh clone: make test 591 pytest + 66 node tests passed, pytest 7 min 49 s, all of make test 7 min 56 s "
      "(user+sys CPU 11 min 24 s); make test-fast 426 passed, pytest 53.0 s, 54.2 s with make; make train export "
      "build 5 min 24 s (99.54 %, tfjs 99.55 %). Installed: 7 min 58 s (the JAX test failed: XLA's all-reduce on "
      "split CPUs waited past its 40 s limit; one thread per device since), 8 min 17 s with 4 workers, 8 min 53 s with the plugin; make test-fast 48 s. "
      "In the recorded run every worker was busy from 19 s (collection) to the end, with no idle tail, and the "
-     "real model was ready at 161 s: the suite is bound by CPU, and it meets 8 minutes on this CPU in some "
-     "runs, not all",
+     "real model was ready at 161 s: the suite is bound by CPU. The second fresh clone: 591 + 66 passed, pytest "
+     "7 min 34 s, all of make test 7 min 41 s. This host trains 1.5× as fast per image as the Intel Xeon of "
+     "2026-11-29 and 2.3× the AMD EPYC (17-18 min for the suite): 8 minutes holds on fast hosts only",
      "make test; make test-fast; make train export build; make test TEST_WORKERS=4",
      "2-core Intel Xeon, no GPU, quiet", "2026-12-02"],
     ["pen-up event → the reading painted (bench_page's 50 7-like strokes, a frame per mouse event), the shipped "
