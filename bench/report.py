@@ -487,8 +487,8 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
      "split CPUs waited past its 40 s limit; one thread per device since), 8 min 17 s with 4 workers, 8 min 53 s with the plugin; make test-fast 48 s. "
      "In the recorded run every worker was busy from 19 s (collection) to the end, with no idle tail, and the "
      "real model was ready at 161 s: the suite is bound by CPU. The second fresh clone: 591 + 66 passed, pytest "
-     "7 min 34 s, all of make test 7 min 41 s. This host trains 1.5× as fast per image as the Intel Xeon of "
-     "2026-11-29 and 2.3× the AMD EPYC (17-18 min for the suite): 8 minutes holds on fast hosts only",
+     "7 min 34 s, all of make test 7 min 41 s. This host trains 2.3× as fast as the AMD EPYC (the throughput "
+     "rows above), where the suite took 17-18 min: 8 minutes holds on a fast host only",
      "make test; make test-fast; make train export build; make test TEST_WORKERS=4",
      "2-core Intel Xeon, no GPU, quiet", "2026-12-02"],
     ["pen-up event → the reading painted (bench_page's 50 7-like strokes, a frame per mouse event), the shipped "
