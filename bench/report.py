@@ -489,7 +489,9 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
      "In the recorded run every worker was busy from 19 s (collection) to the end, with no idle tail, and the "
      "real model was ready at 161 s: the suite is bound by CPU. The second fresh clone: 591 + 66 passed, pytest "
      "7 min 34 s, all of make test 7 min 41 s. This host trains 2.3× as fast as the AMD EPYC (the throughput "
-     "rows above), where the suite took 17-18 min: 8 minutes holds on a fast host only",
+     "rows above), where the suite took 17-18 min: 8 minutes holds on a fast host only. A third fresh clone at "
+     "af69c58, make test with its setup (venv from pip's cache) then make train export build: 591 + 66 passed, "
+     "pytest 6 min 10 s, all of make test 7 min 18 s; make train export build 4 min 42 s (99.54 %)",
      "make test; make test-fast; make train export build; make test TEST_WORKERS=4",
      "2-core Intel Xeon, no GPU, quiet", "2026-12-02"],
     ["pen-up event → the reading painted (bench_page's 50 7-like strokes, a frame per mouse event), the shipped "
