@@ -120,7 +120,7 @@ bench-lighthouse: setup system-deps  ## Lighthouse scores of a fresh build of $(
 	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python -m bench.lighthouse --artifacts $(BENCH_ARTIFACTS) --runs 3 --command "make bench-lighthouse"
 
 bench-browser-training: bench-build system-deps  ## training in the browser page of $(BENCH_DIST)
-	$(BIN)/python -m bench.browser_training --dist $(BENCH_DIST)
+	$(BIN)/python -m bench.browser_training --dist $(BENCH_DIST) --command "make bench-browser-training"
 
 bench-report: setup  ## bench/results/*.json -> BENCHMARKS.md
 	$(BIN)/python -m bench.report

@@ -17,6 +17,7 @@ the tests do.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -70,8 +71,10 @@ def run_one(playwright, chromium: str, url: str, backend: str, seconds: float, e
 @click.option("--seconds", type=click.FloatRange(min=5), default=60, show_default=True, help="Time cap per backend; then Stop.")
 @click.option("--epochs", type=click.IntRange(min=1), default=6, show_default=True, help="Epochs asked for (the page's default is 6).")
 @click.option("--chromium", default="/usr/bin/chromium", show_default=True, help="Chromium executable.")
-def main(dist, backends, seconds, epochs, chromium):
+@click.option("--command", "command_line", default=None, help="The command recorded in the results [default: this one].")
+def main(dist, backends, seconds, epochs, chromium, command_line):
     """Measure training in the browser per backend; write bench/results/browser_training.json."""
+    command_line = command_line or " ".join(["python -m bench.browser_training", *sys.argv[1:]])
     server, url = serve_in_background(dist, base=BASE)
     rows = []
     loads = []  # 1-minute load average as each backend starts: these figures scale with how busy the cores are
@@ -95,7 +98,7 @@ def main(dist, backends, seconds, epochs, chromium):
     path = save_result(
         "browser_training",
         title="Training in the browser (train.html), per tfjs backend",
-        command=f"make bench-browser-training  # python -m bench.browser_training --seconds {seconds:g} --epochs {epochs}",
+        command=command_line,
         columns=["backend", "images/s", "images trained", "training s", "held-out accuracy %", "run"],
         rows=rows,
         notes=(f"headless Chromium, the page's model (20,746 parameters, batch 64, Adam 0.005 cosine, each image shifted "
