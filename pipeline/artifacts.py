@@ -84,7 +84,8 @@ def check_fields(value, shape: dict, path: Path, where: str = "") -> None:
 
 def _is(value, kind) -> bool:
     if kind is NUMBER:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        # an int is finite however large (math.isfinite would overflow converting a huge one to float)
+        return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and math.isfinite(value)
     return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
 
 

@@ -124,3 +124,15 @@ def test_export_refuses_a_model_below_the_floor(tmp_path, mnist):
                                             r"is below the 95% floor .* pass --allow-weak"):
         export(tmp_path, ExportConfig(parity_images=1000), node_modules=NODE_MODULES, log=lambda *a: None)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"], "nothing converted or written"
+
+
+@pytest.mark.parametrize("value, accepted", [(10**400, True), (-(10**400), True), (1.5, True), (float("nan"), False),
+                                             (float("inf"), False), (True, False), ("1", False)])
+def test_a_number_field_takes_any_int_and_finite_float(tmp_path, value, accepted):
+    """An int too large for a float is still a number: checking it must not crash converting it."""
+    shape, path = {"n": artifacts.NUMBER}, tmp_path / "metrics.json"
+    if accepted:
+        artifacts.check_fields({"n": value}, shape, path)
+    else:
+        with pytest.raises(ArtifactError, match="'n' missing or not a number"):
+            artifacts.check_fields({"n": value}, shape, path)
