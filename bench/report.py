@@ -518,6 +518,15 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
      "pytest 6 min 10 s, all of make test 7 min 18 s; make train export build 4 min 42 s (99.54 %)",
      "make test; make test-fast; make train export build; make test TEST_WORKERS=4",
      "2-core Intel Xeon, no GPU, quiet", "2026-12-02"],
+    ["the README's two commands from a fresh clone at fe2a28d on the 2-core Intel Xeon, as a new user runs them "
+     "(venv from pip's cache, MNIST and the redrawn digits cached): make test, then make train export build; and "
+     "CI's own run of .ci/run (install and make test) for the commit before (f62efbf)",
+     "make test 598 pytest + 66 node tests passed, pytest 6 min 22 s, all of make test 7 min 36 s (user+sys CPU "
+     "10 min 28 s: the two cores were 69 % busy); make train export build 4 min 13 s (99.54 %, tfjs 99.55 %, the "
+     "same figures as every run of this recipe on this CPU). CI: passed in 436 s, install included. The four "
+     "fresh clones on this host: 7 min 18 s to 7 min 56 s",
+     "make test; make train export build; CI: bash .ci/run", "2-core Intel Xeon, no GPU, quiet; CI: its own 2-core "
+     "runner, no GPU", "2026-12-02"],
     ["pen-up event → the reading painted (bench_page's 50 7-like strokes, a frame per mouse event), the shipped "
      "8-epoch model built with the page before and after readings ran back to back and a pen-up that adds no ink "
      "showed the reading of that ink (issue 13 asks ≤ 16 ms at device pixel ratio 2); two runs of each, "
