@@ -127,6 +127,10 @@ def check_accuracy(accuracy, source: str, floor: float) -> None:
     if not _is(accuracy, NUMBER):
         raise ArtifactError(f"{source}: no test accuracy recorded, so the model cannot be checked against the "
                             f"{floor:.0%} floor; pass --allow-weak to go ahead anyway")
+    if not 0 <= accuracy <= 1:
+        shown = repr(accuracy) if len(repr(accuracy)) <= 20 else repr(accuracy)[:17] + "..."
+        raise ArtifactError(f"{source}: test accuracy {shown} is not a fraction from 0 to 1; rerun the stage "
+                            "that writes it")
     if accuracy < floor:
         raise ArtifactError(f"{source}: test accuracy {accuracy:.2%} is below the {floor:.0%} floor for a model "
                             "to ship (a run that trained badly?); pass --allow-weak to go ahead anyway")

@@ -136,3 +136,10 @@ def test_a_number_field_takes_any_int_and_finite_float(tmp_path, value, accepted
     else:
         with pytest.raises(ArtifactError, match="'n' missing or not a number"):
             artifacts.check_fields({"n": value}, shape, path)
+
+
+@pytest.mark.parametrize("accuracy", [10**400, 1.5, -0.1])
+def test_an_accuracy_that_is_no_fraction_is_refused_in_one_line(tmp_path, accuracy):
+    with pytest.raises(ArtifactError, match="is not a fraction from 0 to 1") as refused:
+        artifacts.check_accuracy(accuracy, "metrics.json", 0.95)
+    assert "\n" not in str(refused.value) and len(str(refused.value)) < 200
