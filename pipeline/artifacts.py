@@ -85,7 +85,7 @@ def check_fields(value, shape: dict, path: Path, where: str = "") -> None:
 def _is(value, kind) -> bool:
     if kind is NUMBER:
         # an int is finite however large (math.isfinite would overflow converting a huge one to float)
-        return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and math.isfinite(value)
+        return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and math.isfinite(value))
     return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
 
 
@@ -122,15 +122,20 @@ def check_pair(artifacts_dir: Path) -> str:
     return file_sha256(model_path)
 
 
+def shown(value, limit: int = 60) -> str:
+    """A value from outside for a one-line message: its repr, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def check_accuracy(accuracy, source: str, floor: float) -> None:
     """ArtifactError when a model's MNIST test accuracy (from `source`) is missing or below `floor`."""
     if not _is(accuracy, NUMBER):
         raise ArtifactError(f"{source}: no test accuracy recorded, so the model cannot be checked against the "
                             f"{floor:.0%} floor; pass --allow-weak to go ahead anyway")
     if not 0 <= accuracy <= 1:
-        shown = repr(accuracy) if len(repr(accuracy)) <= 20 else repr(accuracy)[:17] + "..."
-        raise ArtifactError(f"{source}: test accuracy {shown} is not a fraction from 0 to 1; rerun the stage "
-                            "that writes it")
+        raise ArtifactError(f"{source}: test accuracy {shown(accuracy, 20)} is not a fraction from 0 to 1; "
+                            "rerun the stage that writes it")
     if accuracy < floor:
         raise ArtifactError(f"{source}: test accuracy {accuracy:.2%} is below the {floor:.0%} floor for a model "
                             "to ship (a run that trained badly?); pass --allow-weak to go ahead anyway")

@@ -13,7 +13,7 @@ import json
 import math
 from pathlib import Path
 
-from pipeline.artifacts import MIN_ACCURACY
+from pipeline.artifacts import MIN_ACCURACY, shown
 
 MAX_SETTINGS_BYTES = 1_000_000  # a settings file (a metrics.json holds the history too) is far smaller than this
 MAX_WHOLE = 2**31 - 1  # the largest whole-number setting (epochs, batch size, limits): what TensorFlow's int32 holds
@@ -105,19 +105,19 @@ class Setting:
         """`value` as this setting's type; ValueError 'NAME: expected ..., got ...' when it is not allowed."""
         if self.kind is tuple:
             if not isinstance(value, (list, tuple)) or len(value) != 3:
-                raise ValueError(f"{name}: expected a list of three whole numbers, got {_shown(value)}")
+                raise ValueError(f"{name}: expected a list of three whole numbers, got {shown(value)}")
             return tuple(Setting(int, self.low, self.high).check(name, v) for v in value)
         if self.kind is str:
             if not isinstance(value, str) or value not in self.choices:
-                raise ValueError(f"{name}: expected one of {', '.join(self.choices)}, got {_shown(value)}")
+                raise ValueError(f"{name}: expected one of {', '.join(self.choices)}, got {shown(value)}")
             return value
         if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value) if abs(value) < 1e308 else math.inf  # past a float's range: refused just below
         wrong_type = isinstance(value, bool) or not isinstance(value, float if self.kind is float else int)
         if wrong_type or not (isinstance(value, int) or math.isfinite(value)):  # ints: always finite
-            raise ValueError(f"{name}: expected a {'whole ' if self.kind is int else ''}number, got {_shown(value)}")
+            raise ValueError(f"{name}: expected a {'whole ' if self.kind is int else ''}number, got {shown(value)}")
         if not self.allows(value):
-            raise ValueError(f"{name}: {_shown(value)} is out of range ({self.range_text()})")
+            raise ValueError(f"{name}: {shown(value)} is out of range ({self.range_text()})")
         return self.kind(value)
 
     @property
@@ -177,15 +177,9 @@ def _checked(values: dict, config_class, prefix: str) -> dict:
     return {k: SETTINGS[prefix + k].check(prefix + k, v) for k, v in values.items()}
 
 
-def _shown(value) -> str:
-    """A value for a one-line message: its repr, cut to 60 characters."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _name(key: str) -> str:
     """A key for a one-line message: as it is when short and printable, else its cut repr."""
-    return key if key.isprintable() and len(key) <= 60 else _shown(key)
+    return key if key.isprintable() and len(key) <= 60 else shown(key)
 
 
 def _json_type(value) -> str:
@@ -236,7 +230,7 @@ def _no_duplicate_keys(pairs: list) -> dict:
     if len(value) < len(pairs):  # linear: a huge object with many keys stays quick
         seen = set()
         twice = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise ValueError(f"key {_shown(twice)} appears twice in one object")
+        raise ValueError(f"key {shown(twice)} appears twice in one object")
     return value
 
 
