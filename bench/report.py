@@ -528,7 +528,8 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
      "same figures as every run of this recipe on this CPU). CI: passed in 436 s, install included. The four "
      "fresh clones on this host: 7 min 18 s to 7 min 56 s. A fifth at 89e465c the same way, later on a busier "
      "host: 601 + 66 passed, pytest 7 min 1 s, all of make test 8 min 11 s with 69 s of setup; make train "
-     "export build 4 min 0 s (99.54 %, tfjs 99.55 %)",
+     "export build 4 min 0 s (99.54 %, tfjs 99.55 %). A sixth at 519d3d1: 601 + 66 passed, pytest 6 min 28 s, "
+     "all of make test 7 min 38 s; make train export build 3 min 58 s (99.54 %, tfjs 99.55 %)",
      "make test; make train export build; CI: bash .ci/run", "2-core Intel Xeon, no GPU, quiet; CI: its own 2-core "
      "runner, no GPU", "2026-12-02"],
     ["pen-up event → the reading painted (bench_page's 50 7-like strokes, a frame per mouse event), the shipped "
