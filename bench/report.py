@@ -254,6 +254,34 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
      "built in, not kept); pipeline evaluate --artifacts A --json (digit_accuracy, shown_accuracy); make bench-train "
      "bench-page bench-numbers bench-nondigits",
      "2-core Intel Xeon, no GPU, quiet", "2026-12-02"],
+    ["more recipes and networks for issue 13's ≥ 99.6 %, on a 2-core Intel Xeon (16-16-64, the 8-epoch recipe "
+     "otherwise; seed 1234 unless said): MNIST test the likeliest of the ten digits / shown with ? counted wrong, "
+     "held-out non-digits shown ? in Keras, fit time. The default recipe on two more seeds (1, 2); SGD with Nesterov "
+     "momentum 0.9 (peak 0.05, weight decay 5e-4) instead of AdamW; a 'same' conv of 32 at 12×12 before the third "
+     "(138,779 parameters); the third conv widened to 96 filters, the fourth kept at 64 (147,995 parameters); the "
+     "augmentation's ranges at full strength to epoch 4, then narrowed linearly to 0.3× at epoch 8; shifts and size "
+     "changes narrowed to ±1.0 px and ±6 % or widened to ±3.5 px and ±16 % (before the 0.75 strength); targets "
+     "half the label, half the mean probabilities of five trained models (distillation, the teachers' training "
+     "not counted); mixed bfloat16 against float32; batch-norm statistics measured again after training, on "
+     "20,000 clean or augmented training digits; two trained models' probabilities averaged. Then the errors of "
+     "ten models compared",
+     "the default recipe, seeds 1234, 7, 99, 1, 2: 99.56, 99.54, 99.57, 99.50, 99.45 % (mean 99.52; shown 99.34-99.49 %). "
+     "SGD: 99.46 / 99.40 %, 95.9 %, 255 s; the extra conv: 99.57 / 99.49 %, 99.0 %, 257 s; the third conv at 96: "
+     "99.60 / 99.55 %, 99.4 %, 231 s (download 149,303 bytes, tfjs 99.58 %), seed 7 99.48 / 99.42 %, 96.6 %, 270 s; "
+     "the narrowing ranges: 99.55 / 99.47 %, 97.1 %, 184 s; narrower shifts: 99.46 / 99.40 %, 98.3 % (seed 7 99.49 / "
+     "99.44 %); wider: 99.52 / 99.45 %, 97.7 % (seed 7 99.45 / 99.39 %); distilled: 99.50 / 99.44 %, 96.3 %, 213 s "
+     "(seed 7 99.48 / 99.38 %); bfloat16: the same 5 s per epoch of 20,000 images as float32 (no faster on this "
+     "CPU); batch-norm statistics measured again, five models: moved by -0.04 to +0.06 points, no direction. Two "
+     "models averaged (the ten pairs of five): 99.59-99.67 %, mean 99.61; all five 99.62 %. The ten models miss "
+     "39-54 test digits each; 11 are missed by all ten and 33 by six or more, most of them 9s read as 4 and 5s "
+     "as 3 that a person would hesitate over too. No variant leaves the default's spread over seeds; reaching "
+     "99.6 % on average took two models' probabilities averaged: twice the training time and twice the download "
+     "of the issue's budgets",
+     "pipeline train --config C --artifacts A (SGD, the networks, the narrowing ranges and distillation: the "
+     "optimizer, loop.build_model, DigitAugmentation._uniform or the targets replaced by an experiment script); "
+     "pipeline evaluate --artifacts A --json (digit_accuracy, shown_accuracy); pipeline export (the 96-filter "
+     "model's download); pipeline train --precision mixed_bfloat16 (and float32) --epochs 2 --train-limit 20000",
+     "2-core Intel Xeon, no GPU, quiet", "2026-12-02"],
     ["training throughput of network variants on a 2-core Intel Xeon: the trainer (augmentation + classifier), "
      "Model.fit on 40 batches of 128 random images after a warm-up, two passes alternating. Filters 16-32-64, "
      "16-16-64, 8-16-64, 12-12-64, 16-16-48; 16-16-64 with a depthwise-separable second conv; the second conv at "
