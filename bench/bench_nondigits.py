@@ -16,7 +16,6 @@ third to most of the pad's height at a random place:
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import click
@@ -25,7 +24,7 @@ import numpy as np
 from bench.bench_numbers import draw
 from bench.bench_page import BASE, CLEARED, Session, measure_site
 from bench.report import table
-from bench.results_file import RESULTS, save_result
+from bench.results_file import RESULTS, command_option, save_result
 from pipeline.data import handwriting, nondigits
 from pipeline.data.mnist import load_mnist
 
@@ -103,10 +102,9 @@ def rows_of(results: dict) -> list[list]:
 @click.option("--digits", type=click.IntRange(min=10), default=200, show_default=True, help="MNIST test digits to draw.")
 @click.option("--chromium", default=shutil.which("chromium"), show_default=True,
               help="Chromium executable; empty for Playwright's own.")
-@click.option("--command", "command_line", default=None, help="The command recorded in the results [default: this one].")
+@command_option("bench.bench_nondigits")
 def main(dist: Path, results_dir: Path, per_kind: int, digits: int, chromium: str, command_line: str | None):
     """Draw non-digits and single digits on the page with the mouse; write bench/results/nondigits.json."""
-    command_line = command_line or " ".join(["python -m bench.bench_nondigits", *sys.argv[1:]])
     mnist = load_mnist(log=lambda *_: None)
     results, machine = measure_site(dist, chromium, lambda session: draw_all(session, mnist, per_kind, digits))
     columns = ["measure", "n", "%", "issue 11"]

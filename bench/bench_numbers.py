@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import shutil
-import sys
 from pathlib import Path
 
 import click
@@ -28,7 +27,7 @@ import numpy as np
 from bench import mouse
 from bench.bench_page import BASE, BATCH_PREDICT, CLEARED, PEN_UP_PROBE, Session, measure_site, summary
 from bench.report import table
-from bench.results_file import RESULTS, save_result
+from bench.results_file import RESULTS, command_option, save_result
 from pipeline.calibration import shown_digits
 from pipeline.contract import LABELS
 from pipeline.data import handwriting
@@ -131,10 +130,9 @@ def rows_of(results: list[dict]) -> list[list]:
 @click.option("--numbers", type=click.IntRange(min=10), default=100, show_default=True, help="Numbers to write.")
 @click.option("--chromium", default=shutil.which("chromium"), show_default=True,
               help="Chromium executable; empty for Playwright's own.")
-@click.option("--command", "command_line", default=None, help="The command recorded in the results [default: this one].")
+@command_option("bench.bench_numbers")
 def main(dist: Path, results_dir: Path, numbers: int, chromium: str, command_line: str | None):
     """Write numbers of MNIST test digits on the page with the mouse; write bench/results/numbers.json."""
-    command_line = command_line or " ".join(["python -m bench.bench_numbers", *sys.argv[1:]])
     mnist = load_mnist(log=lambda *_: None)
     results, machine = measure_site(dist, chromium, lambda session: write_numbers(session, mnist, numbers))
     chromium_version = machine["chromium"]

@@ -25,7 +25,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import threading
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 from bench.report import table
-from bench.results_file import RESULTS, save_result
+from bench.results_file import RESULTS, command_option, save_result
 from pipeline.data.mnist import load_mnist
 from bench.chromium import CHROMIUM_ARGS
 from pipeline.tools import evaluate
@@ -402,13 +401,12 @@ def measure_accuracy(session: Session, mnist) -> dict:
               help="Also classify all 10,000 MNIST test images in the page and compare with Keras.")
 @click.option("--chromium", default=shutil.which("chromium"), show_default=True,
               help="Chromium executable; empty for Playwright's own.")
-@click.option("--command", "command_line", default=None, help="The command recorded in the results [default: this one].")
+@command_option("bench.bench_page")
 def main(dist: Path, results_dir: Path, loads: int, strokes: int, predicts: int, backends: tuple[str, ...],
          accuracy: bool, chromium: str, command_line: str | None):
     """Benchmark the built page in headless Chromium; write bench/results/page*.json and print the tables."""
     if not (dist / "index.html").is_file():
         raise click.ClickException(f"{dist}: no index.html; build the site first (make build)")
-    command_line = command_line or " ".join(["python -m bench.bench_page", *sys.argv[1:]])
     load_at_start = round(os.getloadavg()[0], 2)
     mnist = load_mnist(log=lambda *_: None) if accuracy else None
     with sync_playwright() as p:

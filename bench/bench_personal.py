@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import shutil
-import sys
 from pathlib import Path
 
 import click
@@ -35,7 +34,7 @@ from bench.bench_numbers import PEN_MARGIN, draw
 from bench.bench_page import ACCURACY_BATCH, BASE, BATCH_PREDICT, CLEARED, Session, measure_site, summary
 from bench.numerals import LABELS, Hand
 from bench.report import table
-from bench.results_file import RESULTS, save_result
+from bench.results_file import RESULTS, command_option, save_result
 from pipeline.data import handwriting
 from pipeline.data.mnist import load_mnist
 
@@ -187,10 +186,9 @@ def rows_of(writers: list[dict]) -> list[list]:
               help="MNIST test digits drawn with the mouse after teaching.")
 @click.option("--chromium", default=shutil.which("chromium"), show_default=True,
               help="Chromium executable; empty for Playwright's own.")
-@click.option("--command", "command_line", default=None, help="The command recorded in the results [default: this one].")
+@command_option("bench.bench_personal")
 def main(dist: Path, results_dir: Path, drawn: int, chromium: str, command_line: str | None):
     """Teach the page a hand of Eastern Arabic-Indic numerals; write bench/results/personal.json."""
-    command_line = command_line or " ".join(["python -m bench.bench_personal", *sys.argv[1:]])
     mnist = load_mnist(log=lambda *_: None)
     writers, machine = measure_site(dist, chromium, lambda session: [
         teach_and_measure(session, mnist, drawn if writer == SEED else 0, writer) for writer in WRITERS])

@@ -29,14 +29,13 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import click
 
-from bench.results_file import RESULTS, save_result
+from bench.results_file import RESULTS, command_option, save_result
 from pipeline.config import ExportConfig, TrainConfig
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -208,7 +207,7 @@ def accelerator() -> str:
               help="Quantizations to export (repeatable) [default: all; uint8 only with --smoke].")
 @click.option("--target", type=click.FloatRange(0, 1), default=TARGET, show_default=True,
               help="Test accuracy whose first crossing is timed.")
-@click.option("--command", "command_line", default=None, help="The command recorded in the results [default: this one].")
+@command_option("bench.bench_train")
 def main(artifacts: Path, results_dir: Path | None, smoke: bool, epochs: int | None, train_limit: int | None,
          export_only: bool, skip_export: bool, quantizations: tuple[str, ...], target: float, command_line: str | None):
     """Benchmark training (images/s, time to 99.5 % test accuracy) and export (time, sizes)."""
@@ -220,7 +219,6 @@ def main(artifacts: Path, results_dir: Path | None, smoke: bool, epochs: int | N
     quantizations = quantizations or (QUANTIZATIONS[:1] if smoke else QUANTIZATIONS)
     if quantizations[0] != ExportConfig().quantize:  # the page bench builds from artifacts/tfjs: keep it the default
         quantizations = (ExportConfig().quantize, *[q for q in quantizations if q != ExportConfig().quantize])
-    command_line = command_line or " ".join(["python -m bench.bench_train", *sys.argv[1:]])
     load_at_start = round(os.getloadavg()[0], 2)
     if export_only:
         metrics, config = trained_model(artifacts)

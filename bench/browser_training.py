@@ -17,7 +17,6 @@ the tests do.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import click
 from playwright.sync_api import sync_playwright
 
 from bench.chromium import QUIET
-from bench.results_file import save_result
+from bench.results_file import command_option, save_result
 from pipeline.tools.serve import serve_in_background
 
 BASE = "/digits/"
@@ -71,10 +70,9 @@ def run_one(playwright, chromium: str, url: str, backend: str, seconds: float, e
 @click.option("--seconds", type=click.FloatRange(min=5), default=60, show_default=True, help="Time cap per backend; then Stop.")
 @click.option("--epochs", type=click.IntRange(min=1), default=6, show_default=True, help="Epochs asked for (the page's default is 6).")
 @click.option("--chromium", default="/usr/bin/chromium", show_default=True, help="Chromium executable.")
-@click.option("--command", "command_line", default=None, help="The command recorded in the results [default: this one].")
+@command_option("bench.browser_training")
 def main(dist, backends, seconds, epochs, chromium, command_line):
     """Measure training in the browser per backend; write bench/results/browser_training.json."""
-    command_line = command_line or " ".join(["python -m bench.browser_training", *sys.argv[1:]])
     server, url = serve_in_background(dist, base=BASE)
     rows = []
     loads = []  # 1-minute load average as each backend starts: these figures scale with how busy the cores are

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
-import sys
 import threading
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from playwright.sync_api import sync_playwright
 
 from bench.chromium import CHROMIUM_ARGS
 from bench.report import table
-from bench.results_file import RESULTS, save_result
+from bench.results_file import RESULTS, command_option, save_result
 from pipeline.tools.serve import Link, make_server
 
 BASE = "/digits/"  # like https://USER.github.io/REPO/
@@ -92,7 +91,7 @@ def measure(browser, label: str, dist: Path, runs: int) -> list:
 @click.option("--runs", type=click.IntRange(min=1), default=3, show_default=True, help="Phone-profile visits per site.")
 @click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path), default=RESULTS, show_default=True)
 @click.option("--chromium", default=shutil.which("chromium"), show_default=True, help="Chromium executable.")
-@click.option("--command", "command_line", default=None, help="The command recorded in the results [default: this one].")
+@command_option("bench.first_visit")
 def main(dist: Path, before: tuple[str, ...], runs: int, results_dir: Path, chromium: str, command_line: str | None):
     """Measure the drawing page's first visit; write bench/results/first-visit.json and print the table."""
     sites = []
@@ -104,7 +103,6 @@ def main(dist: Path, before: tuple[str, ...], runs: int, results_dir: Path, chro
     if not (dist / "index.html").is_file():
         raise click.ClickException(f"{dist}: no index.html; build the site first (make build)")
     sites.append(("this build" if before else str(dist), dist.resolve()))
-    command_line = command_line or " ".join(["python -m bench.first_visit", *sys.argv[1:]])
     load_at_start = round(os.getloadavg()[0], 2)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium or None, args=CHROMIUM_ARGS)

@@ -23,7 +23,7 @@ from pathlib import Path
 import click
 
 from bench.chromium import CHROMIUM_ARGS
-from bench.results_file import save_result
+from bench.results_file import command_option, save_result
 from pipeline.tools.serve import serve_in_background
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +76,7 @@ def run_lighthouse(url: str, report_path: Path, chrome_path: str | None = None, 
 @click.option("--dist", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Audit this built site instead of building one from --artifacts.")
 @click.option("--runs", type=click.IntRange(1, 20), default=3, show_default=True, help="Lighthouse runs; the median is saved.")
-@click.option("--command", "command_line", default=None, help="The command recorded with the result (default: this one).")
+@command_option("bench.lighthouse")
 def main(artifacts: Path, dist: Path | None, runs: int, command_line: str | None) -> None:
     """Build the site afresh (or take --dist), serve it under /digits/ and record its Lighthouse scores."""
     from pipeline.build.site import BuildError, build
@@ -90,7 +90,6 @@ def main(artifacts: Path, dist: Path | None, runs: int, command_line: str | None
                 raise click.ClickException(str(err)) from None
         elif not (dist / "index.html").is_file():
             raise click.ClickException(f"{dist}: no index.html (run `pipeline build` first)")
-        source = f"--dist {dist}" if dist.parent != Path(tmp) else f"--artifacts {artifacts}"
         server, url = serve_in_background(dist, base=BASE)
         results = []
         try:
@@ -113,7 +112,7 @@ def main(artifacts: Path, dist: Path | None, runs: int, command_line: str | None
     path = save_result(
         "lighthouse",
         title="Lighthouse scores of the built page",
-        command=command_line or f"python -m bench.lighthouse {source} --runs {runs}",
+        command=command_line,
         columns=["category", "median", "min", "max", "runs"],
         rows=rows,
         notes=(f"lighthouse 13.5.0 (npm, pinned), default mobile profile (simulated slow 4G, 4x CPU slowdown), "

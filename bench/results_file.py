@@ -17,7 +17,10 @@ import datetime
 import json
 import os
 import platform
+import sys
 from pathlib import Path
+
+import click
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -41,6 +44,13 @@ def machine_info(extra: dict | None = None) -> dict:
     }
     info.update(extra or {})
     return info
+
+
+def command_option(module: str):
+    """The `--command` option of every bench: the command its results record (the Makefile passes its target);
+    without it, the command line that ran, as `python -m MODULE ARGS`."""
+    return click.option("--command", "command_line", help="The command recorded in the results [default: this one].",
+                        callback=lambda ctx, param, value: value or " ".join([f"python -m {module}", *sys.argv[1:]]))
 
 
 def save_result(name: str, *, title: str, command: str, columns: list[str], rows: list[list],
