@@ -563,7 +563,9 @@ HAND_MEASURED = [  # figures with no bench/ script behind them; each row names t
      "export build 4 min 0 s (99.54 %, tfjs 99.55 %). A sixth at 519d3d1: 601 + 66 passed, pytest 6 min 28 s, "
      "all of make test 7 min 38 s; make train export build 3 min 58 s (99.54 %, tfjs 99.55 %). A seventh at "
      "f96cf7f (the code unchanged since 519d3d1; CI passed that landing in 432 s): 601 + 66 passed, pytest 6 min "
-     "2 s, all of make test 7 min 5 s with its setup; make train export build 4 min 58 s (99.54 %, tfjs 99.55 %)",
+     "2 s, all of make test 7 min 5 s with its setup; make train export build 4 min 58 s (99.54 %, tfjs 99.55 %). "
+     "An eighth at b42f4ef (the benches' one --command option): 601 + 66 passed, pytest 5 min 20 s, all of make "
+     "test 6 min 25 s with its setup; make train export build 3 min 4 s (99.54 %, tfjs 99.55 %)",
      "make test; make train export build; CI: bash .ci/run", "2-core Intel Xeon, no GPU, quiet; CI: its own 2-core "
      "runner, no GPU", "2026-12-02"],
     ["pen-up event → the reading painted (bench_page's 50 7-like strokes, a frame per mouse event), the shipped "
