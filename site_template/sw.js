@@ -21,7 +21,7 @@ const VERSION = {{ version | tojson }}; // content hash of every file: a new bui
 // [path, url as the pages request it, SHA-256 hex], paths and urls relative to this script.
 const PAGE = {{ page | tojson }}; // the drawing page's own files
 const LATER = {{ later | tojson }}; // the drawing page's files it fetches only when needed: never precached
-const LAB = {{ lab | tojson }}; // the rest: the lab's pages, data, tfjs and charts
+const LAB = {{ lab | tojson }}; // every file but PAGE's (LATER's too): the lab's pages, data, tfjs and charts
 // Several sites can share an origin (USER.github.io/REPO1/, /REPO2/): name caches by scope.
 const PREFIX = `digit-pipeline ${self.registration.scope} `;
 const CACHE = PREFIX + VERSION;

@@ -20,10 +20,12 @@ Written into the built site by `site.build`:
                           drawn with Pillow from ICON_PATH and THEME_COLOUR
   icon.svg                rendered from site_template/icon.svg with the same design
   manifest.webmanifest    name, start_url ".", scope ".", standalone, colours, icons
-  sw.js                   rendered from site_template/sw.js with every file of dist/ in two
-                          groups (the drawing page's, precached on install; the lab's, cached
-                          when a lab page opens), each with its URL and SHA-256, and the
-                          content hash of them all (the cache's name)
+  sw.js                   rendered from site_template/sw.js with every file of dist/ in three
+                          groups (the drawing page's, precached on install: what it and its model
+                          worker load, followed through the JavaScript module graph; what it loads
+                          only once a visitor corrects a digit; the rest, cached when a lab page
+                          opens), each with its URL and SHA-256, and the content hash of them all
+                          (the cache's name)
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import fnmatch
 import hashlib
 import io
 import json
+import shutil
+import subprocess
 from collections.abc import Iterable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -57,13 +61,11 @@ TF_PRELUDE = "js/tf-csp-prelude.js"  # lets vendor/tf.min.js load under the CSP 
 TOUCH_ICON = "icons/icon-192.png"  # apple-touch-icon: iOS ignores the manifest's icons
 CONTENT_HASH_CHARS = 16  # hex digits of SHA-256 kept: the ?v= of every asset and the cache's name
 DRAWING_PAGE = "index.html"  # its files are precached on install; the other pages' when they are opened
-# What js/model-worker.js fetches (fnmatch globs in dist/). Not vendor/tfjs-digits-cpu.js nor the wasm
-# binary without SIMD: only where needed. Not the manifest's icons: a browser that installs the app fetches
-# and keeps them itself.
-WORKER_FILES = ("js/model-worker.js", "vendor/tfjs-digits.js", "model/*", "vendor/tfjs-backend-wasm-simd.wasm")
-# What the drawing page fetches only when a visitor first corrects a digit (js/adapt.js): cached then, by
-# the service worker's fetch handler, never precached.
+# What the drawing page fetches only when a visitor first corrects a digit (js/adapt.js and what it imports, the
+# build's personal/ files): cached then, by the service worker's fetch handler, never precached.
 ON_DEMAND_FILES = ("personal/*", "js/adapt.js")
+MODULE_GRAPH = Path(__file__).with_name("modules.mjs")  # Node + acorn: which JavaScript file loads which
+NODE_TIMEOUT_S = 120  # the module graph's limit; it takes about a second
 # Files the site requests without ?v= (fnmatch globs); the pages' own links are read from the pages.
 PLAIN_URLS = ("*.html", "vendor/*.wasm", "icons/*", "report/*", MANIFEST)
 LINKS_LOADED = ("stylesheet", "icon", "manifest", "apple-touch-icon")  # <link rel> a page loads itself
@@ -358,44 +360,93 @@ def page_urls(html: str) -> list[str]:
     return [url.removeprefix("./") for url in urls if url and "//" not in url and not url.startswith(("/", "data:"))]
 
 
-def cache_groups(dist: Path, asset_version: str) -> dict[str, list[list[str]]]:
-    """What sw.js caches: {"page": [[path, url, sha256], ...], "lab": [...], "later": [...]}, paths
-    relative to dist/.
+def module_graph(dist: Path, node_modules: Path) -> dict[str, list[str]]:
+    """{path: [the site files it loads as JavaScript]} for every .js file of `dist` outside vendor/, paths
+    relative to `dist`: static and dynamic imports and workers started by their own URL (modules.mjs, with acorn
+    from `node_modules`). PageError naming a module that imports a URL the build cannot tell."""
+    files = sorted(p.relative_to(dist).as_posix() for p in dist.rglob("*.js")
+                   if p.is_file() and p.relative_to(dist).parts[0] != "vendor" and p.name != SERVICE_WORKER)
+    node = shutil.which("node")
+    if node is None:
+        raise PageError("node: not found (Node.js reads the site's module graph for the service worker; install it)")
+    try:
+        done = subprocess.run([node, str(MODULE_GRAPH), str(node_modules), str(dist), *files],
+                              capture_output=True, text=True, timeout=NODE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise PageError(f"{MODULE_GRAPH.name}: reading the module graph took over {NODE_TIMEOUT_S} s") from None
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or [f"exit code {done.returncode}"]
+        raise PageError(f"{MODULE_GRAPH.name}: {lines[-1]}")
+    graph = json.loads(done.stdout)
+    for path, found in graph.items():
+        if found["computed"]:
+            first = found["computed"][0]
+            raise PageError(f"{path}, line {first['line']}: {first['code'][:80]} imports a URL the build cannot tell, so the "
+                            "service worker would not cache it for offline use; import a literal path ('./x.js' or `./x.js${query}`)")
+    return {path: found["refs"] for path, found in graph.items()}
 
-    "page" is the drawing page's own files (DRAWING_PAGE, what it links and WORKER_FILES), precached
-    on install; "later" is ON_DEMAND_FILES, kept when first fetched; "lab" is every other file, cached
-    when a lab page is first opened. Each url is the
-    one the page itself requests (the ?v= included), so the HTTP cache serves the service worker
-    what the page has just downloaded: no file comes down twice.
+
+def cache_groups(dist: Path, asset_version: str, graph: dict[str, list[str]], startup: Iterable[str]) -> dict[str, list[list[str]]]:
+    """What sw.js caches: {"page": [[path, url, sha256], ...], "later": [...], "lab": [...]}, paths relative to `dist`.
+
+    "page" is what the drawing page loads to read a drawing, precached on install: DRAWING_PAGE, what it links
+    (scripts, styles, icons, import map), `startup` (what its model worker fetches by URLs from the page's
+    config: the model, the runtime), and every JavaScript file any of these load, followed through `graph`
+    (module_graph) to the end. "later" is ON_DEMAND_FILES and what they load that the page does not, kept when
+    first fetched; "lab" is every file but the page's, cached when a lab page is first opened (the later files
+    too: a lab page may load them, as train.html loads js/random.js). Each url is the one the
+    page itself requests (the ?v= included), so the HTTP cache serves the service worker what the page has just
+    downloaded: no file comes down twice. PageError if a file loads one the build does not have.
     """
     files = [rel.as_posix() for rel in precache_files(dist)]
     urls = {path: f"{path}?v={asset_version}" for path in files}
     urls.update({path: path for path in files if any(fnmatch.fnmatchcase(path, glob) for glob in PLAIN_URLS)})
     urls[DRAWING_PAGE] = "./"
-    page = {DRAWING_PAGE}
+    linked = set()
     for html in sorted(dist.glob("*.html")):
         for url in page_urls(html.read_text()):
             path = url.split("?")[0]
             if path in urls:
                 urls[path] = url
-                page |= {path} if html.name == DRAWING_PAGE else set()
-    page |= {path for path in files if any(fnmatch.fnmatchcase(path, glob) for glob in WORKER_FILES)}
+                linked |= {path} if html.name == DRAWING_PAGE else set()
+
+    def on_demand(path: str) -> bool:
+        return any(fnmatch.fnmatchcase(path, glob) for glob in ON_DEMAND_FILES)
+
+    def loaded_from(roots: Iterable[str], stop=lambda path: False) -> set[str]:
+        """`roots` and every file they load, directly or not, but not past a file for which `stop` is true."""
+        found, todo = set(), list(roots)
+        while todo:
+            path = todo.pop()
+            if path in found or stop(path):
+                continue
+            if path not in urls:
+                raise PageError(f"{path}: loaded by the drawing page but not in the build")
+            found.add(path)
+            for target in graph.get(path, []):
+                if target not in urls:
+                    raise PageError(f"{path}: loads {target}, which is not in the build")
+                todo.append(target)
+        return found
+
+    page = loaded_from([DRAWING_PAGE, *linked, *startup], stop=on_demand)
+    later = loaded_from(path for path in files if on_demand(path)) - page
 
     def entry(path: str) -> list[str]:
         return [quote(path), quote(urls[path], safe="/?="), file_sha256(dist / path)]
 
-    later = {path for path in files if any(fnmatch.fnmatchcase(path, glob) for glob in ON_DEMAND_FILES)}
     return {"page": [entry(p) for p in files if p in page], "later": [entry(p) for p in files if p in later],
-            "lab": [entry(p) for p in files if p not in page | later]}
+            "lab": [entry(p) for p in files if p not in page]}
 
 
-def write_service_worker(dist: Path, template: Path, asset_version: str) -> str:
-    """Render `template` (site_template/sw.js) into dist/sw.js with VERSION and the cache groups
-    (`asset_version`: the pages' ?v=); returns VERSION."""
+def write_service_worker(dist: Path, template: Path, asset_version: str, node_modules: Path,
+                         startup: Iterable[str]) -> str:
+    """Render `template` (site_template/sw.js) into dist/sw.js with VERSION and the cache groups (`asset_version`:
+    the pages' ?v=; `startup`: see cache_groups; `node_modules`: acorn's); returns VERSION."""
     if not template.is_file():
         raise PageError(f"{template}: missing (the service worker template)")
     version = content_hash(dist, precache_files(dist))
-    groups = cache_groups(dist, asset_version)
+    groups = cache_groups(dist, asset_version, module_graph(dist, node_modules), startup)
     (dist / SERVICE_WORKER).write_text(_render(template, version=version, **groups))
     return version
 

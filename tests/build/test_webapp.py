@@ -18,7 +18,7 @@ from PIL import Image
 from pipeline.build import webapp
 from pipeline.build.site import render_pages
 from pipeline.build.webapp import PageError, content_hash, draw_icon, precache_files, write_service_worker
-from tests.helpers import ROOT
+from tests.helpers import NODE_MODULES, ROOT
 
 HEAD = '{%- from "_head.html" import app_head with context %}'
 PAGE = ('<!doctype html>\n<html lang="en">\n<head>\n  <meta charset="utf-8">\n  ' + HEAD + "\n  HEAD_CALL\n"
@@ -111,35 +111,96 @@ def test_tfjs_comes_with_its_prelude_and_only_through_the_partial(tmp_path):
         render(tmp_path, PAGE, name="tf.html", head_call=without)
 
 
-def test_the_service_worker_lists_every_file_but_itself_and_dotfiles_in_three_groups(tmp_path):
-    """The drawing page's files (what index.html loads and what its model worker loads) are precached, each
-    under the URL the page requests and with its SHA-256; what it needs only to learn a visitor's hand
-    (personal/) is kept when first fetched; every other file is the lab's."""
-    files = {"index.html": '<link rel="stylesheet" href="css/a.css?v=v1"><script type="module" src="js/offline.js"></script>',
-             "css/a.css": "a", "js/offline.js": "o", "js/model-worker.js": "w", "model/w 1.bin": "b", "model/model.json": "{}",
-             "vendor/tfjs-digits.js": "t", "vendor/tfjs-backend-wasm-simd.wasm": "s", "train.html": "<p>lab</p>",
-             "data/x.bin": "x", "personal/adapt.bin": "a", ".nojekyll": "", "sw.js": "old"}
+def write_site(folder, files: dict[str, str]):
     for rel, text in files.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text)
+
+
+def service_worker_groups(folder, startup=()) -> dict[str, list[list[str]]]:
+    write_service_worker(folder, ROOT / "site_template" / "sw.js", "v1", NODE_MODULES, list(startup))
+    script = (folder / "sw.js").read_text()
+    return {name: json.loads(re.search(rf"const {name} = (\[.*?\]);", script).group(1)) for name in ("PAGE", "LATER", "LAB")}
+
+
+# A drawing page whose modules load one another the ways the real ones do: a static import, a module imported only by
+# another module, a worker started by its own URL, the worker's dynamic imports with the build's query, and an
+# on-demand module that imports one more.
+MODULES = {
+    "index.html": '<link rel="stylesheet" href="css/a.css?v=v1"><script type="module" src="js/offline.js"></script>'
+                  '<script type="module" src="js/main.js?v=v1"></script>',
+    "css/a.css": "a",
+    "js/offline.js": "export const o = 1;",
+    "js/main.js": "import { m } from './model.js';\nimport * as d from './doubt.js';\nexport { m, d };",
+    "js/doubt.js": "export * from './words.js';",
+    "js/words.js": "export const w = 'w';",
+    "js/model.js": "export const m = new Worker(new URL('./model-worker.js', import.meta.url));",
+    "js/model-worker.js": "let q = '?v=1';\nasync function later() { await import(`./adapt.js${q}`); await import('./webgl.js'); }",
+    "js/webgl.js": "export const g = 1;",
+    "js/adapt.js": "import { seededRandom } from './random.js';\nexport { seededRandom };",
+    "js/random.js": "export const seededRandom = 1;",
+    "js/train/main.js": "import { seededRandom } from '../random.js';\nimport '../lab.js';",
+    "js/lab.js": "export {};",
+    "model/w 1.bin": "b", "model/model.json": "{}", "model/stray.bin": "x",
+    "vendor/tfjs-digits.js": "t", "vendor/tfjs-backend-wasm-simd.wasm": "s", "train.html": "<p>lab</p>",
+    "data/x.bin": "x", "personal/adapt.bin": "a", ".nojekyll": "", "sw.js": "old",
+}
+STARTUP = ["model/model.json", "model/w 1.bin", "vendor/tfjs-digits.js", "vendor/tfjs-backend-wasm-simd.wasm"]
+
+
+def test_the_service_worker_lists_every_file_but_itself_and_dotfiles_in_three_groups(tmp_path):
+    """The drawing page's files (what index.html links, every module those load to the end of the graph, and what
+    its model worker fetches at start) are precached, each under the URL the page requests and with its SHA-256;
+    what it needs only to learn a visitor's hand (personal/, js/adapt.js and what that imports) is kept when first
+    fetched; a lab page caches every file the drawing page does not precache."""
+    write_site(tmp_path, MODULES)
     assert ".nojekyll" not in {p.as_posix() for p in precache_files(tmp_path)}
-    version = write_service_worker(tmp_path, ROOT / "site_template" / "sw.js", "v1")
+    groups = service_worker_groups(tmp_path, STARTUP)
     script = (tmp_path / "sw.js").read_text()
-    assert f'const VERSION = "{version}";' in script
-    groups = {name: json.loads(re.search(rf"const {name} = (\[.*?\]);", script).group(1)) for name in ("PAGE", "LATER", "LAB")}
-    sha = {rel: hashlib.sha256(text.encode()).hexdigest() for rel, text in files.items()}
+    assert f'const VERSION = "{content_hash(tmp_path, precache_files(tmp_path))}";' in script
+    sha = {rel: hashlib.sha256(text.encode()).hexdigest() for rel, text in MODULES.items()}
+
+    def entry(path, url=None):
+        return [path.replace(" ", "%20"), (url or f"{path}?v=v1").replace(" ", "%20"), sha[path]]
+
     assert groups["PAGE"] == [
-        ["css/a.css", "css/a.css?v=v1", sha["css/a.css"]],
-        ["index.html", "./", sha["index.html"]],
-        ["js/model-worker.js", "js/model-worker.js?v=v1", sha["js/model-worker.js"]],
-        ["js/offline.js", "js/offline.js", sha["js/offline.js"]],  # as index.html writes it: no ?v=
-        ["model/model.json", "model/model.json?v=v1", sha["model/model.json"]],
-        ["model/w%201.bin", "model/w%201.bin?v=v1", sha["model/w 1.bin"]],
-        ["vendor/tfjs-backend-wasm-simd.wasm", "vendor/tfjs-backend-wasm-simd.wasm", sha["vendor/tfjs-backend-wasm-simd.wasm"]],
-        ["vendor/tfjs-digits.js", "vendor/tfjs-digits.js?v=v1", sha["vendor/tfjs-digits.js"]],
+        entry("css/a.css"), ["index.html", "./", sha["index.html"]],
+        entry("js/doubt.js"),  # imported by main.js only
+        entry("js/main.js"), entry("js/model-worker.js"), entry("js/model.js"),
+        entry("js/offline.js", "js/offline.js"),  # as index.html writes it: no ?v=
+        entry("js/webgl.js"),  # the worker's dynamic import
+        entry("js/words.js"),  # re-exported by doubt.js: two modules away
+        entry("model/model.json"), entry("model/w 1.bin"),
+        entry("vendor/tfjs-backend-wasm-simd.wasm", "vendor/tfjs-backend-wasm-simd.wasm"), entry("vendor/tfjs-digits.js"),
     ]
-    assert groups["LAB"] == [["data/x.bin", "data/x.bin?v=v1", sha["data/x.bin"]], ["train.html", "train.html", sha["train.html"]]]
-    assert groups["LATER"] == [["personal/adapt.bin", "personal/adapt.bin?v=v1", sha["personal/adapt.bin"]]]  # never precached
+    assert groups["LATER"] == [entry("js/adapt.js"), entry("js/random.js"), entry("personal/adapt.bin")]  # never precached
+    assert groups["LAB"] == [entry("data/x.bin"), entry("js/adapt.js"), entry("js/lab.js"), entry("js/random.js"),
+                             entry("js/train/main.js"), entry("model/stray.bin"), entry("personal/adapt.bin"),
+                             entry("train.html", "train.html")]  # all but the page's: train/main.js imports random.js too
+
+
+def test_a_module_that_imports_a_computed_url_or_a_missing_file_is_refused(tmp_path):
+    """The service worker can cache only what the build can name: an import() of a URL made at run time, or of a file
+    the build does not have, stops the build in one line naming the module (and the line)."""
+    write_site(tmp_path / "computed", {**MODULES, "js/model-worker.js": "const name = 'adapt';\nimport(`./${name}.js`);"})
+    with pytest.raises(PageError, match=r"^js/model-worker.js, line 2: import\(`./\$\{name\}.js`\) imports a URL the build cannot tell"):
+        service_worker_groups(tmp_path / "computed", STARTUP)
+    write_site(tmp_path / "missing", {**MODULES, "js/doubt.js": "export * from './gone.js';"})
+    with pytest.raises(PageError, match=r"^js/doubt.js: loads js/gone.js, which is not in the build$"):
+        service_worker_groups(tmp_path / "missing", STARTUP)
+    write_site(tmp_path / "broken", {**MODULES, "js/doubt.js": "export const = ;"})
+    with pytest.raises(PageError, match=r"^modules.mjs: js/doubt.js: not JavaScript the build can read \(Unexpected token"):
+        service_worker_groups(tmp_path / "broken", STARTUP)
+
+
+def test_the_real_drawing_page_precaches_every_module_it_imports(tmp_path):
+    """The site's own modules, as the build copies them: whatever js/main.js and the model worker load, directly or
+    not, is precached, so a module added to the graph cannot be forgotten."""
+    shutil.copytree(ROOT / "site_template" / "js", tmp_path / "js")
+    write_site(tmp_path, {"index.html": '<script type="module" src="js/main.js?v=v1"></script>'})
+    page = {path for path, _, _ in service_worker_groups(tmp_path)["PAGE"]}
+    assert {"js/doubt.js", "js/personal.js", "js/model-worker.js", "js/drawing.js", "js/segment.js", "js/ui.js"} <= page
+    assert "js/adapt.js" not in page and "js/train/main.js" not in page
 
 
 def test_the_content_hash_changes_with_any_byte_or_name(tmp_path):
