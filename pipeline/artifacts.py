@@ -18,6 +18,7 @@ import math
 import os
 import re
 import shutil
+import stat
 import tempfile
 import zipfile
 from contextlib import contextmanager
@@ -47,8 +48,12 @@ class ArtifactError(Exception):
 
 
 def read_json(path: Path):
-    """The JSON value in `path`; ArtifactError naming the file if it is too big, not UTF-8 or not valid JSON."""
-    if path.stat().st_size > MAX_JSON_BYTES:
+    """The JSON value in `path`; ArtifactError naming the file if it is not a regular file (a FIFO would block for
+    ever), too big, not UTF-8 or not valid JSON."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise ArtifactError(f"{path}: not a regular file; not an artefact of this pipeline")
+    if info.st_size > MAX_JSON_BYTES:
         raise ArtifactError(f"{path}: larger than {MAX_JSON_BYTES // 2**20} MiB; not an artefact of this pipeline")
     try:
         return json.loads(path.read_bytes().decode("utf-8"))

@@ -21,6 +21,7 @@ Every URL in the site is relative, so it works at https://USER.github.io/REPO/.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -45,7 +46,14 @@ VENDOR_FILES = {  # file in dist/vendor/ -> path inside node_modules
     # not the threaded binary: threads need cross-origin isolation, which GitHub Pages cannot give (the pages say so to tfjs)
     "tfjs-vis.umd.min.js": "@tensorflow/tfjs-vis/dist/tfjs-vis.umd.min.js",  # charts of train.html
 }
+MODEL_DIR = "model"  # in dist/: the graph model, model.json and the weight files it lists
+WASM_BINARY = "tfjs-backend-wasm-simd.wasm"  # in dist/vendor/: the binary the model worker's tfjs loads (SIMD, no threads)
 PERSONAL_DIR = "personal"  # in dist/: what the drawing page needs to learn a visitor's hand (webapp.ON_DEMAND_FILES)
+# Bytes per value of each dtype a weight manifest may name (a quantized weight: its quantization's dtype)
+DTYPE_BYTES = {"float32": 4, "int32": 4, "float16": 2, "uint16": 2, "int16": 2, "uint8": 1, "int8": 1, "bool": 1}
+MAX_REPLAY_FEATURE = 1e4  # the largest replayed feature adapt.json may describe (255 x replay.scale): far above
+# any ReLU feature of a model fed 0-1 images, and small enough that the page's float32 arithmetic stays finite
+MAX_ADAPT_BYTES = 64 * 2**20  # adapt.bin: a few hundred digits per class of F + 1 bytes each (the default: ~150 KB)
 BUILD_MARKER = ".pipeline-build"  # in dist/: this folder is a build, so the next build may replace it whole
 METRICS_SHAPE = {"test_accuracy": artifacts.NUMBER, "history": [{}]}  # what the build reads from metrics.json
 EXPORT_SHAPE = {"tfjs_test_accuracy": artifacts.NUMBER, "model_bytes": int, "weight_bytes": int, "quantize": str,
@@ -66,7 +74,7 @@ def page_config(features_version: str) -> dict:
         "labels": list(LABELS),
         "doubtBelow": DOUBT_BELOW,
         "tornAbove": TORN_ABOVE,
-        "modelUrl": "model/model.json",
+        "modelUrl": f"{MODEL_DIR}/{TFJS_MODEL_FILE}",
         "modelOutputs": [PROBABILITIES_OUTPUT, FEATURES_OUTPUT],  # the graph model's outputs, in this order
         "adaptUrl": f"{PERSONAL_DIR}/{artifacts.ADAPT_JSON}",  # the last layer and the replayed features (js/adapt.js)
         "adaptDataUrl": f"{PERSONAL_DIR}/{artifacts.ADAPT_BIN}",
@@ -80,9 +88,10 @@ def page_config(features_version: str) -> dict:
     }
 
 
-def check_model_shape(model_json: Path) -> None:
+def check_model_shape(model_json: Path) -> dict[str, list[int]]:
     """Refuse a tfjs model that does not fit the page: one input (N, 28, 28, 1), and two outputs,
-    probabilities (N, 10) and features (N, F) (names: pipeline/contract.py).
+    probabilities (N, 11) and features (N, F) (names: pipeline/contract.py). Returns the three shapes,
+    {"input": [...], PROBABILITIES_OUTPUT: [...], FEATURES_OUTPUT: [...]}.
 
     A dimension the model leaves open (-1, e.g. a fully convolutional input) fits any size.
     """
@@ -104,7 +113,45 @@ def check_model_shape(model_json: Path) -> None:
         raise BuildError(f"{model_json}: model maps {in_shape} -> {out_shape}, the page needs {needed_in} -> {needed_out}")
     if not shape_fits(shapes[FEATURES_OUTPUT], [-1, -1]) or shapes[FEATURES_OUTPUT][1] < 1:
         raise BuildError(f"{model_json}: its {FEATURES_OUTPUT!r} output is {shapes[FEATURES_OUTPUT]}, the page needs [-1, F]")
+    return shapes
 
+
+def model_files(tfjs_dir: Path) -> list[str]:
+    """model.json and the weight files its manifest lists (names in `tfjs_dir`), the only files of the model the build
+    publishes. BuildError unless each listed name is a plain file name there, a regular file (not a link: it
+    would publish what it points to), and the files of each manifest group hold exactly the bytes its weights'
+    shapes and dtypes need."""
+    model_json = tfjs_dir / TFJS_MODEL_FILE
+    if model_json.is_symlink():
+        raise BuildError(f"{model_json}: a symbolic link; the build publishes the model's own files (run `pipeline export` again)")
+    try:
+        manifest = artifacts.read_json(model_json)["weightsManifest"]
+        groups = [(list(group["paths"]), [(w["name"], [int(d) for d in w["shape"]], (w.get("quantization") or w)["dtype"])
+                                          for w in group["weights"]]) for group in manifest]
+    except artifacts.ArtifactError as err:
+        raise BuildError(str(err)) from None
+    except (KeyError, ValueError, TypeError, AttributeError) as err:
+        raise BuildError(f"{model_json}: no readable weightsManifest ({type(err).__name__}: {str(err)[:80]})") from None
+    names = []
+    for paths, weights in groups:
+        for name in paths:
+            path = tfjs_dir / str(name)
+            if not isinstance(name, str) or Path(name).name != name or name.startswith(".") or "\\" in name:
+                raise BuildError(f"{model_json}: lists the weight file {str(name)[:80]!r}; a weight file is a plain name beside it")
+            if path.is_symlink() or not path.is_file():
+                kind = "a symbolic link" if path.is_symlink() else "missing or not a regular file"
+                raise BuildError(f"{path}: {kind}; model.json lists it as a weight file (run `pipeline export` again)")
+            names.append(name)
+        unknown = sorted({dtype for _, _, dtype in weights} - DTYPE_BYTES.keys())
+        if unknown or any(d < 0 for _, shape, _ in weights for d in shape):
+            raise BuildError(f"{model_json}: weights of dtype {unknown[0] if unknown else 'any'} or a negative dimension: "
+                             "not a weight manifest the page reads")
+        needed = sum(math.prod(shape) * DTYPE_BYTES[dtype] for _, shape, dtype in weights)
+        held = sum((tfjs_dir / name).stat().st_size for name in paths)
+        if held != needed:
+            raise BuildError(f"{tfjs_dir / paths[0] if paths else model_json}: its group holds {held:,} bytes, model.json's weights need {needed:,}; "
+                             "run `pipeline export` again")
+    return [TFJS_MODEL_FILE, *names]
 
 def shape_fits(shape: list[int], needed: list[int]) -> bool:
     """Whether a model tensor of `shape` can be fed/read as `needed`; -1 (open) fits anything."""
@@ -128,19 +175,20 @@ def build(
     whose test accuracy is below `min_accuracy` is refused (0: any).
     """
     tfjs_dir = artifacts_dir / TFJS_DIR
-    check_inputs(artifacts_dir, template_dir, node_modules)
+    shapes = check_inputs(artifacts_dir, template_dir, node_modules)
+    published = model_files(tfjs_dir)
     inputs = [tfjs_dir, artifacts_dir / METRICS_FILE, artifacts_dir / MODEL_FILE, template_dir, node_modules]
     check_out(out_dir, inputs + ([data_path] if data_path else []))
     metrics, report = _read_artifacts(artifacts_dir, min_accuracy)
     try:
-        check_adapt_files(tfjs_dir, report)
+        check_adapt_files(tfjs_dir, report, shapes)
     except artifacts.ArtifactError as err:
         raise BuildError(str(err)) from None
     page_metrics = {k: metrics[k] for k in PAGE_METRICS if k in metrics}
     page_metrics.update({k: report[k] for k in ("quantize", "model_bytes", "tfjs_test_accuracy") if k in report})
 
     with artifacts.replacing_dir(out_dir) as stage:
-        _copy_files(stage, template_dir, tfjs_dir, node_modules)
+        _copy_files(stage, template_dir, tfjs_dir, published, node_modules)
         try:
             bundle.write_bundle(tfjs_dir, stage / "vendor", node_modules, log)
         except bundle.BundleError as err:
@@ -158,8 +206,9 @@ def build(
             context = {"config": page_config(report["features_version"]), "metrics": page_metrics, "asset_version": webapp.content_hash(stage),
                        "subset": {"train_count": shipped["train"]["count"], "test_count": shipped["test"]["count"]}}
             pages = render_pages(template_dir, stage, context, log)
+            startup = [f"{MODEL_DIR}/{name}" for name in published] + [f"vendor/{bundle.RUNTIME}", f"vendor/{WASM_BINARY}"]
             version = webapp.write_service_worker(stage, template_dir / webapp.SERVICE_WORKER,  # last: it lists every file
-                                                  context["asset_version"])
+                                                  context["asset_version"], node_modules, startup)
         except webapp.PageError as err:
             raise BuildError(str(err)) from None
         log(f"build: {len(pages)} page(s) under the CSP, with the manifest and offline module; "
@@ -169,8 +218,9 @@ def build(
     return page_metrics
 
 
-def check_inputs(artifacts_dir: Path, template_dir: Path, node_modules: Path) -> None:
-    """BuildError naming the first missing input (and the command that makes it), or a model that does not fit."""
+def check_inputs(artifacts_dir: Path, template_dir: Path, node_modules: Path) -> dict[str, list[int]]:
+    """BuildError naming the first missing input (and the command that makes it), or a model that does not fit;
+    returns the model's shapes (check_model_shape)."""
     tfjs_dir = artifacts_dir / TFJS_DIR
     needed_files = [tfjs_dir / name for name in (TFJS_MODEL_FILE, REPORT_FILE, artifacts.ADAPT_JSON, artifacts.ADAPT_BIN)]
     for needed, hint in ((*needed_files[:1], "pipeline export"), (artifacts_dir / METRICS_FILE, "pipeline train"),
@@ -182,7 +232,7 @@ def check_inputs(artifacts_dir: Path, template_dir: Path, node_modules: Path) ->
     missing = [p for p in VENDOR_FILES.values() if not (node_modules / p).is_file()]
     if missing:
         raise BuildError(f"{node_modules / missing[0]}: missing (run `npm ci`)")
-    check_model_shape(tfjs_dir / TFJS_MODEL_FILE)
+    return check_model_shape(tfjs_dir / TFJS_MODEL_FILE)
 
 
 def check_out(out_dir: Path, inputs: list[Path]) -> None:
@@ -227,8 +277,9 @@ def _read_artifacts(artifacts_dir: Path, min_accuracy: float) -> tuple[dict, dic
     return metrics, report
 
 
-def check_adapt_files(tfjs_dir: Path, report: dict) -> None:
-    """ArtifactError unless adapt.json and adapt.bin are whole and belong to the model export.json describes."""
+def check_adapt_files(tfjs_dir: Path, report: dict, shapes: dict[str, list[int]]) -> None:
+    """ArtifactError unless adapt.json and adapt.bin are whole, within their bounds, and belong to the model that
+    export.json describes and whose `shapes` (check_model_shape) the page runs: its features, its classes."""
     report_path, adapt_path, data_path = tfjs_dir / REPORT_FILE, tfjs_dir / artifacts.ADAPT_JSON, tfjs_dir / artifacts.ADAPT_BIN
     if "features_version" not in report:
         raise artifacts.ArtifactError(f"{report_path}: no features_version (an older export): run `pipeline export` again")
@@ -238,32 +289,50 @@ def check_adapt_files(tfjs_dir: Path, report: dict) -> None:
     if adapt["features_version"] != report["features_version"]:
         raise artifacts.ArtifactError(f"{adapt_path}: written for other features than {report_path} describes; "
                                       "run `pipeline export` again")
-    count, features, classes = adapt["replay"]["count"], adapt["features"], adapt["classes"]
+    count, features, classes, scale = adapt["replay"]["count"], adapt["features"], adapt["classes"], adapt["replay"]["scale"]
+    model_features, model_classes = shapes[FEATURES_OUTPUT][1], shapes[PROBABILITIES_OUTPUT][1]
+    if (features, classes) != (model_features if model_features > 0 else features, NUM_CLASSES) or features < 1:
+        raise artifacts.ArtifactError(f"{adapt_path}: a last layer of {features} features × {classes} classes; the model has "
+                                      f"{model_features} features and the page {NUM_CLASSES} classes: run `pipeline export` again")
+    if not 0 < scale * 255 <= MAX_REPLAY_FEATURE or count < 1:
+        raise artifacts.ArtifactError(f"{adapt_path}: replay of {count} digits at scale {scale:g}; the page needs at least one, "
+                                      f"and features of at most {MAX_REPLAY_FEATURE:g} (255 × scale)")
     try:
         weights, bias = np.asarray(adapt["weights"], dtype=float), np.asarray(adapt["bias"], dtype=float)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         weights = bias = np.zeros(0)
     if weights.shape != (features, classes) or bias.shape != (classes,) or not np.isfinite(weights).all() \
             or not np.isfinite(bias).all():
         raise artifacts.ArtifactError(f"{adapt_path}: weights are not {features}×{classes} finite numbers "
                                       f"with {classes} biases; run `pipeline export` again")
-    if data_path.stat().st_size != count * (features + 1):
-        raise artifacts.ArtifactError(f"{data_path}: {data_path.stat().st_size:,} bytes, expected {count * (features + 1):,} "
-                                      f"({count} replayed images of {features} features and a label)")
+    for path in (adapt_path, data_path):  # published as they are: a link would publish what it points to
+        if path.is_symlink() or not path.is_file():
+            raise artifacts.ArtifactError(f"{path}: a symbolic link or not a regular file; run `pipeline export` again")
+    size = data_path.stat().st_size
+    if size != count * (features + 1) or size > MAX_ADAPT_BYTES:
+        raise artifacts.ArtifactError(f"{data_path}: {size:,} bytes, expected {count * (features + 1):,} "
+                                      f"({count} replayed images of {features} features and a label)"
+                                      + ("" if size <= MAX_ADAPT_BYTES else f", at most {MAX_ADAPT_BYTES // 2**20} MiB"))
+    labels = np.frombuffer(data_path.read_bytes()[count * features:], np.uint8)
+    if labels.size and labels.max() >= classes:
+        raise artifacts.ArtifactError(f"{data_path}: a replayed digit labelled {labels.max()}, not one of the {classes} classes")
 
 
 def _as_dict(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _copy_files(stage: Path, template_dir: Path, tfjs_dir: Path, node_modules: Path) -> None:
-    """The template's static files (not pages, partials or what webapp renders), the model and vendor/."""
+def _copy_files(stage: Path, template_dir: Path, tfjs_dir: Path, model: list[str], node_modules: Path) -> None:
+    """The template's static files (not pages, partials or what webapp renders), the `model` files (model_files),
+    the adapt files and vendor/. BuildError for a link in the template: it would publish what it points to."""
     for src in sorted(template_dir.rglob("*")):
         rel = src.relative_to(template_dir)
+        if src.is_symlink():
+            raise BuildError(f"{src}: a symbolic link in the template; the build publishes only the template's own files")
         if src.is_file() and src.suffix not in TEMPLATE_SUFFIXES and rel.as_posix() not in webapp.RENDERED_FILES:
             _copy(src, stage / rel)
-    for name in ["model.json", *(p.name for p in sorted(tfjs_dir.glob(artifacts.TFJS_SHARDS)))]:
-        _copy(tfjs_dir / name, stage / "model" / name)
+    for name in model:
+        _copy(tfjs_dir / name, stage / MODEL_DIR / name)
     for name in (artifacts.ADAPT_JSON, artifacts.ADAPT_BIN):  # fetched once a visitor corrects a digit
         _copy(tfjs_dir / name, stage / PERSONAL_DIR / name)
     for name, src in VENDOR_FILES.items():

@@ -26,6 +26,8 @@ SIGNATURE = {"signature": {
     "outputs": {"probabilities": {"tensorShape": {"dim": [{"size": "-1"}, {"size": str(NUM_CLASSES)}]}},
                 "features": {"tensorShape": {"dim": [{"size": "-1"}, {"size": "2"}]}}},
 }}
+SHARD = "group1-shard1of1.bin"
+MANIFEST = {"weightsManifest": [{"paths": [SHARD], "weights": [{"name": "w", "shape": [2], "dtype": "float32"}]}]}
 METRICS = {"test_accuracy": 0.99, "history": []}
 EXPORT = {"features_version": "v1"}
 ADAPT = {"features_version": "v1", "features": 2, "classes": NUM_CLASSES, "weights": [[0.0] * NUM_CLASSES] * 2,
@@ -35,8 +37,8 @@ ADAPT = {"features_version": "v1", "features": 2, "classes": NUM_CLASSES, "weigh
 
 def stand_in(folder: Path, files: dict[str, bytes | dict | list] | None = None) -> Path:
     """An artefacts folder with a model.json of the page's signature, metrics.json, and `files` on top."""
-    files = {"tfjs/model.json": SIGNATURE, "metrics.json": METRICS, "tfjs/export.json": EXPORT, "tfjs/adapt.json": ADAPT,
-             "tfjs/adapt.bin": bytes(3), **(files or {})}
+    files = {"tfjs/model.json": {**SIGNATURE, **MANIFEST}, f"tfjs/{SHARD}": bytes(8), "metrics.json": METRICS,
+             "tfjs/export.json": EXPORT, "tfjs/adapt.json": ADAPT, "tfjs/adapt.bin": bytes(3), **(files or {})}
     for name, content in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
@@ -108,6 +110,18 @@ CORRUPT = {
     "adapt.json weights cut short": ("tfjs/adapt.json", {**ADAPT, "weights": [[0.0] * 10]}, f"weights are not 2×{NUM_CLASSES} finite"),
     "adapt.json without its replay": ("tfjs/adapt.json", {**ADAPT, "replay": 5}, "replay. is not a JSON object"),
     "adapt.bin cut short": ("tfjs/adapt.bin", b"\0", "1 bytes, expected 3"),
+    "adapt.json's replay at scale 1e300": ("tfjs/adapt.json", {**ADAPT, "replay": {"count": 1, "scale": 1e300}},
+                                           "replay of 1 digits at scale 1e+300; the page needs at least one, and features of at most"),
+    "adapt.json's replay of no digits": ("tfjs/adapt.json", {**ADAPT, "replay": {"count": 0, "scale": 0.1}}, "replay of 0 digits"),
+    "adapt.json of another class count": ("tfjs/adapt.json", {**ADAPT, "classes": 10, "weights": [[0.0] * 10] * 2, "bias": [0.0] * 10},
+                                          f"a last layer of 2 features × 10 classes; the model has 2 features and the page {NUM_CLASSES}"),
+    "adapt.json of other features than the model's": ("tfjs/adapt.json", {**ADAPT, "features": 3, "weights": [[0.0] * NUM_CLASSES] * 3},
+                                                      "a last layer of 3 features"),
+    "adapt.bin with a label past the classes": ("tfjs/adapt.bin", bytes([0, 0, NUM_CLASSES]), f"a replayed digit labelled {NUM_CLASSES}"),
+    "model.json naming a weight file outside": ("tfjs/model.json", {**SIGNATURE, "weightsManifest": [
+        {**MANIFEST["weightsManifest"][0], "paths": ["../metrics.json"]}]}, "lists the weight file '../metrics.json'"),
+    "model.json without a weight manifest": ("tfjs/model.json", SIGNATURE, "no readable weightsManifest"),
+    "a weight file of the wrong size": (f"tfjs/{SHARD}", bytes(7), "its group holds 7 bytes, model.json's weights need 8"),
     "evaluation.json cut short": ("tfjs/evaluation.json", b'{"images": 10000, "accur', "not valid JSON"),
     "evaluation.json without mistakes": ("tfjs/evaluation.json", {"images": 1, "accuracy": 0.9, "loss": 0.1},
                                          "'per_class' missing or not a list"),
@@ -160,3 +174,52 @@ def test_allow_weak_builds_a_weak_model(trained_artifacts, tmp_path):
     _, err = process.communicate(timeout=600)
     assert process.returncode == 0, err
     assert (tmp_path / "dist" / "index.html").is_file() and (tmp_path / "dist" / ".pipeline-build").is_file()
+
+
+def test_build_publishes_no_link_and_no_missing_weight_file(tmp_path, monkeypatch):
+    """A weight file, adapt file or template file that is a symbolic link would publish what it points to (a
+    private key, say); a weight file model.json lists but the folder lacks would break every visit. Each is refused
+    in one line naming it, before anything is written."""
+    private = tmp_path / "id_rsa"
+    private.write_bytes(bytes(8))
+    cases = {}
+    for case, name in (("a weight file", SHARD), ("adapt.bin", "adapt.bin"), ("adapt.json", "adapt.json")):
+        folder = stand_in(tmp_path / case)
+        target = folder / "tfjs" / name
+        shutil.copyfile(target, private)
+        target.unlink()
+        target.symlink_to(private)
+        cases[case] = (folder, TEMPLATE, f"tfjs/{name}: ", "symbolic link")
+    folder = stand_in(tmp_path / "missing", {"tfjs/model.json": {**SIGNATURE, "weightsManifest": [
+        {**MANIFEST["weightsManifest"][0], "paths": ["group9.bin"]}]}})
+    cases["a missing weight file"] = (folder, TEMPLATE, "tfjs/group9.bin: ", "missing or not a regular file")
+    template = tmp_path / "template"
+    shutil.copytree(TEMPLATE, template)
+    (template / "css" / "key.css").symlink_to(private)
+    cases["a link in the template"] = (stand_in(tmp_path / "linked"), template, f"{template}/css/key.css: ", "symbolic link")
+    failures = []
+    for case, (folder, template_dir, prefix, fragment) in cases.items():
+        monkeypatch.chdir(folder)
+        try:
+            site.build(Path("."), Path("dist"), template_dir, NODE_MODULES, log=lambda *_: None)
+            failures.append(f"{case}: built")
+        except (site.BuildError, ArtifactError) as err:
+            if not str(err).startswith(prefix) or fragment not in str(err):
+                failures.append(f"{case}: {err}")
+        assert not (folder / "dist").exists()
+    assert failures == []
+
+
+def test_build_publishes_only_the_weight_files_model_json_lists(trained_artifacts, tmp_path):
+    """A stray file beside the model (an old shard, a link to a private file) stays out of dist/ and sw.js."""
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(trained_artifacts, artifacts)
+    (tmp_path / "private.txt").write_text("a secret")
+    (artifacts / "tfjs" / "group9-shard1of1.bin").symlink_to(tmp_path / "private.txt")
+    (artifacts / "tfjs" / "group8-shard1of1.bin").write_bytes(b"an old shard")
+    out = tmp_path / "dist"
+    site.build(artifacts, out, TEMPLATE, NODE_MODULES, log=lambda *_: None)
+    listed = [p for group in json.loads((artifacts / "tfjs" / "model.json").read_text())["weightsManifest"] for p in group["paths"]]
+    assert sorted(p.name for p in (out / "model").iterdir()) == sorted(["model.json", *listed])
+    assert "group9" not in (out / "sw.js").read_text() and "group8" not in (out / "sw.js").read_text()
+    assert "a secret" not in "".join(p.read_text(errors="replace") for p in out.rglob("*") if p.is_file())
