@@ -37,6 +37,20 @@ def centring_shift(values: np.ndarray, size: int = IMAGE_SIZE) -> tuple[int, int
     return shift(moment_x), shift(moment_y)
 
 
+BAND_PIXELS = 2**20  # pixels of a large drawing box-filtered at a time: bounds the memory a photo-sized image takes
+
+
+def _times_columns(crop: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """crop @ weights, exactly, as int64 (H, fit): in float64 (BLAS) a band of rows at a time. Exact in any order
+    of summation: each entry is a sum of integers at most full ink x `longer` (a column of weights sums to it),
+    far below 2**53."""
+    band = max(1, BAND_PIXELS // crop.shape[1])
+    out = np.empty((crop.shape[0], weights.shape[1]), np.int64)
+    for start in range(0, crop.shape[0], band):
+        out[start : start + band] = crop[start : start + band].astype(np.float64) @ weights
+    return out
+
+
 def to_mnist(ink: np.ndarray, image_size: int = IMAGE_SIZE, fit_size: int = FIT_SIZE, full_ink: int = 255):
     """A drawing as an MNIST image.
 
@@ -46,12 +60,12 @@ def to_mnist(ink: np.ndarray, image_size: int = IMAGE_SIZE, fit_size: int = FIT_
     ink = np.asarray(ink)
     if ink.ndim != 2:
         raise ValueError(f"ink must be 2-D (H, W), got shape {ink.shape}")
-    rows, cols = np.nonzero(ink > 0)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if rows.size == 0:
         return None
-    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1].astype(np.int64)
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     longer = max(crop.shape)
-    sums = box_weights(crop.shape[0], fit_size, longer).T @ crop @ box_weights(crop.shape[1], fit_size, longer)
+    sums = box_weights(crop.shape[0], fit_size, longer).T @ _times_columns(crop, box_weights(crop.shape[1], fit_size, longer))
     dx, dy = centring_shift(sums, image_size)
     out = np.zeros((image_size, image_size), np.float32)
     values = (sums / float(longer * longer * full_ink)).astype(np.float32)

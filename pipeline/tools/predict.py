@@ -19,10 +19,14 @@ reads a drawing:
 Reads ARTIFACTS/model.keras, or with runtime "tfjs" the shipped model
 ARTIFACTS/tfjs/ run by the page's own runtime (TensorFlow.js + wasm) in Node.
 Images of up to MAX_PIXELS (50 megapixels, checked from the header before
-decoding), 8 or 16 bits per channel, in any format Pillow decodes (PNG, JPEG,
-GIF, TIFF, WebP, BMP, ...); EXIF rotation is applied; of an animated or
-multi-page file the first frame is read. A file that cannot be read is one
-PredictError line naming it.
+decoding), 8 or 16 bits per channel, in one of the raster formats RASTER_FORMATS
+(PNG, JPEG, GIF, TIFF, WebP, BMP), whatever the file's name: Pillow is never
+asked to guess among its other formats, some of which run programs (PostScript
+goes to Ghostscript). EXIF rotation is applied; of an animated or multi-page file
+the first frame is read. A file that cannot be read is one PredictError line
+naming it. The work is bounded in memory and time as well as in bytes: a small
+file can ask for much (a 7000x7000 grid of dots is 12 million marks), so marks
+are counted on arrays before any is grouped (pipeline.tools.segment).
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ TRANSPARENT_BORDER = 128  # median border alpha (0-255) below which the image is
 NOISE_FRACTION = 0.15  # ink within this fraction of (peak − background) of the background counts as background
 MIN_CONTRAST = 40  # grey levels (0-255) between background and the darkest/lightest ink; less is a blank image
 LOSSY_FORMATS = {"JPEG", "MPO", "WEBP"}  # Pillow format names whose pixels carry compression noise
+RASTER_FORMATS = ("PNG", "JPEG", "GIF", "TIFF", "WEBP", "BMP")  # the only decoders Pillow may use (JPEG's also opens
+# a phone's multi-picture JPEG, format MPO)
 MAX_PIXELS = 50_000_000  # the largest image decoded, width x height: a 50-megapixel phone photo (a grey PNG that
 # size takes 230 MB and 2 s to read); checked from the header, before any pixel is decoded
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, TypeError, EOFError, struct.error, zlib.error)  # what Pillow
@@ -90,12 +96,12 @@ def open_image(path: Path):
                 # Pillow warns, over several lines, of a possible decompression bomb (the bound below is stricter
                 # and says so in one line) and of corrupt EXIF data it skips: neither reaches the user.
                 warnings.simplefilter("ignore")
-                return _decode(Image.open(file), path)
+                return _decode(Image.open(file, formats=RASTER_FORMATS), path)
         except Image.DecompressionBombError:  # Pillow's own refusal, above 2 x Image.MAX_IMAGE_PIXELS
             raise PredictError(f"{path}: more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; "
                                f"predict reads images of up to {MAX_PIXELS / 1e6:.0f} megapixels") from None
         except UnidentifiedImageError:
-            raise PredictError(f"{path}: not an image Pillow can read (expected PNG or JPEG)") from None
+            raise PredictError(f"{path}: not an image predict reads (expected PNG, JPEG, GIF, TIFF, WebP or BMP)") from None
         except DECODE_ERRORS as err:  # truncated or corrupt data
             message = str(err).splitlines()[0] if str(err).strip() else type(err).__name__
             raise PredictError(f"{path}: broken image data ({message})") from None

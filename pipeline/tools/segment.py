@@ -36,6 +36,7 @@ WIDEST = 1.5  # ... and WIDEST x that height wide
 TYPICAL = 0.5  # marks at least this fraction of the tallest one's height set the typical digit height
 MAX_MARKS = 1000  # more marks than this (specks left out) is no number, and grouping them takes seconds (quadratic)
 EIGHT_CONNECTED = np.ones((3, 3), bool)
+BAND_PIXELS = 2**22  # pixels of the label image read at a time when measuring the marks: bounds the memory it takes
 
 
 class TooManyMarks(ValueError):
@@ -81,29 +82,47 @@ def find_digits(ink: np.ndarray) -> list[Digit]:
     labels, count = ndimage.label(ink > 0, structure=EIGHT_CONNECTED)
     if count == 0:
         return []
-    groups = [Group([n + 1], (s[1].start, s[0].start, s[1].stop, s[0].stop))
-              for n, s in enumerate(ndimage.find_objects(labels))]
-    height = typical_height(groups)
-    groups = [g for g in groups if max(g.width, g.height) >= SPECK * height]
-    if len(groups) > MAX_MARKS:
-        raise TooManyMarks(f"{len(groups)} separate marks; a number has at most {MAX_MARKS}")
+    boxes = mark_boxes(labels, count)
+    widths, heights = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    height = typical_height(heights)
+    kept = np.flatnonzero(np.maximum(widths, heights) >= SPECK * height)
+    if kept.size > MAX_MARKS:  # before a Group is made for any: a grid of millions of dots costs arrays, not objects
+        raise TooManyMarks(f"{kept.size} separate marks; a number has at most {MAX_MARKS}")
+    groups = [Group([int(n) + 1], tuple(int(v) for v in boxes[n])) for n in kept]
     groups = join_fragments(merge_overlapping(groups), height)
     groups.sort(key=lambda g: g.box[0] + g.box[2])
     groups = join_parts(groups, height)
-    return [_digit(ink, labels, g) for g in groups]
+    return [_digit(ink, labels, count, g) for g in groups]
 
 
-def _digit(ink: np.ndarray, labels: np.ndarray, group: Group) -> Digit:
+def mark_boxes(labels: np.ndarray, count: int) -> np.ndarray:
+    """int64 (count, 4): the box (left, top, right, bottom; right and bottom exclusive) of each mark 1..count of
+    the label image `labels` (int (H, W), 0 = no ink), measured a band of rows at a time (BAND_PIXELS)."""
+    left, top = np.full(count + 1, np.iinfo(np.int64).max), np.full(count + 1, np.iinfo(np.int64).max)
+    right, bottom = np.zeros(count + 1, np.int64), np.zeros(count + 1, np.int64)
+    band = max(1, BAND_PIXELS // max(1, labels.shape[1]))
+    for start in range(0, labels.shape[0], band):
+        rows, cols = np.nonzero(labels[start : start + band])
+        marks = labels[start : start + band][rows, cols]
+        np.minimum.at(left, marks, cols)
+        np.maximum.at(right, marks, cols + 1)
+        np.minimum.at(top, marks, rows + start)
+        np.maximum.at(bottom, marks, rows + start + 1)
+    return np.stack([left, top, right, bottom], axis=1)[1:]
+
+
+def _digit(ink: np.ndarray, labels: np.ndarray, count: int, group: Group) -> Digit:
     left, top, right, bottom = group.box
     window = (slice(top, bottom), slice(left, right))
-    mine = np.isin(labels[window], group.labels)
+    member = np.zeros(count + 1, bool)
+    member[group.labels] = True
+    mine = member[labels[window]]  # a look-up per pixel: linear in the window, whatever the count of marks
     return Digit(np.where(mine, ink[window], 0).astype(np.uint8), (left, top, group.width, group.height))
 
 
-def typical_height(groups: list[Group]) -> float:
-    """The median height of the groups at least TYPICAL x as tall as the tallest (never the specks)."""
-    tallest = max(g.height for g in groups)
-    return float(np.median([g.height for g in groups if g.height >= TYPICAL * tallest]))
+def typical_height(heights: np.ndarray) -> float:
+    """The median of the mark heights `heights` at least TYPICAL x the tallest (never the specks)."""
+    return float(np.median(heights[heights >= TYPICAL * heights.max()]))
 
 
 def overlapping(a: Group, b: Group) -> bool:
