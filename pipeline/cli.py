@@ -267,14 +267,14 @@ def train(artifacts, data, profile, config_file, resume, extra_data, cpu_replica
         _fail(err)
     if data is not None:  # a bad --data fails in one line, before TensorFlow starts its devices and talks
         _check_data(data)
-    _check_extra_data(extra_data, artifacts if resume else None)
+    extra = _read_extra_data(extra_data, artifacts if resume else None)
     if cpu_replicas > 1:
         _stage("train.distribute").split_cpu(cpu_replicas)  # before the backend starts its devices
     stage = _stage("train.loop")  # first, so TensorFlow's import chatter is held back
     from pipeline.train.cluster import DistributeError
 
     try:
-        stage.train(config, artifacts, data_path=data, resume=resume, extra_data=extra_data)
+        stage.train(config, artifacts, data_path=data, resume=resume, extra=extra)
     except stage.TrainingInterrupted as stop:
         click.echo(str(stop), err=True)
         raise SystemExit(143 if stop.signal_name == "SIGTERM" else 130) from None
@@ -310,20 +310,21 @@ def _check_data(data: Path) -> None:
         _fail(err)
 
 
-def _check_extra_data(paths: tuple[Path, ...], resume_from: Path | None) -> None:
-    """Read every --extra-data file once, and on --resume compare them with the checkpoint's, so that a
-    bad file or a changed one fails in one line before TensorFlow starts (training checks again)."""
+def _read_extra_data(paths: tuple[Path, ...], resume_from: Path | None) -> list:
+    """Every --extra-data file, read once (pipeline.data.formats.ExtraDigits), and on --resume compared with the
+    checkpoint's, so that a bad file or a changed one fails in one line before TensorFlow starts."""
     from pipeline.data import DataError
     from pipeline.data.formats import read_extra_digits
     from pipeline.train.latest import ResumeError, check_extra_data, read_state
 
     try:
-        records = [read_extra_digits(path).record for path in paths]
+        extra = [read_extra_digits(path) for path in paths]
         if resume_from is not None:
             folder = resume_from / CHECKPOINT_DIR
-            check_extra_data(read_state(folder), records, folder)
+            check_extra_data(read_state(folder), [e.record for e in extra], folder)
     except (DataError, ResumeError) as err:
         _fail(err)
+    return extra
 
 
 def _train_base(profile: str, config_file: Path | None, resume: bool, artifacts: Path):

@@ -57,8 +57,12 @@ def gunzip(raw: bytes, name: str) -> bytes:
 
 def read_maybe_gzip(path: Path) -> bytes:
     """The bytes of `path`, gunzipped if they start with the gzip magic number; both bounded."""
-    raw = read_file(path)
-    return gunzip(raw, str(path)) if raw[:2] == GZIP_MAGIC else raw
+    return maybe_gunzip(read_file(path), str(path))
+
+
+def maybe_gunzip(raw: bytes, name: str) -> bytes:
+    """`raw` gunzipped (bounded) if it starts with the gzip magic number, else as it is."""
+    return gunzip(raw, name) if raw[:2] == GZIP_MAGIC else raw
 
 
 def read_npz(path: Path, keys: list[str] | None = None) -> dict[str, np.ndarray]:

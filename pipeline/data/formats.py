@@ -33,6 +33,7 @@ data) gets a one-line DataError naming the file, and the line or record.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import struct
 import warnings
@@ -40,10 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.artifacts import file_sha256
 from pipeline.contract import IMAGE_SIZE, NUM_DIGITS
 from pipeline.data import DataError
-from pipeline.data.bounded import read_maybe_gzip
+from pipeline.data.bounded import maybe_gunzip, read_file, read_maybe_gzip
 from pipeline.data.idx import parse_idx
 
 PIXELS = IMAGE_SIZE * IMAGE_SIZE
@@ -103,16 +103,18 @@ class ExtraDigits:
 
 
 def read_extra_digits(path: Path) -> ExtraDigits:
-    """Every row of a Kaggle-style CSV (label,pixel0,...,pixel783; raw or .gz) with the file's SHA-256.
-    DataError naming the file (and the line) when it is not one, or holds no rows."""
-    sha256 = file_sha256(path)
-    labels, pixels = parse_kaggle_csv(path)
-    return ExtraDigits(Path(path), sha256, pixels.reshape(len(labels), IMAGE_SIZE, IMAGE_SIZE), labels)
+    """Every row of a Kaggle-style CSV (label,pixel0,...,pixel783; raw or .gz) with the file's SHA-256, read once:
+    a regular file within its size bound first (a FIFO or /dev/zero is refused, never read), then hashed and
+    parsed from those bytes. DataError naming the file (and the line) when it is not one, or holds no rows."""
+    raw = read_file(Path(path))
+    labels, pixels = parse_kaggle_csv(path, raw)
+    return ExtraDigits(Path(path), hashlib.sha256(raw).hexdigest(), pixels.reshape(len(labels), IMAGE_SIZE, IMAGE_SIZE), labels)
 
 
-def parse_kaggle_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(labels uint8 (N,), pixels uint8 (N, 784)) from a Kaggle train.csv; DataError on any malformed line."""
-    raw = read_maybe_gzip(path)
+def parse_kaggle_csv(path: Path, raw: bytes | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(labels uint8 (N,), pixels uint8 (N, 784)) from a Kaggle train.csv (its bytes `raw`, gzip or not, when
+    read already); DataError on any malformed line."""
+    raw = read_maybe_gzip(path) if raw is None else maybe_gunzip(raw, str(path))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -37,7 +37,7 @@ from pipeline import artifacts, calibration
 from pipeline.config import TrainConfig
 from pipeline.contract import NOT_A_DIGIT
 from pipeline.data import DataError, mnist, nondigits, redrawn
-from pipeline.data.formats import ExtraDigits, read_extra_digits
+from pipeline.data.formats import ExtraDigits
 from pipeline.train import checkpoint, distribute, keras_fixes
 from pipeline.train.augment import DigitAugmentation
 from pipeline.train.model import OUTPUT_LAYER, build_model
@@ -95,11 +95,11 @@ class Run:
 
 
 def train(config: TrainConfig, out_dir: Path, data_path: Path | None = None, log=print,
-          callbacks: list | tuple = (), resume: bool = False, extra_data: list[Path] | tuple = ()) -> dict:
+          callbacks: list | tuple = (), resume: bool = False, extra: list[ExtraDigits] | tuple = ()) -> dict:
     """Train, evaluate on the test set and write model.keras + metrics.json into `out_dir`.
 
-    `extra_data`: Kaggle-style CSV files whose rows are added to the training images only (never
-    to validation or test); metrics.json records each file's path, rows and SHA-256.
+    `extra`: Kaggle-style CSV files, read (pipeline.data.formats.read_extra_digits), whose rows are added to the
+    training images only (never to validation or test); metrics.json records each file's path, rows and SHA-256.
 
     After every epoch a checkpoint goes to out_dir/checkpoint/; `resume=True` continues from it
     (checkpoint.ResumeError if there is none or the settings differ). `callbacks` are extra Keras
@@ -108,22 +108,21 @@ def train(config: TrainConfig, out_dir: Path, data_path: Path | None = None, log
     metrics.json change only when training has finished; the checkpoint is removed then.
     """
     started = time.perf_counter()
-    run = plan(config, out_dir, data_path, resume, log, extra_data)
+    run = plan(config, out_dir, data_path, resume, log, extra)
     trainer, classifier = restore(config, run, log)
     history, train_seconds = fit(trainer, config, run, callbacks, log)
     return write(out_dir, config, run, classifier, history, train_seconds, started, log)
 
 
 def plan(config: TrainConfig, out_dir: Path, data_path: Path | None, resume: bool, log,
-         extra_data: list[Path] | tuple = ()) -> Run:
-    """Choose devices and strategy, scale batch and rate, read the extra data, check the checkpoint to
-    resume, split the data."""
+         extra: list[ExtraDigits] | tuple = ()) -> Run:
+    """Choose devices and strategy, scale batch and rate, check the checkpoint to resume, split the data with
+    the `extra` digits."""
     # first: MultiWorkerMirroredStrategy must be created before any other TensorFlow work
     hardware = distribute.plan(config.strategy, config.precision, config.jit_compile, log)
     global_batch, peak_lr = distribute.scaled_batch_and_rate(config.batch_size, config.learning_rate,
                                                              hardware.replicas, config.lr_scaling)
     ckpt_dir = out_dir / artifacts.CHECKPOINT_DIR
-    extra = [read_extra_digits(path) for path in extra_data]
     resumed = None
     if resume:
         resumed = checkpoint.read_state(ckpt_dir)

@@ -10,6 +10,7 @@ import os
 import struct
 import zipfile
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -240,3 +241,27 @@ def test_a_zip_bomb_is_refused_before_it_is_inflated(zip_bomb, tmp_path):
     result = pipeline_cli("train", "--data", zip_bomb, "--artifacts", tmp_path / "out")
     one_line_failure(result, "mnist.npz: x_train.npy is 257 MiB once decompressed, more than the 256 MiB")
     assert not (tmp_path / "out").exists()
+
+
+# id -> (make(tmp_path) -> the path given to --extra-data, what the one line says after it)
+EXTRA_CASES = {
+    "a FIFO (reading it would block for ever)": (lambda t: fifo(t, "mine.csv"), "not a regular file"),
+    "/dev/zero (endless bytes)": (lambda t: Path("/dev/zero"), "not a regular file"),
+    "a link to /dev/zero": (lambda t: (t / "zero.csv", (t / "zero.csv").symlink_to("/dev/zero"))[0], "not a regular file"),
+    "a CSV larger than any data file (300 MiB, sparse)": (
+        lambda t: sparse_file(t, "big.csv", 300 * 2**20) / "big.csv", "300 MiB, more than the 256 MiB a digit data file may be"),
+    "a gzip bomb named .csv.gz": (
+        lambda t: (t / "bomb.csv.gz", (t / "bomb.csv.gz").write_bytes(gzip.compress(b"0" * (MAX_FILE_BYTES + 2**20), 9)))[0],
+        "more than 256 MiB once decompressed"),
+}
+
+
+@pytest.mark.parametrize("case", EXTRA_CASES, ids=list(EXTRA_CASES))
+def test_a_special_or_huge_extra_data_file_is_refused_before_it_is_read(tmp_path, case):
+    """`pipeline train --extra-data` checks that the file is a regular file within its bound before it reads (or
+    hashes) a byte: a FIFO blocked for ever and /dev/zero spun at 100 % CPU for ever."""
+    make, message = EXTRA_CASES[case]
+    path = make(tmp_path)
+    result = pipeline_cli("train", "--extra-data", path, "--artifacts", tmp_path / "out", timeout=30)
+    one_line_failure(result, f"Error: {path}: {message}")
+    assert not (tmp_path / "out").exists(), "nothing written"
