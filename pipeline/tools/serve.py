@@ -11,7 +11,10 @@ one `Sent` per response, bytes on the wire with headers) and can stand in for a
 slow network (`link=Link(...)`): unlike the browser's own throttling, which applies
 per page, it slows the page, its workers and its service worker alike.
 Like GitHub Pages it lists no folders (a folder without index.html is a 404),
-and a path holding a NUL byte is a 400, not an error in the server thread.
+serves only regular files inside the folder (a FIFO would hold a thread for ever,
+a link could reach any file of the machine: both are 404s), ignores an
+If-Modified-Since it cannot read, and a path holding a NUL byte is a 400, not an
+error in the server thread.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import http.server
 import io
 import mimetypes
 import os
+import stat
 import sys
 import threading
 import time
@@ -110,6 +114,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         path = self.translate_path(self.path)
         if os.path.isdir(path) and self.path.split("?")[0].endswith("/"):
             path = os.path.join(path, "index.html")
+        if os.path.lexists(path) and not os.path.isdir(path) and not self._servable(path):
+            self.send_error(404, "not a file of the site")
+            return None
         ctype = content_type(Path(path))
         if os.path.isfile(path) and ctype.startswith(GZIP_TYPES) and "gzip" in self.headers.get("Accept-Encoding", ""):
             return self._send_gzip(path, ctype)
@@ -118,11 +125,19 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def guess_type(self, path) -> str:  # for the responses SimpleHTTPRequestHandler sends as they are
         return content_type(Path(path))
 
+    def _servable(self, path: str) -> bool:
+        """Whether `path` is a regular file inside the served folder, links followed."""
+        real, root = os.path.realpath(path), os.path.realpath(self.directory)
+        return os.path.commonpath([real, root]) == root and stat.S_ISREG(os.stat(real).st_mode)
+
     def _send_gzip(self, path: str, ctype: str):
         """The file at `path` gzip-encoded, or 304 when the client's copy is current (If-Modified-Since)."""
         modified = int(os.stat(path).st_mtime)
-        since = self.headers.get("If-Modified-Since")
-        if since and email.utils.parsedate_to_datetime(since).timestamp() >= modified:
+        try:
+            since = email.utils.parsedate_to_datetime(self.headers.get("If-Modified-Since") or "")
+        except (TypeError, ValueError, IndexError, OverflowError):  # absent or unreadable: send the file
+            since = None
+        if since and since.timestamp() >= modified:
             self.send_response(304)
             self.end_headers()
             return None

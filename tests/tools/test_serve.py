@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import os
 import signal
 import time
 
@@ -162,3 +163,34 @@ def test_serve_a_folder_that_is_not_there(tmp_path):
     process = start_cli("serve", "--dist", str(tmp_path / "nothing"), "--port", "0", cwd=tmp_path)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 2 and out == "" and len(err.splitlines()) == 1 and "--dist" in err
+
+
+def test_only_regular_files_inside_the_site_are_served(server, tmp_path):
+    """A FIFO in the folder held a server thread for ever (open() blocks); a link to a file outside the folder
+    served that file. Both are 404s now, a request that climbs out with .. too, and the server goes on."""
+    port, process = server
+    site = tmp_path / "dist"
+    (tmp_path / "secret.txt").write_text("a private file")
+    (site / "leak.txt").symlink_to(tmp_path / "secret.txt")
+    (site / "leak.js").symlink_to(tmp_path / "secret.txt")  # a gzip type: the other way a file is sent
+    (site / "assets" / "home.html").symlink_to(site / "index.html")  # a link inside the site is served
+    os.mkfifo(site / "pipe.js")
+    for path in ("/repo/leak.txt", "/repo/leak.js", "/repo/pipe.js", "/repo/../secret.txt", "/repo/%2e%2e/secret.txt",
+                 "/repo/assets/../../secret.txt"):
+        status, body = get_from(port, path)
+        assert status == 404 and b"private" not in body, (path, status)
+    assert get_from(port, "/repo/assets/home.html") == (200, b"<p>home</p>")
+    log = stopped(process)
+    assert "Traceback" not in log and "Exception occurred" not in log, log
+
+
+@pytest.mark.parametrize("since", ["nonsense", "Mon, 99 Foo 2026 25:61:61 GMT", "0" * 300, "Tue, 01 Jan 10000 00:00:00 GMT"])
+def test_an_unreadable_if_modified_since_is_ignored(since, site):
+    """A date the server cannot read broke the response (an exception in its thread, the connection dropped)."""
+    server, url = serve_in_background(site)
+    try:
+        response, body = get(url, "/index.html", {"Accept-Encoding": "gzip", "If-Modified-Since": since})
+        assert response.status == 200 and gzip.decompress(body) == (site / "index.html").read_bytes()
+    finally:
+        server.shutdown()
+        server.server_close()
