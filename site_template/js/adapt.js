@@ -65,7 +65,7 @@ export function headFault(head, { featuresVersion, features: F, classes: C }) {
   return '';
 }
 
-/** A kept value, cut short for a message. */
+/** A kept value as a message names it: the number itself, else its type. */
 function describe(value) {
   return typeof value === 'number' ? String(value) : typeof value;
 }

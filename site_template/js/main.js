@@ -204,8 +204,10 @@ async function restorePersonal() {
     if (lastReading) readAgain(); // drawn while the page started
     return;
   }
-  // A head learnt from records now deleted as damaged may have learnt their damage: it is learnt again too.
-  if (refused === 'damaged') await personal.forgetHead().catch(() => {});
+  // Learnt again, also when records were deleted as damaged (the head may have learnt their damage). The
+  // refused head is not deleted first: the one learnt replaces it, and if learning fails now (offline, say)
+  // the worker still reads with the shipped model and the next load tries again, so a head the worker
+  // could not check for a passing reason (js/adapt.js did not load) is not lost.
   await adapt(model, { updated: refused === 'updated', damaged: refused === 'damaged', records: dropped });
 }
 

@@ -197,7 +197,8 @@ async function predict(images, count) {
  * @returns {Promise<{features: number, classes: number}>} F and the number of classes
  */
 async function warmUp() {
-  const [probabilities, featureTensor] = tf.tidy(() => model.execute(tf.tensor4d(new Float32Array(imageSize * imageSize), [1, imageSize, imageSize, 1]), outputs));
+  const blank = new Float32Array(imageSize * imageSize);
+  const [probabilities, featureTensor] = tf.tidy(() => model.execute(tf.tensor4d(blank, [1, imageSize, imageSize, 1]), outputs));
   try {
     checkedProbabilities(await probabilities.data(), 1);
     return { features: featureTensor.shape[1], classes: probabilities.shape[1] };
