@@ -45,6 +45,32 @@ const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
  */
 
 /**
+ * Why `head` (as kept in IndexedDB, so anything at all) cannot be used on this model, or '' when it can: an
+ * object whose featuresVersion, features (F) and classes (C) are the model's, with weights a Float32Array of
+ * F·C and bias one of C, every value finite. Sizes are compared before any value is read, so a huge array
+ * is refused at once.
+ * @param {*} head
+ * @param {{featuresVersion: string, features: number, classes: number}} model what the build's model has
+ * @returns {string} what is wrong, in a few words; '' for a usable head
+ */
+export function headFault(head, { featuresVersion, features: F, classes: C }) {
+  if (typeof head !== 'object' || head === null || Array.isArray(head)) return 'not an object';
+  if (head.featuresVersion !== featuresVersion) return 'learnt on other features';
+  if (head.features !== F) return `${describe(head.features)} features, the model has ${F}`;
+  if (head.classes !== C) return `${describe(head.classes)} classes, the model has ${C}`;
+  const { weights, bias } = head;
+  if (!(weights instanceof Float32Array) || weights.length !== F * C) return `weights are not a Float32Array of ${F}×${C}`;
+  if (!(bias instanceof Float32Array) || bias.length !== C) return `bias is not a Float32Array of ${C}`;
+  if (!weights.every(Number.isFinite) || !bias.every(Number.isFinite)) return 'values that are not finite numbers';
+  return '';
+}
+
+/** A kept value as a message names it: the number itself, else its type. */
+function describe(value) {
+  return typeof value === 'number' ? String(value) : typeof value;
+}
+
+/**
  * Read adapt.json (parsed) and adapt.bin into a Base; throws an Error saying what does not fit.
  * @param {object} json adapt.json
  * @param {ArrayBuffer} buffer adapt.bin

@@ -175,37 +175,84 @@ let adapting = null; // the running adaptation, a promise
 let adaptAgain = false;
 let generation = 0;
 
-/** At start: count the kept digits; read with the kept head if this build has its features, else learn again. */
+/**
+ * At start: the kept digits (a damaged record is deleted: js/personal.js's keptExamples), then the kept head
+ * if the worker finds it whole and learnt on this build's features (js/adapt.js's headFault); else a head is
+ * learnt again from the digits and #personal's note says why. With no usable digit the shipped model reads
+ * and no head is kept.
+ */
 async function restorePersonal() {
-  let count;
+  let kept;
   try {
-    count = await personal.countExamples();
+    kept = await personal.keptExamples(unusable);
   } catch {
     return; // no IndexedDB: nothing is kept
   }
+  const { examples: { length: count }, dropped } = kept;
+  if (count === 0) {
+    if (dropped) await personal.forgetHead().catch(() => {}); // learnt from records now deleted as damaged
+    ui.showPersonal(0, { state: 'shipped', note: ui.relearntNote({ records: dropped, learnt: 0 }) });
+    return;
+  }
   ui.showPersonal(count, { state: 'shipped' });
-  const model = count > 0 ? await ready.catch(() => null) : null;
+  const model = await ready.catch(() => null);
   if (!model) return;
-  const head = await personal.loadHead().catch(() => undefined);
-  try {
-    if (!head) throw new Error('no head kept');
-    await model.useHead(head); // the worker refuses a head learnt on other features than this build's
+  const head = await personal.loadHead().catch(() => null); // a head that cannot be read is as damaged as null
+  const refused = await useKeptHead(model, head);
+  if (!refused && !dropped) {
     ui.showPersonal(count, { state: 'personal' });
     if (lastReading) readAgain(); // drawn while the page started
+    return;
+  }
+  // Learnt again, also when records were deleted as damaged (the head may have learnt their damage). The
+  // refused head is not deleted first: the one learnt replaces it, and if learning fails now (offline, say)
+  // the worker still reads with the shipped model and the next load tries again, so a head the worker
+  // could not check for a passing reason (js/adapt.js did not load) is not lost.
+  await adapt(model, { updated: refused === 'updated', damaged: refused === 'damaged', records: dropped });
+}
+
+/**
+ * Read with the kept head (undefined: none kept). Resolves to '' when the worker took it, else why not:
+ * 'none', 'updated' (learnt on another build's features) or 'damaged' (anything else the worker refuses).
+ */
+async function useKeptHead(model, head) {
+  if (head === undefined) return 'none';
+  if (typeof head !== 'object' || head === null) return 'damaged'; // null would ask the worker for the shipped model
+  try {
+    await model.useHead(head);
+    return '';
   } catch {
-    await adapt(model, head ? 'The model was updated since: learnt again from your digits.' : '');
+    const other = typeof head.featuresVersion === 'string' && head.featuresVersion !== config.featuresVersion;
+    return other ? 'updated' : 'damaged';
   }
 }
 
-/** Learn a head from every kept digit, keep it and read with it; shows the state throughout. */
-function adapt(model, note = '') {
+/** Why a kept record cannot be learnt from, '' when it can (js/personal.js's exampleFault, with this page's contract). */
+function unusable(example) {
+  return personal.exampleFault(example, config);
+}
+
+/**
+ * Learn a head from every usable kept digit, keep it and read with it; shows the state throughout. `why` the
+ * head is learnt again, for #personal's note (ui.relearntNote): {updated, damaged, records}.
+ */
+function adapt(model, why = {}) {
   adaptAgain = Boolean(adapting);
   adapting ??= (async () => {
     const mine = generation;
     try {
       do {
         adaptAgain = false;
-        const examples = await personal.allExamples();
+        const { examples, dropped } = await personal.keptExamples(unusable);
+        const note = ui.relearntNote({ ...why, records: (why.records ?? 0) + dropped, learnt: examples.length });
+        if (examples.length === 0) { // every record was damaged: nothing to learn from
+          await personal.forgetHead();
+          await model.useHead(null);
+          if (mine !== generation) return;
+          ui.showPersonal(0, { state: 'shipped', note });
+          readAgain();
+          continue;
+        }
         ui.showPersonal(examples.length, { state: 'adapting' });
         const size = imageSize * imageSize;
         const images = new Float32Array(examples.length * size);
@@ -244,7 +291,7 @@ async function teach(label) {
 }
 
 async function download() {
-  ui.saveFile('my-digits.csv', personal.toKaggleCsv(await personal.allExamples()), 'text/csv');
+  ui.saveFile('my-digits.csv', personal.toKaggleCsv((await personal.keptExamples(unusable)).examples), 'text/csv');
 }
 
 /** Delete the kept digits and head, and read with the shipped model again. */

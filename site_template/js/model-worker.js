@@ -26,7 +26,8 @@
  *   {type: 'predict', id, images: Float32Array(count·imageSize²) 0–1, count}
  *   {type: 'adapt', id, images: Float32Array(count·imageSize²), labels: class indices}  learn a head from
  *       the visitor's digits; it is used from then on
- *   {type: 'use-head', id, head}  use a head learnt before (kept by the page), or the shipped model (head null)
+ *   {type: 'use-head', id, head}  use a head learnt before (kept by the page), or the shipped model (head null);
+ *       any other head is refused (an error) unless js/adapt.js's headFault finds it whole and fitting this model
  * Messages out:
  *   {type: 'progress', stage}   a start-up step is done ('runtime', 'backend'): the page's timeout starts again
  *   {type: 'ready', backend, skipped: string[]}   or   {type: 'failed', stage, message}
@@ -41,6 +42,7 @@ let outputs = []; // [probabilities, features]: the graph model's output names
 let query = ''; // ?v= and the build's hash, for every URL the worker loads
 let adaptUrls = []; // personal/adapt.json and adapt.bin, with the query
 let featuresVersion = ''; // the build's: a head learnt on other features is refused
+let widths = null; // {features, classes}: the widths of the graph model's two outputs, measured at warm-up
 let base = null; // js/adapt.js's Base, fetched at the first adaptation
 let head = null; // the visitor's head, or null: the shipped model
 let adapt = null; // js/adapt.js, imported at the first adaptation or personal head
@@ -56,7 +58,7 @@ const HANDLERS = {
   },
   adapt: async ({ images, labels }) => [{ head: await learn(images, labels) }, []],
   'use-head': async ({ head: chosen }) => {
-    if (chosen) await checkHead(chosen);
+    if (chosen !== null) await checkHead(chosen);
     head = chosen;
     return [{ head }, []];
   },
@@ -109,8 +111,7 @@ async function init({ vendorUrl, modelUrl, modelOutputs, adaptUrl, adaptDataUrl,
   self.postMessage({ type: 'progress', stage: 'backend' });
   try {
     model = await tf.loadGraphModel(`${modelUrl}${query}`);
-    // Compiles kernels and allocates memory; predict also refuses damaged weights here (NaN or infinite output).
-    await predict(new Float32Array(imageSize * imageSize), 1);
+    widths = await warmUp();
   } catch (err) {
     model = null;
     self.postMessage({ type: 'failed', stage: 'model', message: String(err.message || err) });
@@ -190,6 +191,23 @@ async function predict(images, count) {
   }
 }
 
+/**
+ * Run the model once, both outputs, on a blank image: compiles kernels and allocates memory, refuses
+ * damaged weights (outputs that are not probabilities) and measures what a personal head must fit.
+ * @returns {Promise<{features: number, classes: number}>} F and the number of classes
+ */
+async function warmUp() {
+  const blank = new Float32Array(imageSize * imageSize);
+  const [probabilities, featureTensor] = tf.tidy(() => model.execute(tf.tensor4d(blank, [1, imageSize, imageSize, 1]), outputs));
+  try {
+    checkedProbabilities(await probabilities.data(), 1);
+    return { features: featureTensor.shape[1], classes: probabilities.shape[1] };
+  } finally {
+    probabilities.dispose();
+    featureTensor.dispose();
+  }
+}
+
 /** The graph model's features of a batch of images: count·F. */
 async function features(images, count) {
   const tensor = tf.tidy(() => model.execute(tf.tensor4d(images, [count, imageSize, imageSize, 1]), outputs[1]));
@@ -235,14 +253,11 @@ async function learn(images, labels) {
   return learnt;
 }
 
-/** Throws unless `chosen` is a head for this model's features (and imports js/adapt.js, which runs it). */
+/** Throws unless `chosen` is a whole head for this model (js/adapt.js's headFault, which the import brings). */
 async function checkHead(chosen) {
-  if (chosen.featuresVersion !== featuresVersion) throw new Error('this personal model was learnt on another version of the model');
-  const { features: F, classes: C, weights, bias } = chosen;
-  if (!(weights instanceof Float32Array && bias instanceof Float32Array && weights.length === F * C && bias.length === C)) {
-    throw new Error('this personal model is damaged');
-  }
   await importAdapt();
+  const fault = adapt.headFault(chosen, { featuresVersion, ...widths });
+  if (fault) throw new Error(`this personal model cannot be used: ${fault}`);
 }
 
 const SUM_TOLERANCE = 1e-3; // how far a row of softmax outputs may sum from 1 (float32 rounding, uint8 weights)

@@ -62,9 +62,51 @@ export function countExamples() {
   return withStore('readonly', (store) => store.count());
 }
 
-/** Every example kept, oldest first. */
-export function allExamples() {
-  return withStore('readonly', (store) => store.getAll());
+/**
+ * Every kept example that `fault` finds nothing wrong with, oldest first, and how many others there were;
+ * the others are deleted, in the same transaction. They are deleted rather than left: a record that is no
+ * object, whose image is not imageSize² bytes or whose label is none of the page's can be neither learnt
+ * from nor downloaded as a CSV row, and only this page writes the store (always as exampleFault accepts),
+ * so such a record is damage; left, it would be skipped again at every load and counted among the digits.
+ * @param {function(*): string} fault why a record cannot be used, '' when it can (exampleFault with the config)
+ * @returns {Promise<{examples: object[], dropped: number}>}
+ */
+export async function keptExamples(fault) {
+  const examples = [];
+  let dropped = 0;
+  await withStore('readwrite', (store) => {
+    const cursor = store.openCursor();
+    cursor.onsuccess = () => {
+      const at = cursor.result;
+      if (!at) return;
+      if (fault(at.value)) {
+        dropped += 1;
+        at.delete();
+      } else {
+        examples.push(at.value);
+      }
+      at.continue();
+    };
+    return store.count(); // settles before the cursor has walked the store; withStore waits for the transaction's end
+  });
+  return { examples, dropped };
+}
+
+/**
+ * Why `example` (a kept record: anything at all) cannot be learnt from, or '' when it can: it must be an
+ * object whose image is a Uint8Array of imageSize² (the page only ever keeps one; a plain array would be
+ * something else's record) and whose label is one of `labels`. Pure.
+ * @param {*} example
+ * @param {{imageSize: number, labels: string[]}} config the page's
+ * @returns {string}
+ */
+export function exampleFault(example, { imageSize, labels }) {
+  if (typeof example !== 'object' || example === null) return 'not an object';
+  if (!(example.image instanceof Uint8Array) || example.image.length !== imageSize * imageSize) {
+    return `image is not ${imageSize}×${imageSize} bytes`;
+  }
+  if (!labels.includes(example.label)) return 'label is none of the digits';
+  return '';
 }
 
 /** Keep `head` (js/adapt.js's Head, plus `examples`: how many it learnt from) as the one in use. */
@@ -75,6 +117,11 @@ export function saveHead(head) {
 /** The head kept by saveHead, or undefined. */
 export function loadHead() {
   return withStore('readonly', (store) => store.get(HEAD_KEY), HEAD_STORE);
+}
+
+/** Delete the kept head, if any (the page then reads with the shipped model until one is learnt). */
+export function forgetHead() {
+  return withStore('readwrite', (store) => store.delete(HEAD_KEY), HEAD_STORE);
 }
 
 /** Delete every stored byte: the whole database. */

@@ -115,6 +115,23 @@ export function showPersonal(count, { state = elements.personal.dataset.state, t
   }
 }
 
+/**
+ * The one sentence #personal's note gives when the personal model is learnt again, or '' for none: the
+ * kept one was learnt on another build's features (`updated`) or was damaged or unreadable (`damaged`);
+ * `records` damaged records of the visitor's digits were deleted; `learnt` usable digits are left.
+ */
+export function relearntNote({ updated = false, damaged = false, records = 0, learnt }) {
+  const left = `${learnt} digit${learnt === 1 ? '' : 's'}`;
+  const deleted = `${records} kept record${records === 1 ? '' : 's'} of your digits`;
+  const was = records === 1 ? 'was' : 'were';
+  if (records && !learnt) return `${deleted} ${was} damaged and deleted; reading with the shipped model.`;
+  if (records && damaged) return `Your personal model and ${deleted} were damaged (the records deleted); learnt it again from the ${left} left.`;
+  if (records) return `${deleted} ${was} damaged and deleted; learnt your personal model again from the ${left} left.`;
+  if (damaged) return `Your personal model was damaged; learnt it again from your ${left}.`;
+  if (updated) return 'The model was updated since: learnt again from your digits.';
+  return '';
+}
+
 /** Keeping a digit failed (no IndexedDB, storage full): say so where the kept digits are counted. */
 export function showPersonalProblem(message) {
   elements.personalText.textContent = message;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
-import { AUGMENTED_COPIES, augment, headProbabilities, learnHead, readBase } from '../../site_template/js/adapt.js';
+import { AUGMENTED_COPIES, augment, headFault, headProbabilities, learnHead, readBase } from '../../site_template/js/adapt.js';
 
 const F = 4, C = 3;
 // The shipped head reads feature k as class k (k < 3); feature 3, which no MNIST digit has, it reads as 0.
@@ -84,4 +84,34 @@ test('augment: the image itself first, then different variants; the same seed, t
   assert.ok(copies.every((v) => v >= 0 && v <= 1));
   assert.deepEqual(augment(image, size, 7), copies);
   assert.notDeepEqual(augment(image, size, 8), copies);
+});
+
+test('headFault: a head learnt by learnHead is whole; each way a kept head can be damaged is named', () => {
+  const base = readBase(...Object.values(files(2)));
+  const model = { featuresVersion: 'v1', features: F, classes: C };
+  const head = { ...learnHead(base, new Float32Array(F), [1], { steps: 2 }), examples: 1 };
+  assert.equal(headFault(head, model), '');
+  const damaged = {
+    'not an object': ['a string', null, undefined, 3, [head]],
+    'learnt on other features': [{ ...head, featuresVersion: 'v0' }, { ...head, featuresVersion: undefined }],
+    '5 features, the model has 4': [{ ...head, features: 5, weights: new Float32Array(5 * C) }],
+    'string features, the model has 4': [{ ...head, features: '4' }],
+    '2 classes, the model has 3': [{ ...head, classes: 2, weights: head.weights.slice(0, F * 2), bias: head.bias.slice(0, 2) }],
+    'undefined classes, the model has 3': [{ ...head, classes: undefined }],
+    'weights are not a Float32Array of 4×3': [
+      { ...head, weights: Array.from(head.weights) },
+      { ...head, weights: Float64Array.from(head.weights) },
+      { ...head, weights: head.weights.slice(1) },
+      { ...head, weights: new Float32Array(50_000_000) }, // refused from its length, before any value is read
+      { ...head, weights: undefined },
+    ],
+    'bias is not a Float32Array of 3': [{ ...head, bias: head.bias.slice(0, 2) }, { ...head, bias: [0, 0, 0] }],
+    'values that are not finite numbers': [NaN, Infinity, -Infinity].flatMap((bad) => [
+      { ...head, weights: Float32Array.from(head.weights, (w, k) => (k === 5 ? bad : w)) },
+      { ...head, bias: Float32Array.from(head.bias, (b, k) => (k === 2 ? bad : b)) },
+    ]),
+  };
+  for (const [fault, heads] of Object.entries(damaged)) {
+    for (const bad of heads) assert.equal(headFault(bad, model), fault);
+  }
 });

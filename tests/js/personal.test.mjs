@@ -1,8 +1,9 @@
-// The visitor's digits as a Kaggle-style CSV (site_template/js/personal.js), the format `pipeline train --extra-data` reads.
+// The visitor's digits (site_template/js/personal.js): which kept records can be learnt from, and the Kaggle-style
+// CSV `pipeline train --extra-data` reads.
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
-import { toKaggleCsv } from '../../site_template/js/personal.js';
+import { exampleFault, toKaggleCsv } from '../../site_template/js/personal.js';
 
 test('one row per example: the label, then every pixel', () => {
   const image = Uint8Array.from({ length: 784 }, (_, i) => i % 256);
@@ -18,4 +19,26 @@ test('one row per example: the label, then every pixel', () => {
 
 test('no examples is a header alone', () => {
   assert.equal(toKaggleCsv([]).split('\n').length, 2);
+});
+
+test('exampleFault: a record as the page keeps it is usable; each way a kept record can be damaged is named', () => {
+  const config = { imageSize: 28, labels: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] };
+  const example = { label: '7', image: new Uint8Array(784), strokes: [[[0, 0], [1, 1]]], added: '2026-12-07T00:00:00.000Z' };
+  assert.equal(exampleFault(example, config), '');
+  const damaged = {
+    'not an object': [null, undefined, 'a digit', 7],
+    'image is not 28×28 bytes': [
+      { ...example, image: new Uint8Array(100) },
+      { ...example, image: new Uint8Array(785) },
+      { ...example, image: Array(784).fill(0) }, // the page only ever keeps a Uint8Array
+      { ...example, image: new Float32Array(784) },
+      { ...example, image: undefined },
+      { label: '7' },
+    ],
+    'label is none of the digits': [{ ...example, label: 'x' }, { ...example, label: 7 }, { ...example, label: '10' },
+      { ...example, label: undefined }],
+  };
+  for (const [fault, records] of Object.entries(damaged)) {
+    for (const record of records) assert.equal(exampleFault(record, config), fault);
+  }
 });
