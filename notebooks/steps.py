@@ -29,6 +29,10 @@ from pathlib import Path
 DEPLOYED = "deploy/artifacts"  # where the Pages workflow looks for a committed model (pages.yml's DEPLOYED)
 SHIPPED = ("tfjs", "metrics.json")  # what its `committed` route builds from, without TensorFlow
 TOKEN_NAME = "GITHUB_TOKEN"  # the secret's name on Kaggle (Add-ons -> Secrets) and Colab (the key icon)
+# TensorFlow's C++ start-up log (absl's format, or TF's own timestamped one), printed before any setting can hush
+# it: plugins registered twice, no CUDA driver on a CPU machine. Not shown, only counted.
+NATIVE_LOG = re.compile(r"^(?:[EWIF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ |\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [EWI] "
+                        r"|WARNING: All log messages before absl::InitializeLog)")
 
 
 class StepFailed(Exception):
@@ -36,8 +40,9 @@ class StepFailed(Exception):
 
 
 def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None, watch_from: str | None = None,
-        watch_until: str | None = None, silence_after: float = 0, silence_message: str = "") -> list[str]:
-    """Run `cmd`, printing its output (stdout and stderr together) line by line as it comes; returns the lines.
+        watch_until: str | None = None, silence_after: float = 0, silence_message: str = "") -> None:
+    """Run `cmd`, printing its output (stdout and stderr together) line by line as it comes, TensorFlow's C++
+    start-up log (NATIVE_LOG) left out and counted at the end.
 
     Watch (regular expressions): from the first line matching `watch_from` until one matching `watch_until`,
     print `silence_message` (its {seconds} filled in) once if `silence_after` seconds pass between them: for
@@ -53,11 +58,12 @@ def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None, watch_
         lines.put(None)
 
     threading.Thread(target=read, daemon=True).start()
-    seen, since, warned = [], None, False
+    hidden, since, warned = 0, None, False
     while (line := _next(lines)) is not None:
-        if line:
+        if line and NATIVE_LOG.match(line):
+            hidden += 1
+        elif line:
             print(line, end="", flush=True)
-            seen.append(line.rstrip("\n"))
             if watch_from and since is None and not warned and re.search(watch_from, line):
                 since = time.monotonic()
             if watch_until and re.search(watch_until, line):
@@ -65,9 +71,10 @@ def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None, watch_
         if since is not None and silence_after and time.monotonic() - since > silence_after:
             print(silence_message.format(seconds=round(time.monotonic() - since)), flush=True)
             since, warned = None, True
+    if hidden:
+        print(f"({hidden} line{'s' * (hidden > 1)} of TensorFlow's C++ start-up log not shown)", flush=True)
     if process.wait():
         raise StepFailed(f"`{' '.join(map(str, cmd))}` failed (exit status {process.returncode}); its output is above")
-    return seen
 
 
 def _next(lines: queue.Queue) -> str | None:
