@@ -180,9 +180,11 @@ def install(repo: Path, gpu: bool) -> None:
     package-lock.json. Where the platform's Python has no venv module, apt-get installs it; where its Node.js is
     missing or older than MIN_NODE, NODE_WHEEL goes into .venv and .venv/bin onto PATH."""
     if subprocess.run(["python3", "-c", "import ensurepip"], capture_output=True).returncode:
-        print("install: this Python cannot make a virtual environment (no ensurepip); apt-get install python3-venv")
+        minor = subprocess.run(["python3", "-c", "import sys; print(sys.version_info[1])"], capture_output=True,
+                               text=True).stdout.strip()
+        print(f"install: python3 cannot make a virtual environment (no ensurepip): apt-get install python3.{minor}-venv")
         run(["apt-get", "update", "-q"])
-        run(["apt-get", "install", "-y", "-q", "python3-venv"])
+        run(["apt-get", "install", "-y", "-q", f"python3.{minor}-venv"])
     run(["make", "-C", str(repo), ".venv/.installed"])
     if (node_major() or 0) < MIN_NODE:
         print(f"install: Node.js {node_major() or 'missing'} here, {MIN_NODE} or later needed: {NODE_WHEEL} into .venv")
