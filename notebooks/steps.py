@@ -182,7 +182,7 @@ def install(repo: Path, gpu: bool) -> None:
     if subprocess.run(["python3", "-c", "import ensurepip"], capture_output=True).returncode:
         minor = subprocess.run(["python3", "-c", "import sys; print(sys.version_info[1])"], capture_output=True,
                                text=True).stdout.strip()
-        print(f"install: python3 cannot make a virtual environment (no ensurepip): apt-get install python3.{minor}-venv")
+        print(f"install: python3 cannot make a virtual environment (no ensurepip): python3.{minor}-venv from apt-get")
         run(["apt-get", "update", "-q"])
         run(["apt-get", "install", "-y", "-q", f"python3.{minor}-venv"])
     run(["make", "-C", str(repo), ".venv/.installed"])

@@ -113,6 +113,7 @@ def printed(notebook: dict) -> str:
 
 
 @pytest.mark.slow  # trains, converts and builds on real MNIST
+@pytest.mark.xdist_group("notebook")  # one worker runs the notebook once for both tests
 def test_the_notebook_runs_whole_on_a_cpu_and_says_what_it_found(executed):
     notebook, work, clone = executed
     text = printed(notebook)
@@ -131,6 +132,7 @@ def test_the_notebook_runs_whole_on_a_cpu_and_says_what_it_found(executed):
 
 
 @pytest.mark.slow  # trains, converts and builds on real MNIST
+@pytest.mark.xdist_group("notebook")
 def test_the_zip_is_what_the_pages_workflow_deploys(executed, tmp_path):
     _, work, clone = executed
     with zipfile.ZipFile(work / "deploy-artifacts.zip") as archive:
