@@ -119,8 +119,8 @@ def push(repo: Path, artifacts: Path, remote: str, branch: str, token: str, mess
     """Commit ARTIFACTS/tfjs + metrics.json as deploy/artifacts/ on `branch` (from the checkout's HEAD) and
     force-push it to `remote` (an https URL) with `token`. Returns the git output, with the token taken out.
 
-    The token goes to git as an HTTP header in git's environment (GIT_CONFIG_*): never in an argument, a
-    remote URL, .git/config or the output. The commit is made in a temporary worktree, so the checkout
+    The token goes to git as an HTTP header in git's environment (GIT_CONFIG_*, git 2.31 or later): never in an
+    argument, a remote URL, .git/config or the output. The commit is made in a temporary worktree, so the checkout
     itself is left as it was."""
     header = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_COUNT": "1",
