@@ -16,7 +16,7 @@ TEST_WORKERS ?= 3
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup train export build evaluate test test-fast serve bench audit clean system-deps
+.PHONY: help setup setup-cuda train export build evaluate test test-fast serve bench audit clean system-deps
 .PHONY: bench-train bench-build bench-page bench-first-visit bench-numbers bench-nondigits bench-personal bench-lighthouse bench-browser-training bench-report
 .DEFAULT_GOAL := help
 
@@ -34,6 +34,10 @@ $(PY_STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q -r requirements.lock
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
+
+# pip's tensorflow sees no GPU without NVIDIA's CUDA libraries; its [and-cuda] extra pins each of them exactly
+setup-cuda: setup  ## NVIDIA's CUDA libraries for a GPU (tensorflow[and-cuda] at requirements.lock's version), into .venv
+	$(BIN)/python -m pip install -q "tensorflow[and-cuda]==$$(sed -n 's/^tensorflow==//p' requirements.lock)"
 
 $(NODE_STAMP): package-lock.json
 	@command -v npm >/dev/null || { echo "npm not found: install Node.js (which brings npm), then rerun make" >&2; exit 1; }

@@ -15,6 +15,9 @@ Goyal et al.) or "sqrt" (× √N). How each keeps accuracy across 1, 2 and 4 rep
 bench/bench_replicas.py, results in BENCHMARKS.md.
 Mixed precision: float16 on compute capability 7.x (V100, T4: tensor cores, no bf16),
 bfloat16 on ≥ 8.0 (A100, H100); float32 on the CPU, where neither is faster.
+MirroredStrategy sums gradients with ReductionToOneDevice on GPUs as on the CPU, never NCCL
+(MirroredStrategy's GPU default), which is known to hang in some multi-GPU VMs; the model's gradients
+are about 0.5 MB a step, too few for NCCL's speed to matter (docs/training.md).
 """
 
 from __future__ import annotations
@@ -42,14 +45,18 @@ class Plan:
     is_chief: bool = True  # writes artefacts and checkpoints (multi-worker: only the chief)
     strategy: object = None  # tf.distribute strategy (TensorFlow backend) or None
     multiworker: bool = False  # MultiWorkerMirroredStrategy (several processes train in lockstep)
+    cross_device_ops: str = ""  # how replicas' gradients are summed (MirroredStrategy), e.g. ReductionToOneDevice
 
     def scope(self):
         return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
 
     def describe(self) -> dict:
         """JSON-ready summary for metrics.json."""
-        return {"name": self.name, "devices": self.devices, "replicas": self.replicas,
-                "precision": self.precision, "jit_compile": self.jit_compile, "backend": keras.backend.backend()}
+        described = {"name": self.name, "devices": self.devices, "replicas": self.replicas,
+                     "precision": self.precision, "jit_compile": self.jit_compile, "backend": keras.backend.backend()}
+        if self.cross_device_ops:
+            described["cross_device_ops"] = self.cross_device_ops
+        return described
 
 
 # ----------------------------------------------------------------- before the backend starts
@@ -116,9 +123,12 @@ def _plan_tensorflow(kind: str) -> Plan:
     cpus = tf.config.list_logical_devices("CPU")
     if kind == "mirrored" or (kind == "auto" and len(gpus) > 1):
         devices = [d.name for d in (gpus or cpus)]
-        strategy = tf.distribute.MirroredStrategy(devices)
-        return Plan(f"MirroredStrategy over {len(devices)} replicas", devices, len(devices), "float32", False,
-                    True, strategy)
+        # what MirroredStrategy picks for CPU devices itself; named here so that GPUs get it too, not NCCL
+        reduction = tf.distribute.ReductionToOneDevice()
+        strategy = tf.distribute.MirroredStrategy(devices, cross_device_ops=reduction)
+        ops = type(reduction).__name__
+        return Plan(f"MirroredStrategy over {len(devices)} replicas ({ops})", devices, len(devices), "float32", False,
+                    True, strategy, cross_device_ops=ops)
     return Plan("default strategy (one device)", [(gpus or cpus)[0].name], 1, "float32", False, True,
                 tf.distribute.get_strategy())
 

@@ -7,6 +7,8 @@ CLI's help shows each flag's default as these profiles set it.
     default   TrainConfig's own defaults, sized for a 2-core CPU
     fast      one GPU: large batches, a short schedule, mixed precision + XLA (auto)
     accurate  wider and longer; meant for a GPU
+    t4x2      Kaggle's two Tesla T4s (notebooks/train.ipynb): `fast`'s global batch and peak rate, split
+              over two MirroredStrategy replicas; on one device it trains half of each
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ PROFILES: dict[str, TrainConfig] = {
     # dropout keep it from overfitting.
     "accurate": TrainConfig(epochs=30, batch_size=128, learning_rate=3e-3,
                             model=ModelConfig(filters=(32, 64, 128), dense_units=256, dropout=0.25, dense_dropout=0.4)),
+    # 256 per replica, so two T4s train `fast`'s global batch of 512 at its peak rate: 3e-3 for one replica × 2
+    # (linear scaling, within the 1-4 replicas BENCHMARKS.md measured). One GPU, or none: batch 256 at 3e-3.
+    "t4x2": TrainConfig(epochs=8, batch_size=256, learning_rate=3e-3, lr_scaling="linear", warmup_epochs=0.5),
 }
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from pipeline.train.cluster import parse_workers
 from pipeline.train.distribute import scaled_batch_and_rate
+from pipeline.train.profiles import PROFILES
 from tests.helpers import finish, pipeline_train, ROOT
 
 
@@ -40,6 +41,15 @@ def test_global_batch_and_learning_rate_scale_with_replicas():
     assert scaled_batch_and_rate(128, 3e-3, 4, "none")[1] == pytest.approx(3e-3)
 
 
+def test_t4x2_trains_fasts_global_batch_and_rate_on_two_replicas_and_half_of_each_on_one():
+    t4x2, fast = PROFILES["t4x2"], PROFILES["fast"]
+    two = scaled_batch_and_rate(t4x2.batch_size, t4x2.learning_rate, 2, t4x2.lr_scaling)
+    assert two[0] == fast.batch_size and two[1] == pytest.approx(fast.learning_rate)
+    assert two == (512, pytest.approx(6e-3))
+    assert scaled_batch_and_rate(t4x2.batch_size, t4x2.learning_rate, 1, t4x2.lr_scaling) == (256, 3e-3)
+    assert (t4x2.epochs, t4x2.warmup_epochs, t4x2.model) == (fast.epochs, fast.warmup_epochs, fast.model)
+
+
 def test_worker_lists_are_checked():
     assert parse_workers("10.0.0.1:2222, host-b:2222") == ["10.0.0.1:2222", "host-b:2222"]
     for bad in ("", "nohost", "h:port", "h:70000"):
@@ -60,6 +70,20 @@ def test_mirrored_strategy_over_logical_cpus(tmp_path, replicas):
     assert metrics["global_batch"] == 64
     assert metrics["peak_learning_rate"] == pytest.approx(3e-3 * replicas)  # default linear scaling
     assert metrics["test_accuracy"] > 0.8, "the replicas must learn together"
+
+
+@pytest.mark.slow  # trains on real MNIST
+def test_t4x2_profile_on_two_logical_devices_sums_gradients_without_nccl(tmp_path):
+    """--profile t4x2 as on Kaggle's two T4s, the GPUs stood in for by two logical CPUs: two replicas of 256, a
+    global batch of 512 at peak rate 6e-3, gradients summed by ReductionToOneDevice (GPUs get it too, not NCCL)."""
+    out = finish(pipeline_train("--artifacts", str(tmp_path), "--profile", "t4x2", "--cpu-replicas", "2",
+                                "--strategy", "mirrored", "--epochs", "1", "--train-limit", "3000",
+                                "--validation-size", "400", "--test-limit", "1000", "--redrawn", "0"))
+    assert "MirroredStrategy over 2 replicas (ReductionToOneDevice)" in out
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["strategy"]["replicas"] == 2 and metrics["strategy"]["cross_device_ops"] == "ReductionToOneDevice"
+    assert metrics["global_batch"] == 512 and metrics["peak_learning_rate"] == pytest.approx(6e-3)
+    assert metrics["config"]["batch_size"] == 256 and metrics["steps_per_epoch"] == -(-metrics["train_images"] // 512)
 
 
 @pytest.mark.slow  # trains on real MNIST
