@@ -143,3 +143,14 @@ def test_an_accuracy_that_is_no_fraction_is_refused_in_one_line(tmp_path, accura
     with pytest.raises(ArtifactError, match="is not a fraction from 0 to 1") as refused:
         artifacts.check_accuracy(accuracy, "metrics.json", 0.95)
     assert "\n" not in str(refused.value) and len(str(refused.value)) < 200
+
+
+def test_artefact_json_that_is_not_a_regular_file_is_refused_before_it_is_read(tmp_path):
+    """A FIFO named metrics.json (or any artefact JSON) would block read_json for ever waiting for a writer."""
+    import os
+
+    from pipeline.artifacts import read_json
+
+    os.mkfifo(tmp_path / "metrics.json")
+    with pytest.raises(ArtifactError, match=r"metrics.json: not a regular file"):
+        read_json(tmp_path / "metrics.json")

@@ -311,7 +311,7 @@ def check_adapt_files(tfjs_dir: Path, report: dict, shapes: dict[str, list[int]]
     size = data_path.stat().st_size
     if size != count * (features + 1) or size > MAX_ADAPT_BYTES:
         raise artifacts.ArtifactError(f"{data_path}: {size:,} bytes, expected {count * (features + 1):,} "
-                                      f"({count} replayed images of {features} features and a label)"
+                                      f"({count} replayed images of {features} features and a label, as {adapt_path} says)"
                                       + ("" if size <= MAX_ADAPT_BYTES else f", at most {MAX_ADAPT_BYTES // 2**20} MiB"))
     labels = np.frombuffer(data_path.read_bytes()[count * features:], np.uint8)
     if labels.size and labels.max() >= classes:

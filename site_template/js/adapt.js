@@ -82,6 +82,9 @@ export function readBase(json, buffer) {
   if (![F, C, count].every((n) => Number.isInteger(n) && n > 0) || !(replay.scale > 0)) {
     throw new Error('adapt.json: features, classes, replay.count or replay.scale missing or not positive');
   }
+  if (!Number.isFinite(Math.fround(255 * replay.scale))) { // the largest replayed feature, as float32 holds it
+    throw new Error(`adapt.json: replay.scale ${replay.scale} makes features too large for float32`);
+  }
   if (!Array.isArray(json.weights) || json.weights.length !== F || json.weights.some((row) => row?.length !== C)
       || json.bias?.length !== C) {
     throw new Error(`adapt.json: weights are not ${F}×${C} with ${C} biases`);

@@ -111,3 +111,13 @@ def test_fuzz_csv(seeds, tmp_path):
     outcomes = fuzz.fuzz([seeds["csv"]], formats.parse_kaggle_csv, DataError, tmp_path, "train.csv", COUNT, SEED + 3,
                          header=200, variants=[swapped_field])
     assert_both_outcomes(outcomes, "CSV")
+
+
+def test_fuzz_extra_data(seeds, tmp_path):
+    """`pipeline train --extra-data`'s reader whole: the bounded read, gunzip, the hash and the CSV codec."""
+    outcomes = fuzz.fuzz([seeds["csv"]], formats.read_extra_digits, DataError, tmp_path, "mine.csv", COUNT, SEED + 4,
+                         header=200, variants=[swapped_field])
+    assert_both_outcomes(outcomes, "--extra-data")
+    outcomes = fuzz.fuzz([gzip.compress(seeds["csv"], mtime=0)], formats.read_extra_digits, DataError, tmp_path,
+                         "mine.csv.gz", COUNT // 2, SEED + 5, header=20)
+    assert_both_outcomes(outcomes, "--extra-data, gzip")
