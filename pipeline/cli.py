@@ -256,25 +256,26 @@ def train(artifacts, data, profile, config_file, resume, extra_data, cpu_replica
     """
     from pipeline.config import ConfigFileError
     from pipeline.data import DataError
-    from pipeline.train.latest import ResumeError
+    from pipeline.train.inputs import read_inputs
+    from pipeline.train.latest import ResumeError, read_state
     from pipeline.train.profiles import with_overrides
 
     _join_cluster(workers, worker_index)
     overrides = {SETTING_FIELDS.get(k, k): v for k, v in settings.items() if v is not None}
-    try:  # settings first: a bad --config or checkpoint fails at once, before TensorFlow starts
-        config = with_overrides(_train_base(profile, config_file, resume, artifacts), overrides)
-    except (ConfigFileError, ResumeError) as err:
+    folder = artifacts / CHECKPOINT_DIR
+    try:  # every input read once, before TensorFlow starts its devices and talks: a bad one fails in one line
+        resumed = read_state(folder) if resume else None
+        config = with_overrides(_train_base(profile, config_file, resumed), overrides)
+        inputs = read_inputs(data, extra_data, resumed, folder, log=click.echo)
+    except (ConfigFileError, DataError, ResumeError) as err:
         _fail(err)
-    if data is not None:  # a bad --data fails in one line, before TensorFlow starts its devices and talks
-        _check_data(data)
-    extra = _read_extra_data(extra_data, artifacts if resume else None)
     if cpu_replicas > 1:
         _stage("train.distribute").split_cpu(cpu_replicas)  # before the backend starts its devices
     stage = _stage("train.loop")  # first, so TensorFlow's import chatter is held back
     from pipeline.train.cluster import DistributeError
 
     try:
-        stage.train(config, artifacts, data_path=data, resume=resume, extra=extra)
+        stage.train(config, artifacts, inputs=inputs)
     except stage.TrainingInterrupted as stop:
         click.echo(str(stop), err=True)
         raise SystemExit(143 if stop.signal_name == "SIGTERM" else 130) from None
@@ -299,46 +300,17 @@ def _join_cluster(workers: str | None, worker_index: int | None) -> None:
         raise click.BadParameter(str(err), param_hint="--workers/--worker-index") from None
 
 
-def _check_data(data: Path) -> None:
-    """Read --data once, so that data that is not MNIST fails in one line naming the file."""
-    from pipeline.data import DataError
-    from pipeline.data.mnist import load_mnist
-
-    try:
-        load_mnist(data, log=lambda *_: None)
-    except DataError as err:
-        _fail(err)
-
-
-def _read_extra_data(paths: tuple[Path, ...], resume_from: Path | None) -> list:
-    """Every --extra-data file, read once (pipeline.data.formats.ExtraDigits), and on --resume compared with the
-    checkpoint's, so that a bad file or a changed one fails in one line before TensorFlow starts."""
-    from pipeline.data import DataError
-    from pipeline.data.formats import read_extra_digits
-    from pipeline.train.latest import ResumeError, check_extra_data, read_state
-
-    try:
-        extra = [read_extra_digits(path) for path in paths]
-        if resume_from is not None:
-            folder = resume_from / CHECKPOINT_DIR
-            check_extra_data(read_state(folder), [e.record for e in extra], folder)
-    except (DataError, ResumeError) as err:
-        _fail(err)
-    return extra
-
-
-def _train_base(profile: str, config_file: Path | None, resume: bool, artifacts: Path):
-    """The TrainConfig the flags override: --config's file, else on --resume the checkpoint's
-    (unless --profile was given), else the profile's."""
+def _train_base(profile: str, config_file: Path | None, resumed: dict | None):
+    """The TrainConfig the flags override: --config's file, else on --resume the checkpoint's (`resumed`, its
+    latest.json; unless --profile was given), else the profile's."""
     from pipeline.config import TrainConfig, read_train_config
-    from pipeline.train.latest import read_state
     from pipeline.train.profiles import profile_config
 
     if config_file is not None:
         return read_train_config(config_file)
     profile_given = click.get_current_context().get_parameter_source("profile") == click.core.ParameterSource.COMMANDLINE
-    if resume and not profile_given:
-        return TrainConfig.from_dict(read_state(artifacts / CHECKPOINT_DIR)["config"])
+    if resumed is not None and not profile_given:
+        return TrainConfig.from_dict(resumed["config"])
     return profile_config(profile)
 
 

@@ -38,6 +38,7 @@ from pipeline.config import TrainConfig
 from pipeline.contract import NOT_A_DIGIT
 from pipeline.data import DataError, mnist, nondigits, redrawn
 from pipeline.data.formats import ExtraDigits
+from pipeline.train.inputs import Inputs, read_inputs
 from pipeline.train import checkpoint, distribute, keras_fixes
 from pipeline.train.augment import DigitAugmentation
 from pipeline.train.model import OUTPUT_LAYER, build_model
@@ -94,54 +95,51 @@ class Run:
 # ------------------------------------------------------------------- loop
 
 
-def train(config: TrainConfig, out_dir: Path, data_path: Path | None = None, log=print,
-          callbacks: list | tuple = (), resume: bool = False, extra: list[ExtraDigits] | tuple = ()) -> dict:
+def train(config: TrainConfig, out_dir: Path, inputs: Inputs | None = None, log=print, callbacks: list | tuple = ()) -> dict:
     """Train, evaluate on the test set and write model.keras + metrics.json into `out_dir`.
 
-    `extra`: Kaggle-style CSV files, read (pipeline.data.formats.read_extra_digits), whose rows are added to the
-    training images only (never to validation or test); metrics.json records each file's path, rows and SHA-256.
+    `inputs` (pipeline.train.inputs.read_inputs; None: MNIST from the cache or a download, nothing else): MNIST,
+    the --extra-data rows, added to the training images only (never to validation or test; metrics.json records
+    each file's path, rows and SHA-256), and on --resume the checkpoint's latest.json.
 
-    After every epoch a checkpoint goes to out_dir/checkpoint/; `resume=True` continues from it
-    (checkpoint.ResumeError if there is none or the settings differ). `callbacks` are extra Keras
+    After every epoch a checkpoint goes to out_dir/checkpoint/; with inputs.resumed the run continues from it
+    (checkpoint.ResumeError if the settings differ). `callbacks` are extra Keras
     callbacks; they see the trainer (augmentation + classifier; augmentation is off outside training).
     Raises TrainingInterrupted on Ctrl-C/SIGTERM. Returns the metrics dict. model.keras and
     metrics.json change only when training has finished; the checkpoint is removed then.
     """
     started = time.perf_counter()
-    run = plan(config, out_dir, data_path, resume, log, extra)
+    run = plan(config, out_dir, inputs or read_inputs(log=log), log)
     trainer, classifier = restore(config, run, log)
     history, train_seconds = fit(trainer, config, run, callbacks, log)
     return write(out_dir, config, run, classifier, history, train_seconds, started, log)
 
 
-def plan(config: TrainConfig, out_dir: Path, data_path: Path | None, resume: bool, log,
-         extra: list[ExtraDigits] | tuple = ()) -> Run:
-    """Choose devices and strategy, scale batch and rate, check the checkpoint to resume, split the data with
-    the `extra` digits."""
+def plan(config: TrainConfig, out_dir: Path, inputs: Inputs, log) -> Run:
+    """Choose devices and strategy, scale batch and rate, check the checkpoint to resume against them, split
+    the data."""
     # first: MultiWorkerMirroredStrategy must be created before any other TensorFlow work
     hardware = distribute.plan(config.strategy, config.precision, config.jit_compile, log)
     global_batch, peak_lr = distribute.scaled_batch_and_rate(config.batch_size, config.learning_rate,
                                                              hardware.replicas, config.lr_scaling)
     ckpt_dir = out_dir / artifacts.CHECKPOINT_DIR
-    resumed = None
-    if resume:
-        resumed = checkpoint.read_state(ckpt_dir)
-        checkpoint.check_compatible(resumed, config, hardware.replicas, ckpt_dir, [e.record for e in extra])
+    resumed = inputs.resumed
+    if resumed is not None:
+        checkpoint.check_compatible(resumed, config, hardware.replicas, ckpt_dir, [e.record for e in inputs.extra])
         log(f"train: resuming after epoch {resumed['epoch']} from {ckpt_dir}")
-    data = split_data(config, data_path, log, extra)
+    data = split_data(config, inputs.digits, log, inputs.extra)
     fit_kwargs, steps_per_epoch = fit_inputs(
         mnist.to_model_input(data.x_fit), data.y_fit, mnist.to_model_input(data.x_val), data.y_val,
         global_batch, hardware.replicas, config.seed, resumed["epoch"] if resumed else 0)
     return Run(hardware, global_batch, peak_lr, ckpt_dir, resumed, data, fit_kwargs, steps_per_epoch)
 
 
-def split_data(config: TrainConfig, data_path: Path | None, log, extra: list[ExtraDigits] | tuple = ()) -> Splits:
-    """Verified MNIST cut to config.train_limit / test_limit (0: all), with the validation split held out;
+def split_data(config: TrainConfig, digits: mnist.Mnist, log, extra: list[ExtraDigits] | tuple = ()) -> Splits:
+    """`digits` (verified MNIST) cut to config.train_limit / test_limit (0: all), with the validation split held out;
     then added to the training part only (never validated or tested on): config.redrawn of its digits per
     digit drawn again with a pen (pipeline.data.redrawn) and the `extra` rows; and to training and
     validation each config.nondigits generated non-digit drawings per image, labelled NOT_A_DIGIT
     (pipeline.data.nondigits: the kinds it trains on). The test images stay MNIST's."""
-    digits = mnist.load_mnist(data_path, log=log)
     train_limit, test_limit = config.train_limit or None, config.test_limit or None
     x_fit, y_fit, x_val, y_val = mnist.split_validation(
         digits.x_train[:train_limit], digits.y_train[:train_limit], config.validation_size, config.seed)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from pipeline.config import TrainConfig
 from pipeline.data.formats import KAGGLE_HEADER, read_extra_digits
-from tests.helpers import finish, kaggle_csv, one_line_failure, pipeline_cli, pipeline_train
+from tests.helpers import ENV, finish, kaggle_csv, one_line_failure, pipeline_cli, pipeline_train
 
 EXTRA_ROWS = 50
 HEADER = ",".join(KAGGLE_HEADER)
@@ -33,8 +36,8 @@ def test_extra_rows_land_in_the_fit_split_only(extra_csv, mnist):
     from pipeline.train.loop import split_data
 
     lines = []
-    plain = split_data(TINY_CONFIG, None, lambda *_: None)
-    with_extra = split_data(TINY_CONFIG, None, lines.append, [read_extra_digits(extra_csv)])
+    plain = split_data(TINY_CONFIG, mnist, lambda *_: None)
+    with_extra = split_data(TINY_CONFIG, mnist, lines.append, [read_extra_digits(extra_csv)])
 
     # training: MNIST's digits, the same digits redrawn with a pen, the extra rows, generated non-digits
     redrawn, others = round(TINY_CONFIG.redrawn * 1600), round(TINY_CONFIG.nondigits * 1600)
@@ -116,3 +119,38 @@ def test_a_tiny_run_trains_on_the_extra_rows(tmp_path, extra_csv):
     assert metrics["steps_per_epoch"] == -(-training // 32)
     sha256 = hashlib.sha256(extra_csv.read_bytes()).hexdigest()
     assert metrics["extra_data"] == [{"path": str(extra_csv), "rows": EXTRA_ROWS, "sha256": sha256}]
+
+
+# The child counts every open() of a file under WATCHED (an audit hook) and prints the counts as its last line.
+COUNTING_OPENS = """import atexit, json, os, runpy, sys
+watched, opened = sys.argv[1], {}
+def audit(event, args):
+    if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)) and os.fsdecode(args[0]).startswith(watched):
+        opened[os.fsdecode(args[0])] = opened.get(os.fsdecode(args[0]), 0) + 1
+sys.addaudithook(audit)
+atexit.register(lambda: print("OPENED " + json.dumps(opened)))
+sys.argv = ["pipeline", *sys.argv[2:]]
+runpy.run_module("pipeline", run_name="__main__")
+"""
+
+
+@pytest.mark.slow  # trains on real MNIST
+def test_train_reads_data_and_extra_data_once(tmp_path, extra_csv, mnist):
+    """The CLI reads --data and each --extra-data file before TensorFlow starts and hands the loop what it read: each
+    file is opened once (it was twice: once to fail early, once in the loop)."""
+    from pipeline.data.idx import to_idx
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, values in (("train-images-idx3-ubyte", mnist.x_train), ("train-labels-idx1-ubyte", mnist.y_train),
+                         ("t10k-images-idx3-ubyte", mnist.x_test), ("t10k-labels-idx1-ubyte", mnist.y_test)):
+        (data / name).write_bytes(to_idx(values))
+    watched = str(tmp_path)
+    process = subprocess.Popen([sys.executable, "-c", COUNTING_OPENS, watched, "train", "--artifacts", str(tmp_path / "out"),
+                                *TINY, "--redrawn", "0", "--data", str(data), "--extra-data", str(extra_csv)],
+                               cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, err[-2000:]
+    opened = json.loads(out.strip().splitlines()[-1].removeprefix("OPENED "))
+    inputs = {path: count for path, count in opened.items() if not path.startswith(str(tmp_path / "out"))}
+    assert inputs == {**{str(data / name): 1 for name in os.listdir(data)}, str(extra_csv): 1}
