@@ -48,7 +48,7 @@ on the machine at hand and rewrites this file; each section names its results
 file, the command that produced it, the machine and the date. A few figures have
 no bench module: they were measured by hand with the command shown and recorded
 with `python -m bench.hand` (their machine says so); `make bench` does not rerun
-them. What was tried and not kept is in docs/experiments.md.
+them. What was tried on the way, kept or not, is in docs/experiments.md.
 
 How to read these figures: absolute times belong to the machine and the moment
 they were measured; the machines we measure on are often shared, so the load
