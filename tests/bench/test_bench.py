@@ -225,7 +225,7 @@ def test_bench_numbers_writes_numbers_on_the_built_site(built_dist, tmp_path):
     [numbers] = report.load_results(results)
     rows = {row[0]: row for row in numbers["rows"]}
     read, written = map(int, rows["all numbers read exactly"][1].split("/"))
-    assert written == 10 and read >= 7  # the 2-epoch test model; the 95 % floor is the bench's to report
+    assert written == 10 and read >= 7  # the 2-epoch test model; the 95 % floor is the bench's to report
     right, misread = map(int, rows["digits misread in a number, read right from their own MNIST image"][1].split("/"))
     assert right <= misread <= 4 * (written - read)
     assert rows["pen-up → 4-digit number shown (next frame), median ms"][2] > 0
@@ -255,7 +255,7 @@ def test_bench_nondigits_draws_on_the_built_site(built_dist, tmp_path):
     rows = {row[0]: row for row in written["rows"]}
     assert rows["all non-digits never trained on, shown as ?"][1].endswith(f"/{len(nondigits.HELD_OUT)}")
     right, drawn = map(int, rows["MNIST test digits drawn alone, read right"][1].split("/"))
-    assert drawn == 10 and right >= 8  # the 2-epoch test model; the floors are the bench's to report
+    assert drawn == 10 and right >= 8  # the 2-epoch test model; the floors are the bench's to report
 
 
 def test_personal_rows_measure_learning_forgetting_and_time_against_the_personal_head_floors():
