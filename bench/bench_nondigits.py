@@ -7,7 +7,7 @@ third to most of the pad's height at a random place:
   non-digits  drawings of the kinds training never saw (`nondigits.HELD_OUT`:
               other letters, a smiley, a house, #, an arrow, a wave, a crossed
               box), each drawn as a person would (`nondigits.strokes`): how
-              often #prediction shows "?"; issue 11's floor: 90 %
+              often #prediction shows "?"; floor: 90 %
   digits      MNIST *test* digits traced into strokes (`pipeline.data.handwriting`),
               the drawn-digit set of tests/browser/test_drawn_digits.py with
               another seed: read right (floor 98 %) and answered "?" (ceiling 1 %)
@@ -28,8 +28,8 @@ from bench.results_file import RESULTS, command_option, save_result
 from pipeline.data import handwriting, nondigits
 from pipeline.data.mnist import load_mnist
 
-NOT_A_DIGIT_FLOOR = 0.90  # issue 11: held-out non-digits not read as a digit
-RIGHT_FLOOR, DOUBT_CEILING = 0.98, 0.01  # issue 11: single drawn digits read right, and answered "?"
+NOT_A_DIGIT_FLOOR = 0.90  # held-out non-digits not read as a digit
+RIGHT_FLOOR, DOUBT_CEILING = 0.98, 0.01  # single drawn digits read right, and answered "?"
 SEED = 311  # the drawings' variation, sizes and places, and the test digits picked
 MIN_FRACTION, MAX_FRACTION = 1 / 3, 0.85  # the drawing's longer side, fraction of the pad's height (as the test)
 
@@ -107,7 +107,7 @@ def main(dist: Path, results_dir: Path, per_kind: int, digits: int, chromium: st
     """Draw non-digits and single digits on the page with the mouse; write bench/results/nondigits.json."""
     mnist = load_mnist(log=lambda *_: None)
     results, machine = measure_site(dist, chromium, lambda session: draw_all(session, mnist, per_kind, digits))
-    columns = ["measure", "n", "%", "issue 11"]
+    columns = ["measure", "n", "%", "target"]
     rows = rows_of(results)
     read_as = sorted({f"{r['kind']}→{r['shown']}" for r in results["others"] if r["shown"] != "?"})
     misses = ", ".join(f"{r['true']}→{r['shown'] or '(none)'}" for r in results["digits"] if r["shown"] != r["true"])

@@ -8,11 +8,11 @@ traced into strokes by `pipeline.data.handwriting` and written on the pad by
 of the pad's height, natural gaps, a drifting baseline, sizes varying by
 ±15 %), drawn with the mouse in headless Chromium. Measured:
   exact     whole number right (#prediction's text once data-strokes counts
-            every stroke), per number length and overall; issue 11's floor: 95 %
+            every stroke), per number length and overall; floor: 95 %
   pen-up    for numbers of 4 digits: the last stroke's pointerup (drawn once the
             reading of the others is shown) to #prediction's data-strokes update
             and to the next animation frame (bench_page's probe), median and
-            p90; issue 11's ceiling: 50 ms
+            p90; ceiling: 50 ms
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from pipeline.contract import LABELS
 from pipeline.data import handwriting
 from pipeline.data.mnist import load_mnist
 
-EXACT_FLOOR = 0.95  # issue 11: numbers read exactly
-PEN_UP_CEILING_MS = 50  # issue 11: median pen-up -> a 4-digit number shown
+EXACT_FLOOR = 0.95  # numbers read exactly
+PEN_UP_CEILING_MS = 50  # median pen-up -> a 4-digit number shown
 SEED = 110  # picks the test digits, the number lengths and their placement (the tests use others)
 PEN_MARGIN = 1 / 32  # margin from the pad's edges, fraction of its height (the page's pen width)
 MOUSE_STEP = 1 / 40  # distance between mouse events along a stroke, fraction of the pad's height
@@ -136,7 +136,7 @@ def main(dist: Path, results_dir: Path, numbers: int, chromium: str, command_lin
     mnist = load_mnist(log=lambda *_: None)
     results, machine = measure_site(dist, chromium, lambda session: write_numbers(session, mnist, numbers))
     chromium_version = machine["chromium"]
-    columns = ["measure", "n", "value (% or ms)", "p90 (ms)", "issue 11"]
+    columns = ["measure", "n", "value (% or ms)", "p90 (ms)", "target"]
     rows = rows_of(results)
     misses = ", ".join(f"{r['true']}→{r['shown'] or '(none)'}" for r in results if r["true"] != r["shown"])
     notes = (f"{dist} served on 127.0.0.1 under {BASE}, headless Chromium {chromium_version}, a 900×900 viewport. "

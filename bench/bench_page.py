@@ -13,7 +13,7 @@ measures, reporting median, p90 and n of each:
             to the one backend, in this browser only), with each median as a
             ratio to wasm's from the same run
   accuracy  all 10,000 MNIST test images classified in the page, against the
-            Keras figure in dist/metrics.json (issue 2: within 0.1 points)
+            Keras figure in dist/metrics.json (parity: within 0.1 points)
   sizes     bytes of dist/, dist/model/ and dist/vendor/
 Every request to another origin is blocked and reported; the run fails if any.
 """
@@ -40,10 +40,10 @@ from bench.chromium import CHROMIUM_ARGS
 from pipeline.tools import evaluate
 from pipeline.tools.serve import body, make_server
 
-PEN_UP_CEILING_MS = 50  # issue 2: median pen-up -> prediction shown
-PREDICT_CEILING_MS = 2  # issue 2: median predict alone on wasm
-PAINT_CEILING_MS = 16  # issue 13: median pen-up event -> the reading painted, at device pixel ratio 2
-MODEL_CEILING_BYTES = 150_000  # issue 13: the model download, 150 KB
+PEN_UP_CEILING_MS = 50  # the page's latency ceiling: median pen-up -> prediction shown
+PREDICT_CEILING_MS = 2  # the page's latency ceiling: median predict alone on wasm
+PAINT_CEILING_MS = 16  # the paint budget: median pen-up event -> the reading painted, at device pixel ratio 2
+MODEL_CEILING_BYTES = 150_000  # the download budget: the model as sent, 150 KB
 ACCURACY_BATCH = 1000  # MNIST images per predictMnistBatch call
 BASE = "/digits/"  # URL prefix the site is served under, like https://USER.github.io/REPO/
 # Waits are CSS selectors, not wait_for_function: the page's Content-Security-Policy forbids the eval
@@ -68,7 +68,7 @@ new MutationObserver((_, observer) => {
 # the old count, and one started before the pen-up may land after it);
 # t2: the next animation frame (the frame that shows it); t3: a task posted from
 # that frame's animation callback, which runs once the frame has been painted:
-# "paint" is t3 from the pointerup event's own timeStamp (issue 13's measure).
+# "paint" is t3 from the pointerup event's own timeStamp (the paint budget's measure).
 PEN_UP_PROBE = """
 () => {
   const pad = document.getElementById('pad');
@@ -300,7 +300,7 @@ def sizes(dist: Path) -> dict:
 
 
 def latency_rows(load: dict, pen_up: dict, predict: dict, pen_up_dpr2: dict | None = None) -> list[list]:
-    """[measure, median ms, p90 ms, n, ÷ wasm median, the issues' ceiling] for the "page" result."""
+    """[measure, median ms, p90 ms, n, ÷ wasm median, the ceiling] for the "page" result."""
     wasm = predict.get("wasm", {}).get("median_ms")
     rows = [["page load → ready (fresh context)", load["median_ms"], load["p90_ms"], load["n"], None, None],
             ["pen-up → prediction (attribute set)", *_stats(pen_up["update"]), None, None],
@@ -335,18 +335,18 @@ def accuracy_rows(in_page: dict, page_metrics: dict) -> list[list]:
     rows = [[f"tfjs in Chromium ({in_page['backend']}), window.digitApp.predictMnistBatch", in_page["images"],
              round(in_page["accuracy"] * 100, 2)]]
     if "digit_accuracy" in in_page:
-        rows.append([f"the same, the likeliest of the ten digits (issue 13: ≥ 99.6 %; {met(in_page['digit_accuracy'] >= 0.996)})",
+        rows.append([f"the same, the likeliest of the ten digits (floor ≥ 99.6 %; {met(in_page['digit_accuracy'] >= 0.996)})",
                      in_page["images"], round(in_page["digit_accuracy"] * 100, 2)])
     if "shown_right" in in_page:
-        rows.append([f"the same, a ? counted wrong: the page shows the digit (issue 11: ≥ 99.5 %; "
+        rows.append([f"the same, a ? counted wrong: the page shows the digit (floor ≥ 99.5 %; "
                      f"{met(in_page['shown_right'] >= 0.995)})", in_page["images"], round(in_page["shown_right"] * 100, 2)])
-        rows.append([f"the same, calibration error (ECE, 15 bins; issue 11: ≤ 1 %; {met(in_page['ece'] <= 0.01)})",
+        rows.append([f"the same, calibration error (ECE, 15 bins; ceiling ≤ 1 %; {met(in_page['ece'] <= 0.01)})",
                      in_page["images"], round(in_page["ece"] * 100, 2)])
     if keras_accuracy is not None:
         rows.append(["Keras (metrics.json, at training)", keras_images, round(keras_accuracy * 100, 2)])
         difference = round((in_page["accuracy"] - keras_accuracy) * 100, 2)
         comparable = keras_images == in_page["images"]
-        rows.append([f"difference, percentage points (issue 2: within ±0.1; {met(abs(difference) <= 0.1)})"
+        rows.append([f"difference, percentage points (parity: within ±0.1; {met(abs(difference) <= 0.1)})"
                      if comparable else "difference: not comparable (Keras was evaluated on other images)",
                      None, difference if comparable else None])
     return rows
@@ -359,7 +359,7 @@ def met(ok: bool) -> str:
 def size_rows(s: dict) -> list[list]:
     """[what, bytes, KiB] of dist/, its model (on disk and as sent) and its vendored tfjs."""
     rows = [["dist/ (the whole site)", s["dist_bytes"]], ["dist/model/ (" + ", ".join(s["model_files"]) + ")", s["model_bytes"]],
-            ["the model as a browser downloads it (model.json gzip-encoded, the weights as they are; issue 13: "
+            ["the model as a browser downloads it (model.json gzip-encoded, the weights as they are; the download budget: "
              f"≤ {MODEL_CEILING_BYTES:,} bytes; {met(s['model_sent_bytes'] <= MODEL_CEILING_BYTES)})", s["model_sent_bytes"]],
             ["dist/vendor/ (tfjs and its wasm)", s["vendor_bytes"]]]
     rows += [[f"dist/vendor/{name}", size] for name, size in s["vendor_files"].items()]
@@ -428,7 +428,7 @@ def main(dist: Path, results_dir: Path, loads: int, strokes: int, predicts: int,
     served = f"{dist} served on 127.0.0.1 under {BASE} (like a GitHub Pages project), headless Chromium {chromium_version}."
     results = [
         ("page", "Page: load, pen-up and predict latency per tfjs backend",
-         ["measure", "median (ms)", "p90 (ms)", "n", "median ÷ wasm", "issue 2 ceiling"],
+         ["measure", "median (ms)", "p90 (ms)", "n", "median ÷ wasm", "ceiling"],
          latency_rows(load, pen_up, predict, pen_up_dpr2),
          f"{served} Load: navigation start to body[data-ready=true], a fresh context (empty cache) each time. "
          "Pen-up: a 7-like stroke drawn with the mouse; from the pointerup (caught before the page's handlers) to "

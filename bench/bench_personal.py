@@ -8,7 +8,7 @@ no MNIST model reads, with the mouse in headless Chromium. Each writes 5 of each
 and corrects each reading by tapping the right row of #probabilities (the page
 adapts after each); then 20 fresh ones of each are read. One writer is a sample
 of one: how well the page learns a hand differs from writer to writer by more
-than it differs between two models (BENCHMARKS.md). Measured (issue 12's floors):
+than it differs between two models (BENCHMARKS.md). Measured, with the personal head's floors:
   learns        the fresh numerals read right after teaching, all writers
                 together (≥ 90 %), and the worst writer's; for scale, how the
                 shipped model read the taught ones before each correction
@@ -38,10 +38,10 @@ from bench.results_file import RESULTS, command_option, save_result
 from pipeline.data import handwriting
 from pipeline.data.mnist import load_mnist
 
-LEARNT_FLOOR = 0.90  # issue 12: fresh numerals read right after teaching
-DROP_CEILING = 0.003  # issue 12: MNIST test accuracy may drop this much
-DRAWN_FLOOR = 0.97  # issue 12: the drawn-digit test, read by the personal model
-ADAPT_CEILING_MS = 2000  # issue 12: one adaptation
+LEARNT_FLOOR = 0.90  # fresh numerals read right after teaching
+DROP_CEILING = 0.003  # MNIST test accuracy may drop this much
+DRAWN_FLOOR = 0.97  # the drawn-digit test, read by the personal model
+ADAPT_CEILING_MS = 2000  # one adaptation
 TAUGHT_PER_LABEL, FRESH_PER_LABEL = 5, 20
 SEED = 12  # the MNIST digits drawn
 WRITERS = (SEED, 1, 2, 3, 4, 5)  # the imagined writers' seeds: their hands and where on the pad they write
@@ -193,7 +193,7 @@ def main(dist: Path, results_dir: Path, drawn: int, chromium: str, command_line:
     writers, machine = measure_site(dist, chromium, lambda session: [
         teach_and_measure(session, mnist, drawn if writer == SEED else 0, writer) for writer in WRITERS])
     chromium_version = machine["chromium"]
-    columns = ["measure", "n", "value (% or ms)", "issue 12"]
+    columns = ["measure", "n", "value (% or ms)", "target"]
     rows = rows_of(writers)
     notes = (f"{dist} served on 127.0.0.1 under {BASE}, headless Chromium {chromium_version}, a 900×900 viewport, wasm. "
              f"{len(WRITERS)} writers (bench.numerals.Hand, seeds {', '.join(map(str, WRITERS))}), each in a browser "

@@ -1,4 +1,4 @@
-"""Does an N-replica MirroredStrategy run reach the accuracy of a 1-replica run? (issue 4, item 2)
+"""Does an N-replica MirroredStrategy run reach the accuracy of a 1-replica run?
 
 Trains the same settings on 1, 2 and 4 logical CPU devices (`--cpu-replicas N --strategy mirrored`):
 per-replica batch fixed, so the global batch grows N× and the peak learning rate with it

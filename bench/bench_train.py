@@ -1,6 +1,6 @@
 """Training and export benchmark on the machine at hand: images/s, time to 99.5 %, export time, sizes.
 
-    python -m bench.bench_train                      # the default config on all of MNIST (issue 4's figures)
+    python -m bench.bench_train                      # the default config on all of MNIST
     python -m bench.bench_train --smoke              # 1 epoch on 2,000 images: checks the plumbing (~30 s of CPU)
     python -m bench.bench_train --export-only --artifacts DIR   # export figures of a model trained elsewhere
 
@@ -41,7 +41,7 @@ from pipeline.config import ExportConfig, TrainConfig
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET = 0.995  # test accuracy whose first crossing is timed (issue 4: 99.5 %)
+TARGET = 0.995  # test accuracy whose first crossing is timed (the training benchmark's 99.5 %)
 QUANTIZATIONS = ("uint8", "float16", "none")  # all of ExportConfig.quantize's choices; the first is the default
 SMOKE = {"epochs": 1, "train_limit": 2000, "validation_size": 500, "test_limit": 1000}  # TrainConfig fields
 SMOKE_PARITY_IMAGES = 1000  # test images the smoke run's export checks

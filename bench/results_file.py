@@ -54,8 +54,12 @@ def command_option(module: str):
 
 
 def save_result(name: str, *, title: str, command: str, columns: list[str], rows: list[list],
-                notes: str = "", extra_machine: dict | None = None, results_dir: Path = RESULTS) -> Path:
-    """Write results_dir/NAME.json atomically and return its path. `rows` are lists matching `columns`."""
+                notes: str = "", extra_machine: dict | None = None, results_dir: Path = RESULTS,
+                measured_at: str | None = None, machine: dict | None = None) -> Path:
+    """Write results_dir/NAME.json atomically and return its path. `rows` are lists matching `columns`.
+
+    `measured_at` and `machine` default to now and this machine; bench/hand.py passes both for a figure
+    measured elsewhere or earlier."""
     for row in rows:
         if len(row) != len(columns):
             raise ValueError(f"row {row!r} has {len(row)} cells for {len(columns)} columns")
@@ -63,8 +67,8 @@ def save_result(name: str, *, title: str, command: str, columns: list[str], rows
         "name": name,
         "title": title,
         "command": command,
-        "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine_info(extra_machine),
+        "measured_at": measured_at or datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine if machine is not None else machine_info(extra_machine),
         "columns": columns,
         "rows": rows,
         "notes": notes,

@@ -18,7 +18,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from bench import bench_nondigits, bench_numbers, bench_page, bench_personal, bench_train, report
+from bench import bench_nondigits, bench_numbers, bench_page, bench_personal, bench_train, hand, report
 from bench.results_file import save_result
 from pipeline.data import nondigits
 from tests.helpers import ROOT
@@ -46,7 +46,6 @@ def test_report_renders_each_result_as_a_section_in_a_fixed_order(tmp_path):
     assert "ratios" in text and "same run" in text  # the header says how to read comparisons
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings == ["## Training: throughput", "## Page: latency", "## Zeta: something else",
-                        "## Measured by hand (no results file)",
                         "## GPU training (JAX backend): not measured yet"]  # no gpu_training result among them
     page = text[text.index("## Page: latency") : text.index("## Zeta")]
     save_result("gpu_training", title="GPU training", command="python -m bench.bench_gpu", columns=["x"], rows=[[1]],
@@ -66,17 +65,6 @@ def test_report_renders_each_result_as_a_section_in_a_fixed_order(tmp_path):
     assert f"- Measured: {record['measured_at']}" in page
     assert "| images/s | 1,234 |" in text and "| a\\|b | – |" in text
     assert "- [Page: latency](#page-latency)" in text
-
-
-def test_hand_measured_figures_each_carry_a_command_and_a_date():
-    """Figures with no results file still follow the rule: each names the command that produced it."""
-    section = report.render_hand_measured()
-    assert section.startswith("## Measured by hand (no results file)\n")
-    for what, value, command, conditions, measured in report.HAND_MEASURED:
-        assert what and value and command and conditions, what
-        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", measured), what
-        assert f"| `{command}` |" in section
-    assert "- [Measured by hand (no results file)](#measured-by-hand-no-results-file)" in report.render([])
 
 
 def test_report_output_does_not_depend_on_the_order_files_were_written(tmp_path):
@@ -133,7 +121,7 @@ def test_committed_benchmarks_md_is_the_rendering_of_the_committed_results():
 # ------------------------------------------------------------ the benchmarks themselves
 
 
-def test_page_rows_compare_backends_to_wasm_and_check_issue_2_ceilings():
+def test_page_rows_compare_backends_to_wasm_and_check_the_latency_ceilings():
     stats = lambda median: {"median_ms": median, "p90_ms": median * 2, "n": 5}  # noqa: E731
     rows = bench_page.latency_rows(
         stats(600.0), {"update": stats(3.0), "frame": stats(60.0), "paint": stats(12.0)},
@@ -237,7 +225,7 @@ def test_bench_numbers_writes_numbers_on_the_built_site(built_dist, tmp_path):
     [numbers] = report.load_results(results)
     rows = {row[0]: row for row in numbers["rows"]}
     read, written = map(int, rows["all numbers read exactly"][1].split("/"))
-    assert written == 10 and read >= 7  # the 2-epoch test model; the issue's 95 % floor is the bench's to report
+    assert written == 10 and read >= 7  # the 2-epoch test model; the 95 % floor is the bench's to report
     right, misread = map(int, rows["digits misread in a number, read right from their own MNIST image"][1].split("/"))
     assert right <= misread <= 4 * (written - read)
     assert rows["pen-up → 4-digit number shown (next frame), median ms"][2] > 0
@@ -267,10 +255,10 @@ def test_bench_nondigits_draws_on_the_built_site(built_dist, tmp_path):
     rows = {row[0]: row for row in written["rows"]}
     assert rows["all non-digits never trained on, shown as ?"][1].endswith(f"/{len(nondigits.HELD_OUT)}")
     right, drawn = map(int, rows["MNIST test digits drawn alone, read right"][1].split("/"))
-    assert drawn == 10 and right >= 8  # the 2-epoch test model; the issue's floors are the bench's to report
+    assert drawn == 10 and right >= 8  # the 2-epoch test model; the floors are the bench's to report
 
 
-def test_personal_rows_measure_learning_forgetting_and_time_against_issue_12():
+def test_personal_rows_measure_learning_forgetting_and_time_against_the_personal_head_floors():
     first = {"before": 0.9952, "after": 0.9931, "first_read": [False] * 5 + [True] * 20,
              "fresh": [(label, str(label) if i else "1") for label in (2, 3, 4, 7, 8) for i in range(20)],  # a miss each
              "shipped_fresh": [False] * 100, "digits": [(3, "3")] * 97 + [(5, "6")] * 3,
@@ -303,7 +291,7 @@ def test_lab_variants_shift_like_the_page_and_count_the_pages_model():
     assert model.count_params() == 20_746, "the page's model, as js/train/model.js documents it"
 
 
-def test_page_accuracy_rows_count_a_question_mark_as_wrong_against_issue_11():
+def test_page_accuracy_rows_count_a_question_mark_as_wrong_against_the_accuracy_floors():
     in_page = {"backend": "wasm", "images": 10000, "accuracy": 0.996, "digit_accuracy": 0.9955, "shown_right": 0.9948,
                "ece": 0.004}
     rows = {row[0].split(" (")[0]: row for row in bench_page.accuracy_rows(in_page, {})}
