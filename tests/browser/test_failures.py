@@ -133,7 +133,7 @@ def test_predict_mnist_rejects_a_wrong_size_without_breaking_the_page(ready_page
 
 
 
-# ------------------------------------------------ damaged weights (issue 14, item 14)
+# ------------------------------------------------------------------------ damaged weights
 
 
 
@@ -205,7 +205,7 @@ def test_a_quantization_scale_that_overflows_shows_the_error_state(page, page_lo
     assert "model could not be loaded" in message and "damaged" in message, message
 
 
-# ------------------------------------------ a worker that fails, hangs or dies (issue 14, item 15)
+# -------------------------------------------------------- a worker that fails, hangs or dies
 
 ANSWERS_INIT = "if (data.type === 'init') postMessage({type: 'ready', backend: 'stub', skipped: []});"
 STUB_WORKERS = {  # js/model-worker.js replaced by a script that ...

@@ -20,7 +20,7 @@ from tests.browser.helpers import another_build, draw_with_mouse, ONE, PageLog, 
 
 pytestmark = pytest.mark.browser
 
-BUDGET_BYTES = 600_000  # issue 13: the drawing page's first visit, gzip as GitHub Pages serves it
+BUDGET_BYTES = 600_000  # the light-first-visit budget: the drawing page's first visit, gzip as GitHub Pages serves it
 OFFLINE_READY = 'html[data-offline="ready"]'  # js/offline.js: controlled, and this page's files cached
 LAB_READY = 'body:not([data-state="loading"])'  # train.html has its data and a backend
 # Asks for an update and follows the new service worker to where it ends: redundant (refused) or activated.

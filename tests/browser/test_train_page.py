@@ -1,6 +1,6 @@
 """train.html in headless Chromium: a CNN trained from scratch in the page, on the shipped MNIST subset.
 
-Acceptance (issue 3): training from scratch reaches >= 95 % on the held-out
+Acceptance (the train page's budget): training from scratch reaches >= 95 % on the held-out
 images within 120 s on 2 CPU cores, then a digit drawn with the mouse is read by
 the new model. Quicker checks: Stop, the charts, the confusion matrix and the grid.
 """
@@ -18,7 +18,7 @@ from tests.browser.helpers import serving
 
 pytestmark = pytest.mark.browser
 
-ACCEPTANCE_SECONDS = 120  # from Start to the held-out accuracy on the page (issue 3)
+ACCEPTANCE_SECONDS = 120  # from Start to the held-out accuracy on the page: the train page's budget
 MIN_ACCURACY = 0.95
 LOADED = 'body:not([data-state="loading"])'
 DONE = 'body[data-state="done"]'

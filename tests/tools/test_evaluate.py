@@ -45,8 +45,8 @@ def test_a_digit_read_as_not_a_digit_is_wrong_and_counted_in_the_last_column():
 
 
 def test_the_ten_digits_alone_and_what_the_page_shows():
-    """digit_accuracy: the likeliest of the ten digits, whatever "not a digit" says (issue 13's measure);
-    shown_accuracy: the page names the right digit, so a ? is wrong (issue 11's); doubted: how often it shows ?."""
+    """digit_accuracy: the likeliest of the ten digits, whatever "not a digit" says (the size budget's measure);
+    shown_accuracy: the page names the right digit, so a ? is wrong (the doubt floor's); doubted: how often it shows ?."""
     y_true = np.array([1, 2, 3, 4])
     probabilities = np.zeros((4, NUM_CLASSES))
     probabilities[0, [1, 2]] = 0.8, 0.2  # sure and right

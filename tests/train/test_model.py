@@ -48,7 +48,7 @@ def test_default_network_is_the_cheap_16_16_64_64_one():
     convs = [layer.filters for layer in model.layers if hasattr(layer, "filters")]
     assert convs == [16, 16, 64, 64]
     assert model.get_layer("dense").input.shape[-1] == 3 * 3 * 64, "the last conv makes the dense layer's input small"
-    assert model.count_params() < 150_000, "uint8 weights within issue 13's 150 KB"
+    assert model.count_params() < 150_000, "uint8 weights within the model's 150 KB budget"
     assert model.get_layer("probabilities").dtype_policy.compute_dtype == "float32"
 
 
