@@ -25,15 +25,12 @@ import dataclasses
 
 import numpy as np
 
+from pipeline.contract import SEGMENT_NEAR as NEAR, SEGMENT_OVERLAP as OVERLAP, SEGMENT_PART as PART
+from pipeline.contract import SEGMENT_PART_GAP as PART_GAP, SEGMENT_SMALL as SMALL, SEGMENT_TALLEST as TALLEST
+from pipeline.contract import SEGMENT_TYPICAL as TYPICAL, SEGMENT_WIDEST as WIDEST
+
+# The rules' sizes are the page's too (pipeline/contract.py); these two are an image's alone:
 SPECK = 0.1  # a component whose longer side is under SPECK x the typical digit height is noise
-OVERLAP = 0.5  # fraction of the narrower group's width that must overlap for one digit
-SMALL = 0.3  # a group whose longer side is under SMALL x the typical digit height is a fragment
-NEAR = 0.5  # a fragment joins a group at most NEAR x the typical digit height away
-PART = 0.6  # a group shorter than PART x the typical digit height may be part of a digit
-PART_GAP = 0.25  # ... and joins the nearer neighbour, at most PART_GAP x that height to its side
-TALLEST = 1.3  # ... if together they are at most TALLEST x that height high
-WIDEST = 1.5  # ... and WIDEST x that height wide
-TYPICAL = 0.5  # marks at least this fraction of the tallest one's height set the typical digit height
 MAX_MARKS = 1000  # more marks than this (specks left out) is no number, and grouping them takes seconds (quadratic)
 EIGHT_CONNECTED = np.ones((3, 3), bool)
 BAND_PIXELS = 2**22  # pixels of the label image read at a time when measuring the marks: bounds the memory it takes
