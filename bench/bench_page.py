@@ -40,7 +40,7 @@ from bench.chromium import CHROMIUM_ARGS
 from pipeline.tools import evaluate
 from pipeline.tools.serve import body, make_server
 
-PEN_UP_CEILING_MS = 50  # issue 2: median pen-up -> prediction shown
+PEN_UP_CEILING_MS = 50  # the budget of a reading: median pen-up -> prediction shown, here and in bench_numbers
 PREDICT_CEILING_MS = 2  # issue 2: median predict alone on wasm
 PAINT_CEILING_MS = 16  # issue 13: median pen-up event -> the reading painted, at device pixel ratio 2
 MODEL_CEILING_BYTES = 150_000  # issue 13: the model download, 150 KB

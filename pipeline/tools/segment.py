@@ -15,7 +15,8 @@ marks are the connected components (8-connected) of every pixel with ink > 0, in
      long flag of a 5 that overlaps only the right of its body);
   5. the groups are read left to right by their horizontal centre.
 
-The typical digit height is the median height of the marks at least TYPICAL x as tall as the tallest.
+The typical digit height is the median height of the marks at least TYPICAL x as tall as the tallest; for
+rule 4, as on the page, of the groups rules 2 and 3 left (a 5 whose flag stands apart is then one tall group).
 An image of one digit and nothing else is one group holding every ink pixel.
 """
 
@@ -88,7 +89,7 @@ def find_digits(ink: np.ndarray) -> list[Digit]:
     groups = [Group([int(n) + 1], tuple(int(v) for v in boxes[n])) for n in kept]
     groups = join_fragments(merge_overlapping(groups), height)
     groups.sort(key=lambda g: g.box[0] + g.box[2])
-    groups = join_parts(groups, height)
+    groups = join_parts(groups, typical_height(np.array([g.height for g in groups])))  # as the page: of the groups
     return [_digit(ink, labels, count, g) for g in groups]
 
 
