@@ -151,7 +151,7 @@ def test_the_page_and_pipeline_predict_find_the_same_digits_in_the_same_ink(read
     from PIL import Image
 
     from pipeline.tools.predict import image_to_digits
-    from tests.test_twins import written
+    from tests.helpers import written
 
     def saved(name: str):
         data_url = ready_page.eval_on_selector("#pad", "canvas => canvas.toDataURL('image/png')")
