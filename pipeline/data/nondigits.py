@@ -22,11 +22,10 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pipeline.contract import IMAGE_SIZE, NOT_A_DIGIT
+from pipeline.contract import DIGIT_PEN as PEN, DIGIT_SIDE as SIDE, IMAGE_SIZE, NOT_A_DIGIT  # PEN, SIDE: the page's
 from pipeline.preprocess import to_mnist
 
 Paths = list[np.ndarray]  # strokes, each (K, 2) x, y in the unit box
-from pipeline.contract import DIGIT_PEN as PEN, DIGIT_SIDE as SIDE  # the pen the page renders a digit with for the model
 
 # Capital letters as straight strokes (x right, y down, unit box).
 LETTERS = {
