@@ -40,7 +40,7 @@ from bench.chromium import CHROMIUM_ARGS
 from pipeline.tools import evaluate
 from pipeline.tools.serve import body, make_server
 
-PEN_UP_CEILING_MS = 50  # the page's latency ceiling: median pen-up -> prediction shown
+PEN_UP_CEILING_MS = 50  # the budget of a reading: median pen-up -> prediction shown, here and in bench_numbers
 PREDICT_CEILING_MS = 2  # the page's latency ceiling: median predict alone on wasm
 PAINT_CEILING_MS = 16  # the paint budget: median pen-up event -> the reading painted, at device pixel ratio 2
 MODEL_CEILING_BYTES = 150_000  # the download budget: the model as sent, 150 KB

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.artifacts import CHECKPOINT_DIR, ArtifactError
+from pipeline.artifacts import CHECKPOINT_DIR, MIN_ACCURACY, ArtifactError
 from pipeline.config import SETTINGS, ExportConfig, SubsetConfig
 from pipeline.train.profiles import PROFILES
 
@@ -30,7 +30,7 @@ INTERNAL_ERROR = 70  # exit code of an unexpected exception (EX_SOFTWARE in syse
 
 ALLOW_WEAK = click.option(
     "--allow-weak", is_flag=True,
-    help="Go ahead with a model below the 95% MNIST test accuracy floor (a deliberately tiny or test model).")
+    help=f"Go ahead with a model below the {MIN_ACCURACY:.0%} MNIST test accuracy floor (a deliberately tiny or test model).")
 ARTIFACTS = click.option(
     "--artifacts",
     type=click.Path(file_okay=False, path_type=Path),
@@ -358,7 +358,7 @@ def build(artifacts, out, template, node_modules, data, train_per_class, test_pe
 
     Also ships a class-balanced MNIST subset (OUT/data/) that train.html
     trains on in the visitor's browser. OUT must be new, empty or a previous
-    build, apart from the inputs; a model below 95% test accuracy is refused.
+    build, apart from the inputs; a model below the accuracy floor is refused (see --allow-weak).
     """
     from pipeline.build import site
 

@@ -153,3 +153,26 @@ def save(ink: np.ndarray, path, style: str) -> None:
         rgba[..., 2], rgba[..., 3] = 90, ink
         image = Image.fromarray(rgba, "RGBA")
     image.save(path, quality=90) if path.suffix == ".jpg" else image.save(path)
+
+
+# Digits whose ink broke, in a unit box (x right, y down): the marks are shorter than a digit, and the
+# typical digit height must not be set by them (the cut SEGMENT_TYPICAL, above the part size SEGMENT_PART).
+BROKEN = {  # tests/test_twins.py, tests/browser/test_numbers.py
+    "5": [[(0.15, 0.15), (0.1, 0.45), (0.5, 0.4), (0.6, 0.75), (0.3, 1), (0, 0.9)], [(0.3, 0.05), (0.75, 0)]],
+    "4": [[(0.45, 0), (0, 0.55), (0.4, 0.55)], [(0.5, 0.45), (0.55, 1)]],
+    "0": [[(0.35, 0), (0.05, 0.3), (0.1, 0.8), (0.4, 1), (0.65, 0.7), (0.6, 0.15), (0.35, 0)]],
+    "1": [[(0.3, 0), (0.2, 1)]],
+}
+
+
+def written(text: str, height: float = 0.4, gap: float = 0.08) -> list[np.ndarray]:
+    """The strokes of `text` (digits of BROKEN) side by side, pad units, densified as a mouse draws them."""
+    from pipeline.data.handwriting import resample
+
+    strokes, x = [], 0.05
+    for char in text:
+        shape = [np.array(s) for s in BROKEN[char]]
+        left, right = min(s[:, 0].min() for s in shape), max(s[:, 0].max() for s in shape)
+        strokes += [resample((s - [left, 0]) * height + [x, 0.3], 0.01) for s in shape]
+        x += (right - left) * height + gap
+    return strokes

@@ -31,8 +31,10 @@ import numpy as np
 from pipeline import artifacts
 from pipeline.build import bundle, webapp
 from pipeline.build import report as model_report
-from pipeline.contract import (DOUBT_BELOW, FEATURES_OUTPUT, FIT_SIZE, IMAGE_SIZE, LABELS, NUM_CLASSES,
-                               PROBABILITIES_OUTPUT, TORN_ABOVE)
+from pipeline.contract import (DIGIT_PEN, DIGIT_SIDE, DOUBT_BELOW, FEATURES_OUTPUT, FIT_SIZE, IMAGE_SIZE, LABELS,
+                               NUM_CLASSES, PAD_PEN, PROBABILITIES_OUTPUT, SEGMENT_LOOK, SEGMENT_NEAR, SEGMENT_OVERLAP,
+                               SEGMENT_PART, SEGMENT_PART_GAP, SEGMENT_SMALL, SEGMENT_TALLEST, SEGMENT_TOUCH,
+                               SEGMENT_TYPICAL, SEGMENT_WIDEST, TORN_ABOVE)
 from pipeline.artifacts import METRICS_FILE, MODEL_FILE, REPORT_FILE, TFJS_DIR, TFJS_MODEL_FILE  # not from train/export: no TensorFlow
 from pipeline.build.subset import SubsetConfig, SubsetError, write_subset
 
@@ -74,6 +76,11 @@ def page_config(features_version: str) -> dict:
         "labels": list(LABELS),
         "doubtBelow": DOUBT_BELOW,
         "tornAbove": TORN_ABOVE,
+        "segmentation": {  # js/segment.js's rules: pipeline/tools/segment.py applies the same to an image
+            "typical": SEGMENT_TYPICAL, "overlap": SEGMENT_OVERLAP, "touch": SEGMENT_TOUCH, "small": SEGMENT_SMALL,
+            "near": SEGMENT_NEAR, "part": SEGMENT_PART, "partGap": SEGMENT_PART_GAP, "tallest": SEGMENT_TALLEST,
+            "widest": SEGMENT_WIDEST, "look": dict(SEGMENT_LOOK)},
+        "pen": {"pad": PAD_PEN, "digit": DIGIT_PEN, "digitSide": DIGIT_SIDE},  # js/drawing.js
         "modelUrl": f"{MODEL_DIR}/{TFJS_MODEL_FILE}",
         "modelOutputs": [PROBABILITIES_OUTPUT, FEATURES_OUTPUT],  # the graph model's outputs, in this order
         "adaptUrl": f"{PERSONAL_DIR}/{artifacts.ADAPT_JSON}",  # the last layer and the replayed features (js/adapt.js)

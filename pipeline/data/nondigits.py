@@ -22,12 +22,10 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pipeline.contract import IMAGE_SIZE, NOT_A_DIGIT
+from pipeline.contract import DIGIT_PEN as PEN, DIGIT_SIDE as SIDE, IMAGE_SIZE, NOT_A_DIGIT  # PEN, SIDE: the page's
 from pipeline.preprocess import to_mnist
 
 Paths = list[np.ndarray]  # strokes, each (K, 2) x, y in the unit box
-PEN = 0.12  # pen width / the drawing's longer side, as the page renders a digit for the model
-SIDE = 80  # pixels of the longer side when rendering (the page's DIGIT_SIDE)
 
 # Capital letters as straight strokes (x right, y down, unit box).
 LETTERS = {

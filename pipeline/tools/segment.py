@@ -15,7 +15,8 @@ marks are the connected components (8-connected) of every pixel with ink > 0, in
      long flag of a 5 that overlaps only the right of its body);
   5. the groups are read left to right by their horizontal centre.
 
-The typical digit height is the median height of the marks at least TYPICAL x as tall as the tallest.
+The typical digit height is the median height of the marks at least TYPICAL x as tall as the tallest; for
+rule 4, as on the page, of the groups rules 2 and 3 left (a 5 whose flag stands apart is then one tall group).
 An image of one digit and nothing else is one group holding every ink pixel.
 """
 
@@ -25,15 +26,12 @@ import dataclasses
 
 import numpy as np
 
+from pipeline.contract import SEGMENT_NEAR as NEAR, SEGMENT_OVERLAP as OVERLAP, SEGMENT_PART as PART
+from pipeline.contract import SEGMENT_PART_GAP as PART_GAP, SEGMENT_SMALL as SMALL, SEGMENT_TALLEST as TALLEST
+from pipeline.contract import SEGMENT_TYPICAL as TYPICAL, SEGMENT_WIDEST as WIDEST
+
+# The rules' sizes are the page's too (pipeline/contract.py); these two are an image's alone:
 SPECK = 0.1  # a component whose longer side is under SPECK x the typical digit height is noise
-OVERLAP = 0.5  # fraction of the narrower group's width that must overlap for one digit
-SMALL = 0.3  # a group whose longer side is under SMALL x the typical digit height is a fragment
-NEAR = 0.5  # a fragment joins a group at most NEAR x the typical digit height away
-PART = 0.6  # a group shorter than PART x the typical digit height may be part of a digit
-PART_GAP = 0.25  # ... and joins the nearer neighbour, at most PART_GAP x that height to its side
-TALLEST = 1.3  # ... if together they are at most TALLEST x that height high
-WIDEST = 1.5  # ... and WIDEST x that height wide
-TYPICAL = 0.5  # marks at least this fraction of the tallest one's height set the typical digit height
 MAX_MARKS = 1000  # more marks than this (specks left out) is no number, and grouping them takes seconds (quadratic)
 EIGHT_CONNECTED = np.ones((3, 3), bool)
 BAND_PIXELS = 2**22  # pixels of the label image read at a time when measuring the marks: bounds the memory it takes
@@ -91,7 +89,7 @@ def find_digits(ink: np.ndarray) -> list[Digit]:
     groups = [Group([int(n) + 1], tuple(int(v) for v in boxes[n])) for n in kept]
     groups = join_fragments(merge_overlapping(groups), height)
     groups.sort(key=lambda g: g.box[0] + g.box[2])
-    groups = join_parts(groups, height)
+    groups = join_parts(groups, typical_height(np.array([g.height for g in groups])))  # as the page: of the groups
     return [_digit(ink, labels, count, g) for g in groups]
 
 

@@ -11,34 +11,39 @@
  *
  * The model does not read this canvas: `digitInk` renders each digit's strokes
  * again, on their own, with a pen that fits the digit's size, whatever the pen
- * the visitor sees.
+ * the visitor sees. Both pens are the build's (`Pen`, from pipeline/contract.py),
+ * as are the non-digits the model learns from (pipeline/data/nondigits.py).
  */
 import { alphaChannel } from './preprocess.js';
 
-const PEN_FRACTION = 1 / 32; // pen width / canvas height: room for four digits side by side
 const MAX_PIXEL_RATIO = 2; // canvas pixels per CSS pixel at most: sharper adds read time, not accuracy at 28×28
 const READ_MARGIN = 2; // pixels beyond the pen's edge around a digit rendered for the model, for anti-aliasing
-const DIGIT_PEN = 0.12; // pen width / the digit's longer side when the model reads it: about 2 px of MNIST's 20
-const DIGIT_SIDE = 80; // pixels of the digit's longer side when rendered for the model (then fitted to 20)
 const MIN_DIGIT_SIDE = 1e-3; // pad units: a dot is rendered as if it were this long
+
+/**
+ * @typedef {object} Pen the page's pens, rendered into its config by the build (pipeline/contract.py)
+ * @property {number} pad the pad's pen width / the pad's height
+ * @property {number} digit pen width / a digit's longer side when it is rendered for the model
+ * @property {number} digitSide pixels of a digit's longer side when it is rendered for the model
+ */
 
 /**
  * Make `canvas` a drawing pad.
  *
  * @param {HTMLCanvasElement} canvas sized by CSS, with `touch-action: none`
- * @param {{onChange: function({final: boolean}): void}} options onChange runs
- *   after every change of the ink: final is true when a stroke has just ended
- *   (pen up), false while one is being drawn
+ * @param {{pen: Pen, onChange: function({final: boolean}): void}} options the
+ *   pens; onChange runs after every change of the ink: final is true when a
+ *   stroke has just ended (pen up), false while one is being drawn
  * @returns {{readStrokes: function(): Drawn, clear: function(): void}}
  */
-export function createDrawingPad(canvas, { onChange }) {
+export function createDrawingPad(canvas, { pen, onChange }) {
   const context = canvas.getContext('2d', { willReadFrequently: true });
   const strokes = []; // each an array of [x, y] points, pad units (fractions of the height)
   let active = null; // the stroke being drawn: {pointerId, points}
   let completed = 0; // strokes ended since the last clear
   let frame = 0; // id of the pending animation frame that renders, 0 if none
 
-  const penWidth = () => canvas.height * PEN_FRACTION;
+  const penWidth = () => canvas.height * pen.pad;
 
   function render() {
     if (frame) cancelAnimationFrame(frame);
@@ -147,17 +152,17 @@ let scratch = null; // the canvas digitInk draws on, made once
 
 /**
  * One digit's ink as the model reads it: its strokes alone, rendered with a
- * pen DIGIT_PEN of the digit's longer side (MNIST's stroke width, whatever
- * pen the visitor sees), the longer side DIGIT_SIDE pixels.
+ * pen `pen.digit` of the digit's longer side (MNIST's stroke width, whatever
+ * pen the visitor sees), the longer side `pen.digitSide` pixels.
  *
  * @param {Array<Array<[number, number]>>} strokes the digit's strokes, pad units
  * @param {{left: number, top: number, right: number, bottom: number}} box their extent (segment.js)
- * @param {number} [penFraction] pen width / the digit's longer side
+ * @param {Pen} pen
  * @returns {{ink: Uint8ClampedArray, width: number, height: number}} alpha 0–255, row-major
  */
-export function digitInk(strokes, box, penFraction = DIGIT_PEN) {
+export function digitInk(strokes, box, { digit, digitSide }) {
   const side = Math.max(box.right - box.left, box.bottom - box.top, MIN_DIGIT_SIDE);
-  const scale = DIGIT_SIDE / side, pen = penFraction * DIGIT_SIDE;
+  const scale = digitSide / side, pen = digit * digitSide;
   const margin = pen / 2 + READ_MARGIN;
   const width = Math.ceil((box.right - box.left) * scale + 2 * margin);
   const height = Math.ceil((box.bottom - box.top) * scale + 2 * margin);

@@ -40,7 +40,7 @@ window.digitApp = { backend: '', predictMnist: async (pixels) => (await predictM
 const ready = start();
 let loaded = null; // the model client once ready
 ready.then((model) => { loaded = model; }, () => {}); // the status shows a failure; only the hook's callers need it
-const pad = createDrawingPad(ui.elements.pad, { onChange: ({ final }) => requestPrediction(final) });
+const pad = createDrawingPad(ui.elements.pad, { pen: config.pen, onChange: ({ final }) => requestPrediction(final) });
 ui.onClear(clear);
 ui.onTeach(teach);
 ui.onPersonalButtons({ download, forget });
@@ -115,10 +115,10 @@ async function predictDrawing(model, final, sequence) {
 
 /** The digits in `strokes`, left to right, each with its image and probabilities. */
 async function readDigits(model, strokes) {
-  const digits = findDigits(strokes).map((group) => digitFrom(group, strokes)).filter(({ image }) => image !== null);
+  const digits = findDigits(strokes, config.segmentation).map((group) => digitFrom(group, strokes)).filter(({ image }) => image !== null);
   await read(model, digits);
   const doubtful = digits.map(({ probabilities }) => judge(probabilities, labels, config).shown === '?');
-  const pairs = secondLooks(digits.map(({ group }) => group), doubtful);
+  const pairs = secondLooks(digits.map(({ group }) => group), doubtful, config.segmentation);
   if (!pairs.length) return digits;
   const joined = pairs.map(([i, j]) => digitFrom(joinedGroup(digits[i], digits[j]), strokes));
   await read(model, joined.filter(({ image }) => image !== null));
@@ -138,7 +138,7 @@ function readAgain() {
 
 /** A digit to read: a group of strokes (indices into `strokes`, and their box), rendered and preprocessed. */
 function digitFrom({ strokes: mine, box }, strokes) {
-  const { ink, width, height } = digitInk(mine.map((i) => strokes[i]), box);
+  const { ink, width, height } = digitInk(mine.map((i) => strokes[i]), box, config.pen);
   return { image: toMnist(ink, width, height, { imageSize, fitSize }), last: mine.includes(strokes.length - 1),
     strokes: inBox(mine.map((i) => strokes[i]), box), group: { strokes: mine, box } };
 }

@@ -6,9 +6,9 @@
  * both axes (x to the right, y down). The rule, in order:
  *
  *   1. strokes belong to one digit when their horizontal extents overlap by
- *      at least OVERLAP of the narrower one's width (the bar and the stem of
+ *      at least `overlap` of the narrower one's width (the bar and the stem of
  *      a 4, the flag of a 5, the crossbar of a 7), or when one's end touches
- *      the other (within TOUCH of the taller one's height: a 9's tail drawn on
+ *      the other (within `touch` of the taller one's height: a 9's tail drawn on
  *      from its loop, a bar that ends at a stem): merged until nothing changes;
  *   2. a group much smaller than the typical digit (a dot, a tick that does
  *      not overlap its digit) joins the nearest group beside it, if that is
@@ -19,6 +19,10 @@
  *      a digit whose ink broke (a 4 whose stem does not reach its bar, a 5
  *      whose flag stands apart);
  *   4. the groups are read left to right by their horizontal centre.
+ *
+ * Every size in the rules (`Rules`) is the build's (pipeline/contract.py,
+ * rendered into the page's config as `segmentation`): pipeline/tools/segment.py
+ * applies the same ones to an image's ink.
  *
  * The rules see only strokes, so they still split a digit now and then (a 5
  * whose flag stands a little further off). `secondLooks` names, once the
@@ -32,16 +36,20 @@
  */
 import { judge } from './doubt.js';
 
-const OVERLAP = 0.5; // fraction of the narrower group's width that must overlap for one digit
-const TOUCH = 0.05; // a stroke's end this close to another stroke (× the taller one's height) touches it
-const SMALL = 0.3; // a group whose longer side is under SMALL × the median digit height is a fragment
-const NEAR = 0.5; // a fragment joins a group at most NEAR × the median digit height away
-const PART = 0.6; // a group shorter than PART × the typical digit height may be part of a digit
-const PART_GAP = 0.25; // ... and joins the nearer neighbour, at most PART_GAP × that height to its side
-const TALLEST = 1.3; // ... if together they are at most TALLEST × that height high
-const WIDEST = 1.5; // ... and WIDEST × that height wide
-// A second look (the model doubts one of two neighbours) may join more, since the model judges the result:
-const LOOK = { gap: 0.5, tallest: 1.5, widest: 2 }; // gap, height and width of the pair, × the typical digit height
+/**
+ * @typedef {object} Rules the segmentation's sizes, × the typical digit height unless said (pipeline/contract.py)
+ * @property {number} typical marks at least this fraction of the tallest one's height set the typical digit height
+ * @property {number} overlap fraction of the narrower group's width that must overlap for one digit
+ * @property {number} touch a stroke's end this close to another stroke (× the taller one's height) touches it
+ * @property {number} small a group whose longer side is under this × the median digit height is a fragment
+ * @property {number} near a fragment joins a group at most this × the median digit height away
+ * @property {number} part a group shorter than this may be part of a digit ...
+ * @property {number} partGap ... and joins the nearer neighbour at most this to its side ...
+ * @property {number} tallest ... if together they are at most this high ...
+ * @property {number} widest ... and this wide
+ * @property {{gap: number, tallest: number, widest: number}} look a second look (the model doubts one of two
+ *   neighbours) may join more, since the model judges the result: gap, height and width of the pair
+ */
 
 /**
  * @typedef {object} Box extent of some points, in their units
@@ -86,31 +94,33 @@ export function union(a, b) {
 /**
  * The digits in some strokes, left to right.
  * @param {Array<Array<[number, number]>>} strokes points per stroke; empty strokes are skipped
+ * @param {Rules} rules
  * @returns {Digit[]} in reading order; empty when there is no point
  */
-export function findDigits(strokes) {
+export function findDigits(strokes, rules) {
   let groups = [];
   strokes.forEach((points, i) => {
     const box = extent(points);
     if (box) groups.push({ strokes: [i], box });
   });
-  groups = mergeTogether(groups, strokes);
-  groups = joinFragments(groups);
+  groups = mergeTogether(groups, strokes, rules);
+  groups = joinFragments(groups, rules);
   groups.sort((a, b) => centreX(a.box) - centreX(b.box));
-  groups = joinParts(groups);
+  groups = joinParts(groups, rules);
   for (const group of groups) group.strokes.sort((a, b) => a - b);
   return groups;
 }
 
 /** Rule 1: merge groups that overlap enough or touch, until none do. */
-function mergeTogether(groups, strokes) {
+function mergeTogether(groups, strokes, rules) {
   let merged = true;
   while (merged) {
     merged = false;
     groups.sort((a, b) => a.box.left - b.box.left);
     const out = [];
     for (const group of groups) {
-      const previous = out.find((other) => overlapping(other.box, group.box) || touching(other, group, strokes));
+      const previous = out.find((other) => overlapping(other.box, group.box, rules.overlap)
+        || touching(other, group, strokes, rules.touch));
       if (previous) {
         join(previous, group);
         merged = true;
@@ -123,16 +133,16 @@ function mergeTogether(groups, strokes) {
   return groups;
 }
 
-/** Whether two boxes overlap horizontally by at least OVERLAP of the narrower one's width. */
-export function overlapping(a, b) {
-  const overlap = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+/** Whether two boxes overlap horizontally by at least `overlap` of the narrower one's width. */
+export function overlapping(a, b, overlap) {
+  const extent = Math.min(a.right, b.right) - Math.max(a.left, b.left);
   const narrower = Math.min(a.right - a.left, b.right - b.left);
-  return overlap >= 0 && overlap >= OVERLAP * narrower;
+  return extent >= 0 && extent >= overlap * narrower;
 }
 
-/** Whether an end of a stroke of one group is within TOUCH of the taller group's height of the other group's ink. */
-function touching(a, b, strokes) {
-  const reach = TOUCH * Math.max(a.box.bottom - a.box.top, b.box.bottom - b.box.top);
+/** Whether an end of a stroke of one group is within `touch` × the taller group's height of the other group's ink. */
+function touching(a, b, strokes, touch) {
+  const reach = touch * Math.max(a.box.bottom - a.box.top, b.box.bottom - b.box.top);
   if (boxDistance(a.box, b.box) > reach) return false;
   const endsNear = (group, other) => group.strokes.some((i) => {
     const points = strokes[i];
@@ -155,10 +165,10 @@ export function distanceTo([x, y], points) {
 }
 
 /** Rule 2: small groups join the nearest group beside them, when it is near. */
-function joinFragments(groups) {
+function joinFragments(groups, { small, near }) {
   const height = median(groups.map(({ box }) => box.bottom - box.top));
   if (groups.length < 2 || height <= 0) return groups;
-  const isFragment = ({ box }) => Math.max(box.right - box.left, box.bottom - box.top) < SMALL * height;
+  const isFragment = ({ box }) => Math.max(box.right - box.left, box.bottom - box.top) < small * height;
   const out = groups.filter((group) => !isFragment(group));
   if (out.length === 0) return groups;
   for (const fragment of groups.filter(isFragment)) {
@@ -167,7 +177,7 @@ function joinFragments(groups) {
       const gap = boxDistance(group.box, fragment.box);
       if (gap < distance) [nearest, distance] = [group, gap];
     }
-    if (distance <= NEAR * height) join(nearest, fragment);
+    if (distance <= near * height) join(nearest, fragment);
     else out.push(fragment);
   }
   return out;
@@ -177,11 +187,11 @@ function joinFragments(groups) {
  * Rule 3: a short group joins the nearer of its neighbours in reading order
  * (groups sorted left to right) when together they make one digit; until none does.
  */
-function joinParts(groups) {
-  const height = typicalHeight(groups);
-  const fits = (a, b) => oneDigitTogether(a, b, height, { gap: PART_GAP, tallest: TALLEST, widest: WIDEST });
+function joinParts(groups, rules) {
+  const height = typicalHeight(groups, rules.typical);
+  const fits = (a, b) => oneDigitTogether(a, b, height, { gap: rules.partGap, tallest: rules.tallest, widest: rules.widest });
   for (;;) {
-    const index = groups.findIndex((group, i) => group.box.bottom - group.box.top < PART * height
+    const index = groups.findIndex((group, i) => group.box.bottom - group.box.top < rules.part * height
       && [groups[i - 1], groups[i + 1]].some((other) => other && fits(group, other)));
     if (index < 0) return groups;
     const [before, part, after] = [groups[index - 1], groups[index], groups[index + 1]];
@@ -196,14 +206,15 @@ function joinParts(groups) {
  * Second look: neighbours that the rules kept apart but may be one digit, to be read again as one.
  * @param {Array<{box: Box}>} groups in reading order (findDigits' digits)
  * @param {boolean[]} doubtful per group: whether the model doubts it ("?")
+ * @param {Rules} rules
  * @returns {Array<[number, number]>} pairs [i, i + 1] of neighbours, one of them doubtful, close
- *   beside each other and together about the size of one digit (LOOK)
+ *   beside each other and together about the size of one digit (rules.look)
  */
-export function secondLooks(groups, doubtful) {
-  const height = typicalHeight(groups);
+export function secondLooks(groups, doubtful, rules) {
+  const height = typicalHeight(groups, rules.typical);
   const pairs = [];
   for (let i = 0; i + 1 < groups.length; i++) {
-    if ((doubtful[i] || doubtful[i + 1]) && oneDigitTogether(groups[i], groups[i + 1], height, LOOK)) pairs.push([i, i + 1]);
+    if ((doubtful[i] || doubtful[i + 1]) && oneDigitTogether(groups[i], groups[i + 1], height, rules.look)) pairs.push([i, i + 1]);
   }
   return pairs;
 }
@@ -235,11 +246,11 @@ export function joinedWhereSurer(digits, pairs, joined, labels, thresholds) {
   return digits.flatMap((digit, i) => (replaced.has(i) ? [replaced.get(i)] : taken.has(i) ? [] : [digit]));
 }
 
-/** The height of a typical digit among the groups: the median of those at least 0.7 of the tallest. */
-function typicalHeight(groups) {
+/** The height of a typical digit among the groups: the median of those at least `typical` × the tallest. */
+function typicalHeight(groups, typical) {
   const heights = groups.map(({ box }) => box.bottom - box.top);
   const tallest = heights.reduce((a, b) => Math.max(a, b), 0);
-  return median(heights.filter((h) => h >= 0.7 * tallest)); // broken parts of digits left out
+  return median(heights.filter((h) => h >= typical * tallest)); // broken parts of digits left out
 }
 
 /**

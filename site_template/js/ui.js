@@ -42,7 +42,8 @@ elements.digits.addEventListener('click', (event) => {
   showPicked();
 });
 
-/** The page's contract rendered by the build: {imageSize, fitSize, numClasses, labels, modelUrl, vendorPath, backends, ...}. */
+/** The page's contract rendered by the build (pipeline/build/site.py page_config): {imageSize, fitSize, numClasses,
+ * labels, doubtBelow, tornAbove, segmentation (js/segment.js's rules), pen (js/drawing.js's), modelUrl, ...}. */
 export function readConfig() {
   return JSON.parse($('app-config').textContent);
 }

@@ -18,6 +18,7 @@ import numpy as np
 
 from bench import mouse
 from pipeline.build.site import build
+from pipeline.contract import PAD_PEN
 from pipeline.data import handwriting
 from pipeline.tools.serve import serve_in_background
 from tests.helpers import NODE_MODULES, ROOT, quiet
@@ -25,7 +26,7 @@ from tests.helpers import NODE_MODULES, ROOT, quiet
 SUB_PATH = "/digits/"  # like GitHub Pages' /REPO/
 READY = 'body[data-ready="true"]'
 STEP = 1 / 60  # distance between pointer events along a stroke, canvas units
-PEN_FRACTION = 1 / 32  # the page's pen width, fraction of the pad's height (margin only)
+PEN_FRACTION = PAD_PEN  # the page's pen width, fraction of the pad's height (margin only)
 # distance between mouse events along a stroke, fraction of the canvas side (about 7-10 px: a hand
 # at a brisk 500 px/s at 60 events a second)
 MOUSE_STEP = 1 / 40

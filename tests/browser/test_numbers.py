@@ -6,6 +6,8 @@ Drawn with the mouse (and on the phone with touch), in pad units: fractions of t
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import pytest
 
@@ -138,3 +140,49 @@ def test_numbers_written_from_mnist_test_digits_are_read(ready_page, mnist):
     print(f"\nnumbers read exactly: {exact:.0%} of {len(results)}\n{report}")
     assert exact >= MIN_EXACT, report
     assert all(count == len(shown) for _, shown, count in results), "one model-view canvas per digit read"
+
+
+@pytest.mark.browser
+def test_the_page_and_pipeline_predict_find_the_same_digits_in_the_same_ink(ready_page, mnist, tmp_path):
+    """Numbers drawn on the page, its canvas saved as PNG (transparent, the ink in alpha) and read by
+    `pipeline predict`'s segmentation: the same count of digits, each digit's ink in one place of both.
+    First digits whose ink broke (the page and predict must not set the typical digit height by a part),
+    then numbers of MNIST test digits."""
+    from PIL import Image
+
+    from pipeline.tools.predict import image_to_digits
+    from tests.helpers import written
+
+    def saved(name: str):
+        data_url = ready_page.eval_on_selector("#pad", "canvas => canvas.toDataURL('image/png')")
+        (tmp_path / name).write_bytes(base64.b64decode(data_url.split(",", 1)[1]))
+        assert Image.open(tmp_path / name).mode == "RGBA"
+        return image_to_digits(tmp_path / name)
+
+    for text in ("54", "04", "150"):
+        strokes = written(text)
+        clear(ready_page)
+        draw_with_mouse(ready_page, [s.tolist() for s in strokes])
+        shown = prediction_after(ready_page, len(strokes))
+        found, _ = saved(f"{text}.png")
+        assert len(found) == ready_page.locator("#model-view canvas").count() == len(shown) == len(text), (text, shown)
+
+    box = ready_page.locator("#pad").bounding_box()
+    rng = np.random.default_rng(SEED + 1)
+    picks = iter(handwriting.pick_digits(mnist.y_test, 4 * 6, SEED + 1))
+    for k, length in enumerate((2, 3, 4, 2, 3, 4)):
+        digits = [handwriting.image_to_strokes(mnist.x_test[next(picks)]) for _ in range(length)]
+        placed = handwriting.place_number(digits, box["width"], box["height"], rng, margin=box["height"] * PEN_FRACTION)
+        paths = [path for digit in placed for path in digit.paths]
+        clear(ready_page)
+        draw_paths(ready_page, paths, (box["x"], box["y"]), box["height"] * MOUSE_STEP)
+        shown = prediction_after(ready_page, len(paths))
+        found, polarity = saved(f"{k}.png")
+        page_count = ready_page.locator("#model-view canvas").count()
+        assert polarity == "alpha" and len(found) == page_count == len(shown) == length, (shown, len(found))
+        # each placed digit's centre falls in exactly one box of predict's, in reading order
+        scale = Image.open(tmp_path / f"{k}.png").height / box["height"]
+        centres = [np.concatenate(d.paths).mean(axis=0) * scale for d in placed]
+        owners = [[i for i, (_, (x, y, w, h)) in enumerate(found) if x <= cx < x + w and y <= cy < y + h]
+                  for cx, cy in centres]
+        assert owners == [[i] for i in range(length)], owners

@@ -2,7 +2,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { distanceTo, extent, findDigits, joinedWhereSurer, overlapping, secondLooks } from '../../site_template/js/segment.js';
+import { distanceTo, extent, findDigits as findDigitsWith, joinedWhereSurer, overlapping as overlappingBy,
+  secondLooks as secondLooksWith } from '../../site_template/js/segment.js';
+import { pageConfig } from './page_config.mjs';
+
+const rules = pageConfig().segmentation; // the build's, from pipeline/contract.py
+const findDigits = (strokes) => findDigitsWith(strokes, rules);
+const overlapping = (a, b) => overlappingBy(a, b, rules.overlap);
+const secondLooks = (groups, doubtful) => secondLooksWith(groups, doubtful, rules);
 
 // Digits as strokes in a unit box (x right, y down; 0–1 of the digit's height),
 // drawn the way people write them: the 4, 5 and 7 with a second stroke.

@@ -12,12 +12,13 @@ from click.testing import CliRunner
 from PIL import Image
 
 from pipeline.cli import main
+from pipeline.contract import PAD_PEN
 from pipeline.data import handwriting
 from pipeline.tools.predict import PredictError, image_to_mnist, predict_files, read_ink
 from tests.helpers import ROOT, one_line_failure, pipeline_cli, render, save
 
 SIDES = (96, 280, 720)  # image sizes, pixels (square)
-PEN_FRACTION = 1 / 14  # pen width / image side, as on the page
+PEN_FRACTION = PAD_PEN  # pen width / image side: the pad's pen, as a screenshot of the page holds it
 N_DIGITS = 100  # 60 left too few to tell 95 % from chance misses of the stroke tracer (seen: 92-100 %)
 MIN_ACCURACY = 0.95
 SEED = 5150

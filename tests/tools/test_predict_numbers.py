@@ -21,7 +21,7 @@ from tests.helpers import one_line_failure, pipeline_cli, render, save
 N_NUMBERS = int(os.environ.get("PREDICT_NUMBERS", 40))  # 40 keep this test to seconds; BENCHMARKS.md's
 # figure is PREDICT_NUMBERS=200
 # Share of numbers read exactly, every digit right, by the run's 2-epoch model: two trainings of it read 34 and 38
-# of these 40 (a traced digit whose loop the tracer lost is now read as not a digit); issue 11's 95 % is the
+# of these 40 (a traced digit whose loop the tracer lost is now read as not a digit); the 95 % floor is the
 # shipped model's, measured on 200 (BENCHMARKS.md).
 MIN_EXACT = 0.8
 SHAPES = ((360, 120), (720, 240), (1200, 400))  # image width, height (pixels)
