@@ -76,7 +76,7 @@ export function showError(message) {
   elements.pad.setAttribute('aria-disabled', 'true');
 }
 
-/** Run `handler(label)` when the visitor taps a row of #probabilities (the listed digit is that label). */
+/** Run `handler(label)` when the visitor taps a row of #probabilities: the listed digit is a `label`. */
 export function onTeach(handler) {
   elements.probabilities.addEventListener('click', (event) => {
     const row = event.target.closest('[data-digit]');
