@@ -34,8 +34,6 @@
  * Every extent is computed with a loop: a stroke may hold hundreds of
  * thousands of points, too many for Math.min(...points) (a RangeError).
  */
-import { judge } from './doubt.js';
-
 /**
  * @typedef {object} Rules the segmentation's sizes, × the typical digit height unless said (pipeline/contract.py)
  * @property {number} typical marks at least this fraction of the tallest one's height set the typical digit height
@@ -221,19 +219,18 @@ export function secondLooks(groups, doubtful, rules) {
 
 /**
  * The digits after a second look: each pair replaced by its joined reading where that names a digit
- * (doubt.js's judge) more surely than either part did; where pairs share a digit, the surest wins.
+ * (its verdict, doubt.js's judge, is sure) more surely than either part did; where pairs share a digit,
+ * the surest wins.
  * @param {Array<{probabilities: ArrayLike<number>}>} digits read, in reading order
  * @param {Array<[number, number]>} pairs from secondLooks
- * @param {Array<{probabilities?: ArrayLike<number>}>} joined per pair, its joined digit as read
- *   (no probabilities: it could not be read)
+ * @param {Array<{probabilities?: ArrayLike<number>, verdict?: {sure: boolean}}>} joined per pair, its
+ *   joined digit as read and judged (neither: it could not be read)
  * @param {string[]} labels the digits' labels
- * @param {{doubtBelow: number, tornAbove: number}} thresholds
  * @returns {object[]} digits and joined digits, in reading order
  */
-export function joinedWhereSurer(digits, pairs, joined, labels, thresholds) {
+export function joinedWhereSurer(digits, pairs, joined, labels) {
   const topDigit = ({ probabilities }) => Math.max(...Array.from(probabilities).slice(0, labels.length));
-  const better = pairs.map((pair, k) => ({ pair, one: joined[k] })).filter(({ pair: [i, j], one }) => one.probabilities
-    && judge(one.probabilities, labels, thresholds).shown !== '?'
+  const better = pairs.map((pair, k) => ({ pair, one: joined[k] })).filter(({ pair: [i, j], one }) => one.verdict?.sure
     && topDigit(one) > Math.max(topDigit(digits[i]), topDigit(digits[j])));
   better.sort((a, b) => topDigit(b.one) - topDigit(a.one));
   const taken = new Set();

@@ -1,9 +1,10 @@
 /**
  * Everything the page shows: every DOM lookup lives here. The elements come
  * from index.html (rendered by `pipeline build`); the ten probability rows are
- * rendered there from config.labels.
+ * rendered there from config.labels. It renders what it is given and keeps no
+ * reading of its own.
  */
-import { doubtSentence, judge } from './doubt.js';
+import { doubtSentence } from './doubt.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -27,20 +28,7 @@ export const elements = {
 const rows = [...elements.probabilities.querySelectorAll('[data-digit]')];
 const TOP_CHOICES = 3; // choices listed under each digit of a number
 const READY = 'Ready: draw a digit, or a number.';
-let thresholds = null; // {doubtBelow, tornAbove} from the config, read once
 const ASK_TO_TEACH = elements.personalText.textContent; // index.html's invitation, shown while nothing is kept
-
-// What is shown: the last reading, and the digit whose probabilities are listed
-// (picked by the visitor, or else the one written last).
-let reading = { digits: [], labels: [] };
-let picked = -1; // index of the digit the visitor picked, -1 for none
-
-elements.digits.addEventListener('click', (event) => {
-  const button = event.target.closest('button[data-index]');
-  if (!button) return;
-  picked = Number(button.dataset.index);
-  showPicked();
-});
 
 /** The page's contract rendered by the build (pipeline/build/site.py page_config): {imageSize, fitSize, numClasses,
  * labels, doubtBelow, tornAbove, segmentation (js/segment.js's rules), pen (js/drawing.js's), modelUrl, ...}. */
@@ -64,6 +52,15 @@ export function onClear(handler) {
   });
 }
 
+/** A human sentence for why the model could not load: a ModelError (js/model.js) or anything else. */
+export function loadFailure(err) {
+  if (err?.stage === 'backend') return `${err.message} Please try a current Chrome, Firefox, Safari or Edge.`;
+  if (err?.stage === 'model') {
+    return `Sorry, the digit model could not be loaded: its files are missing or damaged. Please reload the page; if that does not help, the site needs to be rebuilt. (${err.message})`;
+  }
+  return `Sorry, the digit model could not be loaded. Please reload the page. (${err.message})`;
+}
+
 /** The model is ready: say so, and show the backend (also as body[data-backend]). */
 export function showReady(backend) {
   elements.status.dataset.state = 'ready';
@@ -80,19 +77,20 @@ export function showError(message) {
   elements.pad.setAttribute('aria-disabled', 'true');
 }
 
-/** Run `handler(label)` when the visitor taps a row of #probabilities while a digit is listed there. */
+/** Run `handler(label)` when the visitor taps a row of #probabilities: the listed digit is a `label`. */
 export function onTeach(handler) {
   elements.probabilities.addEventListener('click', (event) => {
     const row = event.target.closest('[data-digit]');
-    if (row && shownDigit()) handler(row.dataset.digit);
+    if (row) handler(row.dataset.digit);
   });
 }
 
-/** The digit whose probabilities are listed: {image, strokes, probabilities}, or null for an empty pad. */
-export function shownDigit() {
-  const { digits } = reading;
-  if (digits.length === 0) return null;
-  return digits[picked >= 0 ? picked : Math.max(0, digits.findIndex(({ last }) => last))];
+/** Run `handler(index)` when the visitor picks a digit of the number in #digits. */
+export function onPick(handler) {
+  elements.digits.addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-index]');
+    if (button) handler(Number(button.dataset.index));
+  });
 }
 
 /**
@@ -159,23 +157,21 @@ export function saveFile(name, text, type) {
  * and the picked digit's probabilities; or nothing, for a blank pad.
  *
  * @param {object} result
- * @param {Array<{probabilities: Float32Array, image: Float32Array, last: boolean}>} result.digits
- *   left to right: numClasses probabilities (0–1), the imageSize² image the
- *   model read (0–1, white ink on black), whether it holds the latest stroke
+ * @param {Array<{probabilities: Float32Array, image: Float32Array, verdict: object}>} result.digits
+ *   left to right (js/reader.js): numClasses probabilities (0–1), the imageSize²
+ *   image the model read (0–1, white ink on black), doubt.js's verdict
+ * @param {number} result.listed the digit whose probabilities are listed, -1 for none
  * @param {string[]} result.labels the class labels, config.labels
  * @param {number} result.strokes completed strokes this reading accounts for
  * @param {boolean} result.final true at pen-up (the only time a screen reader is told)
  */
-export function showReading({ digits, labels, strokes, final }) {
-  if (digits.length === 0 || picked >= digits.length) picked = -1;
-  reading = { digits, labels };
-  thresholds ??= readConfig();
-  const verdicts = digits.map(({ probabilities }) => judge(probabilities, labels, thresholds));
+export function showReading({ digits, listed, labels, strokes, final }) {
+  const verdicts = digits.map(({ verdict }) => verdict);
   const shown = verdicts.map(({ shown }) => shown).join('');
   elements.prediction.textContent = shown;
   showChoices(digits, labels, verdicts);
   showModelView(digits);
-  showPicked();
+  showListed(digits, listed);
   const doubt = doubtSentence(verdicts);
   if (elements.status.dataset.state === 'ready') elements.status.textContent = doubt || READY;
   elements.prediction.dataset.strokes = String(strokes);
@@ -190,11 +186,9 @@ function spoken(digits, shown, doubt) {
   return `Looks like ${shown}.`;
 }
 
-/** The picked digit's probabilities (or the latest digit's) in #probabilities, all 0 when none. */
-function showPicked() {
-  const { digits } = reading;
-  const shown = picked >= 0 ? picked : Math.max(0, digits.findIndex(({ last }) => last));
-  const probabilities = digits[shown]?.probabilities ?? null;
+/** Digit `listed`'s probabilities in #probabilities (all 0 when -1), and its button in #digits pressed. */
+export function showListed(digits, listed) {
+  const probabilities = digits[listed]?.probabilities ?? null;
   const best = probabilities ? argmax(probabilities) : -1;
   rows.forEach((row, i) => {
     const p = probabilities ? probabilities[i] : 0;
@@ -203,7 +197,7 @@ function showPicked() {
     row.toggleAttribute('data-best', i === best);
     row.querySelector('.value').textContent = percent(p);
   });
-  elements.digits.querySelectorAll('button').forEach((button, i) => button.setAttribute('aria-pressed', String(i === shown)));
+  elements.digits.querySelectorAll('button').forEach((button, i) => button.setAttribute('aria-pressed', String(i === listed)));
 }
 
 /** Under the number, for two digits or more: each digit's top choices, as a button that picks it. */

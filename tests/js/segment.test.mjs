@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { judge } from '../../site_template/js/doubt.js';
 import { distanceTo, extent, findDigits as findDigitsWith, joinedWhereSurer, overlapping as overlappingBy,
   secondLooks as secondLooksWith } from '../../site_template/js/segment.js';
 import { pageConfig } from './page_config.mjs';
@@ -179,20 +180,20 @@ test('second look: a joined reading replaces its pair only when it names a digit
     const probabilities = new Float32Array(11).fill((1 - p - notADigit) / 9);
     probabilities[digit] = p;
     probabilities[10] = notADigit;
-    return { probabilities, name: `${digit}@${p}` };
+    return { probabilities, verdict: judge(probabilities, labels, thresholds), name: `${digit}@${p}` };
   };
   const names = (digits) => digits.map(({ name }) => name);
   // a 5 split into its body (read as a doubtful 6) and its flag (not a digit): joined, a sure 5
   const body = read(6, 0.45), flag = read(1, 0.1, 0.8), five = read(5, 0.97);
-  assert.deepEqual(names(joinedWhereSurer([body, flag], [[0, 1]], [five], labels, thresholds)), ['5@0.97']);
+  assert.deepEqual(names(joinedWhereSurer([body, flag], [[0, 1]], [five], labels)), ['5@0.97']);
   // a sure 1 beside a scribble: the joined reading (a 4 at 0.9) is less sure than the 1, both stay
   const one = read(1, 0.99), scribble = read(0, 0.05, 0.9);
-  assert.deepEqual(names(joinedWhereSurer([one, scribble], [[0, 1]], [read(4, 0.9)], labels, thresholds)), ['1@0.99', '0@0.05']);
+  assert.deepEqual(names(joinedWhereSurer([one, scribble], [[0, 1]], [read(4, 0.9)], labels)), ['1@0.99', '0@0.05']);
   // joined but still "?" (not a digit wins), or not readable at all: nothing changes
-  assert.equal(joinedWhereSurer([body, flag], [[0, 1]], [read(8, 0.4, 0.5)], labels, thresholds).length, 2);
-  assert.equal(joinedWhereSurer([body, flag], [[0, 1]], [{}], labels, thresholds).length, 2);
+  assert.equal(joinedWhereSurer([body, flag], [[0, 1]], [read(8, 0.4, 0.5)], labels).length, 2);
+  assert.equal(joinedWhereSurer([body, flag], [[0, 1]], [{}], labels).length, 2);
   // a doubted middle digit paired both ways: the surer joined reading wins, the other neighbour stays
   const [a, b, c] = [read(3, 0.6), read(2, 0.2, 0.7), read(7, 0.55)];
   const joined = [read(3, 0.8), read(7, 0.95)];
-  assert.deepEqual(names(joinedWhereSurer([a, b, c], [[0, 1], [1, 2]], joined, labels, thresholds)), ['3@0.6', '7@0.95']);
+  assert.deepEqual(names(joinedWhereSurer([a, b, c], [[0, 1], [1, 2]], joined, labels)), ['3@0.6', '7@0.95']);
 });
