@@ -97,6 +97,7 @@ def test_training_and_validation_never_read_a_held_out_source(monkeypatch):
     monkeypatch.setattr(sources, "glyphs", lambda name: read.append(name) or glyphs(name))
     config = TrainConfig(train_limit=600, validation_size=200, test_limit=10, redrawn=0.0, nondigits=0.5)
     data = split_data(config, None, lambda *_: None)
+    assert not set(read) & set(sources.HELD_OUT), "a held-out source was drawn for training or validation"
     assert set(read) == set(sources.TRAINED)
     assert np.sum(data.y_fit == 10) == 200 and np.sum(data.y_val == 10) == 100
 
