@@ -1,18 +1,23 @@
-"""Drawings that are not digits, generated: what the model's 11th class, "not a digit", learns from.
+"""Drawings that are not digits: what the model's 11th class, "not a digit", learns from.
 
 A network trained on digits alone names a digit for anything, sure of itself. So
-training adds drawings of other things, made here from a seed, as a visitor would
-draw them on the page: pen strokes in a unit box (x right, y down), each kind with
-its own random variation, rendered the way the page renders one digit for the model
-(a round pen 0.12 of the longer side, `site_template/js/drawing.js`), then the MNIST
-preprocessing (`pipeline.preprocess.to_mnist`). One kind is made from MNIST's own
-images: two digits overlapping (what merged neighbours look like).
+training adds drawings of other things, as a visitor would draw them on the page: pen
+strokes in a unit box (x right, y down), each with a hand's variation, rendered the way
+the page renders one digit for the model (a round pen 0.12 of the longer side,
+`site_template/js/drawing.js`), then the MNIST preprocessing
+(`pipeline.preprocess.to_mnist`). They come from two places:
+  sources made by others (pipeline/data/sources.py: Hershey's stroke fonts, feather
+      icons): glyphs of letters, scripts, signs and icons, each redrawn with a wobbling
+      hand (`handwritten`); `SOURCE_SHARE` of the drawings
+  kinds written here (`STROKE_KINDS`): letters, hearts, stars, spirals, scribbles, hatching,
+      polygons, arrows, ...; and two MNIST digits overlapping (what merged neighbours look
+      like); the rest
 
-The kinds come in two sets that share nothing: TRAINED (what training sees) and
-HELD_OUT (never trained on: `make bench-nondigits` draws them on the page to measure
-whether the model doubts *kinds* of drawing it never saw, not just new samples).
-Shapes a digit is written as are left out on purpose: a circle (0), a vertical line (1),
-an S (5), a Z (2), letters like O, I, l, B, G, b, g, q.
+TRAINED are the kinds training draws; HELD_OUT the sources it never sees
+(`sources.HELD_OUT`: a whole family among them), which `make bench-nondigits` draws on
+the page to measure doubt on sources training never saw, not on new samples. Shapes a
+digit is written as are left out on purpose: here a circle (0), a vertical line (1), an
+S (5), a Z (2); in the sources, by the rule `sources` states.
 """
 
 from __future__ import annotations
@@ -23,9 +28,14 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from pipeline.contract import DIGIT_PEN as PEN, DIGIT_SIDE as SIDE, IMAGE_SIZE, NOT_A_DIGIT  # PEN, SIDE: the page's
+from pipeline.data import sources
 from pipeline.preprocess import to_mnist
 
 Paths = list[np.ndarray]  # strokes, each (K, 2) x, y in the unit box
+SOURCE_SHARE = 0.5  # of the non-digits training draws, the share from sources made by others (the rest: STROKE_KINDS)
+STEP = 0.03  # a source glyph's strokes are resampled to a point every STEP of the unit box, for the wobble to bend
+WOBBLE = 0.035  # the largest bend of the whole drawing by a hand's slow wobble, unit box
+STROKE_SHIFT = 0.015  # how far each stroke lands from where the glyph puts it (standard deviation, unit box)
 
 # Capital letters as straight strokes (x right, y down, unit box).
 LETTERS = {
@@ -194,15 +204,51 @@ def crossed_box(rng) -> Paths:
 STROKE_KINDS: dict[str, Callable[[np.random.Generator], Paths]] = {
     "letters": letter(TRAINED_LETTERS), "heart": heart, "star": star, "spiral": spiral, "scribble": scribble,
     "zigzag": zigzag, "plus": plus, "hatch": hatch, "triangle": triangle, "polygon": polygon, "chevron": chevron,
-    "stray lines": stray_lines, "dots": dots, "dash": dash,
-    # held out
-    "other letters": letter(HELD_OUT_LETTERS), "smiley": smiley, "house": house, "hash": hash_sign,
-    "arrow": arrow, "wave": wave, "crossed box": crossed_box,
+    "stray lines": stray_lines, "dots": dots, "dash": dash, "other letters": letter(HELD_OUT_LETTERS),
+    "smiley": smiley, "house": house, "hash": hash_sign, "arrow": arrow, "wave": wave, "crossed box": crossed_box,
 }
 OVERLAP = "overlapping digits"
-TRAINED = ("letters", "heart", "star", "spiral", "scribble", "zigzag", "plus", "hatch", "triangle", "polygon", "chevron",
-           "stray lines", "dots", "dash", OVERLAP)
-HELD_OUT = ("other letters", "smiley", "house", "hash", "arrow", "wave", "crossed box")
+OWN = (*STROKE_KINDS, OVERLAP)  # the kinds written here
+TRAINED = (*OWN, *sources.TRAINED)  # every kind training draws
+HELD_OUT = sources.HELD_OUT  # sources training never sees: what `make bench-nondigits` measures
+
+
+def _resampled(stroke: np.ndarray, step: float = STEP) -> np.ndarray:
+    """The polyline `stroke` (K, 2) with a point about every `step` along it, its corners kept."""
+    along = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(stroke, axis=0), axis=1))])
+    if len(stroke) < 2 or along[-1] == 0:
+        return stroke
+    at = np.union1d(along, np.arange(0, along[-1], step))
+    return np.stack([np.interp(at, along, stroke[:, 0]), np.interp(at, along, stroke[:, 1])], axis=1)
+
+
+def handwritten(rng: np.random.Generator, strokes: Paths) -> Paths:
+    """A glyph (strokes in the unit box) as a hand redraws it: the whole drawing bent by a slow wobble (two random
+    waves across the box, up to WOBBLE), each stroke shifted a little (STROKE_SHIFT), each point trembling."""
+    waves = [(rng.uniform(0.5, 1.5, 2) * rng.choice([-1, 1], 2), rng.uniform(0, 2 * np.pi), rng.uniform(0, WOBBLE))
+             for _ in range(4)]
+    out = []
+    for stroke in strokes:
+        points = _resampled(np.asarray(stroke, float))
+        bend = np.zeros_like(points)
+        for axis in (0, 1):
+            for frequency, phase, amplitude in waves[2 * axis:2 * axis + 2]:
+                bend[:, axis] += amplitude * np.sin(2 * np.pi * points @ frequency + phase)
+        out.append(points + bend + rng.normal(0, STROKE_SHIFT, 2) + rng.normal(0, 0.004, points.shape))
+    return out
+
+
+def source_glyph(source: str) -> Callable[[np.random.Generator], Paths]:
+    """A kind that draws a random glyph of `source` (pipeline/data/sources.py) by hand."""
+    def make(rng) -> Paths:
+        glyphs = sources.glyphs(source)
+        return handwritten(rng, list(glyphs[rng.integers(len(glyphs))][1]))
+    return make
+
+
+def kind_strokes(kind: str, rng: np.random.Generator) -> Paths:
+    """One drawing of a stroke kind (written here, or a source's name) in the unit box, before `shaped`."""
+    return source_glyph(kind)(rng) if kind in sources.SOURCES else STROKE_KINDS[kind](rng)
 
 
 def transformed(paths: Paths, slant: float, aspect: float, angle: float) -> Paths:
@@ -262,20 +308,27 @@ def generate(count: int, seed: int, kinds: tuple[str, ...] = TRAINED, digits: np
     for i in range(count):
         kind = kinds[i % len(kinds)]
         images[i] = (overlapping_digits(rng, digits) if kind == OVERLAP
-                     else render(shaped(rng, STROKE_KINDS[kind](rng))))
+                     else render(shaped(rng, kind_strokes(kind, rng))))
     return images
 
 
-def labelled(count: int, seed: int, digits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`count` drawings of the TRAINED kinds and their label, NOT_A_DIGIT: (uint8 (count, 28, 28), uint8 (count,)).
-    The overlaps are made from `digits` (MNIST images with their `labels`) but their 1s."""
-    return generate(count, seed, TRAINED, digits[labels != 1]), np.full(count, NOT_A_DIGIT, np.uint8)
+def labelled(count: int, seed: int, digits: np.ndarray, labels: np.ndarray,
+             kinds: tuple[str, ...] = TRAINED) -> tuple[np.ndarray, np.ndarray]:
+    """`count` drawings of `kinds` (the TRAINED ones unless told) and their label, NOT_A_DIGIT: (uint8 (count, 28,
+    28), uint8 (count,)). SOURCE_SHARE of them from the sources among `kinds`, each source as often, the rest from
+    the kinds written here. The overlaps are made from `digits` (MNIST images with their `labels`) but their 1s."""
+    own = tuple(k for k in kinds if k not in sources.SOURCES)
+    others = tuple(k for k in kinds if k in sources.SOURCES)
+    from_sources = round(SOURCE_SHARE * count) if own and others else count if others else 0
+    images = np.concatenate([generate(count - from_sources, seed, own, digits[labels != 1]),
+                             generate(from_sources, seed, others)])
+    return images, np.full(count, NOT_A_DIGIT, np.uint8)
 
 
 def strokes(kind: str, seed: int) -> Paths:
     """One drawing of a stroke kind in the unit box, for drawing on the page (the benchmark)."""
     rng = np.random.default_rng(seed)
-    paths = shaped(rng, STROKE_KINDS[kind](rng))
+    paths = shaped(rng, kind_strokes(kind, rng))
     points = np.concatenate(paths)
     lo, side = points.min(axis=0), max(float((points.max(axis=0) - points.min(axis=0)).max()), 1e-3)
     return [(p - lo) / side for p in paths]

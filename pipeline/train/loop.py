@@ -36,7 +36,7 @@ import numpy as np
 from pipeline import artifacts, calibration
 from pipeline.config import TrainConfig
 from pipeline.contract import NOT_A_DIGIT
-from pipeline.data import DataError, mnist, nondigits, redrawn
+from pipeline.data import DataError, mnist, nondigits, redrawn, sources
 from pipeline.data.formats import ExtraDigits
 from pipeline.train.inputs import Inputs, read_inputs
 from pipeline.train import checkpoint, distribute, keras_fixes
@@ -44,7 +44,7 @@ from pipeline.train.augment import DigitAugmentation
 from pipeline.train.model import OUTPUT_LAYER, build_model
 
 EVAL_BATCH = 1000  # images per prediction batch for the test figure
-HELD_OUT_PER_KIND = 100  # generated drawings of each kind of non-digit never trained on, for metrics.json
+NONDIGITS_PER_SOURCE = 200  # drawings of each non-digit source (pipeline.data.sources), for metrics.json
 
 
 class TrainingInterrupted(Exception):
@@ -138,8 +138,8 @@ def split_data(config: TrainConfig, digits: mnist.Mnist, log, extra: list[ExtraD
     """`digits` (verified MNIST) cut to config.train_limit / test_limit (0: all), with the validation split held out;
     then added to the training part only (never validated or tested on): config.redrawn of its digits per
     digit drawn again with a pen (pipeline.data.redrawn) and the `extra` rows; and to training and
-    validation each config.nondigits generated non-digit drawings per image, labelled NOT_A_DIGIT
-    (pipeline.data.nondigits: the kinds it trains on). The test images stay MNIST's."""
+    validation each config.nondigits non-digit drawings per image, labelled NOT_A_DIGIT
+    (pipeline.data.nondigits: the kinds it trains on, never a held-out source). The test images stay MNIST's."""
     train_limit, test_limit = config.train_limit or None, config.test_limit or None
     x_fit, y_fit, x_val, y_val = mnist.split_validation(
         digits.x_train[:train_limit], digits.y_train[:train_limit], config.validation_size, config.seed)
@@ -211,8 +211,11 @@ def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model,
     test_accuracy, test_loss = evaluate_on(final, mnist.to_model_input(run.data.x_test), run.data.y_test,
                                            run.hardware.replicas)
     log(f"test: accuracy {test_accuracy:.4%}, loss {test_loss:.4f} on {len(run.data.x_test)} images")
-    held_out = doubted_nondigits(final, config.seed)
-    log(f"test: {held_out['doubted']:.1%} of {held_out['images']} non-digits of kinds never trained on shown as ?")
+    held_out = doubted_nondigits(final, config.seed, sources.HELD_OUT)
+    trained_sources = doubted_nondigits(final, config.seed, sources.TRAINED)
+    log(f"test: {held_out['doubted']:.1%} of {held_out['images']} non-digits from sources never trained on shown as ? "
+        f"({', '.join(f'{k} {v:.1%}' for k, v in held_out['sources'].items())}); new samples of trained sources "
+        f"{trained_sources['doubted']:.1%}")
     metrics = {
         "test_accuracy": test_accuracy,
         "test_loss": test_loss,
@@ -221,6 +224,7 @@ def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model,
         "calibration": calibrated,
         "nondigit_prior": prior,
         "nondigits_held_out": held_out,
+        "nondigits_trained_sources": trained_sources,
         "epochs": config.epochs,
         "history": history,
         "parameters": int(final.count_params()),
@@ -254,14 +258,17 @@ def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model,
     return metrics
 
 
-def doubted_nondigits(model: keras.Model, seed: int, per_kind: int = HELD_OUT_PER_KIND) -> dict:
-    """How often `model` shows "?" (the page's rule, calibration.shown_digits) for generated drawings of the
-    kinds training never sees (nondigits.HELD_OUT): {"images", "doubted": fraction, "kinds": {kind: fraction}}."""
-    images = np.concatenate([nondigits.generate(per_kind, seed + 100 + offset, (kind,))
-                             for offset, kind in enumerate(nondigits.HELD_OUT)])
+def doubted_nondigits(model: keras.Model, seed: int, names: tuple[str, ...],
+                      per_source: int = NONDIGITS_PER_SOURCE) -> dict:
+    """How often `model` shows "?" (the page's rule, calibration.shown_digits) for new drawings (seeds training never
+    uses) of each non-digit source in `names` (pipeline.data.sources): {"images", "doubted": fraction over all,
+    "sources": {source: fraction}}. On sources.HELD_OUT: doubt on sources never trained on; on sources.TRAINED:
+    on new samples of trained ones."""
+    images = np.concatenate([nondigits.generate(per_source, seed + 100 + list(sources.SOURCES).index(name), (name,))
+                             for name in names])
     doubted = calibration.shown_digits(predict_all(model, mnist.to_model_input(images))) == -1
-    kinds = dict(zip(nondigits.HELD_OUT, doubted.reshape(len(nondigits.HELD_OUT), per_kind).mean(1).tolist()))
-    return {"images": len(images), "doubted": float(doubted.mean()), "kinds": kinds}
+    fractions = dict(zip(names, doubted.reshape(len(names), per_source).mean(1).tolist()))
+    return {"images": len(images), "doubted": float(doubted.mean()), "sources": fractions}
 
 
 # ------------------------------------------------------------------- input

@@ -1,4 +1,4 @@
-"""The generated non-digits (pipeline/data/nondigits.py): seeded, MNIST-shaped, and in two sets that share nothing."""
+"""The non-digits (pipeline/data/nondigits.py): seeded, MNIST-shaped, and in two sets that share nothing."""
 
 from __future__ import annotations
 
@@ -8,13 +8,21 @@ import numpy as np
 import pytest
 
 from pipeline.contract import FIT_SIZE, IMAGE_SIZE
-from pipeline.data import nondigits
+from pipeline.data import nondigits, sources
 
 
 def test_trained_and_held_out_kinds_share_nothing():
     assert not set(nondigits.TRAINED) & set(nondigits.HELD_OUT)
-    assert not set(nondigits.TRAINED_LETTERS) & set(nondigits.HELD_OUT_LETTERS)
-    assert set(nondigits.TRAINED) | set(nondigits.HELD_OUT) == {*nondigits.STROKE_KINDS, nondigits.OVERLAP}
+    assert set(nondigits.TRAINED) | set(nondigits.HELD_OUT) == {*nondigits.OWN, *sources.SOURCES}
+
+
+def test_labelled_draws_the_source_share_from_sources(mnist):
+    """SOURCE_SHARE of the drawings come from the trained sources, the rest from the kinds written here."""
+    digits, labels = mnist.x_train[:500], mnist.y_train[:500]
+    images, y = nondigits.labelled(40, 11, digits, labels)
+    own = nondigits.generate(40 - round(nondigits.SOURCE_SHARE * 40), 11, nondigits.OWN, digits[labels != 1])
+    others = nondigits.generate(round(nondigits.SOURCE_SHARE * 40), 11, sources.TRAINED)
+    assert np.array_equal(images, np.concatenate([own, others])) and set(y) == {10}
 
 
 def test_the_same_seed_draws_the_same_images_and_another_seed_others(mnist):
@@ -64,7 +72,7 @@ def test_strokes_for_the_page_fill_the_unit_box():
 @pytest.mark.slow  # the run's real model
 def test_the_real_model_says_not_a_digit_for_fresh_drawings_and_rarely_for_digits(trained_artifacts, mnist):
     """The 11th class is learnt: new drawings of the trained kinds (a seed training never used) are shown as ?,
-    MNIST test digits almost never; metrics.json reports the kinds training never saw."""
+    MNIST test digits almost never; metrics.json reports each source training never saw, and each trained one."""
     from pipeline import calibration
     from pipeline.artifacts import load_keras_model
     from pipeline.contract import NOT_A_DIGIT
@@ -77,6 +85,8 @@ def test_the_real_model_says_not_a_digit_for_fresh_drawings_and_rarely_for_digit
     digits = model.predict(to_model_input(mnist.x_test[:2000]), verbose=0)
     assert doubted >= 0.9, f"only {doubted:.0%} of fresh non-digits shown as ?"
     assert np.mean(digits.argmax(1) == NOT_A_DIGIT) <= 0.01
-    held_out = json.loads((trained_artifacts / "metrics.json").read_text())["nondigits_held_out"]
-    assert set(held_out["kinds"]) == set(nondigits.HELD_OUT) and held_out["images"] == 100 * len(nondigits.HELD_OUT)
-    assert held_out["doubted"] == pytest.approx(np.mean(list(held_out["kinds"].values())))
+    metrics = json.loads((trained_artifacts / "metrics.json").read_text())
+    for key, names in (("nondigits_held_out", sources.HELD_OUT), ("nondigits_trained_sources", sources.TRAINED)):
+        figures = metrics[key]
+        assert set(figures["sources"]) == set(names) and figures["images"] == 200 * len(names)
+        assert figures["doubted"] == pytest.approx(np.mean(list(figures["sources"].values())))
