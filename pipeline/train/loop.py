@@ -200,14 +200,29 @@ def fit(trainer: keras.Model, config: TrainConfig, run: Run, callbacks, log) -> 
 
 def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model, history: list[dict],
           train_seconds: float, started: float, log) -> dict:
-    """Calibrate a float32 copy of the classifier and evaluate it on the test images; on the chief, write
-    model.keras and metrics.json (holding model.keras's SHA-256) into `out_dir`, each atomically, and remove
-    the checkpoint.
-    Returns the metrics dict."""
-    final = build_model(config.model)  # float32, outside any strategy: what export and the page get
+    """The trained classifier made final (finalize), measured (measure) and recorded (record); on the chief,
+    saved (save). Returns the metrics dict."""
+    final, calibrated, prior = finalize(config, run, classifier, log)
+    measured = measure(final, config, run, log)
+    metrics = record(config, run, final, measured, calibrated, prior, history, train_seconds, started)
+    if run.hardware.is_chief:
+        save(out_dir, final, metrics, run.ckpt_dir, log)
+    return metrics
+
+
+def finalize(config: TrainConfig, run: Run, classifier: keras.Model, log) -> tuple[keras.Model, dict, dict | None]:
+    """A float32 copy of the classifier, outside any strategy (what export and the page get), calibrated on the
+    validation images and set to expect non-digits as often as the page does: (model, calibration, prior)."""
+    final = build_model(config.model)
     final.set_weights(classifier.get_weights())
     calibrated = calibrate(final, mnist.to_model_input(run.data.x_val), run.data.y_val, run.hardware.replicas, log)
     prior = expect_nondigits(final, float(np.mean(run.data.y_fit == NOT_A_DIGIT)), config.nondigit_prior, log)
+    return final, calibrated, prior
+
+
+def measure(final: keras.Model, config: TrainConfig, run: Run, log) -> dict:
+    """The final model on the test images, and how often it shows "?" for non-digits of held-out sources and for new
+    samples of trained ones: {test_accuracy, test_loss, test_images, nondigits_held_out, nondigits_trained_sources}."""
     test_accuracy, test_loss = evaluate_on(final, mnist.to_model_input(run.data.x_test), run.data.y_test,
                                            run.hardware.replicas)
     log(f"test: accuracy {test_accuracy:.4%}, loss {test_loss:.4f} on {len(run.data.x_test)} images")
@@ -216,15 +231,23 @@ def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model,
     log(f"test: {held_out['doubted']:.1%} of {held_out['images']} non-digits from sources never trained on shown as ? "
         f"({', '.join(f'{k} {v:.1%}' for k, v in held_out['sources'].items())}); new samples of trained sources "
         f"{trained_sources['doubted']:.1%}")
-    metrics = {
-        "test_accuracy": test_accuracy,
-        "test_loss": test_loss,
-        "test_images": int(len(run.data.x_test)),
+    return {"test_accuracy": test_accuracy, "test_loss": test_loss, "test_images": int(len(run.data.x_test)),
+            "nondigits_held_out": held_out, "nondigits_trained_sources": trained_sources}
+
+
+def record(config: TrainConfig, run: Run, final: keras.Model, measured: dict, calibrated: dict, prior: dict | None,
+           history: list[dict], train_seconds: float, started: float) -> dict:
+    """metrics.json's content: what was measured, and the run that made the model (its settings, data, devices,
+    versions and times)."""
+    return {
+        "test_accuracy": measured["test_accuracy"],
+        "test_loss": measured["test_loss"],
+        "test_images": measured["test_images"],
         "validation_accuracy": history[-1].get("val_accuracy") if history else None,
         "calibration": calibrated,
         "nondigit_prior": prior,
-        "nondigits_held_out": held_out,
-        "nondigits_trained_sources": trained_sources,
+        "nondigits_held_out": measured["nondigits_held_out"],
+        "nondigits_trained_sources": measured["nondigits_trained_sources"],
         "epochs": config.epochs,
         "history": history,
         "parameters": int(final.count_params()),
@@ -245,17 +268,19 @@ def write(out_dir: Path, config: TrainConfig, run: Run, classifier: keras.Model,
         "versions": _versions(),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
     }
-    if run.hardware.is_chief:
-        model_path, metrics_path = out_dir / artifacts.MODEL_FILE, out_dir / artifacts.METRICS_FILE
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with keras_fixes.tensorflow_not_probed():
-            artifacts.save_keras_model(final, model_path)
-        # the pair's link: export and evaluate refuse a model.keras whose hash is not this one
-        metrics[artifacts.MODEL_HASH] = artifacts.file_sha256(model_path)
-        artifacts.write_json(metrics_path, metrics)
-        checkpoint.remove(run.ckpt_dir)
-        log(f"train: wrote {model_path} and {metrics_path}")
-    return metrics
+
+
+def save(out_dir: Path, final: keras.Model, metrics: dict, ckpt_dir: Path, log) -> None:
+    """model.keras, then metrics.json holding its SHA-256 (the pair's link: export and evaluate refuse a model.keras
+    whose hash is not this one), each atomically, into `out_dir`; the checkpoint is removed then."""
+    model_path, metrics_path = out_dir / artifacts.MODEL_FILE, out_dir / artifacts.METRICS_FILE
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with keras_fixes.tensorflow_not_probed():
+        artifacts.save_keras_model(final, model_path)
+    metrics[artifacts.MODEL_HASH] = artifacts.file_sha256(model_path)
+    artifacts.write_json(metrics_path, metrics)
+    checkpoint.remove(ckpt_dir)
+    log(f"train: wrote {model_path} and {metrics_path}")
 
 
 def doubted_nondigits(model: keras.Model, seed: int, names: tuple[str, ...],
