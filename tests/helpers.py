@@ -35,23 +35,17 @@ def ctrl_c_reaches_child() -> None:
 
 
 def one_line_error(result, *fragments):
-    """Assert that a CliRunner result failed with exactly one `Error` line holding every fragment, no traceback."""
-    assert result.exit_code != 0
+    """check_one_line on a CliRunner result: no traceback, one `Error: ` line on its stderr holding every fragment."""
     assert result.exception is None or isinstance(result.exception, SystemExit), "no traceback"
-    error_lines = [line for line in result.output.splitlines() if line.startswith("Error")]
-    assert len(error_lines) == 1, result.output
-    for fragment in fragments:
-        assert fragment in error_lines[0], result.output
+    return check_one_line(result.exit_code, result.stderr, list(fragments))
 
 
-TIMEOUT = 600  # seconds per process; they take well under a minute on a quiet 2-core machine
+TIMEOUT = 600  # seconds a child process may run: they take well under a minute on a quiet 2-core machine
 
 
 def pipeline_train(*args, env=None, **popen):
-    """`python -m pipeline train ARGS` as a child process in the repository, output piped."""
-    cmd = [sys.executable, "-m", "pipeline", "train", *args]
-    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    """`python -m pipeline train ARGS` as a child process in the repository (start_cli), output piped."""
+    return start_cli("train", *args, cwd=ROOT, env=env, **popen)
 
 
 def finish(process):
@@ -86,10 +80,12 @@ def check_one_line(exit_code: int, stderr: str, fragments: list[str]) -> str:
     return lines[0]
 
 
-def start_cli(*args: str, cwd: Path | None = None, prefix: tuple[str, ...] = ("-m", "pipeline"), **popen) -> subprocess.Popen:
-    """`python -m pipeline ARGS` (or `python PREFIX ARGS`) as a child in `cwd` (default: the current folder)."""
-    return subprocess.Popen([sys.executable, *prefix, *args], cwd=cwd or Path.cwd(), env=ENV, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+def start_cli(*args: str, cwd: Path | None = None, prefix: tuple[str, ...] = ("-m", "pipeline"), env: dict | None = None,
+              **popen) -> subprocess.Popen:
+    """`python -m pipeline ARGS` (or `python PREFIX ARGS`) as a child in `cwd` (default: the current folder), in the
+    user's environment (ENV, with `env` on top): every test that runs the CLI as a child process starts it here."""
+    return subprocess.Popen([sys.executable, *prefix, *map(str, args)], cwd=cwd or Path.cwd(), env={**ENV, **(env or {})},
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
 
 
 def start_cli_noting_imports(modules: tuple[str, ...], *args: str, cwd: Path | None = None) -> subprocess.Popen:
@@ -102,15 +98,15 @@ def start_cli_noting_imports(modules: tuple[str, ...], *args: str, cwd: Path | N
 
 def finished(process: subprocess.Popen) -> tuple[int, str]:
     """(exit code, stderr) of a child from `start`, having checked that it printed nothing on stdout."""
-    out, err = process.communicate(timeout=240)
+    out, err = process.communicate(timeout=TIMEOUT)
     assert out == "", f"stdout: {out}"
     return process.returncode, err
 
 
-def pipeline_cli(*args, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def pipeline_cli(*args, cwd: Path | None = None, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
     """`python -m pipeline ARGS` run to the end as a real child process, as a user runs it (start_cli), with
     text stdout and stderr. Real stderr shows what CliRunner cannot: a traceback, a Pillow warning."""
-    process = start_cli(*map(str, args), cwd=cwd or ROOT)
+    process = start_cli(*args, cwd=cwd or ROOT)
     out, err = process.communicate(timeout=timeout)
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
