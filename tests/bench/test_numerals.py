@@ -86,9 +86,9 @@ def test_each_writer_writes_five_different_numerals_and_each_varies_a_little(wri
 def test_slant_and_proportions_differ_between_writers_by_a_wide_margin(written):
     slants = {name: np.mean([slant(s) for label in LABELS for s in hand[label]]) for name, hand in written.items()}
     aspects = {name: np.median([aspect(s) for label in LABELS for s in hand[label]]) for name, hand in written.items()}
-    assert slants["quick slanted"] - slants["backhand, wide, small in the corner"] > 0.5, slants
-    assert slants["backhand, wide, small in the corner"] < -0.15 < 0.25 < slants["quick slanted"], slants
-    assert aspects["backhand, wide, small in the corner"] > 1.6 * aspects["tall, narrow, looped"], aspects
+    assert slants["quick slanted"] - slants["small backhand in the corner"] > 0.5, slants
+    assert slants["small backhand in the corner"] < -0.15 < 0.25 < slants["quick slanted"], slants
+    assert aspects["small backhand in the corner"] > 1.6 * aspects["tall narrow looped"], aspects
     assert len({round(a, 1) for a in aspects.values()}) >= 4, f"four or more distinct proportions: {aspects}"
 
 
@@ -104,18 +104,18 @@ def test_every_two_writers_write_the_same_numeral_differently(written):
 
 def test_loops_are_closed_by_some_writers_and_open_for_others(written):
     looped = lambda name, label: np.mean([holes(s) >= 1 for s in written[name][label]])  # noqa: E731
-    assert looped("tall, narrow, looped", 2) >= 0.75 and looped("quick slanted", 2) >= 0.75
-    assert looped("neat upright", 2) <= 0.1 and looped("backhand, wide, small in the corner", 2) <= 0.1
-    assert looped("two strokes and serifs", 4) >= 0.75 and looped("neat upright", 4) <= 0.1
+    assert looped("tall narrow looped", 2) >= 0.75 and looped("quick slanted", 2) >= 0.75
+    assert looped("neat upright", 2) <= 0.1 and looped("small backhand in the corner", 2) <= 0.1
+    assert looped("two strokes with serifs", 4) >= 0.75 and looped("neat upright", 4) <= 0.1
 
 
 def test_stroke_count_and_direction_differ(written):
     strokes = {name: {label: len(hand[label][0].paths) for label in LABELS} for name, hand in written.items()}
-    assert strokes["two strokes and serifs"] == {2: 2, 3: 2, 4: 1, 7: 2, 8: 2}
+    assert strokes["two strokes with serifs"] == {2: 2, 3: 2, 4: 1, 7: 2, 8: 2}
     assert strokes["neat upright"] == dict.fromkeys(LABELS, 1)
     assert strokes["quick slanted"][7] == strokes["quick slanted"][8] == 2
     starts_low = lambda name: np.mean([s.paths[0][0, 1] > s.paths[-1][-1, 1] for s in written[name][2]])  # noqa: E731
-    assert starts_low("backhand, wide, small in the corner") == 1.0, "written upwards, from the stem's foot"
+    assert starts_low("small backhand in the corner") == 1.0, "written upwards, from the stem's foot"
     assert starts_low("neat upright") == 0.0
 
 
@@ -137,8 +137,8 @@ def test_size_place_and_pen_speed_on_the_pad_differ():
         centres = np.array([np.concatenate(p.paths).mean(axis=0) / PAD for p in spots])
         points = np.mean([sum(len(hand.pen_points(path, PAD)) for path in p.paths) / p.size for p in spots])
         placed[style.name] = (np.mean([p.fraction for p in spots]), centres.mean(axis=0), points)
-    small, tall = placed["backhand, wide, small in the corner"], placed["tall, narrow, looped"]
+    small, tall = placed["small backhand in the corner"], placed["tall narrow looped"]
     assert tall[0] - small[0] > 0.45, "sizes on the pad"
-    assert np.all(small[1] < 0.3) and np.all(placed["hurried, low on the pad"][1] > 0.65), "places on the pad"
+    assert np.all(small[1] < 0.3) and np.all(placed["hurried low on the pad"][1] > 0.65), "places on the pad"
     density = sorted(points for _, _, points in placed.values())
     assert density[-1] > 3 * density[0], f"points the pad receives per numeral-size of ink: {density}"
