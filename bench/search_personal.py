@@ -89,7 +89,7 @@ def run_recipes(dist: Path, recipes: list[dict], seeds: list[int], node_modules:
         (work / "task.json").write_text(json.dumps({"recipes": recipes, "writers": writers, "mnist": len(mnist.y_test)}))
         for name, array in (("taught", taught), ("fresh", fresh), ("mnist", mnist.x_test), ("mnist_labels", mnist.y_test)):
             (work / f"{name}.u8").write_bytes(np.ascontiguousarray(array, np.uint8).tobytes())
-        subprocess.run(["node", str(SCRIPT), str(dist), str(work), str(node_modules)], check=True,
+        subprocess.run(["node", "--disable-warning=MODULE_TYPELESS_PACKAGE_JSON", str(SCRIPT), str(dist), str(work), str(node_modules)], check=True,
                        cwd=Path(__file__).resolve().parent.parent)
         return json.loads((work / "out.json").read_text()), fresh_labels
 
