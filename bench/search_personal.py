@@ -2,7 +2,7 @@
 
     python -m bench.search_personal --dist DIST --tag NAME      # -> bench/results/personal_search_NAME.json
 
-For each candidate recipe (CANDIDATES, or --recipes FILE: a JSON list of RECIPE-shaped objects) and each
+For each candidate recipe (--set NAME, one of SETS, or --recipes FILE: a JSON list of RECIPE-shaped objects) and each
 tuning writer of bench/numerals.py (TUNING, several seeds each: their own small habits), the writer's
 numerals are drawn as the page draws them for the model (each stroke as the pad receives it from their
 pen, `nondigits.render`: the page's pen and preprocessing), TAUGHT_PER_LABEL of each taught, and the
@@ -43,7 +43,7 @@ def _with(**changes) -> dict:
     return {**SHIPPED, **changes}
 
 
-CANDIDATES = [
+AUGMENT_REPLAY_STEPS = [  # a first look: each knob alone, then together
     SHIPPED,
     _with(shear=0.3),
     _with(squash=0.25),
@@ -57,6 +57,14 @@ CANDIDATES = [
     _with(copies=16, shear=0.3, squash=0.25, turn=0.18, replayWeight=2),
     _with(copies=16, shear=0.3, squash=0.25, turn=0.18, steps=150, learningRate=0.03),
 ]
+NARROWER = [  # the first look's differences were within chance: its closest rivals again, on more writers' seeds
+    SHIPPED,
+    _with(replayWeight=1.5),
+    _with(replayWeight=2),
+    _with(squash=0.15, shear=0.25),
+    _with(copies=12, shear=0.3, squash=0.25, turn=0.18, replayWeight=4),
+]
+SETS = {"augment-replay-steps": AUGMENT_REPLAY_STEPS, "narrower": NARROWER}
 
 
 def drawn(hand: Hand, label: int) -> np.ndarray:
@@ -114,19 +122,21 @@ def scored(out: dict, fresh_labels: list[list[int]]) -> list[dict]:
 @click.option("--dist", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
               help="A built site: its model and personal/ files.")
 @click.option("--tag", required=True, help="Names the results file: personal_search_TAG.json.")
+@click.option("--set", "set_name", type=click.Choice(list(SETS)), default="augment-replay-steps", show_default=True,
+              help="The recipes to try, one of SETS.")
 @click.option("--recipes", "recipes_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A JSON list of recipes (js/adapt.js RECIPE's fields) [default: CANDIDATES].")
+              help="A JSON list of recipes (js/adapt.js RECIPE's fields), instead of --set.")
 @click.option("--seeds", default="1,2,3", show_default=True, help="Seeds of each tuning writer, comma-separated.")
 @click.option("--node-modules", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=Path("node_modules"), show_default=True)
 @click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path), default=RESULTS, show_default=True)
 @command_option("bench.search_personal")
-def main(dist: Path, tag: str, recipes_file: Path | None, seeds: str, node_modules: Path, results_dir: Path,
+def main(dist: Path, tag: str, set_name: str, recipes_file: Path | None, seeds: str, node_modules: Path, results_dir: Path,
          command_line: str | None):
     """Try recipes for learning a hand on the tuning writers; write bench/results/personal_search_TAG.json."""
     try:
         seed_list = [int(s) for s in seeds.split(",")]
-        recipes = json.loads(recipes_file.read_text()) if recipes_file else CANDIDATES
+        recipes = json.loads(recipes_file.read_text()) if recipes_file else SETS[set_name]
     except ValueError as error:
         raise click.BadParameter(f"{error}", param_hint="--seeds or --recipes") from error
     out, fresh_labels = run_recipes(dist, recipes, seed_list, node_modules)
