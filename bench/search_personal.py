@@ -118,6 +118,13 @@ def scored(out: dict, fresh_labels: list[list[int]]) -> list[dict]:
     return rows
 
 
+def choose(rows: list[dict]) -> dict:
+    """The recipe chosen: the best worst writer, then the best mean, then the smallest MNIST drop, among
+    those whose drop stays within DROP_CEILING (all of them if none does); rounded to a tenth of a point."""
+    fits = [r for r in rows if r["drop"] <= DROP_CEILING]
+    return max(fits or rows, key=lambda r: (round(r["worst"], 3), round(r["mean"], 3), -r["drop"]))
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--dist", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
               help="A built site: its model and personal/ files.")
@@ -141,8 +148,7 @@ def main(dist: Path, tag: str, set_name: str, recipes_file: Path | None, seeds: 
         raise click.BadParameter(f"{error}", param_hint="--seeds or --recipes") from error
     out, fresh_labels = run_recipes(dist, recipes, seed_list, node_modules)
     rows = scored(out, fresh_labels)
-    fits = [r for r in rows if r["drop"] <= DROP_CEILING]
-    chosen = max(fits or rows, key=lambda r: (round(r["worst"], 3), round(r["mean"], 3), -r["drop"]))
+    chosen = choose(rows)
     columns = ["recipe (changes from the one before the search)", "fresh read right, mean %", "worst writer %",
                "each writer %", "MNIST drop, points (largest)", "learning, longest ms (node)", "chosen"]
     table_rows = [[described(r["recipe"]), round(100 * r["mean"], 1), round(100 * r["worst"], 1),
