@@ -2,7 +2,7 @@
 
     python -m bench.bench_personal --dist dist        # -> bench/results/personal.json
 
-Seven imagined visitors of different styles (bench.numerals.STYLES: slant,
+Imagined visitors of different styles (bench.numerals.STYLES: slant,
 proportions, loops, stroke count and direction, serifs, size and place on the
 pad, pen speed), each in a browser of their own, write the Eastern
 Arabic-Indic numerals ٢ ٣ ٤ ٧ ٨, which no MNIST model reads, with the mouse

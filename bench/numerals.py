@@ -11,8 +11,11 @@ the ends, how large and where on the pad they write, how fast their pen moves
 differs from the next. `Hand(style, seed)` is one such writer: the seed fixes
 their own small habits (each control point moved a little, once) and the
 random stream of their writings. The styles are set down as people write,
-before any recipe is chosen on them: TUNING names the writers the page's
+before any recipe is tried on them: TUNING names the writers the page's
 adaptation recipe may be chosen on, HELD_OUT those it is only reported on.
+A held-out writer, once a recipe has been measured on them, is spent: it joins
+the tuning writers, and new held-out writers are written down before the next
+search.
 
 Each numeral is a few control points in a unit box (x right, y down), smoothed
 into a curve (Catmull-Rom). ٥ (a ring, like a Latin 0) and ٦ (close to a Latin
@@ -107,9 +110,25 @@ STYLES = (
     Style("round with flourishes", {2: "swash", 3: "teeth", 4: "round", 7: "bowed", 8: "hooked"},
           slant=-0.1, aspect=1.0, serif=0.2, size=(0.45, 0.7), step=1 / 35),
 )
+# Written down after the first seven had been measured through the page, and before any recipe was tried on
+# them: the first seven are spent (a recipe was chosen, then measured on five of them), these five are the measure.
+STYLES += (
+    Style("left-handed pulled strokes", {2: "hook", 3: "teeth", 4: "angular", 7: "hooked", 8: "bowed"},
+          slant=-0.15, aspect=0.7, lifts=(3,), backwards=True, size=(0.4, 0.6), position=(0.8, 0.2), step=1 / 30,
+          wobble=0.04),
+    Style("big and round", {2: "swash", 3: "three teeth", 4: "round", 7: "bowed", 8: "straight"},
+          slant=0.05, aspect=1.1, serif=0.1, size=(0.8, 0.95), step=1 / 45),
+    Style("tiny and quick", {2: "hook", 3: "teeth", 4: "looped", 7: "straight", 8: "hooked"},
+          slant=0.3, aspect=0.8, lifts=(7, 8), size=(0.18, 0.28), position=(0.5, 0.3), spread=0.2, step=1 / 22,
+          wobble=0.045),
+    Style("careful backhand", {2: "looped", 3: "three teeth", 4: "round", 7: "hooked", 8: "straight"},
+          slant=-0.35, aspect=0.6, serif=0.08, step=1 / 70, wobble=0.02, sway=0.03),
+    Style("shaky", {2: "hook", 3: "teeth", 4: "angular", 7: "straight", 8: "bowed"},
+          slant=0.1, aspect=0.85, lifts=(2,), step=1 / 40, wobble=0.06, sway=0.09, habits=0.045),
+)
 STYLE = {style.name: style for style in STYLES}
-TUNING = ("neat upright", "quick slanted")  # the writers the adaptation recipe is chosen on
-HELD_OUT = tuple(style.name for style in STYLES if style.name not in TUNING)  # the writers it is reported on
+HELD_OUT = ("left-handed pulled strokes", "big and round", "tiny and quick", "careful backhand", "shaky")  # the measure
+TUNING = tuple(style.name for style in STYLES if style.name not in HELD_OUT)  # the writers the recipe is chosen on
 
 
 def _to_unit(paths: list[np.ndarray]) -> Strokes:
