@@ -29,7 +29,7 @@ import { seededRandom } from './random.js';
  */
 export const RECIPE = Object.freeze({
   copies: 8, // per visitor's digit: itself and copies − 1 variants
-  replayWeight: 2, // a replayed MNIST digit's weight in the loss, a visitor's copy's being 1
+  replayWeight: 1, // a replayed MNIST digit's weight in the loss, a visitor's copy's being 1
   steps: 100, // full-batch Adam steps
   learningRate: 0.02,
   turn: 0.12, // a copy's rotation, radians: the standard deviation
