@@ -9,24 +9,36 @@
  * weights (personal/adapt.json) and the features of a few hundred MNIST
  * training digits per class (personal/adapt.bin, uint8). Adapting is a
  * softmax regression on those features, started from the shipped weights:
- *   - each of the visitor's digits counts in AUGMENTED_COPIES copies (itself
- *     and copies turned, scaled, slanted and shifted a little), so one example
- *     stands for the ways the visitor writes it;
+ *   - each of the visitor's digits counts in RECIPE.copies copies (itself
+ *     and copies turned, scaled, squashed, slanted and shifted a little), so
+ *     one example stands for the ways the visitor writes it;
  *   - the MNIST digits are replayed with the shipped head's own probabilities
  *     as targets (distillation, "learning without forgetting"), weighted
- *     REPLAY_WEIGHT times a visitor's copy, so the new head keeps reading MNIST
- *     as the shipped one did while it learns the visitor's digits;
- *   - full-batch Adam, STEPS steps: the same examples give the same head.
+ *     RECIPE.replayWeight times a visitor's copy, so the new head keeps reading
+ *     MNIST as the shipped one did while it learns the visitor's digits;
+ *   - full-batch Adam, RECIPE.steps steps: the same examples give the same head.
  * How these settings were chosen, and what they measure: BENCHMARKS.md
  * (`make bench-personal`).
  */
 
 import { seededRandom } from './random.js';
 
-export const AUGMENTED_COPIES = 8; // per visitor's digit: itself and 7 variants
-export const REPLAY_WEIGHT = 3; // a replayed MNIST digit's weight in the loss, a visitor's copy's being 1
-export const STEPS = 100;
-export const LEARNING_RATE = 0.02;
+/**
+ * The recipe: chosen on the tuning writers of bench/numerals.py by `python -m bench.search_personal`
+ * (bench/results/personal_search*.json), reported on the held-out ones by `make bench-personal`.
+ */
+export const RECIPE = Object.freeze({
+  copies: 8, // per visitor's digit: itself and copies − 1 variants
+  replayWeight: 1, // a replayed MNIST digit's weight in the loss, a visitor's copy's being 1
+  steps: 100, // full-batch Adam steps
+  learningRate: 0.02,
+  turn: 0.12, // a copy's rotation, radians: the standard deviation
+  scale: [0.85, 1.1], // a copy's size, uniform in this range
+  squash: 0, // a copy's width / height changes by a factor exp(±squash), uniform
+  shear: 0.15, // a copy's slant (x += shear · y): the standard deviation
+  shift: 1.5, // a copy's shift, pixels, uniform in ±shift on each axis
+});
+export const AUGMENTED_COPIES = RECIPE.copies;
 const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
 
 /**
@@ -143,10 +155,11 @@ function softmaxInto(logits, out, offset) {
  * @param {Base} base
  * @param {Float32Array} exampleFeatures M·F, the features of the visitor's digits and their copies
  * @param {ArrayLike<number>} exampleLabels M class indices
- * @param {{steps?: number, learningRate?: number}} [options]
+ * @param {{steps?: number, learningRate?: number, replayWeight?: number}} [recipe] RECIPE's, unless given
  * @returns {Head}
  */
-export function learnHead(base, exampleFeatures, exampleLabels, { steps = STEPS, learningRate = LEARNING_RATE } = {}) {
+export function learnHead(base, exampleFeatures, exampleLabels,
+  { steps = RECIPE.steps, learningRate = RECIPE.learningRate, replayWeight = RECIPE.replayWeight } = {}) {
   const { features: F, classes: C } = base;
   const n = base.replayLabels.length, m = exampleLabels.length;
   const x = new Float32Array((n + m) * F);
@@ -155,7 +168,7 @@ export function learnHead(base, exampleFeatures, exampleLabels, { steps = STEPS,
   const targets = new Float64Array((n + m) * C);
   targets.set(headProbabilities(base.replay, n, base)); // what the shipped head says: kept
   for (let j = 0; j < m; j++) targets[(n + j) * C + exampleLabels[j]] = 1;
-  const sampleWeight = new Float64Array(n + m).fill(REPLAY_WEIGHT, 0, n).fill(1, n);
+  const sampleWeight = new Float64Array(n + m).fill(replayWeight, 0, n).fill(1, n);
   const total = sampleWeight.reduce((a, b) => a + b, 0);
   const weights = Float64Array.from(base.weights), bias = Float64Array.from(base.bias);
   const adamW = adamState(weights.length), adamB = adamState(bias.length);
@@ -223,25 +236,29 @@ function adamStep(params, grad, { m, v }, step, rate) {
 }
 
 /**
- * The image and AUGMENTED_COPIES − 1 variants: turned (about ±7°), scaled (0.85–1.1), slanted and
- * shifted (up to 1.5 px) about its centre, bilinear. Deterministic for a given `seed`.
+ * The image and recipe.copies − 1 variants: turned, scaled, squashed, slanted and shifted about its
+ * centre (RECIPE's ranges), bilinear. Deterministic for a given `seed`.
  * @param {Float32Array} image size², 0–1
  * @param {number} size side, pixels
  * @param {number} seed
- * @returns {Float32Array} AUGMENTED_COPIES·size²
+ * @param {typeof RECIPE} [recipe]
+ * @returns {Float32Array} recipe.copies·size²
  */
-export function augment(image, size, seed) {
+export function augment(image, size, seed, recipe = RECIPE) {
   const random = seededRandom(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  const out = new Float32Array(AUGMENTED_COPIES * size * size);
+  const { copies, turn, scale: [smallest, largest], squash, shear: slant, shift } = recipe;
+  const out = new Float32Array(copies * size * size);
   out.set(image);
   const centre = (size - 1) / 2;
-  for (let copy = 1; copy < AUGMENTED_COPIES; copy++) {
-    const angle = 0.12 * normal(), scale = 0.85 + 0.25 * random(), shear = 0.15 * normal();
-    const dx = 3 * random() - 1.5, dy = 3 * random() - 1.5;
-    // Output pixel (x, y) samples the source at M·(x − c, y − c) + c + shift, M = rotation · shear / scale.
+  for (let copy = 1; copy < copies; copy++) {
+    const angle = turn * normal(), scale = smallest + (largest - smallest) * random(), shear = slant * normal();
+    const stretch = Math.exp(squash * (2 * random() - 1));
+    const dx = shift * (2 * random() - 1), dy = shift * (2 * random() - 1);
+    // Output pixel (x, y) samples the source at M·(x − c, y − c) + c + shift,
+    // M = rotation · shear · diag(1 / (scale·stretch), stretch / scale).
     const cos = Math.cos(angle) / scale, sin = Math.sin(angle) / scale;
-    const [a, b, c, d] = [cos, cos * shear - sin, sin, sin * shear + cos];
+    const [a, b, c, d] = [cos / stretch, (cos * shear - sin) * stretch, sin / stretch, (sin * shear + cos) * stretch];
     const offset = copy * size * size;
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {

@@ -262,20 +262,28 @@ def test_bench_nondigits_draws_on_the_built_site(built_dist, tmp_path):
     assert drawn == 10 and right >= 8  # the 2-epoch test model; the floors are the bench's to report
 
 
-def test_personal_rows_measure_learning_forgetting_and_time_against_the_personal_head_floors():
-    first = {"before": 0.9952, "after": 0.9931, "first_read": [False] * 5 + [True] * 20,
+def test_personal_rows_report_held_out_and_tuning_writers_apart_with_forgetting_and_time():
+    from bench.numerals import HELD_OUT, TUNING
+
+    first = {"writer": TUNING[0], "before": 0.9952, "after": 0.9931, "first_read": [False] * 5 + [True] * 20,
              "fresh": [(label, str(label) if i else "1") for label in (2, 3, 4, 7, 8) for i in range(20)],  # a miss each
              "shipped_fresh": [False] * 100, "digits": [(3, "3")] * 97 + [(5, "6")] * 3,
              "adapt_ms": [900.0, 1100.0, 1500.0], "frame_gap_ms": [16.0, 17.0, 33.0]}
-    second = {**first, "after": 0.9941, "fresh": [(label, str(label) if i > 3 else "?") for label in (2, 3, 4, 7, 8)
-                                                  for i in range(20)], "digits": [], "adapt_ms": [1300.0]}
-    by_name = {row[0]: row for row in bench_personal.rows_of([first, second])}
-    assert by_name["fresh numerals read right after teaching, 2 writers"][1:] == ["175/200", 87.5, "≥ 90%"]
-    assert by_name["  the worst writer's (each writer's: 95, 80 of 100)"][1:3] == ["80/100", 80.0]
-    assert by_name["  ٧ (taught as 7)"][1:3] == ["35/40", 87.5]
-    assert by_name["the same fresh numerals, read by the shipped model"][1:3] == ["0/200", 0.0]
-    assert by_name["drop, points"][2] == 0.21  # the larger of the two writers' drops
-    assert by_name["MNIST test digits drawn with the mouse, the first writer's personal model"][1:3] == ["97/100", 97.0]
+    second = {**first, "writer": HELD_OUT[0], "after": 0.9941, "digits": [], "adapt_ms": [1300.0],
+              "fresh": [(label, str(label) if i > 3 else "?") for label in (2, 3, 4, 7, 8) for i in range(20)]}
+    third = {**second, "writer": HELD_OUT[1], "fresh": [(label, str(label)) for label in (2, 3, 4, 7, 8) for i in range(20)],
+             "adapt_ms": [], "frame_gap_ms": []}
+    by_name = {row[0]: row for row in bench_personal.rows_of([first, second, third])}
+    assert by_name["held-out writers (2): fresh numerals read right after teaching, mean"][1:] == ["180/200", 90.0, "≥ 95%"]
+    assert by_name["  held-out writers: the worst"][1:] == ["80/100", 80.0, "≥ 90%"]
+    assert by_name[f"  held-out: {HELD_OUT[1]}"][1:3] == ["100/100", 100.0]
+    assert by_name["  held-out: ٧ (taught as 7)"][1:3] == ["36/40", 90.0]
+    assert by_name["tuning writers (1): fresh numerals read right after teaching, mean"][1:3] == ["95/100", 95.0]
+    assert f"  tuning: {TUNING[0]}" in by_name and f"  held-out: {TUNING[0]}" not in by_name
+    assert by_name["the same fresh numerals, read by the shipped model, all writers"][1:3] == ["0/300", 0.0]
+    assert by_name["drop, points"][2] == 0.21  # the largest of the writers' drops
+    assert by_name[f"MNIST test digits drawn with the mouse, the first writer's personal model ({TUNING[0]})"][1:3] == \
+        ["97/100", 97.0]
     adapt = by_name["one adaptation, tap → personal model in use, median ms (p90)"]
     assert adapt[1:3] == [4, 1200.0] and adapt[3].endswith("max 1500.0)")
 

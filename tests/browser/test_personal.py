@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.numerals import Hand
 from pipeline.data.formats import parse_kaggle_csv
-from tests.browser.helpers import ONE, READY, SEVEN, draw_with_mouse, prediction_after, scaled
+from tests.browser.helpers import FOUR, ONE, READY, SEVEN, draw_with_mouse, prediction_after, scaled
 
 pytestmark = pytest.mark.browser
 
@@ -168,3 +169,40 @@ def test_without_the_files_to_learn_from_the_digit_is_kept_and_the_next_correcti
     page.click('#probabilities > [data-digit="7"]')
     page.wait_for_selector('#personal[data-examples="2"][data-state="personal"]')
     assert page.text_content("#personal-text").startswith("Personal model: learnt from 2 of your digits")
+
+
+def test_after_a_reload_the_same_drawings_get_exactly_the_same_readings(page, site_url):
+    """Teach three numerals of an imagined hand (bench.numerals), read a set of drawings drawn with the mouse,
+    reload: drawn again, the same drawings give the same images, the same shown digits and bit for bit the
+    same probabilities, read by the personal model the page kept."""
+    page.goto(site_url)
+    page.wait_for_selector(READY)
+    hand = Hand("neat upright", 7)
+    as_drawn = lambda label: scaled(hand.write(label).paths, 0.6, (0.2, 0.2))  # noqa: E731
+    for taught, label in enumerate((2, 7, 3), start=1):
+        page.click("#clear")
+        strokes = as_drawn(label)
+        draw_with_mouse(page, strokes)
+        prediction_after(page, len(strokes))
+        page.click(f'#probabilities > [data-digit="{label}"]')
+        page.wait_for_selector(f'#personal[data-examples="{taught}"][data-state="personal"]')
+    drawings = [as_drawn(label) for label in (2, 3, 4, 7, 8)] + [ONE, SEVEN, scaled(FOUR, 0.5, (0.1, 0.4))]
+
+    def readings() -> tuple[list[str], np.ndarray, np.ndarray]:
+        shown, images = [], []
+        for strokes in drawings:
+            page.click("#clear")
+            draw_with_mouse(page, strokes)
+            shown.append(prediction_after(page, len(strokes)))
+            images.append(model_input(page))
+        return shown, np.array(images), read(page, np.array(images))
+
+    shown, images, probabilities = readings()
+    assert shown[0] == "2", f"the taught ٢ is read as taught: {shown}"
+    page.reload()
+    page.wait_for_selector(READY)
+    page.wait_for_selector('#personal[data-examples="3"][data-state="personal"]')
+    shown_again, images_again, probabilities_again = readings()
+    np.testing.assert_array_equal(images_again, images)
+    assert shown_again == shown
+    np.testing.assert_array_equal(probabilities_again, probabilities)

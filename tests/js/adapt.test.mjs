@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
-import { AUGMENTED_COPIES, augment, headFault, headProbabilities, learnHead, readBase } from '../../site_template/js/adapt.js';
+import { AUGMENTED_COPIES, RECIPE, augment, headFault, headProbabilities, learnHead, readBase } from '../../site_template/js/adapt.js';
 
 const F = 4, C = 3;
 // The shipped head reads feature k as class k (k < 3); feature 3, which no MNIST digit has, it reads as 0.
@@ -114,4 +114,35 @@ test('headFault: a head learnt by learnHead is whole; each way a kept head can b
   for (const [fault, heads] of Object.entries(damaged)) {
     for (const bad of heads) assert.equal(headFault(bad, model), fault);
   }
+});
+
+test('augment follows the recipe it is given: its number of copies, and squashing changes the width', () => {
+  const size = 28;
+  const image = new Float32Array(size * size);
+  for (let y = 6; y < 22; y++) for (let x = 10; x < 18; x++) image[y * size + x] = 1; // a block 8 wide, 16 high
+  const still = { ...RECIPE, copies: 12, turn: 0, scale: [1, 1], squash: 0, shear: 0, shift: 0 };
+  const width = (copies, k) => {
+    const columns = new Set();
+    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) if (copies[k * size * size + y * size + x] > 0.5) columns.add(x);
+    return columns.size;
+  };
+  const plain = augment(image, size, 3, still);
+  assert.equal(plain.length, 12 * size * size);
+  for (let k = 0; k < 12; k++) assert.equal(width(plain, k), 8, 'nothing moves without a range to move in');
+  const squashed = augment(image, size, 3, { ...still, squash: 0.4 });
+  const widths = Array.from({ length: 11 }, (_, k) => width(squashed, k + 1));
+  assert.ok(Math.min(...widths) <= 7 && Math.max(...widths) >= 9, `narrower and wider copies: ${widths}`);
+  assert.equal(AUGMENTED_COPIES, RECIPE.copies);
+});
+
+test('learnHead: the more the replay weighs, the closer the replayed digits stay to the shipped head', () => {
+  const base = readBase(...Object.values(files()));
+  const visitor = Float32Array.from({ length: 10 * F }, (_, k) => (k % F === 3 ? 2 + (k % 3) * 0.1 : 0));
+  const labels = Array(10).fill(2);
+  const shipped = headProbabilities(base.replay, base.replayLabels.length, base);
+  const moved = (replayWeight) => {
+    const p = headProbabilities(base.replay, base.replayLabels.length, learnHead(base, visitor, labels, { replayWeight }));
+    return p.reduce((sum, v, k) => sum + Math.abs(v - shipped[k]), 0);
+  };
+  assert.ok(moved(10) < moved(0.3), `${moved(10)} vs ${moved(0.3)}`);
 });
