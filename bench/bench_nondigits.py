@@ -28,6 +28,7 @@ from bench.bench_numbers import draw
 from bench.bench_page import BASE, CLEARED, Session, measure_site
 from bench.report import table
 from bench.results_file import RESULTS, command_option, save_result
+from bench import placement
 from pipeline.data import handwriting, nondigits, sources
 from pipeline.data.mnist import load_mnist
 
@@ -69,10 +70,10 @@ def draw_all(session: Session, mnist, per_source: int, per_trained: int, digits:
                 paths = placed(nondigits.strokes(name, SEED * 100_000 + k * 1000 + i), box, rng)
                 others.append({"kind": name, "group": group, "shown": shown_for(page, paths, box)})
     drawn = []
-    for index in handwriting.pick_digits(mnist.y_test, digits, SEED):
+    for index in placement.pick_digits(mnist.y_test, digits, SEED):
         strokes = handwriting.image_to_strokes(mnist.x_test[index])
         side = min(box["width"], box["height"])
-        spot = handwriting.place(strokes, side, rng, MIN_FRACTION, MAX_FRACTION, margin=side / 32 + 2)
+        spot = placement.place(strokes, side, rng, MIN_FRACTION, MAX_FRACTION, margin=side / 32 + 2)
         drawn.append({"index": int(index), "true": str(mnist.y_test[index]), "shown": shown_for(page, spot.paths, box)})
     context.close()
     return {"others": others, "digits": drawn}

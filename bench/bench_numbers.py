@@ -4,7 +4,7 @@
 
 Numbers of 2-4 MNIST *test* digits (handwriting the model never trained on),
 traced into strokes by `pipeline.data.handwriting` and written on the pad by
-`handwriting.place_number` as a person writes (each digit a quarter to a half
+`placement.place_number` as a person writes (each digit a quarter to a half
 of the pad's height, natural gaps, a drifting baseline, sizes varying by
 ±15 %), drawn with the mouse in headless Chromium. Measured:
   exact     whole number right (#prediction's text once data-strokes counts
@@ -30,6 +30,7 @@ from bench.report import table
 from bench.results_file import RESULTS, command_option, save_result
 from pipeline.calibration import shown_digits
 from pipeline.contract import LABELS, PAD_PEN
+from bench import placement
 from pipeline.data import handwriting
 from pipeline.data.mnist import load_mnist
 
@@ -47,12 +48,12 @@ def write_numbers(session: Session, mnist, count: int) -> list[dict]:
     box = page.locator("#pad").bounding_box()
     rng = np.random.default_rng(SEED)
     lengths = rng.integers(2, 5, count)
-    picks = iter(handwriting.pick_digits(mnist.y_test, int(lengths.sum()), SEED))
+    picks = iter(placement.pick_digits(mnist.y_test, int(lengths.sum()), SEED))
     results = []
     for length in lengths:
         indices = [int(next(picks)) for _ in range(length)]
         digits = [handwriting.image_to_strokes(mnist.x_test[i]) for i in indices]
-        placed = handwriting.place_number(digits, box["width"], box["height"], rng, margin=box["height"] * PEN_MARGIN)
+        placed = placement.place_number(digits, box["width"], box["height"], rng, margin=box["height"] * PEN_MARGIN)
         paths = [path for digit in placed for path in digit.paths]
         page.click("#clear")
         page.wait_for_selector(CLEARED, state="attached")
@@ -140,7 +141,7 @@ def main(dist: Path, results_dir: Path, numbers: int, chromium: str, command_lin
     misses = ", ".join(f"{r['true']}→{r['shown'] or '(none)'}" for r in results if r["true"] != r["shown"])
     notes = (f"{dist} served on 127.0.0.1 under {BASE}, headless Chromium {chromium_version}, a 900×900 viewport. "
              f"{numbers} numbers of 2-4 MNIST test digits (seed {SEED}), traced into strokes and written by "
-             "pipeline.data.handwriting.place_number: digits a quarter to a half of the pad's height, ±15 % each, gaps "
+             "bench.placement.place_number: digits a quarter to a half of the pad's height, ±15 % each, gaps "
              "0.1-0.4 of the digit height, the baseline drifting ±8 % per digit; drawn with the mouse. Pen-up: the "
              f"last stroke of each 4-digit number. Misread: {misses or 'none'}. A digit misread in a number and "
              "read right from its own MNIST image is one that tracing (pipeline.data.handwriting) or drawing lost; one "

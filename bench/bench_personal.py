@@ -34,6 +34,7 @@ import click
 import numpy as np
 
 from bench import mouse
+from bench import placement
 from bench.bench_numbers import PEN_MARGIN, draw
 from bench.bench_page import ACCURACY_BATCH, BASE, BATCH_PREDICT, CLEARED, Session, measure_site, summary
 from bench.numerals import HELD_OUT, LABELS, TUNING, Hand
@@ -97,7 +98,7 @@ def write(page, paths, box, hand: Hand | None = None) -> str:
 
 def placed(strokes, box, rng) -> list[np.ndarray]:
     side = box["height"]
-    return list(handwriting.place(strokes, side, rng, min_fraction=0.4, max_fraction=0.8, margin=side * PEN_MARGIN).paths)
+    return list(placement.place(strokes, side, rng, min_fraction=0.4, max_fraction=0.8, margin=side * PEN_MARGIN).paths)
 
 
 def written(hand: Hand, label: int, box) -> list[np.ndarray]:
@@ -138,7 +139,7 @@ def teach_and_measure(session: Session, mnist, drawn: int, writer: str = WRITERS
             fresh.append((label, write(page, written(hand, label, box), box, hand)))
             seen.append(page.eval_on_selector("#model-view canvas", MODEL_INPUT))
     after = mnist_accuracy(page, mnist)
-    picks = handwriting.pick_digits(mnist.y_test, drawn, SEED)
+    picks = placement.pick_digits(mnist.y_test, drawn, SEED)
     digits = [(int(mnist.y_test[i]), write(page, placed(handwriting.image_to_strokes(mnist.x_test[i]), box, rng), box))
               for i in picks]
     adapt = page.evaluate("window.__adapt")

@@ -22,7 +22,7 @@ into a curve (Catmull-Rom). ٥ (a ring, like a Latin 0) and ٦ (close to a Latin
 7) are left out: teaching them would trade the Latin digits away.
 
 Only numpy; the strokes are `handwriting.Strokes`, so `Hand.place` puts them on
-a pad and `handwriting.rasterise` or `nondigits.render` draws them.
+a pad and `placement.rasterise` or `nondigits.render` draws them.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.data.handwriting import POINTS_PER_SIDE, Placement, Strokes, place_at, resample
+from bench.placement import Placement, place_at
+from pipeline.data.handwriting import POINTS_PER_SIDE, Strokes, resample
 from pipeline.data.nondigits import catmull_rom, transformed
 
 Controls = tuple[tuple[float, float], ...]  # a stroke's control points in the unit box

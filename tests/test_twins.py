@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench import placement
 from pipeline import contract
 from pipeline.build.site import page_config
 from pipeline.contract import PAD_PEN
@@ -117,11 +118,11 @@ def mnist_numbers(mnist, count: int, width: int) -> list[list[np.ndarray]]:
     in pad units (bench/bench_numbers.py's way)."""
     rng = np.random.default_rng(SEED)
     lengths = rng.integers(2, 5, count)
-    picks = iter(handwriting.pick_digits(mnist.y_test, int(lengths.sum()), SEED))
+    picks = iter(placement.pick_digits(mnist.y_test, int(lengths.sum()), SEED))
     out = []
     for length in lengths:
         digits = [handwriting.image_to_strokes(mnist.x_test[next(picks)]) for _ in range(length)]
-        placed = handwriting.place_number(digits, width, PAD_HEIGHT, rng, margin=PAD_HEIGHT * PAD_PEN)
+        placed = placement.place_number(digits, width, PAD_HEIGHT, rng, margin=PAD_HEIGHT * PAD_PEN)
         out.append([path / PAD_HEIGHT for digit in placed for path in digit.paths])
     return out
 

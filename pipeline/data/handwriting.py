@@ -7,9 +7,8 @@ mask to a 1-px skeleton (Zhang–Suen, then a clean-up that keeps it minimally
 8-connected), cut off the spurs thinning grows towards bumps of the outline,
 and trace the skeleton into polylines (from its endpoints, preferring straight
 continuation, then the closed loops of a "0" or an "8"). The polylines are
-smoothed, resampled and scaled into a unit box; `place` puts them on a canvas
-at a random size and position. `rasterise` draws them back into a small
-image, for tests.
+smoothed, resampled and scaled into a unit box (`Strokes`); bench/placement.py puts
+them on a canvas, alone or as the digits of a number, for the tests and benchmarks.
 
 numpy, and scipy for connected components. Coordinates are (x, y): x to the right, y down, like a canvas.
 """
@@ -49,22 +48,6 @@ class Strokes:
     paths: tuple[np.ndarray, ...]
     width: float
     frame: tuple[float, float, float]
-
-
-@dataclasses.dataclass(frozen=True)
-class Placement:
-    """Strokes placed on a canvas.
-
-    paths: each float64 (K, 2), (x, y) in canvas pixels.
-    size: the unit box's side, canvas pixels; fraction: size / the canvas side.
-    pen: the pen width that would reproduce the original's ink at this size,
-        canvas pixels (for comparison with the pen that actually draws).
-    """
-
-    paths: tuple[np.ndarray, ...]
-    size: float
-    fraction: float
-    pen: float
 
 
 # ------------------------------------------------------------------ raster ops
@@ -404,105 +387,3 @@ def image_to_strokes(image: np.ndarray, factor: int = UPSAMPLE) -> Strokes:
     # pixel of the skeleton pixel itself).
     width = max(2 * float(depth(ink)[skel].mean()) - 1, 1.0) / side
     return Strokes(paths=unit, width=width, frame=(origin[0] / factor, origin[1] / factor, side / factor))
-
-
-def place_at(strokes: Strokes, canvas: float, fraction: float, position: tuple[float, float], margin: float = 0.0) -> Placement:
-    """Scale the strokes so the unit box is `fraction` of the canvas side (less if
-    the digit would not fit) and put them at `position`: (0, 0) is as far up and
-    left as they fit, (1, 1) as far down and right, `margin` pixels (e.g. half
-    the pen's width) clear of every edge."""
-    points = np.concatenate(strokes.paths)
-    lo, hi = points.min(axis=0), points.max(axis=0)
-    size = min(fraction * canvas, (canvas - 2 * margin) / max(float((hi - lo).max()), 1e-6))
-    low = margin - lo * size
-    high = np.maximum(low, canvas - margin - hi * size)
-    offset = low + np.asarray(position, float) * (high - low)
-    return Placement(
-        paths=tuple(p * size + offset for p in strokes.paths),
-        size=size,
-        fraction=size / canvas,
-        pen=strokes.width * size,
-    )
-
-
-def place(
-    strokes: Strokes,
-    canvas: float,
-    rng: np.random.Generator,
-    min_fraction: float = 1 / 3,
-    max_fraction: float = 0.85,
-    margin: float = 0.0,
-) -> Placement:
-    """`place_at` a random size (fraction of the canvas side, uniform in
-    [min_fraction, max_fraction]) and a random position where the digit fits."""
-    fraction = float(rng.uniform(min_fraction, max_fraction))
-    return place_at(strokes, canvas, fraction, tuple(rng.uniform(0, 1, size=2)), margin)
-
-
-def rasterise(paths: tuple[np.ndarray, ...] | list[np.ndarray], shape: tuple[int, int], pen: float) -> np.ndarray:
-    """Draw polylines ((K, 2) x, y in pixels) with a round pen `pen` pixels wide:
-    bool (H, W), True where a pixel centre is within pen/2 of a segment.
-    Brute force (every pixel against every segment): meant for small images."""
-    ys, xs = np.mgrid[: shape[0], : shape[1]] + 0.5
-    centres = np.stack([xs.ravel(), ys.ravel()], axis=1)
-    mask = np.zeros(len(centres), bool)
-    for path in paths:
-        a = path[:-1] if len(path) > 1 else path
-        b = path[1:] if len(path) > 1 else path
-        ab = b - a
-        rel = centres[:, None, :] - a[None]
-        t = np.clip((rel * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-12), 0, 1)
-        dist = np.linalg.norm(rel - t[..., None] * ab, axis=-1).min(axis=1)
-        mask |= dist <= pen / 2
-    return mask.reshape(shape)
-
-
-def pick_digits(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """n test-set indices, as evenly spread over the ten digits as n allows, in shuffled order."""
-    rng = np.random.default_rng(seed)
-    per_class = [n // 10 + (d < n % 10) for d in range(10)]
-    picks = np.concatenate([rng.choice(np.flatnonzero(labels == d), k, replace=False) for d, k in enumerate(per_class)])
-    return rng.permutation(picks)
-
-
-def place_number(
-    digits: list[Strokes],
-    width: float,
-    height: float,
-    rng: np.random.Generator,
-    min_fraction: float = 1 / 4,
-    max_fraction: float = 1 / 2,
-    margin: float = 0.0,
-) -> list[Placement]:
-    """Write digits side by side as a person writes a number on a width×height pad (pixels).
-
-    The number's digit height is uniform in [min_fraction, max_fraction] of the
-    pad's height, each digit ×0.85-1.15 of it; the gaps between digits'
-    boxes 0.1-0.4 of the digit height; each baseline drifts by up to ±0.08 of
-    it from the last. A number that would not fit (`margin` pixels clear of
-    every edge) is shrunk until it does; it sits at a random place where it fits.
-    Returns one Placement per digit, left to right (fraction: of the pad's height).
-    """
-    base = float(rng.uniform(min_fraction, max_fraction)) * height
-    sizes = base * rng.uniform(0.85, 1.15, len(digits))
-    gaps = base * rng.uniform(0.1, 0.4, max(len(digits) - 1, 0))
-    drift = np.cumsum(np.concatenate([[0.0], base * rng.uniform(-0.08, 0.08, max(len(digits) - 1, 0))]))
-    boxes = []
-    for strokes in digits:
-        points = np.concatenate(strokes.paths)
-        boxes.append((points.min(axis=0), points.max(axis=0)))
-    widths = np.array([(hi - lo)[0] for lo, hi in boxes]) * sizes
-    lefts = np.concatenate([[0.0], np.cumsum(widths[:-1] + gaps)])
-    tops = drift + (sizes.max() - sizes)  # digits of different sizes share a baseline, give or take the drift
-    bottoms = tops + np.array([(hi - lo)[1] for lo, hi in boxes]) * sizes
-    span = np.array([lefts[-1] + widths[-1], bottoms.max() - tops.min()])
-    room = np.array([width, height]) - 2 * margin
-    shrink = min(1.0, float((room / np.maximum(span, 1e-6)).min()))
-    corner = margin + rng.uniform(0, 1, 2) * (room - span * shrink)
-    placements = []
-    for strokes, (lo, _), size, left, top in zip(digits, boxes, sizes, lefts, tops):
-        scale = size * shrink
-        offset = corner + np.array([left, top - tops.min()]) * shrink - lo * scale
-        paths = tuple(p * scale + offset for p in strokes.paths)
-        placements.append(Placement(paths=paths, size=scale, fraction=scale / height, pen=strokes.width * scale))
-    return placements

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from bench import placement
 from bench.numerals import HELD_OUT, LABELS, STYLE, STYLES, TUNING, Hand
 from pipeline.data import handwriting as hw
 from pipeline.data import nondigits
@@ -51,7 +52,7 @@ def overlap(a: np.ndarray, b: np.ndarray) -> float:
 
 def holes(strokes: hw.Strokes) -> int:
     """Closed loops: background regions the ink encloses, drawn large with the page's pen."""
-    ink = hw.rasterise([p * 80 + 10 for p in strokes.paths], (100, 100), 0.12 * 80)
+    ink = placement.rasterise([p * 80 + 10 for p in strokes.paths], (100, 100), 0.12 * 80)
     regions, count = ndimage.label(~ink)
     return count - 1  # the region around the numeral is not a loop
 

@@ -13,6 +13,7 @@ import collections
 import numpy as np
 import pytest
 
+from bench import placement
 from pipeline.data import handwriting
 from tests.browser.helpers import clear, draw_paths, MOUSE_STEP, PEN_FRACTION
 
@@ -56,9 +57,9 @@ def test_mnist_test_digits_drawn_with_the_mouse_are_recognised(ready_page, mnist
     origin = (box["x"], box["y"])
     rng = np.random.default_rng(SEED + 1)
     results = []
-    for index in handwriting.pick_digits(mnist.y_test, N_DIGITS, SEED):
+    for index in placement.pick_digits(mnist.y_test, N_DIGITS, SEED):
         strokes = handwriting.image_to_strokes(mnist.x_test[index])
-        placed = handwriting.place(strokes, side, rng, MIN_FRACTION, MAX_FRACTION, margin=side * PEN_FRACTION / 2 + 2)
+        placed = placement.place(strokes, side, rng, MIN_FRACTION, MAX_FRACTION, margin=side * PEN_FRACTION / 2 + 2)
         clear(page)
         draw_paths(page, placed.paths, origin, side * MOUSE_STEP)
         shown = page.wait_for_selector(f'#prediction[data-strokes="{len(placed.paths)}"]', timeout=10_000)

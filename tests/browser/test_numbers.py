@@ -11,6 +11,7 @@ import base64
 import numpy as np
 import pytest
 
+from bench import placement
 from pipeline.data import handwriting
 from tests.browser.helpers import (
     assert_cleared, clear, draw_paths, draw_with_mouse, draw_with_touch, FOUR, MOUSE_STEP, ONE, pad_box, PEN_FRACTION,
@@ -123,12 +124,12 @@ def test_numbers_written_from_mnist_test_digits_are_read(ready_page, mnist):
     sizes (a quarter to a half of the pad's height) with natural gaps and a drifting baseline."""
     box = ready_page.locator("#pad").bounding_box()
     rng = np.random.default_rng(SEED)
-    picks = iter(handwriting.pick_digits(mnist.y_test, 3 * N_NUMBERS, SEED))
+    picks = iter(placement.pick_digits(mnist.y_test, 3 * N_NUMBERS, SEED))
     results = []
     for _ in range(N_NUMBERS):
         indices = [next(picks) for _ in range(int(rng.integers(2, 5)))]
         digits = [handwriting.image_to_strokes(mnist.x_test[i]) for i in indices]
-        placed = handwriting.place_number(digits, box["width"], box["height"], rng, margin=box["height"] * PEN_FRACTION)
+        placed = placement.place_number(digits, box["width"], box["height"], rng, margin=box["height"] * PEN_FRACTION)
         paths = [path for digit in placed for path in digit.paths]
         clear(ready_page)
         draw_paths(ready_page, paths, (box["x"], box["y"]), box["height"] * MOUSE_STEP)
@@ -169,10 +170,10 @@ def test_the_page_and_pipeline_predict_find_the_same_digits_in_the_same_ink(read
 
     box = ready_page.locator("#pad").bounding_box()
     rng = np.random.default_rng(SEED + 1)
-    picks = iter(handwriting.pick_digits(mnist.y_test, 4 * 6, SEED + 1))
+    picks = iter(placement.pick_digits(mnist.y_test, 4 * 6, SEED + 1))
     for k, length in enumerate((2, 3, 4, 2, 3, 4)):
         digits = [handwriting.image_to_strokes(mnist.x_test[next(picks)]) for _ in range(length)]
-        placed = handwriting.place_number(digits, box["width"], box["height"], rng, margin=box["height"] * PEN_FRACTION)
+        placed = placement.place_number(digits, box["width"], box["height"], rng, margin=box["height"] * PEN_FRACTION)
         paths = [path for digit in placed for path in digit.paths]
         clear(ready_page)
         draw_paths(ready_page, paths, (box["x"], box["y"]), box["height"] * MOUSE_STEP)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench import placement
 from pipeline.data import handwriting
 from pipeline.tools.predict import image_to_mnist
 from tests.browser.helpers import clear, draw_paths, MOUSE_STEP, PEN_FRACTION
@@ -55,9 +56,9 @@ def test_python_reads_saved_canvases_as_the_page_does(ready_page, mnist, tmp_pat
     side = min(box["width"], box["height"])
     rng = np.random.default_rng(SEED)
     worst = 0.0
-    for n, index in enumerate(handwriting.pick_digits(mnist.y_test, N_CANVASES, SEED)):
+    for n, index in enumerate(placement.pick_digits(mnist.y_test, N_CANVASES, SEED)):
         strokes = handwriting.image_to_strokes(mnist.x_test[index])
-        placed = handwriting.place(strokes, side, rng, margin=side * PEN_FRACTION / 2 + 2)
+        placed = placement.place(strokes, side, rng, margin=side * PEN_FRACTION / 2 + 2)
         clear(page)
         draw_paths(page, placed.paths, (box["x"], box["y"]), side * MOUSE_STEP)
         page.wait_for_selector(f'#prediction[data-strokes="{len(placed.paths)}"]')

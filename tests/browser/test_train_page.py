@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pytest
 
+from bench import placement
 from pipeline.data import handwriting
 from tests.browser.helpers import serving
 
@@ -90,7 +91,7 @@ def test_trains_from_scratch_to_95_percent_within_120_s_then_reads_a_drawn_digit
     read = {}
     for digit in DRAWN_DIGITS:
         index = int(rng.choice(np.flatnonzero(mnist.y_test == digit)))
-        placed = handwriting.place_at(handwriting.image_to_strokes(mnist.x_test[index]), side, 0.6, (0.5, 0.5), margin=side / 28 + 2)
+        placed = placement.place_at(handwriting.image_to_strokes(mnist.x_test[index]), side, 0.6, (0.5, 0.5), margin=side / 28 + 2)
         page.click("#train-clear")
         page.wait_for_selector('#train-prediction[data-strokes="0"]', state="attached")
         draw_on_train_pad(page, placed.paths)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench import placement
 from pipeline.data import handwriting as hw
 
 SIDE = 28  # MNIST image side, pixels
@@ -12,7 +13,7 @@ SIDE = 28  # MNIST image side, pixels
 
 def draw_image(paths: list[np.ndarray], pen: float, supersample: int = 4) -> np.ndarray:
     """Anti-aliased uint8 (28, 28) image of polylines ((K, 2) x, y in MNIST pixels)."""
-    big = hw.rasterise([p * supersample for p in paths], (SIDE * supersample,) * 2, pen * supersample)
+    big = placement.rasterise([p * supersample for p in paths], (SIDE * supersample,) * 2, pen * supersample)
     return (big.reshape(SIDE, supersample, SIDE, supersample).mean(axis=(1, 3)) * 255).round().astype(np.uint8)
 
 
@@ -63,13 +64,13 @@ def test_label_separates_8_connected_components():
 def test_skeleton_of_a_thick_curve_is_thin_connected_and_centred():
     t = np.linspace(0, 1, 50)
     curve = np.stack([20 + 70 * t, 30 + 50 * t**2], axis=1)  # a bend, 112-px image
-    ink = hw.rasterise([curve], (112, 112), 14)
+    ink = placement.rasterise([curve], (112, 112), 14)
     skel = hw.clean_skeleton(hw.zhang_suen(ink))
     deg = hw.degree(skel)
     assert (deg[skel] <= 2).all()  # thin: no pixel has three neighbours
     assert (deg[skel] == 1).sum() == 2  # one line, two ends
     assert len(np.unique(hw.label(skel)[skel])) == 1  # connected
-    assert hw.rasterise([curve], (112, 112), 3.0)[skel].all()  # within 1.5 px of the pen's path
+    assert placement.rasterise([curve], (112, 112), 3.0)[skel].all()  # within 1.5 px of the pen's path
     ends = np.argwhere(deg == 1)[:, ::-1] + 0.5
     for end in (curve[0], curve[-1]):  # and it runs nearly end to end
         assert np.linalg.norm(ends - end, axis=1).min() <= 14 / 2 + 2
@@ -111,7 +112,7 @@ def test_junctions_and_loops_redraw_like_the_original(name):
     strokes = hw.image_to_strokes(image)
     assert len(strokes.paths) <= most_strokes  # the pen crosses junctions instead of lifting
     ink = hw.ink_mask(image)
-    redrawn = hw.rasterise([p * hw.UPSAMPLE for p in to_source(strokes)], ink.shape,
+    redrawn = placement.rasterise([p * hw.UPSAMPLE for p in to_source(strokes)], ink.shape,
                            strokes.width * strokes.frame[2] * hw.UPSAMPLE)
     # Dilated by one MNIST pixel: the pen's path matters, not its exact edge
     # (thinning rounds off the tips of sharp corners).
@@ -146,7 +147,7 @@ def test_mnist_test_digits_redraw_like_the_original(mnist):
     for i in picks:
         strokes = hw.image_to_strokes(mnist.x_test[i])
         ink = hw.ink_mask(mnist.x_test[i])
-        redrawn = hw.rasterise([p * hw.UPSAMPLE for p in to_source(strokes)], ink.shape,
+        redrawn = placement.rasterise([p * hw.UPSAMPLE for p in to_source(strokes)], ink.shape,
                                strokes.width * strokes.frame[2] * hw.UPSAMPLE)
         # Dilated by one MNIST pixel: the pen's path matters, not its exact edge.
         scores.append(iou(dilate(redrawn, hw.UPSAMPLE), dilate(ink, hw.UPSAMPLE)))
@@ -158,7 +159,7 @@ def test_place_stays_inside_the_canvas_at_varied_sizes_and_positions():
     strokes = hw.image_to_strokes(draw_image([circle(14, 9, 4.5), circle(14, 18.5, 5)], pen=2.5))
     canvas, margin = 280, 10
     rng = np.random.default_rng(1)
-    placed = [hw.place(strokes, canvas, rng, margin=margin) for _ in range(300)]
+    placed = [placement.place(strokes, canvas, rng, margin=margin) for _ in range(300)]
     points = np.concatenate([p for pl in placed for p in pl.paths])
     assert points.min() >= margin - 1e-9 and points.max() <= canvas - margin + 1e-9
     fractions = np.array([pl.fraction for pl in placed])
@@ -170,24 +171,24 @@ def test_place_stays_inside_the_canvas_at_varied_sizes_and_positions():
 
 def test_place_at_reaches_every_edge_of_the_canvas():
     strokes = hw.image_to_strokes(draw_image([circle(14, 14, 7)], pen=2.5))
-    top_left = np.concatenate(hw.place_at(strokes, 200, 0.5, (0, 0), margin=10).paths)
-    bottom_right = np.concatenate(hw.place_at(strokes, 200, 0.5, (1, 1), margin=10).paths)
+    top_left = np.concatenate(placement.place_at(strokes, 200, 0.5, (0, 0), margin=10).paths)
+    bottom_right = np.concatenate(placement.place_at(strokes, 200, 0.5, (1, 1), margin=10).paths)
     assert np.allclose(top_left.min(axis=0), 10) and np.allclose(bottom_right.max(axis=0), 190)
-    placed = hw.place_at(strokes, 200, 0.5, (0.5, 0.5))
+    placed = placement.place_at(strokes, 200, 0.5, (0.5, 0.5))
     assert placed.size == 100 and placed.fraction == 0.5
     assert placed.pen == pytest.approx(strokes.width * 100)  # the original's ink width at this size
 
 
 def test_place_is_reproducible_from_its_seed():
     strokes = hw.image_to_strokes(draw_image([circle(14, 14, 7)], pen=2.5))
-    a = hw.place(strokes, 300, np.random.default_rng(7))
-    b = hw.place(strokes, 300, np.random.default_rng(7))
+    a = placement.place(strokes, 300, np.random.default_rng(7))
+    b = placement.place(strokes, 300, np.random.default_rng(7))
     assert a.size == b.size and all(np.array_equal(p, q) for p, q in zip(a.paths, b.paths))
 
 
 def test_place_shrinks_a_digit_that_would_not_fit():
     strokes = hw.image_to_strokes(draw_image([circle(14, 14, 7)], pen=2.5))
-    placed = hw.place(strokes, 100, np.random.default_rng(0), min_fraction=1.0, max_fraction=1.0, margin=10)
+    placed = placement.place(strokes, 100, np.random.default_rng(0), min_fraction=1.0, max_fraction=1.0, margin=10)
     assert placed.size == pytest.approx(80, abs=0.5)
 
 
@@ -197,7 +198,7 @@ def test_place_number_writes_digits_side_by_side_inside_the_pad():
     width, height, margin = 600.0, 400.0, 12.0
     rng = np.random.default_rng(3)
     for _ in range(100):
-        placed = hw.place_number(digits, width, height, rng, margin=margin)
+        placed = placement.place_number(digits, width, height, rng, margin=margin)
         boxes = [(np.concatenate(p.paths).min(axis=0), np.concatenate(p.paths).max(axis=0)) for p in placed]
         for (lo, hi), (next_lo, _) in zip(boxes, boxes[1:]):
             gap = next_lo[0] - hi[0]
@@ -212,7 +213,7 @@ def test_place_number_writes_digits_side_by_side_inside_the_pad():
 
 def test_place_number_shrinks_a_number_that_would_not_fit():
     digits = [hw.image_to_strokes(draw_image([circle(14, 14, 7)], pen=2.5))] * 4
-    placed = hw.place_number(digits, 200.0, 200.0, np.random.default_rng(0), 0.5, 0.5, margin=5)
+    placed = placement.place_number(digits, 200.0, 200.0, np.random.default_rng(0), 0.5, 0.5, margin=5)
     points = np.concatenate([p for pl in placed for p in pl.paths])
     assert points[:, 0].min() >= 5 - 1e-9 and points[:, 0].max() <= 195 + 1e-9
     assert sum(p.size for p in placed) < 190  # four round digits, each half the pad high, shrunk to fit its width

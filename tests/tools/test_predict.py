@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from bench import placement
 from pipeline.cli import main
 from pipeline.contract import PAD_PEN
 from pipeline.data import handwriting
@@ -33,11 +34,11 @@ def drawn_digits(mnist, tmp_path_factory):
     styles = [("dark-on-light", ".png"), ("light-on-dark", ".jpg"), ("dark-on-light", ".jpg"),
               ("light-on-dark", ".png"), ("transparent", ".png")]
     files = []
-    for n, index in enumerate(handwriting.pick_digits(mnist.y_test, N_DIGITS, SEED)):
+    for n, index in enumerate(placement.pick_digits(mnist.y_test, N_DIGITS, SEED)):
         side = SIDES[n % len(SIDES)]
         style, suffix = styles[n % len(styles)]
         strokes = handwriting.image_to_strokes(mnist.x_test[index])
-        placed = handwriting.place(strokes, side, rng, margin=side * PEN_FRACTION / 2 + 1)
+        placed = placement.place(strokes, side, rng, margin=side * PEN_FRACTION / 2 + 1)
         path = folder / f"{n:02d}-test{index}-{side}px-{style}{suffix}"
         save(render(placed.paths, side, side * PEN_FRACTION), path, style)
         files.append((path, int(mnist.y_test[index])))
@@ -63,7 +64,7 @@ def test_drawn_digits_in_every_size_and_polarity_are_read(drawn_digits, trained_
 
 def test_both_polarities_give_the_same_mnist_image(mnist, tmp_path):
     strokes = handwriting.image_to_strokes(mnist.x_test[0])
-    placed = handwriting.place_at(strokes, 280, 0.6, (0.3, 0.7), margin=12)
+    placed = placement.place_at(strokes, 280, 0.6, (0.3, 0.7), margin=12)
     ink = render(placed.paths, 280, 20)
     images = {}
     for style in ("dark-on-light", "light-on-dark", "transparent"):

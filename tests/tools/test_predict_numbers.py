@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
+from bench import placement
 from pipeline import calibration
 from pipeline.data import handwriting
 from pipeline.tools.predict import image_to_digits, image_to_mnist, predict_files, to_json, to_text
@@ -128,7 +129,7 @@ def test_number_files_in_either_polarity_give_the_same_digits(style, tmp_path):
 
 def test_one_digit_image_is_preprocessed_exactly_as_before(mnist, tmp_path):
     strokes = handwriting.image_to_strokes(mnist.x_test[3])
-    placed = handwriting.place_at(strokes, 280, 0.6, (0.4, 0.5), margin=12)
+    placed = placement.place_at(strokes, 280, 0.6, (0.4, 0.5), margin=12)
     save(render(placed.paths, 280, 20), tmp_path / "d.png", "dark-on-light")
     (image, box), = image_to_digits(tmp_path / "d.png")[0]
     assert np.array_equal(image, image_to_mnist(tmp_path / "d.png")[0])
@@ -141,16 +142,16 @@ def test_one_digit_image_is_preprocessed_exactly_as_before(mnist, tmp_path):
 def write_numbers(mnist, folder, n: int, seed: int) -> list[tuple]:
     """n numbers of 2-4 MNIST test digits as image files: [(path, the number's digits)], cycling through
     SHAPES and STYLES. Digit heights 1/4-1/2 of the image's, gaps 0.1-0.4 of a digit, a drifting
-    baseline (handwriting.place_number), drawn with one pen PEN of the digits' size wide."""
+    baseline (placement.place_number), drawn with one pen PEN of the digits' size wide."""
     rng = np.random.default_rng(seed)
     lengths = rng.integers(2, 5, n)
-    picks = iter(handwriting.pick_digits(mnist.y_test, int(lengths.sum()), seed))
+    picks = iter(placement.pick_digits(mnist.y_test, int(lengths.sum()), seed))
     files = []
     for k, length in enumerate(lengths):
         indices = [next(picks) for _ in range(length)]
         width, height = SHAPES[k % len(SHAPES)]
         strokes = [handwriting.image_to_strokes(mnist.x_test[i]) for i in indices]
-        placed = handwriting.place_number(strokes, width, height, rng, margin=PEN * height / 2)
+        placed = placement.place_number(strokes, width, height, rng, margin=PEN * height / 2)
         pen = max(PEN * float(np.median([p.size for p in placed])), 1.5)  # one pen for the whole number
         ink = render([path for p in placed for path in p.paths], (width, height), pen)
         number = "".join(str(mnist.y_test[i]) for i in indices)
