@@ -116,7 +116,7 @@ function held(step) {
 function openPad() {
   ui.showDrawArea();
   if (!pad) {
-    pad = createDrawingPad(ui.elements.pad, { onChange: ({ final }) => { if (final) predictDrawing(); } });
+    pad = createDrawingPad(ui.elements.pad, { pen: config.pen, onChange: ({ final }) => { if (final) predictDrawing(); } });
     ui.onClearPad(() => {
       pad.clear();
       ui.showDrawPrediction({ probabilities: null, labels, strokes: 0 });
@@ -131,7 +131,7 @@ function openPad() {
 async function predictDrawing() {
   const { strokes: drawn, completed: strokes } = pad.readStrokes();
   const box = extent(drawn.flat());
-  const digit = box && digitInk(drawn, box);
+  const digit = box && digitInk(drawn, box, config.pen);
   const image = digit && toMnist(digit.ink, digit.width, digit.height, { imageSize, fitSize });
   let probabilities = null;
   try {
