@@ -69,6 +69,25 @@ test('the head learns the visitor\'s digits and keeps reading the replayed ones'
   assert.equal(head.featuresVersion, 'v1');
 });
 
+test('the replay is what keeps the shipped digits: on features the visitor\'s digits share, learning without it forgets', () => {
+  // The shipped head reads feature k as class k with weight 1 and feature 3 a little as 0. The visitor's 2s
+  // carry feature 0 as strongly as the replayed 0s do, and feature 3 besides: only feature 3 tells them apart.
+  const weights = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.5, 0, 0]];
+  const { json, buffer } = files();
+  const base = readBase({ ...json, weights }, buffer);
+  const visitor = Float32Array.from({ length: 10 * F }, (_, k) => [2, 0, 0, 1 + (Math.floor(k / F) % 3) * 0.1][k % F]);
+  const labels = Array(10).fill(2);
+  const zeros = (head) => rows(headProbabilities(base.replay, base.replayLabels.length, head), C)
+    .filter((row, i) => base.replayLabels[i] === 0 && argmax(row) === 0).length;
+  assert.ok(rows(headProbabilities(visitor, 10, base), C).every((row) => argmax(row) === 0), 'the shipped head misreads them');
+  const alone = learnHead({ ...base, replay: new Float32Array(0), replayLabels: new Uint8Array(0) }, visitor, labels);
+  assert.ok(zeros(alone) < 20, 'without the replay, learning the visitor\'s 2s turns replayed 0s into 2s');
+  const head = learnHead(base, visitor, labels);
+  assert.ok(rows(headProbabilities(visitor, 10, head), C).every((row) => argmax(row) === 2), 'learnt');
+  const replayed = rows(headProbabilities(base.replay, base.replayLabels.length, head), C);
+  assert.ok(replayed.every((row, i) => argmax(row) === base.replayLabels[i]), 'not forgotten');
+});
+
 test('augment: the image itself first, then different variants; the same seed, the same copies', () => {
   const size = 28;
   const image = new Float32Array(size * size);
