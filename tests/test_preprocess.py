@@ -67,6 +67,21 @@ def test_digit_is_fit_to_20_pixels_and_centred():
     assert out.max() == pytest.approx(1.0)
 
 
+def test_an_asymmetric_digit_is_centred_by_its_centre_of_mass_not_its_box():
+    """An "L" whose ink sits low and left: its centre of mass lands on the middle (14, 14), while the
+    middle of its box does not, so centring by the box would be told apart."""
+    ink = np.zeros((200, 200), np.uint8)
+    ink[20:180, 30:50] = 255  # the upright
+    ink[150:180, 30:150] = 255  # a long, heavy foot
+    out = to_mnist(ink)
+    ys, xs = np.indices(out.shape)
+    assert abs((out * (xs + 0.5)).sum() / out.sum() - 14) <= 0.5
+    assert abs((out * (ys + 0.5)).sum() / out.sum() - 14) <= 0.5
+    rows, cols = np.nonzero(out > 0)
+    box_x, box_y = (cols.min() + cols.max() + 1) / 2, (rows.min() + rows.max() + 1) / 2
+    assert abs(box_x - 14) >= 2 and abs(box_y - 14) >= 2
+
+
 def test_area_weights_conserve_mass():
     weights = box_weights(37, 20, 37)
     assert (weights.sum(1) == 20).all()  # each source pixel spreads all of its ink
