@@ -1,0 +1,169 @@
+"""Mutation testing of the modules that decide what a visitor sees: each is broken one small change at a time
+(a mutant), and the fast tests meant for it are run; a mutant they fail on is killed, one they pass survives.
+mutmut (requirements-mutation.lock; settings in pyproject.toml's [tool.mutmut]) breaks the Python modules,
+StrykerJS (package.json; its tap runner runs `node --test` files) the page's pure modules, one at a time.
+
+    python -m bench.mutation                         # every module (make mutation)
+    python -m bench.mutation --only site_template/js/doubt.js --only pipeline/preprocess.py
+
+Writes bench/results/mutation.json: per module, the mutants killed, survived and timed out (a timeout counts
+as caught: the broken code hung where the real one returns), the equivalent ones left out, the score
+(caught / (all − equivalent)) and every survivor. An equivalent mutant (no input tells it from the code) is
+listed in docs/testing.md under "Equivalent mutants", one line each: its id in backticks, then why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from bench.results_file import command_option, save_result
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTING_DOC = ROOT / "docs" / "testing.md"
+EQUIVALENT_HEADING = "## Equivalent mutants"
+NODE_MODULES = ROOT / "node_modules"
+
+# Python module -> the mutmut mutant names (globs) of its functions that are tested here: the whole module, or
+# the functions named (loop.py's calibration step, webapp.py's cache groups). Which tests run for a mutant is
+# mutmut's choice: those of pyproject.toml's selection that call its function.
+PYTHON_MODULES = {
+    "pipeline/preprocess.py": ["pipeline.preprocess.*"],
+    "pipeline/calibration.py": ["pipeline.calibration.*"],
+    "pipeline/train/loop.py (calibrate)": ["pipeline.train.loop.x_calibrate__mutmut_*"],
+    "pipeline/tools/segment.py": ["pipeline.tools.segment.*"],
+    "pipeline/tools/predict.py": ["pipeline.tools.predict.*"],
+    "pipeline/data/bounded.py": ["pipeline.data.bounded.*"],
+    "pipeline/build/webapp.py (cache_groups)": ["pipeline.build.webapp.x_cache_groups__mutmut_*"],
+}
+# page module -> the node test files that guard it (Stryker runs them with each mutant that they reach)
+JS_MODULES = {
+    "site_template/js/preprocess.js": ["tests/js/preprocess.test.mjs"],
+    "site_template/js/doubt.js": ["tests/js/doubt.test.mjs"],
+    "site_template/js/segment.js": ["tests/js/segment.test.mjs"],
+    "site_template/js/adapt.js": ["tests/js/adapt.test.mjs"],
+    "site_template/js/personal.js": ["tests/js/personal.test.mjs"],
+}
+CAUGHT, SURVIVED, TIMED_OUT = "killed", "survived", "timeout"
+COLUMNS = ["module", "mutants", "killed", "timed out", "survived", "equivalent", "score (%)", "survivors"]
+
+
+def equivalent_ids(doc: Path = TESTING_DOC) -> dict[str, str]:
+    """{mutant id: why it is equivalent} from the doc's "Equivalent mutants" section: lines "- `ID`: reason"."""
+    text = doc.read_text()
+    if EQUIVALENT_HEADING not in text:
+        return {}
+    section = text.split(EQUIVALENT_HEADING, 1)[1].split("\n## ", 1)[0]
+    return {m.group(1): m.group(2).strip() for m in re.finditer(r"^- `([^`]+)`: (.+)$", section, re.M)}
+
+
+def row(module: str, statuses: dict[str, str], equivalent: dict[str, str]) -> list:
+    """One results row from {mutant id: status} (CAUGHT, SURVIVED, TIMED_OUT or another, not counted)."""
+    counted = {name: status for name, status in statuses.items() if status in (CAUGHT, SURVIVED, TIMED_OUT)}
+    equal = sorted(name for name, status in counted.items() if status == SURVIVED and name in equivalent)
+    survivors = sorted(name for name, status in counted.items() if status == SURVIVED and name not in equivalent)
+    killed = sum(status == CAUGHT for status in counted.values())
+    timed_out = sum(status == TIMED_OUT for status in counted.values())
+    scored = len(counted) - len(equal)
+    score = round(100 * (killed + timed_out) / scored, 1) if scored else None
+    return [module, len(counted), killed, timed_out, len(survivors), len(equal), score, "; ".join(survivors) or "–"]
+
+
+# --- Python: mutmut ---------------------------------------------------------------------------------------
+
+def mutmut_statuses(globs: list[str], log) -> dict[str, str]:
+    """Run mutmut on the mutants matching `globs` (in ./mutants, which it keeps between runs for its cache) and
+    return {mutant name: status} for them."""
+    mutants = ROOT / "mutants"
+    mutants.mkdir(exist_ok=True)
+    if not (mutants / "node_modules").exists():  # the tests find node_modules beside their own folder
+        (mutants / "node_modules").symlink_to(NODE_MODULES)
+    mutmut = [sys.executable, "-m", "mutmut"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # mutmut puts mutants/ first itself
+    log(f"mutmut: {' '.join(globs)}")
+    subprocess.run([*mutmut, "run", *globs], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    listed = subprocess.run([*mutmut, "results", "--all", "true"], cwd=ROOT, env=env, check=True,
+                            capture_output=True, text=True).stdout
+    statuses = dict(re.findall(r"^\s+(\S+): (.+)$", listed, re.M))
+    return {name: status for name, status in statuses.items()
+            if any(re.fullmatch(re.escape(g).replace(r"\*", ".*"), name) for g in globs)}
+
+
+# --- JavaScript: StrykerJS --------------------------------------------------------------------------------
+
+def stryker_id(path: str, mutant: dict) -> str:
+    """A mutant's id as docs/testing.md names it: path:line:column MutatorName → replacement (one line)."""
+    start = mutant["location"]["start"]
+    replacement = " ".join(str(mutant.get("replacement", "")).split())[:60]
+    return f"{path}:{start['line']}:{start['column']} {mutant['mutatorName']} → {replacement}"
+
+
+STRYKER_STATUS = {"Killed": CAUGHT, "Timeout": TIMED_OUT, "Survived": SURVIVED, "NoCoverage": SURVIVED}
+
+
+def stryker_statuses(module: str, tests: list[str], log) -> dict[str, str]:
+    """Run StrykerJS on one page module with its test files; {mutant id: status}. A mutant no test reaches
+    (NoCoverage) counts as a survivor."""
+    with tempfile.TemporaryDirectory(prefix="stryker-") as scratch:
+        report = Path(scratch) / "report.json"
+        config = {
+            "testRunner": "tap",
+            "tap": {"testFiles": tests},
+            "mutate": [module],
+            "coverageAnalysis": "perTest",
+            "concurrency": int(os.environ.get("MUTATION_WORKERS", "2")),
+            "reporters": ["json"],
+            "jsonReporter": {"fileName": str(report)},
+            "tempDirName": ".stryker-tmp",
+            "cleanTempDir": "always",
+            # the sandbox needs only the page's code and the node tests
+            "ignorePatterns": ["/artifacts", "/dist", "/.venv*", "/mutants", "/notebooks", "/bench", "/pipeline",
+                               "/docs", "/tests/*", "!/tests/js", "/.git"],
+        }
+        (Path(scratch) / "stryker.config.json").write_text(json.dumps(config))
+        log(f"stryker: {module} with {', '.join(tests)}")
+        stryker = NODE_MODULES / "@stryker-mutator" / "core" / "bin" / "stryker.js"
+        subprocess.run(["node", str(stryker), "run", str(Path(scratch) / "stryker.config.json")], cwd=ROOT,
+                       check=True, stdout=subprocess.DEVNULL)
+        files = json.loads(report.read_text())["files"]
+    return {stryker_id(path, mutant): STRYKER_STATUS.get(mutant["status"], mutant["status"])
+            for path, found in files.items() for mutant in found["mutants"]}
+
+
+@click.command()
+@click.option("--only", multiple=True, help="Test only this module (a key of PYTHON_MODULES or JS_MODULES); repeatable.")
+@command_option("bench.mutation")
+def main(only: tuple[str, ...], command_line: str):
+    """Mutation-test the modules that decide what a visitor sees; writes bench/results/mutation.json."""
+    unknown = set(only) - set(PYTHON_MODULES) - set(JS_MODULES)
+    if unknown:
+        raise click.BadParameter(f"{', '.join(sorted(unknown))}: not a module this bench tests", param_hint="--only")
+    if shutil.which("node") is None:
+        raise click.ClickException("node not found: StrykerJS needs Node.js")
+    equivalent = equivalent_ids()
+    rows = []
+    for module, globs in PYTHON_MODULES.items():
+        if not only or module in only:
+            rows.append(row(module, mutmut_statuses(globs, print), equivalent))
+    for module, tests in JS_MODULES.items():
+        if not only or module in only:
+            rows.append(row(module, stryker_statuses(module, tests, print), equivalent))
+    for r in rows:
+        print(f"{r[0]}: {r[6]} % of {r[1]} mutants caught; survivors: {r[7]}")
+    path = save_result(
+        "mutation", title="Mutation testing: what the fast tests catch", command=command_line, columns=COLUMNS,
+        rows=rows, notes="Score: killed and timed out mutants over all mutants but the equivalent ones "
+                         "(docs/testing.md, \"Equivalent mutants\"). mutmut for Python, StrykerJS for the page.")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
