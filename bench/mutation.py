@@ -4,7 +4,7 @@ mutmut (requirements-mutation.lock; settings in pyproject.toml's [tool.mutmut]) 
 StrykerJS (package.json; its tap runner runs `node --test` files) the page's pure modules, one at a time.
 
     python -m bench.mutation                         # every module (make mutation)
-    python -m bench.mutation --only site_template/js/doubt.js --only pipeline/preprocess.py
+    python -m bench.mutation --only site_template/js/doubt.js --only pipeline/preprocess.py   # others' rows kept
 
 Writes bench/results/mutation.json: per module, the mutants killed, survived and timed out (a timeout counts
 as caught: the broken code hung where the real one returns), the equivalent ones left out, the score
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import click
 
-from bench.results_file import command_option, save_result
+from bench.results_file import RESULTS, command_option, save_result
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTING_DOC = ROOT / "docs" / "testing.md"
@@ -138,6 +138,14 @@ def stryker_statuses(module: str, tests: list[str], log) -> dict[str, str]:
             for path, found in files.items() for mutant in found["mutants"]}
 
 
+def merged(rows: list[list], previous: Path) -> list[list]:
+    """`rows`, then the rows of `previous` (a mutation.json) for modules `rows` has not, in the order of
+    PYTHON_MODULES and JS_MODULES."""
+    kept = json.loads(previous.read_text())["rows"] if previous.is_file() else []
+    by_module = {r[0]: r for r in kept if r[0] in {*PYTHON_MODULES, *JS_MODULES}} | {r[0]: r for r in rows}
+    return [by_module[m] for m in [*PYTHON_MODULES, *JS_MODULES] if m in by_module]
+
+
 @click.command()
 @click.option("--only", multiple=True, help="Test only this module (a key of PYTHON_MODULES or JS_MODULES); repeatable.")
 @command_option("bench.mutation")
@@ -156,6 +164,8 @@ def main(only: tuple[str, ...], command_line: str):
     for module, tests in JS_MODULES.items():
         if not only or module in only:
             rows.append(row(module, stryker_statuses(module, tests, print), equivalent))
+    if only:  # the other modules keep their rows from the last run
+        rows = merged(rows, RESULTS / "mutation.json")
     for r in rows:
         print(f"{r[0]}: {r[6]} % of {r[1]} mutants caught; survivors: {r[7]}")
     path = save_result(
