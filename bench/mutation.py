@@ -50,7 +50,7 @@ JS_MODULES = {
     "site_template/js/doubt.js": ["tests/js/doubt.test.mjs"],
     "site_template/js/segment.js": ["tests/js/segment.test.mjs"],
     "site_template/js/adapt.js": ["tests/js/adapt.test.mjs"],
-    "site_template/js/personal.js": ["tests/js/personal.test.mjs"],
+    "site_template/js/personal.js": ["tests/js/personal.test.mjs", "tests/js/personal-store.test.mjs"],
 }
 CAUGHT, SURVIVED, TIMED_OUT = "killed", "survived", "timeout"
 COLUMNS = ["module", "mutants", "killed", "timed out", "survived", "equivalent", "score (%)", "survivors"]
