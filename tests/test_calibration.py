@@ -128,9 +128,11 @@ def test_a_prior_shift_is_bayes_rule_for_the_new_prior():
     assert np.allclose(calibration.with_prior_shift(posterior(trained), 0.0), posterior(trained))
     digits_before, digits_after = posterior(trained)[:, :10], moved[:, :10]
     assert np.allclose(digits_before / digits_before.sum(1, keepdims=True), digits_after / digits_after.sum(1, keepdims=True))
+    # a model's float32 output is moved in float64: the page's thresholds then see no float32 rounding
+    assert calibration.with_prior_shift(posterior(trained).astype(np.float32), shift).dtype == np.float64
 
 
-@pytest.mark.parametrize("priors", [(0.0, 0.05), (0.1, 1.0), (-0.1, 0.5)])
+@pytest.mark.parametrize("priors", [(0.0, 0.05), (0.1, 1.0), (-0.1, 0.5), (1.0, 0.05), (1.5, 0.05), (0.1, 0.0)])
 def test_a_prior_of_none_or_all_is_refused(priors):
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         calibration.prior_shift(*priors)
