@@ -157,21 +157,23 @@ def main(only: tuple[str, ...], command_line: str):
     if shutil.which("node") is None:
         raise click.ClickException("node not found: StrykerJS needs Node.js")
     equivalent = equivalent_ids()
-    rows = []
-    for module, globs in PYTHON_MODULES.items():
-        if not only or module in only:
-            rows.append(row(module, mutmut_statuses(globs, print), equivalent))
-    for module, tests in JS_MODULES.items():
-        if not only or module in only:
-            rows.append(row(module, stryker_statuses(module, tests, print), equivalent))
-    if only:  # the other modules keep their rows from the last run
-        rows = merged(rows, RESULTS / "mutation.json")
-    for r in rows:
-        print(f"{r[0]}: {r[6]} % of {r[1]} mutants caught; survivors: {r[7]}")
-    path = save_result(
-        "mutation", title="Mutation testing: what the fast tests catch", command=command_line, columns=COLUMNS,
-        rows=rows, notes="Score: killed and timed out mutants over all mutants but the equivalent ones "
-                         "(docs/testing.md, \"Equivalent mutants\"). mutmut for Python, StrykerJS for the page.")
+    previous = RESULTS / "mutation.json"
+    rows, path = [], previous
+    modules = [(m, "python", g) for m, g in PYTHON_MODULES.items()] + [(m, "js", t) for m, t in JS_MODULES.items()]
+    for module, language, what in modules:
+        if only and module not in only:
+            continue
+        statuses = mutmut_statuses(what, print) if language == "python" else stryker_statuses(module, what, print)
+        rows.append(row(module, statuses, equivalent))
+        r = rows[-1]
+        print(f"{module}: {r[6]} % of {r[1]} mutants caught; survivors: {r[7]}")
+        # written after each module, so that a run stopped part way keeps what it measured; the modules not
+        # tested in this run keep their rows from the last (--only)
+        path = save_result(
+            "mutation", title="Mutation testing: what the fast tests catch", command=command_line, columns=COLUMNS,
+            rows=merged(rows, previous) if only else rows,
+            notes="Score: killed and timed out mutants over all mutants but the equivalent ones "
+                  "(docs/testing.md, \"Equivalent mutants\"). mutmut for Python, StrykerJS for the page.")
     print(f"wrote {path}")
 
 
