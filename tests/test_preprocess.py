@@ -122,5 +122,6 @@ def test_a_large_drawing_filtered_a_band_of_rows_at_a_time_is_the_whole_product(
 
 def test_area_weights_conserve_mass():
     weights = box_weights(37, 20, 37)
+    assert weights.dtype == np.int64  # exact integer overlaps, as the docstring promises
     assert (weights.sum(1) == 20).all()  # each source pixel spreads all of its ink
     assert weights.shape == (37, 20)
