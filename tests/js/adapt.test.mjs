@@ -40,6 +40,17 @@ test('readBase refuses files that do not fit together', () => {
   assert.throws(() => readBase({ ...json, weights: WEIGHTS.slice(1) }, buffer), /weights are not 4×3 with 3 biases/);
   assert.throws(() => readBase({ ...json, bias: [0, NaN, 0] }, buffer), /not finite/);
   assert.throws(() => readBase({ ...json, replay: { count: 6, scale: 0 } }, buffer), /not positive/);
+  const notPositive = /features, classes, replay.count or replay.scale missing or not positive/;
+  for (const bad of [{ features: 0 }, { features: 4.5 }, { classes: -3 }, { classes: undefined }, { replay: undefined },
+    { replay: { count: 6 } }, { replay: { count: '6', scale: 0.01 } }]) {
+    assert.throws(() => readBase({ ...json, ...bad }, buffer), notPositive, JSON.stringify(bad));
+  }
+  assert.throws(() => readBase({ ...json, replay: { count: 6, scale: 1e307 } }, buffer), /replay.scale 1e\+307 makes features too large for float32/);
+  const notFxC = /weights are not 4×3 with 3 biases/;
+  for (const bad of [{ weights: 'no' }, { weights: [...WEIGHTS.slice(1), [1, 2]] }, { weights: [...WEIGHTS.slice(1), null] },
+    { bias: undefined }, { bias: [0, 0] }]) {
+    assert.throws(() => readBase({ ...json, ...bad }, buffer), notFxC, JSON.stringify(bad));
+  }
   const badLabel = new Uint8Array(buffer.slice(0));
   badLabel[badLabel.length - 1] = 3;
   assert.throws(() => readBase(json, badLabel.buffer), /a label outside 0–2/);
@@ -53,6 +64,29 @@ test('headProbabilities is the softmax of features · weights + bias', () => {
   const sum = logits.reduce((a, z) => a + Math.exp(z), 0);
   const p = headProbabilities(x, 1, { ...base, bias: Float32Array.from([0, 0, 0]) });
   logits.forEach((z, c) => assert.ok(Math.abs(p[c] - Math.exp(z) / sum) < 1e-6));
+});
+
+test('headProbabilities stays finite and exact for logits far beyond exp\'s range', () => {
+  const head = { features: 1, classes: 2, weights: Float32Array.from([1000, 998]), bias: Float32Array.from([0, 0]) };
+  const p = headProbabilities(Float32Array.from([1]), 1, head);
+  assert.ok(Math.abs(p[0] - 1 / (1 + Math.exp(-2))) < 1e-6 && Math.abs(p[1] - 1 / (1 + Math.exp(2))) < 1e-6, String(p));
+});
+
+test('one step of learnHead is one Adam step: every weight with a gradient moves by the learning rate against it', () => {
+  // Adam's first step, bias-corrected, is learningRate · sign(gradient) for every parameter whose gradient is not 0
+  const base = readBase(...Object.values(files(2)));
+  const features = Float32Array.from([0.5, 1, 1.5, 2]); // dense: every feature carries a gradient
+  const head = learnHead(base, features, [2], { steps: 1, learningRate: 0.01 });
+  const dense = { ...base, replay: new Float32Array(0), replayLabels: new Uint8Array(0) };
+  const alone = learnHead(dense, features, [2], { steps: 1, learningRate: 0.01 });
+  // with only the visitor's digit: class 2's logit goes up, the others' down, on every feature and bias
+  const moved = (after, before) => Array.from(after, (w, k) => Math.round((w - before[k]) / 0.01 * 1e4) / 1e4);
+  assert.deepEqual(moved(alone.weights, base.weights), [-1, -1, 1, -1, -1, 1, -1, -1, 1, -1, -1, 1]);
+  assert.deepEqual(moved(alone.bias, base.bias), [-1, -1, 1]);
+  assert.ok(moved(head.weights, base.weights).every((d) => d === 0 || Math.abs(d) === 1), 'with the replay: still ±rate');
+  const two = learnHead(dense, features, [2], { steps: 2, learningRate: 0.01 });
+  // two steps of a gradient that barely changes: close to twice the rate, short of it by its change
+  assert.ok(moved(two.bias, base.bias).every((d, c) => Math.abs(Math.abs(d) - 2) < 0.01 && Math.sign(d) === [-1, -1, 1][c]), String(moved(two.bias, base.bias)));
 });
 
 test('the head learns the visitor\'s digits and keeps reading the replayed ones', () => {
