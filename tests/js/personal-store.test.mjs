@@ -52,3 +52,25 @@ test('damaged records are deleted and counted; the rest are kept in order', asyn
   assert.equal(dropped, 1);
   assert.equal(await countExamples(), 2, 'the damaged record was deleted, not only skipped');
 });
+
+test('digits kept by the first version of the store (one object store, "examples") are found after the upgrade', async () => {
+  // the layout is what a returning visitor's browser already holds: its names and version are a contract
+  await new Promise((resolve, reject) => {
+    const req = indexedDB.open('digit-pipeline-personal', 1);
+    req.onupgradeneeded = () => req.result.createObjectStore('examples', { autoIncrement: true }).add(example('4'));
+    req.onsuccess = () => { req.result.close(); resolve(); };
+    req.onerror = () => reject(req.error);
+  });
+  assert.equal(await countExamples(), 1);
+  assert.deepEqual((await keptExamples(() => '')).examples.map(({ label }) => label), ['4']);
+  await saveHead(head);
+  const stored = await new Promise((resolve, reject) => {
+    const req = indexedDB.open('digit-pipeline-personal');
+    req.onsuccess = () => {
+      const get = req.result.transaction('head').objectStore('head').get('current');
+      get.onsuccess = () => { req.result.close(); resolve(get.result); };
+    };
+    req.onerror = () => reject(req.error);
+  });
+  assert.deepEqual(stored, head, 'the head is kept in the store "head" under the key "current"');
+});
