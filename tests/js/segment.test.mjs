@@ -60,6 +60,12 @@ test('distance from a point to a polyline', () => {
   assert.equal(distanceTo([5, 3], [[0, 0], [10, 0]]), 3);
   assert.equal(distanceTo([13, 4], [[0, 0], [10, 0]]), 5);
   assert.equal(distanceTo([3, 4], [[0, 0]]), 5);
+  // away from the origin, on slanted segments, and the nearest of several segments
+  assert.equal(distanceTo([15, 13], [[10, 10], [20, 10]]), 3);
+  assert.equal(distanceTo([23, 14], [[10, 10], [20, 10]]), 5);
+  assert.equal(distanceTo([14, 11], [[10, 30], [10, 10]]), 4, 'a vertical segment drawn upwards');
+  assert.ok(Math.abs(distanceTo([10, 14], [[10, 10], [14, 14]]) - Math.SQRT2 * 2) < 1e-12, 'a diagonal');
+  assert.equal(distanceTo([18, 19], [[10, 10], [12, 16], [20, 16]]), 3, 'the nearest of several segments');
 });
 
 test('a stroke that starts where another ends is the same digit, though they hardly overlap', () => {
