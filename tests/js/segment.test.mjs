@@ -108,6 +108,31 @@ test('small gaps, a drifting baseline and digits of different sizes', () => {
   assert.equal(read(text, strokes), text);
 });
 
+test('a stroke whose end reaches another\'s ink (within 5 % of the taller\'s height) is one digit with it', () => {
+  // a ] shape and a long slanted stroke drawn from its right side: they do not overlap, and neither is small
+  // nor short (rules 2 and 3), so only the touch joins them
+  const bracket = [[200, 200], [210, 200], [210, 300], [200, 300]];
+  const bar = (from) => [[from, 250], [from + 60, 340]];
+  assert.deepEqual(findDigits([bracket, bar(214)]).map((d) => d.strokes), [[0, 1]], '4 away: touching');
+  assert.deepEqual(findDigits([bar(214), bracket]).map((d) => d.strokes), [[0, 1]], 'either stroke first');
+  assert.equal(findDigits([bracket, bar(217)]).length, 2, '7 away: apart');
+  const reversed = [...bar(214)].reverse(); // drawn towards the bracket: its last point touches
+  assert.deepEqual(findDigits([bracket, reversed]).map((d) => d.strokes), [[0, 1]]);
+  const middle = [[300, 180], [212, 250], [300, 340]]; // only its middle comes near: no end touches
+  assert.equal(findDigits([bracket, middle]).length, 2);
+});
+
+test('digits are read left to right, a far dot drawn last included; a dot far below a digit is its own', () => {
+  const strokes = write('17');
+  const left = [[-1000, 50]];
+  assert.deepEqual(findDigits([...strokes, left]).map((d) => d.strokes), [[3], [0], [1, 2]]);
+  const rightmost = Math.max(...strokes.flat().map(([x]) => x));
+  const below = [[rightmost + 10, 1000]]; // beside the 7 across, far below it
+  assert.equal(findDigits([...strokes, below]).length, 3);
+  const right = [[5000, 50]];
+  assert.deepEqual(findDigits([right, ...strokes]).map((d) => d.strokes), [[1], [2, 3], [0]]);
+});
+
 test('a dot or tick beside a digit joins it; far from every digit it is its own', () => {
   const strokes = write('17');
   const tick = [[strokes[0][0][0] - 8, strokes[0][0][1] + 5], [strokes[0][0][0] - 4, strokes[0][0][1]]]; // the 1's flag, apart
