@@ -157,6 +157,38 @@ test('the parts of a digit whose ink broke are one digit: a 5 with its flag apar
   }
 });
 
+test('the digits found do not depend on where on the pad, nor how large, the number is written', () => {
+  SHAPES.F = [[[0.15, 0.15], [0.1, 0.45], [0.5, 0.4], [0.6, 0.75], [0.3, 1], [0, 0.9]], [[0.3, 0.05], [0.75, 0]]];
+  SHAPES.R = [[[0.45, 0], [0, 0.55], [0.4, 0.55]], [[0.5, 0.45], [0.55, 1]]];
+  try {
+    const numbers = ['1F0', 'F1', '0R', '1R1', '2079', '4517', '20'].map((text) => write(text, { gap: 0.2 }));
+    const ticked = write('17');
+    numbers.push([...ticked, [[ticked[0][0][0] - 8, ticked[0][0][1] + 5], [ticked[0][0][0] - 4, ticked[0][0][1]]]]);
+    const fours = write('44');
+    numbers.push([...fours, [[225, 60], [226, 61]]], [...fours, [[265, 60], [266, 61]]]); // a dot near, then far
+    numbers.push(write('20', { gap: 0.1, sizes: [1, 0.7] }), write('11', { gap: 0.6 }));
+    const moves = { 'far down the pad': ([x, y]) => [x + 4000, y + 2500], 'four times larger': ([x, y]) => [4 * x, 4 * y],
+      'smaller and elsewhere': ([x, y]) => [0.25 * x + 700, 0.25 * y + 900] };
+    for (const strokes of numbers) {
+      const groups = findDigits(strokes).map((d) => d.strokes);
+      for (const [how, move] of Object.entries(moves)) {
+        assert.deepEqual(findDigits(strokes.map((stroke) => stroke.map(move))).map((d) => d.strokes), groups, how);
+      }
+    }
+  } finally {
+    delete SHAPES.F;
+    delete SHAPES.R;
+  }
+});
+
+test('a dot 0.3 digit heights beside a digit joins it (rule 2: too far for rule 3), at 0.7 it is its own', () => {
+  const fours = write('44');
+  const right = Math.max(...fours.flat().map(([x]) => x));
+  const dot = (gap) => [[right + gap, 60], [right + gap + 1, 61]];
+  assert.deepEqual(findDigits([...fours, dot(30)]).map((d) => d.strokes), [[0, 1], [2, 3, 4]]);
+  assert.deepEqual(findDigits([...fours, dot(70)]).map((d) => d.strokes), [[0, 1], [2, 3], [4]]);
+});
+
 test('a digit a little smaller than its neighbours is still a digit of its own', () => {
   assert.equal(read('20', write('20', { gap: 0.1, sizes: [1, 0.7] })), '20');
   assert.equal(read('02', write('02', { gap: 0.1, sizes: [0.7, 1] })), '02');
