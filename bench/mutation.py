@@ -5,6 +5,7 @@ StrykerJS (package.json; its tap runner runs `node --test` files) the page's pur
 
     python -m bench.mutation                         # every module (make mutation)
     python -m bench.mutation --only site_template/js/doubt.js --only pipeline/preprocess.py   # others' rows kept
+    python -m bench.mutation --rescore       # after listing an equivalent mutant in docs/testing.md
 
 Writes bench/results/mutation.json: per module, the mutants killed, survived and timed out (a timeout counts
 as caught: the broken code hung where the real one returns), the equivalent ones left out, the score
@@ -146,11 +147,33 @@ def merged(rows: list[list], previous: Path) -> list[list]:
     return [by_module[m] for m in [*PYTHON_MODULES, *JS_MODULES] if m in by_module]
 
 
+def rescored(old: list, equivalent: dict[str, str]) -> list:
+    """A results row (COLUMNS) with the survivors that `equivalent` now lists moved to the equivalent column."""
+    module, mutants, killed, timed_out, _, equal, _, survivors = old
+    left = [] if survivors == "–" else survivors.split("; ")
+    now_equal = [name for name in left if name in equivalent]
+    left = [name for name in left if name not in equivalent]
+    equal += len(now_equal)
+    scored = mutants - equal
+    score = round(100 * (killed + timed_out) / scored, 1) if scored else None
+    return [module, mutants, killed, timed_out, len(left), equal, score, "; ".join(left) or "–"]
+
+
 @click.command()
 @click.option("--only", multiple=True, help="Test only this module (a key of PYTHON_MODULES or JS_MODULES); repeatable.")
+@click.option("--rescore", is_flag=True,
+              help="Run nothing: move the survivors docs/testing.md now lists as equivalent out of the scores.")
 @command_option("bench.mutation")
-def main(only: tuple[str, ...], command_line: str):
+def main(only: tuple[str, ...], rescore: bool, command_line: str):
     """Mutation-test the modules that decide what a visitor sees; writes bench/results/mutation.json."""
+    if rescore:
+        path = RESULTS / "mutation.json"
+        result = json.loads(path.read_text())
+        rows = [rescored(r, equivalent_ids()) for r in result["rows"]]
+        save_result("mutation", title=result["title"], command=result["command"], columns=COLUMNS, rows=rows,
+                    notes=result["notes"], measured_at=result["measured_at"], machine=result["machine"])
+        print(f"rescored {path}")
+        return
     unknown = set(only) - set(PYTHON_MODULES) - set(JS_MODULES)
     if unknown:
         raise click.BadParameter(f"{', '.join(sorted(unknown))}: not a module this bench tests", param_hint="--only")

@@ -43,3 +43,10 @@ def test_every_module_and_test_file_named_exists():
     for tests in mutation.JS_MODULES.values():
         assert all((ROOT / Path(test)).is_file() for test in tests), tests
     assert isinstance(mutation.equivalent_ids(), dict)
+
+
+def test_rescoring_moves_newly_listed_equivalent_survivors_out_of_the_score():
+    old = ["m.py", 10, 7, 1, 2, 0, 80.0, "a; b"]
+    assert mutation.rescored(old, {"b": "why"}) == ["m.py", 10, 7, 1, 1, 1, round(800 / 9, 1), "a"]
+    assert mutation.rescored(old, {}) == old
+    assert mutation.rescored(["m.py", 3, 3, 0, 0, 0, 100.0, "–"], {"b": "why"}) == ["m.py", 3, 3, 0, 0, 0, 100.0, "–"]
