@@ -109,6 +109,53 @@ def test_a_texture_of_many_marks_is_one_line_naming_the_file(tmp_path):
                      "a number has at most 1000)")
 
 
+def synthetic_numbers() -> list[np.ndarray]:
+    """The inks of the tests above, and a dot near, then far, beside two digits."""
+    inks = []
+    ink = np.zeros((80, 120), np.uint8)
+    one_ring(ink, 50, 20, 40)
+    ink[20:60, 20:25] = 255
+    inks.append(ink)
+    ink = np.zeros((80, 80), np.uint8)
+    ink[10:40, 10:14] = ink[36:40, 10:50] = ink[10:34, 36:40] = ink[42:70, 36:40] = 255
+    inks.append(ink)
+    ink = np.zeros((80, 80), np.uint8)
+    ink[10:40, 10:14] = 255
+    one_ring(ink, 10, 36, 30)
+    ink[8:12, 20:45] = 255
+    inks.append(ink)
+    ink = np.zeros((60, 200), np.uint8)
+    for left in (10, 44, 78, 112):
+        one_ring(ink, left, 10, 40, width=30)
+    inks.append(ink)
+    for gap in (12, 30):
+        ink = np.zeros((80, 160), np.uint8)
+        one_ring(ink, 10, 20, 40, width=30)
+        one_ring(ink, 50, 20, 40, width=30)
+        ink[36:44, 80 + gap : 88 + gap] = 255  # a dot, larger than a speck
+        inks.append(ink)
+    return inks
+
+
+def test_a_dot_near_a_digit_joins_it_and_one_far_from_every_digit_is_dropped():
+    """A mark larger than a speck but small beside the digits: 12 px (0.3 of their height) right of one, it
+    joins it; 30 px off, it is dropped. Left of the digits, or below them, the same."""
+    *_, near, far = synthetic_numbers()
+    assert boxes(near) == [(10, 20, 30, 40), (50, 20, 50, 40)]
+    assert boxes(far) == [(10, 20, 30, 40), (50, 20, 30, 40)]
+    for flip in (np.fliplr, np.flipud):
+        assert len(boxes(flip(near))) == 2 and boxes(flip(near)) != boxes(flip(far))
+
+
+def test_the_digits_found_do_not_depend_on_where_in_the_image_the_number_is():
+    """Moved down and right in a larger image, every digit's box moves with it and holds the same ink."""
+    for ink in synthetic_numbers():
+        found = find_digits(ink)
+        moved = find_digits(np.pad(ink, ((300, 20), (500, 20))))
+        assert [d.box for d in moved] == [(x + 500, y + 300, w, h) for x, y, w, h in (d.box for d in found)]
+        assert [int(d.ink.sum()) for d in moved] == [int(d.ink.sum()) for d in found]
+
+
 def test_no_ink_is_no_digit():
     assert find_digits(np.zeros((10, 10), np.uint8)) == []
 
