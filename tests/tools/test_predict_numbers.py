@@ -15,6 +15,7 @@ from scipy import ndimage
 from pipeline import calibration
 from pipeline.data import handwriting
 from pipeline.tools.predict import image_to_digits, image_to_mnist, predict_files, to_json, to_text
+from pipeline.tools import segment
 from pipeline.tools.segment import find_digits
 from tests.helpers import one_line_failure, pipeline_cli, render, save
 
@@ -154,6 +155,18 @@ def test_the_digits_found_do_not_depend_on_where_in_the_image_the_number_is():
         moved = find_digits(np.pad(ink, ((300, 20), (500, 20))))
         assert [d.box for d in moved] == [(x + 500, y + 300, w, h) for x, y, w, h in (d.box for d in found)]
         assert [int(d.ink.sum()) for d in moved] == [int(d.ink.sum()) for d in found]
+
+
+def test_marks_measured_a_band_of_rows_at_a_time_have_the_boxes_of_the_whole(monkeypatch):
+    """mark_boxes bounds its memory by reading BAND_PIXELS pixels at a time: every band, in any shape of
+    image, must give each mark the box scipy finds for it in the whole label image."""
+    rng = np.random.default_rng(3)
+    monkeypatch.setattr(segment, "BAND_PIXELS", 40)
+    for shape in ((60, 8), (9, 70), (45, 33)):
+        labels, count = ndimage.label(rng.random(shape) > 0.8, np.ones((3, 3)))
+        expected = [(x.start, y.start, x.stop, y.stop) for y, x in ndimage.find_objects(labels)]
+        found = segment.mark_boxes(labels, count)
+        assert found.dtype == np.int64 and [tuple(map(int, box)) for box in found] == expected, shape
 
 
 def test_no_ink_is_no_digit():
