@@ -155,6 +155,10 @@ def test_the_digits_found_do_not_depend_on_where_in_the_image_the_number_is():
         moved = find_digits(np.pad(ink, ((300, 20), (500, 20))))
         assert [d.box for d in moved] == [(x + 500, y + 300, w, h) for x, y, w, h in (d.box for d in found)]
         assert [int(d.ink.sum()) for d in moved] == [int(d.ink.sum()) for d in found]
+        for d in moved:  # each digit's ink is its box of the image, uint8, holding only its own marks' ink
+            x, y, w, h = d.box
+            assert d.ink.dtype == np.uint8 and d.ink.shape == (h, w)
+            assert np.array_equal(d.ink[d.ink > 0], np.pad(ink, ((300, 20), (500, 20)))[y : y + h, x : x + w][d.ink > 0])
 
 
 def test_marks_measured_a_band_of_rows_at_a_time_have_the_boxes_of_the_whole(monkeypatch):
