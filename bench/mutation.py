@@ -54,7 +54,9 @@ JS_MODULES = {
     "site_template/js/personal.js": ["tests/js/personal.test.mjs", "tests/js/personal-store.test.mjs"],
 }
 CAUGHT, SURVIVED, TIMED_OUT = "killed", "survived", "timeout"
-COLUMNS = ["module", "mutants", "killed", "timed out", "survived", "equivalent", "score (%)", "survivors"]
+FIELDS = ["module", "mutants", "killed", "timed out", "survived", "equivalent", "score (%)", "survivors"]
+COLUMNS = FIELDS[:-1]  # the table in BENCHMARKS.md; the survivors, too many for it, go to SURVIVORS
+SURVIVORS = RESULTS / "mutation-survivors.txt"  # one line per survivor: module, a tab, the mutant's id
 
 
 def equivalent_ids(doc: Path = TESTING_DOC) -> dict[str, str]:
@@ -139,11 +141,32 @@ def stryker_statuses(module: str, tests: list[str], log) -> dict[str, str]:
             for path, found in files.items() for mutant in found["mutants"]}
 
 
-def merged(rows: list[list], previous: Path) -> list[list]:
-    """`rows`, then the rows of `previous` (a mutation.json) for modules `rows` has not, in the order of
-    PYTHON_MODULES and JS_MODULES."""
-    kept = json.loads(previous.read_text())["rows"] if previous.is_file() else []
-    by_module = {r[0]: r for r in kept if r[0] in {*PYTHON_MODULES, *JS_MODULES}} | {r[0]: r for r in rows}
+def load_rows(results: Path = RESULTS / "mutation.json", survivors: Path = SURVIVORS) -> list[list]:
+    """The rows (FIELDS) of the last run: its results file's table, each with its survivors joined by "; "."""
+    if not results.is_file():
+        return []
+    listed: dict[str, list[str]] = {}
+    for line in (survivors.read_text().splitlines() if survivors.is_file() else []):
+        module, name = line.split("\t", 1)
+        listed.setdefault(module, []).append(name)
+    return [[*r, "; ".join(listed.get(r[0], [])) or "–"] for r in json.loads(results.read_text())["rows"]]
+
+
+def save_rows(rows: list[list], command: str, survivors: Path = SURVIVORS, **when) -> Path:
+    """Write the table of `rows` (FIELDS) to bench/results/mutation.json and their survivors to `survivors`."""
+    lines = [f"{r[0]}\t{name}" for r in rows for name in r[7].split("; ") if r[7] != "–"]
+    survivors.write_text("".join(line + "\n" for line in lines))
+    return save_result(
+        "mutation", title="Mutation testing: what the fast tests catch", command=command, columns=COLUMNS,
+        rows=[r[:7] for r in rows], **when,
+        notes=f"Score: killed and timed out mutants over all mutants but the equivalent ones (docs/testing.md, "
+              f"\"Equivalent mutants\"). mutmut for Python, StrykerJS for the page. Every survivor, by module: "
+              f"`bench/results/{survivors.name}`.")
+
+
+def merged(rows: list[list], previous: list[list]) -> list[list]:
+    """`rows`, then the `previous` rows for modules `rows` has not, in the order of PYTHON_MODULES and JS_MODULES."""
+    by_module = {r[0]: r for r in previous if r[0] in {*PYTHON_MODULES, *JS_MODULES}} | {r[0]: r for r in rows}
     return [by_module[m] for m in [*PYTHON_MODULES, *JS_MODULES] if m in by_module]
 
 
@@ -167,11 +190,9 @@ def rescored(old: list, equivalent: dict[str, str]) -> list:
 def main(only: tuple[str, ...], rescore: bool, command_line: str):
     """Mutation-test the modules that decide what a visitor sees; writes bench/results/mutation.json."""
     if rescore:
-        path = RESULTS / "mutation.json"
-        result = json.loads(path.read_text())
-        rows = [rescored(r, equivalent_ids()) for r in result["rows"]]
-        save_result("mutation", title=result["title"], command=result["command"], columns=COLUMNS, rows=rows,
-                    notes=result["notes"], measured_at=result["measured_at"], machine=result["machine"])
+        result = json.loads((RESULTS / "mutation.json").read_text())
+        path = save_rows([rescored(r, equivalent_ids()) for r in load_rows()], result["command"],
+                         measured_at=result["measured_at"], machine=result["machine"])
         print(f"rescored {path}")
         return
     unknown = set(only) - set(PYTHON_MODULES) - set(JS_MODULES)
@@ -180,8 +201,8 @@ def main(only: tuple[str, ...], rescore: bool, command_line: str):
     if shutil.which("node") is None:
         raise click.ClickException("node not found: StrykerJS needs Node.js")
     equivalent = equivalent_ids()
-    previous = RESULTS / "mutation.json"
-    rows, path = [], previous
+    previous = load_rows()
+    rows, path = [], RESULTS / "mutation.json"
     modules = [(m, "python", g) for m, g in PYTHON_MODULES.items()] + [(m, "js", t) for m, t in JS_MODULES.items()]
     for module, language, what in modules:
         if only and module not in only:
@@ -192,11 +213,7 @@ def main(only: tuple[str, ...], rescore: bool, command_line: str):
         print(f"{module}: {r[6]} % of {r[1]} mutants caught; survivors: {r[7]}")
         # written after each module, so that a run stopped part way keeps what it measured; the modules not
         # tested in this run keep their rows from the last (--only)
-        path = save_result(
-            "mutation", title="Mutation testing: what the fast tests catch", command=command_line, columns=COLUMNS,
-            rows=merged(rows, previous) if only else rows,
-            notes="Score: killed and timed out mutants over all mutants but the equivalent ones "
-                  "(docs/testing.md, \"Equivalent mutants\"). mutmut for Python, StrykerJS for the page.")
+        path = save_rows(merged(rows, previous) if only else rows, command_line)
     print(f"wrote {path}")
 
 
