@@ -16,7 +16,7 @@ TEST_WORKERS ?= 3
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup setup-cuda train export build evaluate test test-fast serve bench audit clean system-deps
+.PHONY: help setup setup-cuda train export build evaluate test test-fast serve bench audit mutation clean system-deps
 .PHONY: bench-train bench-build bench-page bench-first-visit bench-numbers bench-nondigits bench-personal bench-lighthouse bench-browser-training bench-report
 .DEFAULT_GOAL := help
 
@@ -140,5 +140,15 @@ $(AUDIT_VENV)/.installed: requirements-audit.lock
 audit: $(AUDIT_VENV)/.installed  ## known vulnerabilities in requirements.lock + package-lock.json; report only (AUDIT_FLAGS=--strict: exit 1 unless clean)
 	$(AUDIT_VENV)/bin/python scripts/audit.py $(AUDIT_FLAGS)
 
+MUTATION_STAMP := $(VENV)/.mutation-installed
+
+# mutmut's tests run against the project's packages: it goes into .venv, beside them (its pins agree with theirs)
+$(MUTATION_STAMP): $(PY_STAMP) requirements-mutation.lock
+	$(BIN)/python -m pip install -q -r requirements-mutation.lock
+	touch $@
+
+mutation: $(MUTATION_STAMP) $(NODE_STAMP)  ## mutation testing (mutmut, StrykerJS) of the modules that decide what a visitor sees -> bench/results/mutation.json
+	nice -n 10 $(BIN)/python -m bench.mutation --command "make mutation"
+
 clean:  ## remove build output and trained artefacts (keeps .venv, node_modules and the MNIST cache)
-	rm -rf $(DIST) $(ARTIFACTS) .pytest_cache .dist.tmp-* .dist.old-*
+	rm -rf $(DIST) $(ARTIFACTS) .pytest_cache .dist.tmp-* .dist.old-* mutants .stryker-tmp

@@ -128,9 +128,23 @@ def test_a_prior_shift_is_bayes_rule_for_the_new_prior():
     assert np.allclose(calibration.with_prior_shift(posterior(trained), 0.0), posterior(trained))
     digits_before, digits_after = posterior(trained)[:, :10], moved[:, :10]
     assert np.allclose(digits_before / digits_before.sum(1, keepdims=True), digits_after / digits_after.sum(1, keepdims=True))
+    # a model's float32 output is moved in float64: the page's thresholds then see no float32 rounding
+    assert calibration.with_prior_shift(posterior(trained).astype(np.float32), shift).dtype == np.float64
 
 
-@pytest.mark.parametrize("priors", [(0.0, 0.05), (0.1, 1.0), (-0.1, 0.5)])
+@pytest.mark.parametrize("priors", [(0.0, 0.05), (0.1, 1.0), (-0.1, 0.5), (1.0, 0.05), (1.5, 0.05), (0.1, 0.0)])
 def test_a_prior_of_none_or_all_is_refused(priors):
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         calibration.prior_shift(*priors)
+
+
+def test_two_digits_tied_for_first_are_named_in_the_page_s_order():
+    """The page's sort is stable, so of two digits equally likely the lower is named first; judge must agree.
+    Every tie among the ten places is tried, on float32 (a model's output) and float64."""
+    for dtype in (np.float32, np.float64):
+        for low in range(10):
+            for high in range(low + 1, 10):
+                p = np.full(11, 0.0, dtype)
+                p[[low, high]] = 0.4375
+                p[10] = 0.125
+                assert calibration.judge(p)["between"] == [str(low), str(high)], (dtype, low, high)

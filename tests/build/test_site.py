@@ -92,3 +92,18 @@ def test_every_page_links_to_every_page_and_partials_are_not_shipped(built_dist)
         assert all(f'href="{href}"' in nav for href in ("./", "train.html", "report.html")), page
         assert nav.count('aria-current="page"') == 1, page
     assert not list(built_dist.rglob("_*.html")), "Jinja partials are not pages"
+
+
+def test_the_service_worker_precaches_the_model_the_page_loads(built_dist):
+    """The drawing page must read a drawing offline after one visit: the model its config names, every weight
+    file that model lists and the runtime the worker starts are in sw.js's page group, installed with it."""
+    script = (built_dist / "sw.js").read_text()
+    page = {path for path, _, _ in json.loads(re.search(r"const PAGE = (\[.*?\]);", script).group(1))}
+    html = (built_dist / "index.html").read_text()
+    config = json.loads(re.search(r'<script type="application/json" id="app-config">(.*?)</script>', html, re.S).group(1))
+    model_url = config["modelUrl"]
+    model = json.loads((built_dist / model_url).read_text())
+    folder = model_url.rsplit("/", 1)[0]
+    weights = {f"{folder}/{path}" for group in model["weightsManifest"] for path in group["paths"]}
+    assert weights and {model_url, *weights} <= page
+    assert {"vendor/tfjs-digits.js", "vendor/tfjs-backend-wasm-simd.wasm"} <= page

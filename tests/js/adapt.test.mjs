@@ -40,6 +40,17 @@ test('readBase refuses files that do not fit together', () => {
   assert.throws(() => readBase({ ...json, weights: WEIGHTS.slice(1) }, buffer), /weights are not 4×3 with 3 biases/);
   assert.throws(() => readBase({ ...json, bias: [0, NaN, 0] }, buffer), /not finite/);
   assert.throws(() => readBase({ ...json, replay: { count: 6, scale: 0 } }, buffer), /not positive/);
+  const notPositive = /features, classes, replay.count or replay.scale missing or not positive/;
+  for (const bad of [{ features: 0 }, { features: 4.5 }, { classes: -3 }, { classes: undefined }, { replay: undefined },
+    { replay: { count: 6 } }, { replay: { count: '6', scale: 0.01 } }]) {
+    assert.throws(() => readBase({ ...json, ...bad }, buffer), notPositive, JSON.stringify(bad));
+  }
+  assert.throws(() => readBase({ ...json, replay: { count: 6, scale: 1e307 } }, buffer), /replay.scale 1e\+307 makes features too large for float32/);
+  const notFxC = /weights are not 4×3 with 3 biases/;
+  for (const bad of [{ weights: 'no' }, { weights: [...WEIGHTS.slice(1), [1, 2]] }, { weights: [...WEIGHTS.slice(1), null] },
+    { bias: undefined }, { bias: [0, 0] }]) {
+    assert.throws(() => readBase({ ...json, ...bad }, buffer), notFxC, JSON.stringify(bad));
+  }
   const badLabel = new Uint8Array(buffer.slice(0));
   badLabel[badLabel.length - 1] = 3;
   assert.throws(() => readBase(json, badLabel.buffer), /a label outside 0–2/);
@@ -55,6 +66,29 @@ test('headProbabilities is the softmax of features · weights + bias', () => {
   logits.forEach((z, c) => assert.ok(Math.abs(p[c] - Math.exp(z) / sum) < 1e-6));
 });
 
+test('headProbabilities stays finite and exact for logits far beyond exp\'s range', () => {
+  const head = { features: 1, classes: 2, weights: Float32Array.from([1000, 998]), bias: Float32Array.from([0, 0]) };
+  const p = headProbabilities(Float32Array.from([1]), 1, head);
+  assert.ok(Math.abs(p[0] - 1 / (1 + Math.exp(-2))) < 1e-6 && Math.abs(p[1] - 1 / (1 + Math.exp(2))) < 1e-6, String(p));
+});
+
+test('one step of learnHead is one Adam step: every weight with a gradient moves by the learning rate against it', () => {
+  // Adam's first step, bias-corrected, is learningRate · sign(gradient) for every parameter whose gradient is not 0
+  const base = readBase(...Object.values(files(2)));
+  const features = Float32Array.from([0.5, 1, 1.5, 2]); // dense: every feature carries a gradient
+  const head = learnHead(base, features, [2], { steps: 1, learningRate: 0.01 });
+  const dense = { ...base, replay: new Float32Array(0), replayLabels: new Uint8Array(0) };
+  const alone = learnHead(dense, features, [2], { steps: 1, learningRate: 0.01 });
+  // with only the visitor's digit: class 2's logit goes up, the others' down, on every feature and bias
+  const moved = (after, before) => Array.from(after, (w, k) => Math.round((w - before[k]) / 0.01 * 1e4) / 1e4);
+  assert.deepEqual(moved(alone.weights, base.weights), [-1, -1, 1, -1, -1, 1, -1, -1, 1, -1, -1, 1]);
+  assert.deepEqual(moved(alone.bias, base.bias), [-1, -1, 1]);
+  assert.ok(moved(head.weights, base.weights).every((d) => d === 0 || Math.abs(d) === 1), 'with the replay: still ±rate');
+  const two = learnHead(dense, features, [2], { steps: 2, learningRate: 0.01 });
+  // two steps of a gradient that barely changes: close to twice the rate, short of it by its change
+  assert.ok(moved(two.bias, base.bias).every((d, c) => Math.abs(Math.abs(d) - 2) < 0.01 && Math.sign(d) === [-1, -1, 1][c]), String(moved(two.bias, base.bias)));
+});
+
 test('the head learns the visitor\'s digits and keeps reading the replayed ones', () => {
   const base = readBase(...Object.values(files()));
   const visitor = Float32Array.from({ length: 10 * F }, (_, k) => (k % F === 3 ? 2 + (k % 3) * 0.1 : 0)); // feature 3 only
@@ -67,6 +101,25 @@ test('the head learns the visitor\'s digits and keeps reading the replayed ones'
   const again = learnHead(base, visitor, labels);
   assert.deepEqual(again.weights, head.weights, 'the same examples give the same head');
   assert.equal(head.featuresVersion, 'v1');
+});
+
+test('the replay is what keeps the shipped digits: on features the visitor\'s digits share, learning without it forgets', () => {
+  // The shipped head reads feature k as class k with weight 1 and feature 3 a little as 0. The visitor's 2s
+  // carry feature 0 as strongly as the replayed 0s do, and feature 3 besides: only feature 3 tells them apart.
+  const weights = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.5, 0, 0]];
+  const { json, buffer } = files();
+  const base = readBase({ ...json, weights }, buffer);
+  const visitor = Float32Array.from({ length: 10 * F }, (_, k) => [2, 0, 0, 1 + (Math.floor(k / F) % 3) * 0.1][k % F]);
+  const labels = Array(10).fill(2);
+  const zeros = (head) => rows(headProbabilities(base.replay, base.replayLabels.length, head), C)
+    .filter((row, i) => base.replayLabels[i] === 0 && argmax(row) === 0).length;
+  assert.ok(rows(headProbabilities(visitor, 10, base), C).every((row) => argmax(row) === 0), 'the shipped head misreads them');
+  const alone = learnHead({ ...base, replay: new Float32Array(0), replayLabels: new Uint8Array(0) }, visitor, labels);
+  assert.ok(zeros(alone) < 20, 'without the replay, learning the visitor\'s 2s turns replayed 0s into 2s');
+  const head = learnHead(base, visitor, labels);
+  assert.ok(rows(headProbabilities(visitor, 10, head), C).every((row) => argmax(row) === 2), 'learnt');
+  const replayed = rows(headProbabilities(base.replay, base.replayLabels.length, head), C);
+  assert.ok(replayed.every((row, i) => argmax(row) === base.replayLabels[i]), 'not forgotten');
 });
 
 test('augment: the image itself first, then different variants; the same seed, the same copies', () => {

@@ -24,6 +24,11 @@ test('torn between two digits, it names both, the likelier first', () => {
   assert.equal(doubtSentence([verdict]), '9 or 4?');
 });
 
+test('two digits holding exactly tornAbove together are torn between', () => {
+  const exact = { doubtBelow: 0.5, tornAbove: 0.75 }; // 0.375 + 0.375 is 0.75 exactly in float32
+  assert.deepEqual(judge(probabilities({ 4: 0.375, 9: 0.375, 1: 0.25 }), labels, exact).between, ['4', '9']);
+});
+
 test('spread over many digits, it is not a digit', () => {
   const spread = probabilities(Object.fromEntries(labels.map((label) => [label, 0.1])));
   const verdict = judge(spread, labels, thresholds);
@@ -41,6 +46,7 @@ test('a number names its doubtful places', () => {
   assert.equal(verdicts.map(({ shown }) => shown).join(''), '2?2?');
   assert.equal(doubtSentence(verdicts), 'digit 2: 0 or 6?; digit 4: not a digit?');
   assert.equal(doubtSentence([verdicts[0], verdicts[2]]), '', 'nothing to say when every digit is sure');
+  assert.equal(doubtSentence([verdicts[0]]), '', 'nor when the one digit is');
 });
 
 test("the model's 11th output, not a digit, shows ? whenever it beats every digit", () => {

@@ -18,7 +18,10 @@ test('one row per example: the label, then every pixel', () => {
 });
 
 test('no examples is a header alone', () => {
-  assert.equal(toKaggleCsv([]).split('\n').length, 2);
+  const [header, end, ...rest] = toKaggleCsv([]).split('\n');
+  assert.equal(header.split(',').length, 785, 'the columns of 28×28 images');
+  assert.equal(end, '');
+  assert.equal(rest.length, 0);
 });
 
 test('exampleFault: a record as the page keeps it is usable; each way a kept record can be damaged is named', () => {

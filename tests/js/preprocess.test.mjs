@@ -93,6 +93,8 @@ test('the crop is the bounding box of every pixel with any ink at all', () => {
   const canvas = fillRect(blank(30, 20), 5, 3, 4, 2);
   canvas.ink[19 * 30 + 29] = 1; // one faint anti-aliased pixel still counts
   assert.deepEqual(inkBounds(canvas.ink, 30, 20), { left: 5, top: 3, width: 25, height: 17 });
+  const edge = fillRect(blank(30, 20), 0, 0, 1, 1); // ink in the first column and row only
+  assert.deepEqual(inkBounds(edge.ink, 30, 20), { left: 0, top: 0, width: 1, height: 1 });
 });
 
 test('a small square anywhere lands in the centre as a 20×20 block', () => {
@@ -190,6 +192,25 @@ test('the centring shift rounds half up, from exact sums', () => {
   // Mass at x = 0 and x = 2 (cx = 1.5): 12.5 -> 13; at x = 0 and 1 (cx = 1): 13.
   assert.deepEqual(centringShift([5, 0, 5], 3, 1, 28), { dx: 13, dy: 14 });
   assert.deepEqual(centringShift([5, 5], 2, 1, 28), { dx: 13, dy: 14 });
+});
+
+test('ink shifted out past the top and left is clipped there, not wrapped into the row above', () => {
+  // a heavy block in the bottom-right corner of a faint wash: its centre of mass pulls the wash's top and
+  // left out of the image; what stays is the resampled drawing, shifted and cut, pixel for pixel
+  const canvas = fillRect(fillRect(blank(200), 0, 0, 200, 200, 5), 140, 140, 60, 60, 255);
+  const image = toMnist(canvas.ink, canvas.width, canvas.height, MNIST);
+  const box = inkBounds(canvas.ink, canvas.width, canvas.height);
+  const scaled = areaResample(canvas.ink, canvas.width, box, MNIST.fitSize);
+  const { dx, dy } = centringShift(scaled.sums, scaled.width, scaled.height, MNIST.imageSize);
+  assert.ok(dx < 0 && dy < 0, `shift ${dx}, ${dy}`);
+  const expected = new Float32Array(784);
+  for (let Y = 0; Y < 28; Y++) {
+    for (let X = 0; X < 28; X++) {
+      const [x, y] = [X - dx, Y - dy];
+      if (x < scaled.width && y < scaled.height) expected[Y * 28 + X] = scaled.sums[y * scaled.width + x] / (scaled.denominator * 255);
+    }
+  }
+  assert.deepEqual(image, expected);
 });
 
 test('ink shifted out of the image is clipped, not wrapped', () => {

@@ -68,6 +68,12 @@ test('distance from a point to a polyline', () => {
   assert.equal(distanceTo([5, 3], [[0, 0], [10, 0]]), 3);
   assert.equal(distanceTo([13, 4], [[0, 0], [10, 0]]), 5);
   assert.equal(distanceTo([3, 4], [[0, 0]]), 5);
+  // away from the origin, on slanted segments, and the nearest of several segments
+  assert.equal(distanceTo([15, 13], [[10, 10], [20, 10]]), 3);
+  assert.equal(distanceTo([23, 14], [[10, 10], [20, 10]]), 5);
+  assert.equal(distanceTo([14, 11], [[10, 30], [10, 10]]), 4, 'a vertical segment drawn upwards');
+  assert.ok(Math.abs(distanceTo([10, 14], [[10, 10], [14, 14]]) - Math.SQRT2 * 2) < 1e-12, 'a diagonal');
+  assert.equal(distanceTo([18, 19], [[10, 10], [12, 16], [20, 16]]), 3, 'the nearest of several segments');
 });
 
 test('a stroke that starts where another ends is the same digit, though they hardly overlap', () => {
@@ -110,6 +116,31 @@ test('small gaps, a drifting baseline and digits of different sizes', () => {
   assert.equal(read(text, strokes), text);
 });
 
+test('a stroke whose end reaches another\'s ink (within 5 % of the taller\'s height) is one digit with it', () => {
+  // a ] shape and a long slanted stroke drawn from its right side: they do not overlap, and neither is small
+  // nor short (rules 2 and 3), so only the touch joins them
+  const bracket = [[200, 200], [210, 200], [210, 300], [200, 300]];
+  const bar = (from) => [[from, 250], [from + 60, 340]];
+  assert.deepEqual(findDigits([bracket, bar(214)]).map((d) => d.strokes), [[0, 1]], '4 away: touching');
+  assert.deepEqual(findDigits([bar(214), bracket]).map((d) => d.strokes), [[0, 1]], 'either stroke first');
+  assert.equal(findDigits([bracket, bar(217)]).length, 2, '7 away: apart');
+  const reversed = [...bar(214)].reverse(); // drawn towards the bracket: its last point touches
+  assert.deepEqual(findDigits([bracket, reversed]).map((d) => d.strokes), [[0, 1]]);
+  const middle = [[300, 180], [212, 250], [300, 340]]; // only its middle comes near: no end touches
+  assert.equal(findDigits([bracket, middle]).length, 2);
+});
+
+test('digits are read left to right, a far dot drawn last included; a dot far below a digit is its own', () => {
+  const strokes = write('17');
+  const left = [[-1000, 50]];
+  assert.deepEqual(findDigits([...strokes, left]).map((d) => d.strokes), [[3], [0], [1, 2]]);
+  const rightmost = Math.max(...strokes.flat().map(([x]) => x));
+  const below = [[rightmost + 10, 1000]]; // beside the 7 across, far below it
+  assert.equal(findDigits([...strokes, below]).length, 3);
+  const right = [[5000, 50]];
+  assert.deepEqual(findDigits([right, ...strokes]).map((d) => d.strokes), [[1], [2, 3], [0]]);
+});
+
 test('a dot or tick beside a digit joins it; far from every digit it is its own', () => {
   const strokes = write('17');
   const tick = [[strokes[0][0][0] - 8, strokes[0][0][1] + 5], [strokes[0][0][0] - 4, strokes[0][0][1]]]; // the 1's flag, apart
@@ -132,6 +163,38 @@ test('the parts of a digit whose ink broke are one digit: a 5 with its flag apar
     delete SHAPES.F;
     delete SHAPES.R;
   }
+});
+
+test('the digits found do not depend on where on the pad, nor how large, the number is written', () => {
+  SHAPES.F = [[[0.15, 0.15], [0.1, 0.45], [0.5, 0.4], [0.6, 0.75], [0.3, 1], [0, 0.9]], [[0.3, 0.05], [0.75, 0]]];
+  SHAPES.R = [[[0.45, 0], [0, 0.55], [0.4, 0.55]], [[0.5, 0.45], [0.55, 1]]];
+  try {
+    const numbers = ['1F0', 'F1', '0R', '1R1', '2079', '4517', '20'].map((text) => write(text, { gap: 0.2 }));
+    const ticked = write('17');
+    numbers.push([...ticked, [[ticked[0][0][0] - 8, ticked[0][0][1] + 5], [ticked[0][0][0] - 4, ticked[0][0][1]]]]);
+    const fours = write('44');
+    numbers.push([...fours, [[225, 60], [226, 61]]], [...fours, [[265, 60], [266, 61]]]); // a dot near, then far
+    numbers.push(write('20', { gap: 0.1, sizes: [1, 0.7] }), write('11', { gap: 0.6 }));
+    const moves = { 'far down the pad': ([x, y]) => [x + 4000, y + 2500], 'four times larger': ([x, y]) => [4 * x, 4 * y],
+      'smaller and elsewhere': ([x, y]) => [0.25 * x + 700, 0.25 * y + 900] };
+    for (const strokes of numbers) {
+      const groups = findDigits(strokes).map((d) => d.strokes);
+      for (const [how, move] of Object.entries(moves)) {
+        assert.deepEqual(findDigits(strokes.map((stroke) => stroke.map(move))).map((d) => d.strokes), groups, how);
+      }
+    }
+  } finally {
+    delete SHAPES.F;
+    delete SHAPES.R;
+  }
+});
+
+test('a dot 0.3 digit heights beside a digit joins it (rule 2: too far for rule 3), at 0.7 it is its own', () => {
+  const fours = write('44');
+  const right = Math.max(...fours.flat().map(([x]) => x));
+  const dot = (gap) => [[right + gap, 60], [right + gap + 1, 61]];
+  assert.deepEqual(findDigits([...fours, dot(30)]).map((d) => d.strokes), [[0, 1], [2, 3, 4]]);
+  assert.deepEqual(findDigits([...fours, dot(70)]).map((d) => d.strokes), [[0, 1], [2, 3], [4]]);
 });
 
 test('a digit a little smaller than its neighbours is still a digit of its own', () => {

@@ -144,3 +144,21 @@ def test_translucent_ink_on_an_opaque_background_is_flattened(tmp_path):
     assert image.max() == pytest.approx(1.0)
     rows, cols = np.nonzero(image > 0)
     assert rows.max() - rows.min() + 1 == 20 and cols.max() - cols.min() + 1 == 5
+
+
+def test_a_phone_photo_is_read_the_way_up_its_exif_orientation_says(mnist, tmp_path):
+    """A camera stores the sensor's pixels and says in EXIF (Orientation = 6: turn 90° clockwise to view)
+    how to show them; the 7 must be read upright, as any viewer shows it, not lying on its side."""
+    assert mnist.y_test[0] == 7
+    strokes = handwriting.image_to_strokes(mnist.x_test[0])
+    ink = render(handwriting.place_at(strokes, 280, 0.6, (0.5, 0.5), margin=12).paths, 280, 20)
+    upright = Image.fromarray(255 - ink).convert("RGB")
+    upright.save(tmp_path / "upright.jpg", quality=90)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: the stored pixels are a quarter turn anticlockwise of the view
+    upright.rotate(90, expand=True).save(tmp_path / "phone.jpg", quality=90, exif=exif)
+    expected, _ = image_to_mnist(tmp_path / "upright.jpg")
+    read, polarity = image_to_mnist(tmp_path / "phone.jpg")
+    assert polarity == "dark-on-light"
+    assert np.abs(read - expected).mean() < 0.03
+    assert np.abs(np.rot90(read, -1) - expected).mean() > 0.1  # a sideways read would be told apart

@@ -16,6 +16,7 @@ from bench import placement
 from pipeline import calibration
 from pipeline.data import handwriting
 from pipeline.tools.predict import image_to_digits, image_to_mnist, predict_files, to_json, to_text
+from pipeline.tools import segment
 from pipeline.tools.segment import find_digits
 from tests.helpers import one_line_failure, pipeline_cli, render, save
 
@@ -108,6 +109,69 @@ def test_a_texture_of_many_marks_is_one_line_naming_the_file(tmp_path):
     result = pipeline_cli("predict", "--artifacts", tmp_path / "no-model", tmp_path / "halftone.png")
     one_line_failure(result, f"Error: {tmp_path / 'halftone.png'}: no number found (250000 separate marks; "
                      "a number has at most 1000)")
+
+
+def synthetic_numbers() -> list[np.ndarray]:
+    """The inks of the tests above, and a dot near, then far, beside two digits."""
+    inks = []
+    ink = np.zeros((80, 120), np.uint8)
+    one_ring(ink, 50, 20, 40)
+    ink[20:60, 20:25] = 255
+    inks.append(ink)
+    ink = np.zeros((80, 80), np.uint8)
+    ink[10:40, 10:14] = ink[36:40, 10:50] = ink[10:34, 36:40] = ink[42:70, 36:40] = 255
+    inks.append(ink)
+    ink = np.zeros((80, 80), np.uint8)
+    ink[10:40, 10:14] = 255
+    one_ring(ink, 10, 36, 30)
+    ink[8:12, 20:45] = 255
+    inks.append(ink)
+    ink = np.zeros((60, 200), np.uint8)
+    for left in (10, 44, 78, 112):
+        one_ring(ink, left, 10, 40, width=30)
+    inks.append(ink)
+    for gap in (12, 30):
+        ink = np.zeros((80, 160), np.uint8)
+        one_ring(ink, 10, 20, 40, width=30)
+        one_ring(ink, 50, 20, 40, width=30)
+        ink[36:44, 80 + gap : 88 + gap] = 255  # a dot, larger than a speck
+        inks.append(ink)
+    return inks
+
+
+def test_a_dot_near_a_digit_joins_it_and_one_far_from_every_digit_is_dropped():
+    """A mark larger than a speck but small beside the digits: 12 px (0.3 of their height) right of one, it
+    joins it; 30 px off, it is dropped. Left of the digits, or below them, the same."""
+    *_, near, far = synthetic_numbers()
+    assert boxes(near) == [(10, 20, 30, 40), (50, 20, 50, 40)]
+    assert boxes(far) == [(10, 20, 30, 40), (50, 20, 30, 40)]
+    for flip in (np.fliplr, np.flipud):
+        assert len(boxes(flip(near))) == 2 and boxes(flip(near)) != boxes(flip(far))
+
+
+def test_the_digits_found_do_not_depend_on_where_in_the_image_the_number_is():
+    """Moved down and right in a larger image, every digit's box moves with it and holds the same ink."""
+    for ink in synthetic_numbers():
+        found = find_digits(ink)
+        moved = find_digits(np.pad(ink, ((300, 20), (500, 20))))
+        assert [d.box for d in moved] == [(x + 500, y + 300, w, h) for x, y, w, h in (d.box for d in found)]
+        assert [int(d.ink.sum()) for d in moved] == [int(d.ink.sum()) for d in found]
+        for d in moved:  # each digit's ink is its box of the image, uint8, holding only its own marks' ink
+            x, y, w, h = d.box
+            assert d.ink.dtype == np.uint8 and d.ink.shape == (h, w)
+            assert np.array_equal(d.ink[d.ink > 0], np.pad(ink, ((300, 20), (500, 20)))[y : y + h, x : x + w][d.ink > 0])
+
+
+def test_marks_measured_a_band_of_rows_at_a_time_have_the_boxes_of_the_whole(monkeypatch):
+    """mark_boxes bounds its memory by reading BAND_PIXELS pixels at a time: every band, in any shape of
+    image, must give each mark the box scipy finds for it in the whole label image."""
+    rng = np.random.default_rng(3)
+    monkeypatch.setattr(segment, "BAND_PIXELS", 40)
+    for shape in ((60, 8), (9, 70), (45, 33)):
+        labels, count = ndimage.label(rng.random(shape) > 0.8, np.ones((3, 3)))
+        expected = [(x.start, y.start, x.stop, y.stop) for y, x in ndimage.find_objects(labels)]
+        found = segment.mark_boxes(labels, count)
+        assert found.dtype == np.int64 and [tuple(map(int, box)) for box in found] == expected, shape
 
 
 def test_no_ink_is_no_digit():
