@@ -235,8 +235,8 @@ def main(dist: Path, results_dir: Path, drawn: int, chromium: str, writer_names:
              f"browser context of their own, write ٢ ٣ ٤ ٧ ٨ with the mouse, each their own size and place on the pad and "
              f"their own pen speed: {TAUGHT_PER_LABEL} of each taught through #probabilities (an adaptation after each), "
              f"then {FRESH_PER_LABEL} fresh ones of each read. The recipe (site_template/js/adapt.js RECIPE) was chosen "
-             f"on the tuning writers ({', '.join(TUNING)}) with bench.search_personal; the held-out writers "
-             f"({', '.join(HELD_OUT)}) are the measure. Then {drawn} MNIST test digits (seed {SEED}) traced by "
+             f"on the tuning writers (bench.numerals.TUNING) with bench.search_personal; the held-out writers "
+             f"(bench.numerals.HELD_OUT) are the measure. Then {drawn} MNIST test digits (seed {SEED}) traced by "
              "pipeline.data.handwriting and drawn the same way, read by the first writer's personal model.")
     path = save_result("personal", title="Page: learning a visitor's hand (Eastern Arabic-Indic numerals)",
                        command=command_line, columns=columns, rows=rows, notes=notes, extra_machine=machine,
