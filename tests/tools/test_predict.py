@@ -151,7 +151,7 @@ def test_a_phone_photo_is_read_the_way_up_its_exif_orientation_says(mnist, tmp_p
     how to show them; the 7 must be read upright, as any viewer shows it, not lying on its side."""
     assert mnist.y_test[0] == 7
     strokes = handwriting.image_to_strokes(mnist.x_test[0])
-    ink = render(handwriting.place_at(strokes, 280, 0.6, (0.5, 0.5), margin=12).paths, 280, 20)
+    ink = render(placement.place_at(strokes, 280, 0.6, (0.5, 0.5), margin=12).paths, 280, 20)
     upright = Image.fromarray(255 - ink).convert("RGB")
     upright.save(tmp_path / "upright.jpg", quality=90)
     exif = Image.Exif()
