@@ -170,3 +170,13 @@ def another_build(artifacts: Path, tmp_path: Path) -> Path:
     out = tmp_path / "dist-b"
     build(artifacts, out, template, NODE_MODULES, log=quiet)
     return out
+
+
+def taught_a_seven(page, site_url: str) -> None:
+    """The site opened, a 7 drawn and read, and its row tapped: the page has learnt one digit of the visitor's."""
+    page.goto(site_url)
+    page.wait_for_selector(READY)
+    draw_with_mouse(page, SEVEN)
+    assert prediction_after(page, 1) == "7"
+    page.click('#probabilities > [data-digit="7"]')
+    page.wait_for_selector('#personal[data-examples="1"][data-state="personal"]')

@@ -11,7 +11,7 @@ import pytest
 
 from bench.numerals import Hand
 from pipeline.data.formats import parse_kaggle_csv
-from tests.browser.helpers import FOUR, ONE, READY, SEVEN, draw_with_mouse, prediction_after, scaled
+from tests.browser.helpers import FOUR, ONE, READY, SEVEN, draw_with_mouse, prediction_after, scaled, taught_a_seven
 
 pytestmark = pytest.mark.browser
 
@@ -120,12 +120,7 @@ HEAD = """(change) => new Promise((resolve, reject) => {
 def test_a_personal_model_learnt_on_other_features_is_learnt_again_from_the_kept_digits(page, site_url):
     """A new build whose features differ cannot use the kept head: the page learns again from the kept
     digits, says so, and keeps the new head under the build's features."""
-    page.goto(site_url)
-    page.wait_for_selector(READY)
-    draw_with_mouse(page, SEVEN)
-    assert prediction_after(page, 1) == "7"
-    page.click('#probabilities > [data-digit="7"]')
-    page.wait_for_selector('#personal[data-examples="1"][data-state="personal"]')
+    taught_a_seven(page, site_url)
     current = page.evaluate(HEAD, "")
     assert current == page.evaluate("JSON.parse(document.getElementById('app-config').textContent).featuresVersion")
     page.evaluate(HEAD, "0123456789abcdef")  # as if learnt on the features of an older build

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.helpers import READY, SEVEN, draw_with_mouse, prediction_after
+from tests.browser.helpers import READY, SEVEN, draw_with_mouse, prediction_after, taught_a_seven
 
 pytestmark = pytest.mark.browser
 
@@ -93,12 +93,7 @@ CASES = {
 @pytest.mark.parametrize("damage", CASES)
 def test_a_damaged_record_is_recovered_from_and_said(page, site_url, damage):
     state, note = CASES[damage]
-    page.goto(site_url)
-    page.wait_for_selector(READY)
-    draw_with_mouse(page, SEVEN)
-    assert prediction_after(page, 1) == "7"
-    page.click('#probabilities > [data-digit="7"]')
-    page.wait_for_selector('#personal[data-examples="1"][data-state="personal"]')
+    taught_a_seven(page, site_url)
     page.evaluate(DAMAGE, damage)
 
     page.reload()
