@@ -23,6 +23,7 @@ export const elements = {
   personalControls: document.querySelector('#personal .personal-controls'),
   download: $('download'), // button: the kept digits as a CSV file
   forget: $('forget'), // button: deletes every kept digit
+  seeNetwork: $('see-network'), // <a>: network.html with the listed digit's image in its #digit= fragment
 };
 
 const rows = [...elements.probabilities.querySelectorAll('[data-digit]')];
@@ -198,6 +199,9 @@ export function showListed(digits, listed) {
     row.querySelector('.value').textContent = percent(p);
   });
   elements.digits.querySelectorAll('button').forEach((button, i) => button.setAttribute('aria-pressed', String(i === listed)));
+  const image = digits[listed]?.image; // the network view opens with it, in the URL's fragment (never sent)
+  elements.seeNetwork.hidden = !image;
+  if (image) elements.seeNetwork.href = `network.html#digit=${btoa(String.fromCharCode(...image.map((v) => Math.round(v * 255))))}`;
 }
 
 /** Under the number, for two digits or more: each digit's top choices, as a button that picks it. */

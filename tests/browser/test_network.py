@@ -1,0 +1,145 @@
+"""The network view (network.html) in a real browser, on the real shipped model: every layer it shows equals
+Keras' output of that layer, its hooks, what excites a channel, occlusion saliency, the drawing page's link."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from pipeline import artifacts
+from pipeline.build.site import NETWORK_DIR
+from tests.browser.helpers import READY, SEVEN, draw_with_mouse, prediction_after
+
+pytestmark = pytest.mark.browser
+
+VIEW_READY = '#network[data-ready="true"]'
+SALIENCY_READY = '#saliency[data-ready="true"]'
+FIXED_IMAGES = 20  # MNIST test digits 0..19
+# Tolerance of the shipped model's uint8 weights: each weight is rounded to 1/255 of its tensor's range, and the
+# rounding errors add up layer by layer. Every value the page shows must lie within this × the layer's largest
+# Keras value (over the fixed images) of Keras' float32 output; `pipeline export` measures about two thirds of it.
+TOLERANCE = 0.03
+
+
+def open_view(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector(VIEW_READY)
+
+
+def show(page, pixels: np.ndarray) -> None:
+    page.evaluate("(p) => window.networkView.show(new Uint8Array(p))", pixels.ravel().tolist())
+    page.wait_for_selector(VIEW_READY)
+
+
+def network_json(dist) -> dict:
+    return json.loads((dist / NETWORK_DIR / artifacts.NETWORK_JSON).read_text())
+
+
+def keras_layers(artifacts_dir, names: list[str], images: np.ndarray) -> dict[str, np.ndarray]:
+    """Keras' outputs of the named layers on uint8 (N, 28, 28) images (the input layer: the images, 0-1)."""
+    import keras
+
+    model = artifacts.load_keras_model(artifacts_dir / artifacts.MODEL_FILE)
+    x = images.astype("float32")[..., None] / 255
+    inner = [name for name in names if not isinstance(model.get_layer(name), keras.layers.InputLayer)]
+    values = keras.Model(model.inputs[0], [model.get_layer(name).output for name in inner]).predict(x, verbose=0)
+    found = dict(zip(inner, values if isinstance(values, list) else [values]))
+    return {name: np.asarray(found.get(name, x)) for name in names}
+
+
+@pytest.fixture(scope="module")
+def fixed_images(mnist) -> np.ndarray:
+    return mnist.x_test[:FIXED_IMAGES]
+
+
+def test_every_layer_equals_keras_on_twenty_test_digits(page, site_url, built_dist, trained_artifacts, fixed_images):
+    layers = [layer["name"] for layer in network_json(built_dist)["layers"]]
+    expected = keras_layers(trained_artifacts, layers, fixed_images)
+    open_view(page, f"{site_url}network.html")
+    shown = []
+    for pixels in fixed_images:
+        show(page, pixels)
+        shown.append(page.evaluate("window.networkView.activations()"))
+    assert [list(s) for s in shown] == [layers] * FIXED_IMAGES  # every layer, in order
+    for name in layers:
+        page_values = np.array([s[name]["values"] for s in shown])
+        keras_values = expected[name].reshape(FIXED_IMAGES, -1)
+        assert shown[0][name]["shape"] == list(expected[name].shape[1:])
+        scale = np.abs(keras_values).max()
+        assert np.abs(page_values - keras_values).max() <= TOLERANCE * scale, name
+        if name != layers[0] and name != layers[-1]:  # the control: another image's activations are far off
+            assert np.abs(np.roll(page_values, 1, axis=0) - keras_values).max() > TOLERANCE * scale, name
+
+
+def test_hooks_one_section_per_layer_holding_its_channels(page, site_url, built_dist):
+    network = network_json(built_dist)
+    open_view(page, f"{site_url}network.html")
+    sections = page.locator("[data-layer]")
+    assert sections.evaluate_all("(all) => all.map((s) => s.dataset.layer)") == [l["name"] for l in network["layers"]]
+    for layer in network["layers"]:
+        channels = layer["shape"][-1] if len(layer["shape"]) == 3 else layer["shape"][0]
+        canvases = page.locator(f'[data-layer="{layer["name"]}"] canvas')
+        assert canvases.count() == channels
+        if len(layer["shape"]) == 3:
+            assert canvases.first.evaluate("(c) => [c.height, c.width]") == layer["shape"][:2]
+        assert page.locator(f'[data-layer="{layer["name"]}"] .layer-text').text_content().startswith(layer["name"])
+    filters = network["filters"]["shape"]
+    assert page.locator("#filters canvas").count() == filters[3]
+
+
+def test_the_drawing_page_opens_the_view_with_its_reading(page, site_url):
+    page.goto(site_url)
+    page.wait_for_selector(READY)
+    assert page.locator("#see-network").is_hidden()
+    draw_with_mouse(page, SEVEN)
+    assert prediction_after(page, 1) == "7"
+    href = page.locator("#see-network").get_attribute("href")
+    pixels = np.frombuffer(base64.b64decode(href.split("#digit=")[1]), np.uint8)
+    assert pixels.size == 784 and pixels.max() > 200
+    page.locator("#see-network").click()
+    page.wait_for_selector(VIEW_READY)
+    shown = page.evaluate("window.networkView.activations()")
+    assert np.array_equal(np.rint(np.array(shown["image"]["values"]) * 255), pixels)
+    probabilities = shown[list(shown)[-1]]["values"]
+    assert int(np.argmax(probabilities)) == 7
+
+
+def test_a_channel_shows_the_test_digits_keras_finds_most_exciting(page, site_url, built_dist, trained_artifacts, mnist):
+    """For one channel of each convolution block and one dense unit, the digits shown when it is focused are the
+    MNIST test digits whose largest value in that channel, by Keras over all 10,000, is highest."""
+    network = network_json(built_dist)
+    excited = [layer for layer in network["layers"] if layer["kind"] in ("conv", "dense")]
+    expected = keras_layers(trained_artifacts, [layer["name"] for layer in excited], mnist.x_test)
+    open_view(page, f"{site_url}network.html")
+    for layer in excited:
+        values = expected[layer["name"]]
+        scores = values.reshape(len(values), -1, values.shape[-1]).max(axis=1)
+        channel = int(np.argmax(scores.max(axis=0)))  # its most active channel: never a silent one
+        tile = page.locator(f'[data-layer="{layer["name"]}"] canvas[data-channel="{channel}"]')
+        tile.focus()
+        page.wait_for_selector(f'#excites[data-layer="{layer["name"]}"][data-channel="{channel}"] canvas')
+        shown = [int(i) for i in page.locator("#excites-digits canvas").evaluate_all("(all) => all.map((c) => c.dataset.testIndex)")]
+        top = np.sort(scores[:, channel])[::-1][: network["top"]]
+        assert len(shown) == network["top"]
+        assert np.allclose(scores[shown, channel], top, rtol=1e-4, atol=1e-5), layer["name"]
+        # and the tiles are those digits' pixels
+        first = page.locator("#excites-digits canvas").first.evaluate(
+            "(c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 0))")
+        assert np.array_equal(np.array(first, np.uint8).reshape(28, 28), mnist.x_test[shown[0]])
+
+
+def test_the_arrow_keys_move_across_a_layers_channels(page, site_url, built_dist):
+    layer = next(l for l in network_json(built_dist)["layers"] if l["kind"] == "conv")
+    open_view(page, f"{site_url}network.html")
+    tiles = f'[data-layer="{layer["name"]}"] canvas'
+    page.locator(tiles).first.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.dataset.channel") == "2"
+    page.keyboard.press("End")
+    assert page.evaluate("document.activeElement.dataset.channel") == str(layer["shape"][-1] - 1)
+    assert page.locator(f'{tiles}[tabindex="0"]').count() == 1  # one tab stop per layer
+    assert page.locator("#excites").get_attribute("data-channel") == str(layer["shape"][-1] - 1)
