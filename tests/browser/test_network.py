@@ -143,3 +143,52 @@ def test_the_arrow_keys_move_across_a_layers_channels(page, site_url, built_dist
     assert page.evaluate("document.activeElement.dataset.channel") == str(layer["shape"][-1] - 1)
     assert page.locator(f'{tiles}[tabindex="0"]').count() == 1  # one tab stop per layer
     assert page.locator("#excites").get_attribute("data-channel") == str(layer["shape"][-1] - 1)
+
+
+def drawn(lines, width: float = 2.6, scale: int = 8) -> np.ndarray:
+    """Polylines (28×28 pixel coordinates) drawn with a round pen of `width` pixels: uint8 (28, 28), white on black."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (28 * scale, 28 * scale), 0)
+    pen = ImageDraw.Draw(image)
+    for line in lines:
+        pen.line([(x * scale, y * scale) for x, y in line], fill=255, width=round(width * scale), joint="curve")
+        for x, y in (line[0], line[-1]):
+            r = width * scale / 2
+            pen.ellipse([x * scale - r, y * scale - r, x * scale + r, y * scale + r], fill=255)
+    return np.asarray(image.resize((28, 28), Image.BOX))
+
+
+def arc(cx: float, cy: float, r: float, start: float, end: float, n: int = 40) -> list[tuple[float, float]]:
+    """Points of a circle's arc from `start` to `end` degrees (counter-clockwise, 0 to the right)."""
+    return [(cx + r * np.cos(np.radians(a)), cy - r * np.sin(np.radians(a))) for a in np.linspace(start, end, n)]
+
+
+STEM = [(19, 5), (18, 25)]
+OPEN_FOUR = [arc(13, 10, 6, 150, 390), STEM]  # a loop open at the top, 120 degrees of it missing: a 4
+CLOSED_NINE = [arc(13, 10, 6, 0, 360, 60), STEM]  # the same loop closed at the top: a 9
+
+
+def test_saliency_finds_the_stroke_that_closed_a_4_into_a_9_and_nothing_where_there_is_no_ink(page, site_url):
+    four, nine = drawn(OPEN_FOUR), drawn(CLOSED_NINE)
+    open_view(page, f"{site_url}network.html")
+    readings = []
+    for image in (four, nine):
+        show(page, image)
+        page.wait_for_selector(SALIENCY_READY)
+        shown = page.evaluate("window.networkView.activations()")
+        readings.append(int(np.argmax(shown[list(shown)[-1]]["values"])))
+    assert readings == [4, 9]  # the one closing stroke turns the reading from 4 into 9
+    found = page.evaluate("window.networkView.saliency()")
+    importance = np.array(found["map"]).reshape(28, 28)
+    assert found["digit"] == 9
+    closing = drawn([arc(13, 10, 6, 30, 150)]) > 0  # the ink only the 9 has
+    y, x = np.unravel_index(np.argmax(importance), importance.shape)
+    assert closing[max(0, y - 2):y + 3, max(0, x - 2):x + 3].any(), (y, x)  # the most important pixel: at the closing stroke
+    assert found["sentence"].startswith("Without the ink at the top it reads a 4")
+    # blank: no ink within the erased square's reach (8 px: 4 either side of its centre), no importance at all
+    reach = np.zeros((28, 28), bool)
+    for yy, xx in zip(*np.nonzero(nine)):
+        reach[max(0, yy - 4):yy + 5, max(0, xx - 4):xx + 5] = True
+    assert (~reach).sum() > 100 and np.all(importance[~reach] == 0)
+    assert page.locator("#saliency-text").text_content() == found["sentence"]

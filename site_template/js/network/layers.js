@@ -8,7 +8,7 @@
  */
 
 const KINDS = ['input', 'conv', 'pool', 'dense', 'output'];
-export const PATCH = 6; // side of the square of ink erased to see what it mattered, pixels of the 28×28 input
+export const PATCH = 8; // side of the square of ink erased to see what it mattered, pixels of the 28×28 input
 export const STRIDE = 2; // step between erased squares, pixels
 
 /**
@@ -142,30 +142,32 @@ export function occlusions(image, size, patch = PATCH, stride = STRIDE) {
 }
 
 /**
- * Occlusion sensitivity: how much erasing each pixel's neighbourhood lowers the probability of the class read.
- * A pixel's importance is the mean, over every square covering it, of the drop (0 where it rose); a square
- * without ink changes nothing, so blank regions are 0.
+ * Occlusion sensitivity (Zeiler & Fergus): erase each inked square in turn and measure how much evidence for the
+ * class read is lost, in nats: max(0, ln p − ln p_erased) (log-probabilities keep apart squares whose erasing all
+ * drive a probability near 0). Each square's loss is drawn on its centre (stride × stride pixels); a square
+ * without ink changes nothing, so where no ink is within reach the map is 0.
  * @param {Float32Array} probabilities the drawing's, numClasses
  * @param {Float32Array} erased the batch's, patches.length·numClasses
  * @param {Array<{x: number, y: number}>} patches as `occlusions` gave them
- * @returns {{map: Float32Array, digit: number, most: {x, y, drop, reads}}} map size²; digit the class read; most:
- *   the square whose erasing lowered it most, and what the model reads without it (a class index)
+ * @returns {{map: Float32Array, digit: number, most: {x, y, loss, p, reads} | null}} map size², nats; digit the class
+ *   read; most: the square whose erasing lost most, the probability left and what the model reads without it
  */
 export function saliency(probabilities, erased, patches, size, patch = PATCH, stride = STRIDE) {
   const classes = probabilities.length;
   const digit = argmax(probabilities);
-  const sum = new Float32Array(size * size);
+  const map = new Float32Array(size * size);
+  const offset = (patch - stride) / 2;
   let most = null;
   patches.forEach(({ x, y }, i) => {
     const row = erased.subarray(i * classes, (i + 1) * classes);
-    const drop = Math.max(0, probabilities[digit] - row[digit]);
-    if (!most || drop > most.drop) most = { x, y, drop, reads: argmax(row) };
-    for (let dy = 0; dy < patch; dy++) for (let dx = 0; dx < patch; dx++) sum[(y + dy) * size + x + dx] += drop;
+    const loss = Math.max(0, Math.log(probabilities[digit]) - Math.log(Math.max(row[digit], TINY)));
+    if (!most || loss > most.loss) most = { x, y, loss, p: row[digit], reads: argmax(row) };
+    for (let dy = 0; dy < stride; dy++) map.fill(loss, (y + offset + dy) * size + x + offset, (y + offset + dy) * size + x + offset + stride);
   });
-  const covering = (v) => Math.min(Math.floor(v / stride), Math.floor((size - patch) / stride)) - Math.max(0, Math.ceil((v - patch + 1) / stride)) + 1;
-  const map = sum.map((s, i) => s / (covering(i % size) * covering(Math.floor(i / size))));
   return { map, digit, most };
 }
+
+const TINY = 1e-7; // the least probability counted: float32 softmax outputs reach 0
 
 /** Where a square lies in the image, in words: 'top left', 'centre', 'bottom' ... */
 export function region(x, y, size, patch = PATCH) {
@@ -185,7 +187,7 @@ export function saliencySentence({ digit, most }, probabilities, labels, size) {
   const where = `the ink at the ${region(most.x, most.y, size)}`;
   if (most.reads !== digit) return `Without ${where} it reads ${name(most.reads)}: that part made it ${name(digit)}.`;
   return `No single part decides it: erasing ${where} lowers ${name(digit)} most, from ${(probabilities[digit] * 100).toFixed(0)}% `
-    + `to ${((probabilities[digit] - most.drop) * 100).toFixed(0)}%.`;
+    + `to ${(most.p * 100).toFixed(0)}%.`;
 }
 
 /** An MNIST-format image (uint8 size²) from network.html's URL fragment `#digit=BASE64`, or null. */
