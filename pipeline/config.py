@@ -25,6 +25,7 @@ class ModelConfig:
     # (26×26, 24×24), so they get the fewest filters; 16 in the second reads MNIST as well as 32 does
     # with fewer weights and less compute (variants: BENCHMARKS.md)
     filters: tuple[int, int, int] = (16, 16, 64)  # filters of conv 1, 2 (before the first pool), and of 3 and 4
+    extra_blocks: int = 0  # conv blocks added after the fourth (3×3, same padding, its filters): a deeper model to try
     dense_units: int = 128  # width of the hidden dense layer
     # light dropout: the augmentation already keeps an 8-epoch run from overfitting (variants: BENCHMARKS.md)
     dropout: float = 0.1  # dropout after the last conv, fraction
@@ -155,6 +156,7 @@ SETTINGS: dict[str, Setting] = {  # every TrainConfig field (nested ones as sect
     "precision": Setting(str, choices=("auto", "float32", "mixed_float16", "mixed_bfloat16")),
     "jit_compile": Setting(str, choices=("auto", "on", "off")),
     "model.filters": Setting(tuple, 1),
+    "model.extra_blocks": Setting(int, 0),
     "model.dense_units": Setting(int, 1),
     "model.dropout": FRACTION,
     "model.dense_dropout": FRACTION,

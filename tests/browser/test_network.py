@@ -12,6 +12,7 @@ import pytest
 from pipeline import artifacts
 from pipeline.build.site import NETWORK_DIR
 from tests.browser.helpers import READY, SEVEN, draw_with_mouse, prediction_after
+from tests.helpers import NODE_MODULES, ROOT, quiet
 
 pytestmark = pytest.mark.browser
 
@@ -56,22 +57,54 @@ def fixed_images(mnist) -> np.ndarray:
 
 
 def test_every_layer_equals_keras_on_twenty_test_digits(page, site_url, built_dist, trained_artifacts, fixed_images):
-    layers = [layer["name"] for layer in network_json(built_dist)["layers"]]
-    expected = keras_layers(trained_artifacts, layers, fixed_images)
     open_view(page, f"{site_url}network.html")
+    assert_matches_keras(page, trained_artifacts, [layer["name"] for layer in network_json(built_dist)["layers"]], fixed_images)
+
+
+def assert_matches_keras(page, artifacts_dir, layers: list[str], images: np.ndarray) -> None:
+    """The page's activations of every layer, image by image, within TOLERANCE of Keras'."""
+    expected = keras_layers(artifacts_dir, layers, images)
     shown = []
-    for pixels in fixed_images:
+    for pixels in images:
         show(page, pixels)
         shown.append(page.evaluate("window.networkView.activations()"))
-    assert [list(s) for s in shown] == [layers] * FIXED_IMAGES  # every layer, in order
+    assert [list(s) for s in shown] == [layers] * len(images)  # every layer, in order
     for name in layers:
         page_values = np.array([s[name]["values"] for s in shown])
-        keras_values = expected[name].reshape(FIXED_IMAGES, -1)
+        keras_values = expected[name].reshape(len(images), -1)
         assert shown[0][name]["shape"] == list(expected[name].shape[1:])
         scale = np.abs(keras_values).max()
         assert np.abs(page_values - keras_values).max() <= TOLERANCE * scale, name
         if name != layers[0] and name != layers[-1]:  # the control: another image's activations are far off
             assert np.abs(np.roll(page_values, 1, axis=0) - keras_values).max() > TOLERANCE * scale, name
+
+
+def test_another_architecture_shows_its_own_layers_without_a_code_change(page, tmp_path, mnist, serve):
+    """A model with other filters and one more block, trained briefly, exported and built: the view shows its
+    layers, named and shaped as Keras has them, and their values."""
+    import keras
+
+    from pipeline.build.site import build
+    from pipeline.config import ExportConfig, ModelConfig, TrainConfig
+    from pipeline.export import export
+    from pipeline.train.loop import train
+
+    model = ModelConfig(filters=(8, 12, 24), dense_units=32, extra_blocks=1)
+    train(TrainConfig(epochs=1, train_limit=2000, validation_size=400, test_limit=500, batch_size=64, nondigits=0.05,
+                      redrawn=0, model=model), tmp_path / "artifacts", log=quiet)
+    export(tmp_path / "artifacts", ExportConfig(min_accuracy=0, min_agreement=0.9, parity_images=500, replay_per_class=10),
+           node_modules=NODE_MODULES, log=quiet)
+    build(tmp_path / "artifacts", tmp_path / "dist", ROOT / "site_template", NODE_MODULES, log=quiet, min_accuracy=0)
+    trained = artifacts.load_keras_model(tmp_path / "artifacts" / artifacts.MODEL_FILE)
+    shown_by_keras = ["image", "c1_relu", "c2_relu", "pool1", "c3_relu", "pool2", "c4_relu", "c5_relu", "dense_relu",
+                      "probabilities"]
+    assert [layer.name for layer in trained.layers if layer.name in shown_by_keras] == shown_by_keras
+    open_view(page, f"{serve(tmp_path / 'dist')}network.html")
+    assert page.locator("[data-layer]").evaluate_all("(all) => all.map((s) => s.dataset.layer)") == shown_by_keras
+    assert [page.locator(f'[data-layer="{name}"] canvas').count() for name in shown_by_keras] == [1, 8, 12, 12, 24, 24, 24, 24, 32, 11]
+    assert page.locator("#filters canvas").count() == 8
+    assert_matches_keras(page, tmp_path / "artifacts", shown_by_keras, mnist.x_test[:5])
+    assert isinstance(trained.get_layer("c5_conv"), keras.layers.Conv2D)
 
 
 def test_hooks_one_section_per_layer_holding_its_channels(page, site_url, built_dist):
