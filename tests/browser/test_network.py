@@ -11,7 +11,7 @@ import pytest
 
 from pipeline import artifacts
 from pipeline.build.site import NETWORK_DIR
-from tests.browser.helpers import READY, SEVEN, draw_with_mouse, prediction_after
+from tests.browser.helpers import READY, SEVEN, PageLog, draw_with_mouse, pad_box, prediction_after
 from tests.helpers import NODE_MODULES, ROOT, quiet
 
 pytestmark = pytest.mark.browser
@@ -124,6 +124,7 @@ def test_hooks_one_section_per_layer_holding_its_channels(page, site_url, built_
 
 
 def test_the_drawing_page_opens_the_view_with_its_reading(page, site_url):
+    log = PageLog(page)
     page.goto(site_url)
     page.wait_for_selector(READY)
     assert page.locator("#see-network").is_hidden()
@@ -138,6 +139,8 @@ def test_the_drawing_page_opens_the_view_with_its_reading(page, site_url):
     assert np.array_equal(np.rint(np.array(shown["image"]["values"]) * 255), pixels)
     probabilities = shown[list(shown)[-1]]["values"]
     assert int(np.argmax(probabilities)) == 7
+    assert log.outside(site_url) == [] and log.errors == []  # the drawing stays in the URL's fragment: never sent
+    assert not [url for url in log.requests if "#" in url or "digit=" in url]
 
 
 def test_a_channel_shows_the_test_digits_keras_finds_most_exciting(page, site_url, built_dist, trained_artifacts, mnist):
@@ -225,3 +228,24 @@ def test_saliency_finds_the_stroke_that_closed_a_4_into_a_9_and_nothing_where_th
         reach[max(0, yy - 4):yy + 5, max(0, xx - 4):xx + 5] = True
     assert (~reach).sum() > 100 and np.all(importance[~reach] == 0)
     assert page.locator("#saliency-text").text_content() == found["sentence"]
+
+
+@pytest.mark.parametrize("motion", ["no-preference", "reduce"])
+def test_the_layers_follow_the_pen_unless_motion_is_reduced_then_they_change_at_pen_up(browser, site_url, motion):
+    context = browser.new_context(reduced_motion=motion)
+    page = context.new_page()
+    try:
+        open_view(page, f"{site_url}network.html")
+        x0, y0, side = pad_box(page)
+        page.mouse.move(x0 + 0.5 * side, y0 + 0.2 * side)
+        page.mouse.down()
+        for t in np.linspace(0.2, 0.8, 20):
+            page.mouse.move(x0 + 0.5 * side, y0 + t * side)
+        mid_stroke = np.array(page.evaluate("window.networkView.activations()")["image"]["values"])
+        page.mouse.up()
+        page.wait_for_selector(VIEW_READY)
+        after = np.array(page.evaluate("window.networkView.activations()")["image"]["values"])
+        assert after.max() > 0.5  # a stroke read as ink once it ends, either way
+        assert (mid_stroke.max() > 0.5) == (motion == "no-preference")
+    finally:
+        context.close()
