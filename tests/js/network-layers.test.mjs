@@ -25,7 +25,7 @@ test('tiles: one per channel of an HWC layer, white at the layer maximum', () =>
   const values = new Float32Array([0, 4, 2, 1]); // 2×1 positions, 2 channels
   assert.deepEqual(Array.from(channelMaxima(values, [2, 1, 2])), [2, 4]);
   const tiles = [new Uint8ClampedArray(8), new Uint8ClampedArray(8)];
-  fillTiles(values, [2, 1, 2], tiles);
+  fillTiles(values, [2, 1, 2], tiles.map((tile) => new Uint32Array(tile.buffer)), 4);
   assert.deepEqual(Array.from(tiles[0]), [0, 0, 0, 255, 128, 128, 128, 255]);
   assert.deepEqual(Array.from(tiles[1]), [255, 255, 255, 255, 64, 64, 64, 255]);
 });

@@ -61,19 +61,23 @@ export function channelMaxima(values, shape) {
  * A layer's tiles as greyscale RGBA, white the layer's largest value (or `scale`), black 0 and below.
  * @param {Float32Array} values HWC (or flat)
  * @param {number[]} shape
- * @param {Uint8ClampedArray[]} out one RGBA buffer per channel, h·w·4 each, written in place
- * @param {number} [scale] the value shown white; default the layer's largest
+ * @param {Uint32Array[]} out one RGBA buffer per channel (an ImageData's, as 32-bit pixels), h·w each, written in place
+ * @param {number} scale the value shown white
  */
-export function fillTiles(values, shape, out, scale = Math.max(...channelMaxima(values, shape))) {
+export function fillTiles(values, shape, out, scale) {
   const c = channels(shape);
   const k = scale > 0 ? 255 / scale : 0;
-  for (let i = 0; i < values.length; i++) {
-    const pixel = Math.floor(i / c) * 4, tile = out[i % c];
-    const grey = values[i] * k;
-    tile[pixel] = tile[pixel + 1] = tile[pixel + 2] = grey;
-    tile[pixel + 3] = 255;
+  const opaque = OPAQUE_BLACK[0];
+  for (let i = 0, pixel = 0; i < values.length; pixel++) {
+    for (let channel = 0; channel < c; channel++, i++) {
+      const v = values[i] * k;
+      const grey = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+      out[channel][pixel] = opaque | (grey << 16) | (grey << 8) | grey; // the same bytes in either byte order
+    }
   }
 }
+
+const OPAQUE_BLACK = new Uint32Array(new Uint8Array([0, 0, 0, 255]).buffer); // alpha 255 where this machine keeps it
 
 /** A filter bank (kh, kw, 1, out) as one RGBA tile per filter: mid grey 0, white the largest |weight|, black its negative. */
 export function filterTiles({ shape, values }) {
@@ -98,14 +102,13 @@ const KIND_WORDS = { input: 'the input image', conv: 'a convolution block', pool
  * @param {Float32Array} values its activations
  * @param {string[]} labels the class labels (the last output is "not a digit")
  */
-export function describeLayer(layer, values, labels) {
+export function describeLayer(layer, values, labels, maxima = channelMaxima(values, layer.shape)) {
   const shape = layer.shape.join('×');
   const head = `${layer.name}, ${KIND_WORDS[layer.kind]}: ${shape}${layer.weights ? `, ${layer.weights.toLocaleString('en')} weights` : ''}.`;
   if (layer.kind === 'input') {
     const inked = values.reduce((n, v) => n + (v > 0.1 ? 1 : 0), 0);
     return `${head} ${inked} of its ${values.length} pixels hold ink.`;
   }
-  const maxima = channelMaxima(values, layer.shape);
   const order = [...maxima.keys()].sort((a, b) => maxima[b] - maxima[a]);
   if (layer.kind === 'output') {
     const name = (i) => (i < labels.length ? labels[i] : 'not a digit');

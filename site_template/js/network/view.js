@@ -4,7 +4,7 @@
  * saliency map over the input. Keyboard: each layer's tiles are one tab stop; the arrow keys, Home and End move
  * across its channels, and the focused (or hovered, or tapped) tile shows its digits.
  */
-import { channels, describeLayer, fillTiles, filterTiles, tileSize } from './layers.js';
+import { channelMaxima, channels, describeLayer, fillTiles, filterTiles, tileSize } from './layers.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -89,13 +89,16 @@ function buildLayer(layer, labels, onPick) {
   tiles.addEventListener('keydown', (event) => moveFocus(event, canvases));
   section.append(heading, facts, tiles, text);
   elements.layers.append(section);
-  const scale = layer.kind === 'output' || layer.kind === 'input' ? 1 : undefined;
+  const scale = layer.kind === 'output' || layer.kind === 'input' ? 1 : undefined; // else the layer's largest value
+  const pixels = images.map((image) => new Uint32Array(image.data.buffer));
+  const contexts = canvases.map((canvas) => canvas.getContext('2d'));
   return {
     layer,
     show(values) {
-      fillTiles(values, layer.shape, images.map((image) => image.data), scale);
-      canvases.forEach((canvas, c) => canvas.getContext('2d').putImageData(images[c], 0, 0));
-      text.textContent = describeLayer(layer, values, labels);
+      const maxima = channelMaxima(values, layer.shape);
+      fillTiles(values, layer.shape, pixels, scale ?? Math.max(...maxima));
+      contexts.forEach((context, c) => context.putImageData(images[c], 0, 0));
+      text.textContent = describeLayer(layer, values, labels, maxima);
     },
   };
 }
