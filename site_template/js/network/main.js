@@ -63,7 +63,10 @@ async function start() {
 function request(image, final) {
   wanted = { image, final: final || Boolean(wanted?.final) };
   view.setReady(view.elements.root, false);
-  running ??= loop().finally(() => { running = null; });
+  if (!running) {
+    running = loop().finally(() => { running = null; });
+    running.catch(() => {}); // a failed start is shown in #status; show() callers still see the rejection
+  }
   return running;
 }
 
@@ -125,3 +128,4 @@ function drawnImage() {
 // A reading handed over by the drawing page (network.html#digit=...), else a blank input.
 const handed = imageFromHash(location.hash, imageSize);
 request(handed ? Float32Array.from(handed, (v) => v / 255) : new Float32Array(imageSize * imageSize), true);
+if (handed) ready.then(() => view.showStatus('ready', 'Showing the digit from the drawing page. Draw here to try another.'), () => {});
