@@ -193,6 +193,7 @@ def build(
     metrics, report = _read_artifacts(artifacts_dir, min_accuracy)
     try:
         check_adapt_files(tfjs_dir, report, shapes)
+        check_network_file(tfjs_dir)
     except artifacts.ArtifactError as err:
         raise BuildError(str(err)) from None
     page_metrics = {k: metrics[k] for k in PAGE_METRICS if k in metrics}
@@ -328,6 +329,21 @@ def check_adapt_files(tfjs_dir: Path, report: dict, shapes: dict[str, list[int]]
     labels = np.frombuffer(data_path.read_bytes()[count * features:], np.uint8)
     if labels.size and labels.max() >= classes:
         raise artifacts.ArtifactError(f"{data_path}: a replayed digit labelled {labels.max()}, not one of the {classes} classes")
+
+
+def check_network_file(tfjs_dir: Path) -> None:
+    """ArtifactError unless network.json lists layers, each computed by a node of model.json's graph (an older
+    export's would name nodes the page cannot run)."""
+    path = tfjs_dir / artifacts.NETWORK_JSON
+    layers = _as_dict(artifacts.read_json(path)).get("layers")
+    if not isinstance(layers, list) or not layers or not all(isinstance(layer, dict) for layer in layers):
+        raise artifacts.ArtifactError(f"{path}: no list of layers; run `pipeline export` again")
+    topology = _as_dict(artifacts.read_json(tfjs_dir / TFJS_MODEL_FILE)).get("modelTopology")
+    nodes = {node.get("name") for node in _as_dict(topology).get("node", []) if isinstance(node, dict)}
+    missing = [str(layer.get("node"))[:80] for layer in layers if layer.get("node") not in nodes]
+    if missing:
+        raise artifacts.ArtifactError(f"{path}: names the graph node {missing[0]!r}, which {TFJS_MODEL_FILE} lacks "
+                                      "(written for another model); run `pipeline export` again")
 
 
 def _as_dict(value) -> dict:
