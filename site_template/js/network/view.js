@@ -63,7 +63,7 @@ function buildLayer(layer, labels, onPick) {
   tiles.setAttribute('role', 'group');
   tiles.setAttribute('aria-labelledby', heading.id);
   const text = document.createElement('p');
-  text.className = 'layer-text visually-hidden';
+  text.className = 'layer-text';
   const canvases = [], images = [];
   for (let c = 0; c < count; c++) {
     const canvas = document.createElement('canvas');
