@@ -22,6 +22,7 @@ import click
 
 from pipeline.artifacts import CHECKPOINT_DIR, MIN_ACCURACY, ArtifactError
 from pipeline.config import MEANINGS, SETTINGS, ExportConfig, SubsetConfig
+from pipeline.tools.sweep import PARAMETERS as SWEEP_PARAMETERS
 from pipeline.train.profiles import PROFILES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the way
@@ -397,8 +398,7 @@ def predict(artifacts, images, as_json, runtime, node_modules):
               show_default=True, help="Folder for trials/, results.csv, results.md and best.json (rerun to resume).")
 @click.option("--grid", multiple=True, metavar="NAME=VALUES",
               help="A parameter and its values, e.g. learning_rate=1e-3,3e-3 or filters=16-16-32,32-32-64; "
-              "with --random also a range LOW..HIGH. Repeatable. NAME: learning_rate, batch_size, filters, "
-              "dropout, epochs, augment_strength.")
+              "with --random also a range LOW..HIGH. Repeatable. NAME: " + ", ".join(SWEEP_PARAMETERS) + ".")
 @click.option("--space", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A text file of NAME=VALUES lines (# comments); --grid flags add to or override it.")
 @click.option("--random", "random_trials", type=click.IntRange(min=0), default=0, show_default=True,
