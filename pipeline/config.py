@@ -92,7 +92,8 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class AugmentConfig:
-    # three quarters of the full ranges read MNIST's test digits better than the full ranges (variants: BENCHMARKS.md)
+    # the max_ ranges below are the widest warps, drawn at strength 1; three quarters of them (the default
+    # strength) read MNIST's test digits better than the full ranges (variants: BENCHMARKS.md)
     strength: float = setting(0.75, Setting(float, 0), "Multiplies every augmentation range (shift, rotation, "
                               "scale, shear, thickness); 0 turns it off.")
     max_shift: float = setting(2.5, Setting(float, 0), "Shift, pixels: uniform in +-max_shift per axis.")
@@ -121,8 +122,9 @@ class TrainConfig:
     nondigit_prior: float = setting(  # calibration.py: Prior
         0.05, Setting(float, 0, 1, low_open=True, high_open=True), "How often the page expects a drawing not to be "
         "a digit; calibration moves the model's \"not a digit\" from its training share to this.")
-    redrawn: float = setting(0.15, Setting(float, 0, 1),  # pipeline.data.redrawn
-                             "Training digits traced and drawn again with a pen, per digit, added to training (cached).")
+    redrawn: float = setting(  # pipeline.data.redrawn
+        0.15, Setting(float, 0, 1), "Training digits traced and drawn again with a pen, per digit, added to "
+        "training (cached).")
     train_limit: int = setting(0, Setting(int, 0), "Train on only this many MNIST images (0 = all); "
                                "--extra-data rows come on top.")
     test_limit: int = setting(0, Setting(int, 0), "Evaluate on only this many test images (0 = all 10,000).")
@@ -175,7 +177,8 @@ def declared(config_class=TrainConfig, prefix: str = "") -> dict[str, dataclasse
         if dataclasses.is_dataclass(f.default):  # a section: model, augment
             found.update(declared(type(f.default), f"{prefix}{f.name}."))
         elif "setting" not in f.metadata:
-            raise TypeError(f"{config_class.__name__}.{f.name}: declare it with setting(default, Setting(...), meaning)")
+            raise TypeError(f"{config_class.__name__}.{f.name}: "
+                            "declare it with setting(default, Setting(...), meaning)")
         else:
             found[prefix + f.name] = f
     return found
