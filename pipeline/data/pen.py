@@ -41,7 +41,7 @@ def ink(paths: Sequence[np.ndarray], size: int | tuple[int, int], width: float, 
             draw.ellipse((x - nib / 2, y - nib / 2, x + nib / 2, y + nib / 2), fill=255)
     if supersample > 1:
         image = image.resize((columns, rows), Image.Resampling.BOX)
-    return np.asarray(image)
+    return np.array(image)  # a writable copy
 
 
 def digit(paths: Sequence[np.ndarray], pen: float = DIGIT_PEN) -> np.ndarray:
