@@ -3,9 +3,9 @@
 A network trained on digits alone names a digit for anything, sure of itself. So
 training adds drawings of other things, as a visitor would draw them on the page: pen
 strokes in a unit box (x right, y down), each with a hand's variation, rendered the way
-the page renders one digit for the model (a round pen 0.12 of the longer side,
-`site_template/js/drawing.js`), then the MNIST preprocessing
-(`pipeline.preprocess.to_mnist`). They come from two places:
+the page renders one digit for the model (`pipeline.data.pen.digit`: a round pen
+DIGIT_PEN of the longer side, then the MNIST preprocessing, as
+`site_template/js/drawing.js` does). They come from two places:
   sources made by others (pipeline/data/sources.py: Hershey's stroke fonts, feather
       icons): glyphs of letters, scripts, signs and icons, each redrawn with a wobbling
       hand (`handwritten`); `SOURCE_SHARE` of the drawings

@@ -1,11 +1,13 @@
 """The pen: strokes drawn with a round pen into pixels. The one place in Python that turns polylines into ink.
 
-`ink` draws polylines in pixel coordinates (x right, y down) with a round pen: round caps, round joins. Drawn
-once, its edges are hard (each pixel is ink or not); drawn `supersample` times larger and box-filtered down, they
-are anti-aliased as a browser's canvas draws them. `digit` renders one drawing as the model reads it, the twin of
-the page's `digitInk` (site_template/js/drawing.js): the strokes alone, their longer side DIGIT_SIDE pixels, a pen
-DIGIT_PEN of that side, then the MNIST preprocessing. Training draws its non-digits (pipeline/data/nondigits.py)
-and its redrawn digits (pipeline/data/redrawn.py) with `digit`; tests and benches draw with `ink`.
+`ink` draws polylines in pixel coordinates (x right, y down) with a round pen: round caps, Pillow's curved joins
+(or, `stamped`, the pen pressed at every point: round joins however finely a curve is sampled, as a canvas draws
+them). Drawn once, its edges are hard (each pixel is ink or not); drawn `supersample` times larger and
+box-filtered down, they are anti-aliased as a browser's canvas draws them. `digit` renders one drawing as the
+model reads it, the twin of the page's `digitInk` (site_template/js/drawing.js): the strokes alone, their longer
+side DIGIT_SIDE pixels, a pen DIGIT_PEN of that side, then the MNIST preprocessing. Training draws its non-digits
+(pipeline/data/nondigits.py) and redrawn digits (pipeline/data/redrawn.py) with `digit`; the tests, the benches
+and the app's icon (pipeline/build/webapp.py) draw with `ink`, or with `digit` where they want the model's view.
 """
 
 from __future__ import annotations
