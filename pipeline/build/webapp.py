@@ -169,6 +169,8 @@ def draw_icon(size: int, maskable: bool) -> bytes:
     """The icon as PNG bytes, size×size px, RGBA; drawn 4× larger and downscaled for anti-aliasing."""
     from PIL import Image, ImageDraw
 
+    from pipeline.data import pen
+
     big = size * 4
     unit = big / 64  # px per icon unit
     image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
@@ -181,9 +183,8 @@ def draw_icon(size: int, maskable: bool) -> bytes:
         scale, offset = unit, 0.0
     width = ICON_STROKE * scale
     points = [(offset + x * scale, offset + y * scale) for x, y in _bezier_points(ICON_PATH)]
-    draw.line(points, fill="white", width=round(width))
-    for x, y in points:  # a round pen stamped along the path: round caps and joins, no gaps
-        draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill="white")
+    glyph = pen.ink([points], big, width, stamped=True)  # the digit's ink: a round pen along a finely sampled curve
+    image.paste("white", (0, 0, big, big), Image.fromarray(glyph))
     out = io.BytesIO()
     image.resize((size, size), Image.LANCZOS).save(out, format="PNG", optimize=True)
     return out.getvalue()
