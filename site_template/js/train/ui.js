@@ -5,7 +5,9 @@
  * loading | idle | training | evaluating | done | error; #start, #stop,
  * #epochs, #learning-rate, #progress (value 0–1), #time-left; the chart
  * containers #chart-batch-loss, #chart-batch-accuracy, #chart-epoch-loss,
- * #chart-epoch-accuracy (data-rendered="true" once drawn);
+ * #chart-epoch-accuracy (data-rendered="true" once drawn, an svg.chart inside);
+ * #epoch-table rows tr[data-epoch] (epoch, loss, accuracy); #time-left says
+ * "Stopped after epoch k of n" after Stop and is empty after a finished run;
  * #test-accuracy[data-value] (0–1); #per-class rows [data-digit][data-correct][data-total];
  * #confusion td[data-true][data-predicted][data-count]; #grid > li[data-index]
  * [data-predicted][data-true] with [data-mistake] on mistakes;
@@ -30,6 +32,7 @@ export const elements = {
     epochLoss: $('chart-epoch-loss'),
     epochAccuracy: $('chart-epoch-accuracy'),
   },
+  epochRows: $('epoch-table').tBodies[0],
   evaluation: $('evaluation'),
   testAccuracy: $('test-accuracy'),
   perClass: $('per-class'),
@@ -112,6 +115,21 @@ export function showProgress({ fraction, secondsLeft, epoch, epochs, imagesPerSe
   elements.progress.value = fraction;
   const left = secondsLeft == null ? '' : `, about ${formatDuration(secondsLeft)} left`;
   elements.timeLeft.textContent = `Epoch ${epoch} of ${epochs} · ${Math.round(imagesPerSecond)} images/s${left}`;
+}
+
+/**
+ * The progress line once a run has ended: empty after a finished run (the status says "Done"), or how far a
+ * stopped run got.
+ * @param {{stopped: boolean, epochsDone?: number, epochs?: number}} end epochsDone: epochs completed
+ */
+export function showProgressEnd({ stopped, epochsDone = 0, epochs = 0 }) {
+  if (!stopped) {
+    elements.timeLeft.textContent = '';
+    return;
+  }
+  elements.timeLeft.textContent = epochsDone > 0
+    ? `Stopped after epoch ${epochsDone} of ${epochs}`
+    : `Stopped during epoch 1 of ${epochs}`;
 }
 
 /** "1 min 05 s" / "42 s". */
