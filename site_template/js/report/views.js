@@ -116,7 +116,8 @@ export function renderArchitecture(architecture) {
   const rows = architecture.layers.map((layer) => el('tr', {},
     el('th', { scope: 'row' }, layer.name), el('td', {}, layer.type), el('td', { class: 'shape' }, shape(layer.output_shape)),
     el('td', { class: 'num' }, layer.parameters.toLocaleString('en'))));
-  const total = el('tr', { class: 'total' }, el('th', { scope: 'row', colspan: '3' }, 'Total'),
+  // "Total" in the first column alone, so it stays in view with the layer names when the table scrolls sideways.
+  const total = el('tr', { class: 'total' }, el('th', { scope: 'row' }, 'Total'), el('td', { colspan: '2' }),
     el('td', { class: 'num' }, architecture.parameters.toLocaleString('en')));
   $('architecture').querySelector('tbody').replaceChildren(...rows, total);
 }

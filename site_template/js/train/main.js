@@ -75,16 +75,19 @@ async function trainAndEvaluate() {
     model = createModel({ imageSize, numClasses, learningRate: settings.learningRate });
     ui.setState('training', 'Training…');
     ui.showProgress({ fraction: 0, secondsLeft: null, epoch: 1, epochs: settings.epochs, imagesPerSecond: 0 });
-    let epochsDone = 0;
+    let [lastStep, stepsPerEpoch, epochsDone] = [0, Infinity, 0];
     run = train(model, data.train, {
       ...settings, imageSize, numClasses,
       onBatch: async ({ epoch, step, totalSteps, images, seconds, loss, accuracy }) => {
+        [lastStep, stepsPerEpoch] = [step, totalSteps / settings.epochs];
         charts.addBatch(step, loss, accuracy);
         const perStep = seconds / step;
         ui.showProgress({ fraction: step / totalSteps, secondsLeft: perStep * (totalSteps - step), epoch: epoch + 1, epochs: settings.epochs, imagesPerSecond: images / seconds });
         if (step === holdAt) await held(step);
       },
+      // Also called for the epoch in progress when Stop ends it: only whole epochs are charted and counted.
       onEpoch: ({ epoch, loss, accuracy }) => {
+        if (lastStep < (epoch + 1) * stepsPerEpoch) return;
         epochsDone = epoch + 1;
         charts.addEpoch(epoch + 1, loss, accuracy);
       },
