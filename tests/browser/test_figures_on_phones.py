@@ -112,8 +112,8 @@ TABLE = """(table) => {
 def test_report_charts_on_a_phone_have_text_of_12_px_or_more(browser, report_url, size, scheme):
     context, page, log = open_page(browser, report_url, size, scheme, READY)
     try:
-        assert_no_sideways_page_scroll(page, size[0])
         assert_chart_text_readable(page, "#loss-chart svg.chart, #accuracy-chart svg.chart", 2)
+        assert_no_sideways_page_scroll(page, size[0])
         assert log.errors == []
     finally:
         context.close()

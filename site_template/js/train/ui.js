@@ -155,7 +155,10 @@ export function showEvaluation(summary, test, predicted, gridIndices, { imageSiz
   ], { digit, correct: c.correct, total: c.total })));
 
   const largest = Math.max(...summary.confusion.flat(), 1);
-  elements.confusion.tHead.replaceChildren(row([cell('td', 'true ↓ · predicted →'), ...labels.map((l) => cell('th', l, { scope: 'col' }))]));
+  const corner = cell('td', '');
+  corner.className = 'corner'; // two short lines, so the sticky first column stays narrow on a phone
+  corner.append(...['true ↓', 'predicted →'].map((text) => cell('span', text)));
+  elements.confusion.tHead.replaceChildren(row([corner, ...labels.map((l) => cell('th', l, { scope: 'col' }))]));
   elements.confusion.tBodies[0].replaceChildren(...summary.confusion.map((counts, truth) => row([
     cell('th', labels[truth], { scope: 'row' }),
     ...counts.map((count, guess) => {
