@@ -147,6 +147,12 @@ def test_report_tables_on_a_phone_scroll_inside_with_a_cue_and_the_first_column_
         lines = page.eval_on_selector_all("#architecture td.shape", """cells => cells.map((c) => {
             const range = document.createRange(); range.selectNodeContents(c); return range.getClientRects().length; })""")
         assert len(lines) > 5 and set(lines) == {1}
+        # A keyboard reaches each scroll box (arrow keys then scroll it) and sees where the focus is.
+        page.keyboard.press("Tab")  # the keyboard in use: focus rings show
+        for box in page.locator(".table-scroll").all():
+            box.focus()
+            ring = box.evaluate("b => getComputedStyle(b).outlineStyle + ' ' + getComputedStyle(b).outlineWidth")
+            assert ring.startswith("solid") and not ring.endswith(" 0px"), ring
         assert_no_sideways_page_scroll(page, size[0])
         assert log.errors == []
     finally:
@@ -164,11 +170,11 @@ def test_report_tables_that_fit_on_a_desktop_show_no_cue(browser, report_url):
         context.close()
 
 
-@pytest.mark.parametrize("scheme", SCHEMES)
-def test_train_page_charts_are_its_own_readable_at_390_px_with_their_numbers(browser, site_url, scheme):
+@pytest.mark.parametrize(("size", "scheme"), [(PHONES[0], "light"), (PHONES[0], "dark"), (PHONES[1], "light")],
+                         ids=["390px-light", "390px-dark", "320px-light"])
+def test_train_page_charts_are_its_own_readable_on_a_phone_with_their_numbers(browser, site_url, size, scheme):
     """A finished run clears the progress line; a stopped one says how far it got. The charts are the site's
-    SVG (no tfjs-vis), readable at 390 px, with the per-epoch numbers as a table that matches them."""
-    size = PHONES[0]
+    SVG (no tfjs-vis), readable at 390 and 320 px, with the per-epoch numbers as a table that matches them."""
     context, page, log = open_page(browser, site_url + f"train.html?hold-at-batch={HOLD_AFTER_EPOCH_1}", size, scheme,
                                    'body[data-state="idle"]')
     try:
