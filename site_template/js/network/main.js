@@ -83,7 +83,8 @@ async function loop() {
     shown = { image, values, probabilities };
     if (final) {
       view.setReady(view.elements.saliency, false);
-      explained = explain(model, shown);
+      const explaining = shown; // in a task of its own: the layers are shown first, the saliency follows
+      explained = new Promise((resolve) => { setTimeout(() => resolve(explain(model, explaining)), 0); });
     }
   }
   view.setReady(view.elements.root, true);
