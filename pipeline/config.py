@@ -129,7 +129,8 @@ class TrainConfig:
         "training (cached).")
     train_limit: int = setting(0, Setting(int, 0), "Train on only this many MNIST images (0 = all); "
                                "--extra-data rows come on top.")
-    test_limit: int = setting(0, Setting(int, 0), "Evaluate on only this many test images (0 = all 10,000).")
+    test_limit: int = setting(0, Setting(int, 0), "Evaluate on only this many test images (0 = all 10,000), "
+                              "and on proportionally fewer non-digits.")
     seed: int = setting(1234, Setting(int, 0, 2**32 - 1),  # numpy and Keras seeds are unsigned 32-bit
                         "Seed for weights, split, shuffling and augmentation.")
     strategy: str = setting(  # pipeline.train.distribute

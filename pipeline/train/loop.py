@@ -45,6 +45,8 @@ from pipeline.train.model import OUTPUT_LAYER, build_model
 
 EVAL_BATCH = 1000  # images per prediction batch for the test figure
 NONDIGITS_PER_SOURCE = 200  # drawings of each non-digit source (pipeline.data.sources), for metrics.json
+NONDIGITS_PER_TEST_IMAGE = 0.05  # with --test-limit, drawings of each source per test image (at least MIN_PER_SOURCE)
+MIN_PER_SOURCE = 10
 
 
 class TrainingInterrupted(Exception):
@@ -226,8 +228,9 @@ def measure(final: keras.Model, config: TrainConfig, run: Run, log) -> dict:
     test_accuracy, test_loss = evaluate_on(final, mnist.to_model_input(run.data.x_test), run.data.y_test,
                                            run.hardware.replicas)
     log(f"test: accuracy {test_accuracy:.4%}, loss {test_loss:.4f} on {len(run.data.x_test)} images")
-    held_out = doubted_nondigits(final, config.seed, sources.HELD_OUT)
-    trained_sources = doubted_nondigits(final, config.seed, sources.TRAINED)
+    per_source = nondigits_per_source(config)
+    held_out = doubted_nondigits(final, config.seed, sources.HELD_OUT, per_source)
+    trained_sources = doubted_nondigits(final, config.seed, sources.TRAINED, per_source)
     log(f"test: {held_out['doubted']:.1%} of {held_out['images']} non-digits from sources never trained on shown as ? "
         f"({', '.join(f'{k} {v:.1%}' for k, v in held_out['sources'].items())}); new samples of trained sources "
         f"{trained_sources['doubted']:.1%}")
@@ -281,6 +284,14 @@ def save(out_dir: Path, final: keras.Model, metrics: dict, ckpt_dir: Path, log) 
     artifacts.write_json(metrics_path, metrics)
     checkpoint.remove(ckpt_dir)
     log(f"train: wrote {model_path} and {metrics_path}")
+
+
+def nondigits_per_source(config: TrainConfig) -> int:
+    """How many drawings of each non-digit source the final model is measured on: NONDIGITS_PER_SOURCE, fewer in
+    proportion when --test-limit cuts the test images (a quick run measures less of everything)."""
+    if not config.test_limit:
+        return NONDIGITS_PER_SOURCE
+    return min(NONDIGITS_PER_SOURCE, max(MIN_PER_SOURCE, round(config.test_limit * NONDIGITS_PER_TEST_IMAGE)))
 
 
 def doubted_nondigits(model: keras.Model, seed: int, names: tuple[str, ...],

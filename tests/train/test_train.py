@@ -35,6 +35,8 @@ def test_short_training_learns_and_writes_its_artefacts(short_run):
     assert written == json.loads(json.dumps(metrics))
     assert metrics["test_accuracy"] > 0.85, "2 epochs on 5,000 real digits should already work"
     assert metrics["test_images"] == 2000
+    # a quick run measures fewer non-digits too: 5 % of the test images, of each source
+    assert metrics["nondigits_held_out"]["images"] == 100 * len(metrics["nondigits_held_out"]["sources"])
     assert [row["epoch"] for row in metrics["history"]] == [1, 2]
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(metrics["history"][0])
     assert metrics["config"] == config.to_dict() and metrics["seed"] == config.seed
