@@ -17,7 +17,7 @@ import pytest
 
 from pipeline.config import TrainConfig
 from pipeline.data.formats import KAGGLE_HEADER, read_extra_digits
-from tests.helpers import ENV, finish, kaggle_csv, one_line_failure, pipeline_cli, pipeline_train
+from tests.helpers import ENV, kaggle_csv, one_line_failure, pipeline_cli
 
 EXTRA_ROWS = 50
 HEADER = ",".join(KAGGLE_HEADER)
@@ -107,20 +107,6 @@ def test_a_resume_with_other_extra_data_is_refused(tmp_path, extra_csv, mnist):
                          f"it trained with {extra_csv} (SHA-256 {record['sha256'][:12]})")
 
 
-@pytest.mark.slow  # trains on real MNIST
-def test_a_tiny_run_trains_on_the_extra_rows(tmp_path, extra_csv):
-    out = finish(pipeline_train("--artifacts", str(tmp_path / "out"), *TINY, "--extra-data", str(extra_csv)))
-    others, held_out = round(TINY_CONFIG.nondigits * 1600), round(TINY_CONFIG.nondigits * 400)  # not digits
-    training = 1600 + round(TINY_CONFIG.redrawn * 1600) + EXTRA_ROWS + others  # redrawn: MNIST's, with a pen
-    assert f"data: {training} training (+50 from {extra_csv}) and {400 + held_out} validation images" in out
-    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert metrics["train_images"] == training
-    assert metrics["validation_images"] == 400 + held_out and metrics["test_images"] == 1000
-    assert metrics["steps_per_epoch"] == -(-training // 32)
-    sha256 = hashlib.sha256(extra_csv.read_bytes()).hexdigest()
-    assert metrics["extra_data"] == [{"path": str(extra_csv), "rows": EXTRA_ROWS, "sha256": sha256}]
-
-
 # The child counts every open() of a file under WATCHED (an audit hook) and prints the counts as its last line.
 COUNTING_OPENS = """import atexit, json, os, runpy, sys
 watched, opened = sys.argv[1], {}
@@ -135,9 +121,9 @@ runpy.run_module("pipeline", run_name="__main__")
 
 
 @pytest.mark.slow  # trains on real MNIST
-def test_train_reads_data_and_extra_data_once(tmp_path, extra_csv, mnist):
-    """The CLI reads --data and each --extra-data file before TensorFlow starts and hands the loop what it read: each
-    file is opened once (it was twice: once to fail early, once in the loop)."""
+def test_a_tiny_run_trains_on_the_extra_rows_and_reads_each_input_once(tmp_path, extra_csv, mnist):
+    """The extra rows join the training images only, and metrics.json names the file; the CLI reads --data and each
+    --extra-data file before TensorFlow starts and hands the loop what it read: each file is opened once."""
     from pipeline.data.idx import to_idx
 
     data = tmp_path / "data"
@@ -147,10 +133,20 @@ def test_train_reads_data_and_extra_data_once(tmp_path, extra_csv, mnist):
         (data / name).write_bytes(to_idx(values))
     watched = str(tmp_path)
     process = subprocess.Popen([sys.executable, "-c", COUNTING_OPENS, watched, "train", "--artifacts", str(tmp_path / "out"),
-                                *TINY, "--redrawn", "0", "--data", str(data), "--extra-data", str(extra_csv)],
+                                *TINY, "--data", str(data), "--extra-data", str(extra_csv)],
                                cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = process.communicate(timeout=600)
     assert process.returncode == 0, err[-2000:]
     opened = json.loads(out.strip().splitlines()[-1].removeprefix("OPENED "))
     inputs = {path: count for path, count in opened.items() if not path.startswith(str(tmp_path / "out"))}
     assert inputs == {**{str(data / name): 1 for name in os.listdir(data)}, str(extra_csv): 1}
+
+    others, held_out = round(TINY_CONFIG.nondigits * 1600), round(TINY_CONFIG.nondigits * 400)  # not digits
+    training = 1600 + round(TINY_CONFIG.redrawn * 1600) + EXTRA_ROWS + others  # redrawn: MNIST's, with a pen
+    assert f"data: {training} training (+50 from {extra_csv}) and {400 + held_out} validation images" in out + err
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["train_images"] == training
+    assert metrics["validation_images"] == 400 + held_out and metrics["test_images"] == 1000
+    assert metrics["steps_per_epoch"] == -(-training // 32)
+    sha256 = hashlib.sha256(extra_csv.read_bytes()).hexdigest()
+    assert metrics["extra_data"] == [{"path": str(extra_csv), "rows": EXTRA_ROWS, "sha256": sha256}]
