@@ -18,17 +18,29 @@ from tests.helpers import one_line_error, quiet
 pytestmark = pytest.mark.xdist_group("short-run")  # one worker trains the module's short run
 
 
+class Watch(keras.callbacks.Callback):
+    """An extra callback, as a benchmark passes to watch each epoch (e.g. test accuracy per epoch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen.append((epoch, self.model.name))
+
+
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("short")
     config = TrainConfig(epochs=2, train_limit=6000, validation_size=1000, test_limit=2000, batch_size=64)
-    metrics = train(config, out, log=quiet)
-    return out, config, metrics
+    watch = Watch()
+    metrics = train(config, out, log=quiet, callbacks=[watch])
+    return out, config, metrics, watch.seen
 
 
 @pytest.mark.slow  # trains on real MNIST
 def test_short_training_learns_and_writes_its_artefacts(short_run):
-    out, config, metrics = short_run
+    out, config, metrics, _ = short_run
     assert (out / "model.keras").is_file()
     written = json.loads((out / "metrics.json").read_text())
     assert written["model_sha256"] == file_sha256(out / "model.keras"), "metrics.json names the model it describes"
@@ -54,7 +66,7 @@ def test_the_written_model_is_calibrated_on_the_validation_images(short_run, mni
     from pipeline.data.mnist import to_model_input
     from pipeline.train.model import OUTPUT_LAYER
 
-    out, config, metrics = short_run
+    out, config, metrics, _ = short_run
     fitted, prior = metrics["calibration"], metrics["nondigit_prior"]
     validation = 1000 + round(config.nondigits * 1000)  # the digits held out, and generated non-digits
     assert fitted["fitted_on"] == f"{validation} validation images" and 0.05 < fitted["temperature"] < 20
@@ -92,21 +104,14 @@ def test_without_nondigits_the_prior_is_left_alone():
 
 @pytest.mark.slow  # trains on real MNIST
 def test_config_round_trips_through_metrics(short_run):
-    _, config, metrics = short_run
+    _, config, metrics, _ = short_run
     assert TrainConfig.from_dict(metrics["config"]) == config
 
 
 @pytest.mark.slow  # trains on real MNIST
-def test_extra_callbacks_see_every_epoch(tmp_path):
-    """train(callbacks=...) lets a benchmark watch each epoch (e.g. test accuracy per epoch)."""
-    seen = []
-
-    class Watch(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            seen.append((epoch, self.model.name))
-
-    config = TrainConfig(epochs=2, train_limit=600, validation_size=100, test_limit=100, batch_size=100)
-    train(config, tmp_path, log=quiet, callbacks=[Watch()])
+def test_extra_callbacks_see_every_epoch(short_run):
+    """train(callbacks=...) lets a benchmark watch each epoch of the model being trained."""
+    *_, seen = short_run
     assert seen == [(0, "trainer"), (1, "trainer")]
 
 
