@@ -182,17 +182,11 @@ def test_the_arrow_keys_move_across_a_layers_channels(page, site_url, built_dist
 
 
 def drawn(lines, width: float = 2.6, scale: int = 8) -> np.ndarray:
-    """Polylines (28×28 pixel coordinates) drawn with a round pen of `width` pixels: uint8 (28, 28), white on black."""
-    from PIL import Image, ImageDraw
+    """Polylines (28×28 pixel coordinates) drawn with a round pen of `width` pixels, anti-aliased (drawn `scale`
+    times larger): uint8 (28, 28), white on black."""
+    from pipeline.data import pen
 
-    image = Image.new("L", (28 * scale, 28 * scale), 0)
-    pen = ImageDraw.Draw(image)
-    for line in lines:
-        pen.line([(x * scale, y * scale) for x, y in line], fill=255, width=round(width * scale), joint="curve")
-        for x, y in (line[0], line[-1]):
-            r = width * scale / 2
-            pen.ellipse([x * scale - r, y * scale - r, x * scale + r, y * scale + r], fill=255)
-    return np.asarray(image.resize((28, 28), Image.BOX))
+    return pen.ink([np.asarray(line, float) for line in lines], 28, width, supersample=scale)
 
 
 def arc(cx: float, cy: float, r: float, start: float, end: float, n: int = 40) -> list[tuple[float, float]]:
