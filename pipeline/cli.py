@@ -11,6 +11,7 @@ shows its traceback).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import math
 import os
@@ -169,7 +170,11 @@ class FiniteFloatRange(click.FloatRange):
 def _setting(field: str) -> click.ParamType:
     """The click type of a TrainConfig field's flag, from its type and range in pipeline.config.SETTINGS
     (the settings-file reader checks against the same table)."""
-    setting = SETTINGS[field]
+    return _click_type(SETTINGS[field])
+
+
+def _click_type(setting) -> click.ParamType:
+    """The click type that accepts what `setting` (a pipeline.config.Setting) allows."""
     if setting.kind is str:
         return click.Choice(setting.choices)
     if setting.kind is int:
@@ -194,6 +199,14 @@ def _flag(field: str):
 
 
 TRAIN_SETTINGS = [_flag(field) for field in TRAIN_FLAGS]
+
+
+def _field_flag(config_class, field: str):
+    """The click option of another stage's setting (ExportConfig, SubsetConfig), declared once as its field: the
+    name with dashes, the type and range, the default and the meaning (its --help) all come from the field."""
+    declared = {f.name: f for f in dataclasses.fields(config_class)}[field]
+    return click.option("--" + field.replace("_", "-"), type=_click_type(declared.metadata["setting"]),
+                        default=declared.default, show_default=True, help=declared.metadata["meaning"])
 
 
 def _train_settings(command):
@@ -300,8 +313,7 @@ def _train_base(profile: str, config_file: Path | None, resumed: dict | None):
     """)
 @ARTIFACTS
 @DATA
-@click.option("--quantize", type=click.Choice(["uint8", "float16", "none"]), default=ExportConfig.quantize, show_default=True,
-              help="Weight quantization of the tfjs model (uint8: 4x smaller).")
+@_field_flag(ExportConfig, "quantize")
 @click.option("--node-modules", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("node_modules"),
               show_default=True, help="Where npm installed @tensorflow/tfjs (used for the parity check).")
 @ALLOW_WEAK
@@ -325,10 +337,8 @@ def export(artifacts, data, quantize, node_modules, allow_weak):
 @click.option("--node-modules", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("node_modules"),
               show_default=True, help="Where npm installed the tfjs bundles that are self-hosted.")
 @DATA
-@click.option("--train-per-class", type=click.IntRange(min=1), default=SubsetConfig.train_per_class, show_default=True,
-              help="Training images per digit shipped for train.html (from the MNIST training set).")
-@click.option("--test-per-class", type=click.IntRange(min=1), default=SubsetConfig.test_per_class, show_default=True,
-              help="Held-out images per digit shipped for train.html (from the MNIST test set).")
+@_field_flag(SubsetConfig, "train_per_class")
+@_field_flag(SubsetConfig, "test_per_class")
 @ALLOW_WEAK
 def build(artifacts, out, template, node_modules, data, train_per_class, test_per_class, allow_weak):
     """Render the static site into OUT (default dist/), ready for GitHub Pages.

@@ -271,7 +271,8 @@ def _flatten(values: dict, prefix: str = "") -> dict:
 
 @dataclasses.dataclass(frozen=True)
 class ExportConfig:
-    quantize: str = "uint8"  # weight quantization: uint8 (4× smaller), float16 (2×) or none
+    quantize: str = setting("uint8", Setting(str, choices=("uint8", "float16", "none")),
+                            "Weight quantization of the tfjs model (uint8: 4x smaller, float16: 2x).")
     min_agreement: float = 0.999  # least fraction of test images whose argmax must match Keras
     parity_images: int = 10000  # test images used for the check (all of them by default)
     min_accuracy: float = MIN_ACCURACY  # least Keras accuracy on those images for the model to ship (0: any)
@@ -281,6 +282,8 @@ class ExportConfig:
 @dataclasses.dataclass(frozen=True)
 class SubsetConfig:
     """What `pipeline build` puts in the train page's MNIST subset (pipeline.build.subset)."""
-    train_per_class: int = 1200  # training images per digit, from the MNIST training set
-    test_per_class: int = 200  # held-out images per digit, from the MNIST test set (never trained on)
+    train_per_class: int = setting(1200, Setting(int, 1), "Training images per digit shipped for train.html "
+                                   "(from the MNIST training set).")
+    test_per_class: int = setting(200, Setting(int, 1), "Held-out images per digit shipped for train.html "
+                                  "(from the MNIST test set, never trained on).")
     seed: int = 0  # seed of the class-balanced draw and of the order within each part

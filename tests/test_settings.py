@@ -119,6 +119,26 @@ def test_each_flag_shows_its_fields_meaning_and_name():
     assert named_after_fields == set(flags), "a training flag made in cli.py rather than from its field"
 
 
+def test_export_and_build_flags_named_after_a_stage_setting_come_from_its_field():
+    """--quantize (ExportConfig) and --train-per-class, --test-per-class (SubsetConfig): name, default, range and
+    help are the field's, as for the training flags."""
+    import dataclasses
+
+    from pipeline.cli import main
+    from pipeline.config import ExportConfig, SubsetConfig
+
+    for command, config_class in (("export", ExportConfig), ("build", SubsetConfig)):
+        fields = {f.name: f for f in dataclasses.fields(config_class)}
+        flags = [p for p in main.commands[command].params if p.name in fields]
+        assert flags, command
+        for param in flags:
+            field = fields[param.name]
+            assert "setting" in field.metadata, f"{command} --{param.name}: a flag made in cli.py, not from its field"
+            assert param.help == field.metadata["meaning"] and param.default == field.default, param.name
+            assert param.opts == ["--" + param.name.replace("_", "-")]
+            assert field.metadata["setting"].check(param.name, param.type.convert(str(field.default), param, None))
+
+
 def test_every_setting_has_one_sentence_of_meaning():
     for name, meaning in MEANINGS.items():
         assert meaning.strip() == meaning and meaning.endswith(".") and ". " not in meaning, name
