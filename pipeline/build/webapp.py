@@ -62,8 +62,9 @@ TOUCH_ICON = "icons/icon-192.png"  # apple-touch-icon: iOS ignores the manifest'
 CONTENT_HASH_CHARS = 16  # hex digits of SHA-256 kept: the ?v= of every asset and the cache's name
 DRAWING_PAGE = "index.html"  # its files are precached on install; the other pages' when they are opened
 # What the drawing page fetches only when a visitor first corrects a digit (js/adapt.js and what it imports, the
-# build's personal/ files): cached then, by the service worker's fetch handler, never precached.
-ON_DEMAND_FILES = ("personal/*", "js/adapt.js")
+# build's personal/ files) or first asks for a sample digit (data/samples.json): cached then, by the service
+# worker's fetch handler, never precached.
+ON_DEMAND_FILES = ("personal/*", "js/adapt.js", "data/samples.json")
 MODULE_GRAPH = Path(__file__).with_name("modules.mjs")  # Node + acorn: which JavaScript file loads which
 NODE_TIMEOUT_S = 120  # the module graph's limit; it takes about a second
 # Files the site requests without ?v= (fnmatch globs); the pages' own links are read from the pages.

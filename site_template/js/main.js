@@ -17,12 +17,14 @@ import { createDrawingPad, digitInk } from './drawing.js';
 import { startModel } from './model.js';
 import * as personal from './personal.js';
 import { inkKey, readDigits } from './reader.js';
+import { createSamples, fetchJson } from './samples.js';
 import { createScheduler } from './scheduler.js';
 import { createSession } from './session.js';
 import * as ui from './ui.js';
 
 const config = ui.readConfig();
 const { imageSize, labels, numClasses } = config;
+const version = ui.assetVersion();
 
 window.digitApp = { backend: '', predictMnist: async (pixels) => (await predictMnistBatch(pixels))[0], predictMnistBatch };
 const ready = start();
@@ -42,14 +44,17 @@ ui.onClear(() => {
   ui.announceCleared();
 });
 ui.onPick(session.pick);
-ui.onTeach(session.teach);
+ui.onTeach(session.teach, config.notADigit);
+ui.onUndo(session.undo);
 ui.onPersonalButtons(session);
 session.restore();
+const samples = createSamples(() => fetchJson(`${config.samplesUrl}?v=${version}`), Math.floor(Math.random() * labels.length));
+ui.onSample(() => samples.next().then(({ strokes }) => pad.show(strokes), ui.showSampleProblem));
 
 /** Backend, then model (in a worker): resolves to the warmed-up model client; shows the outcome. */
 async function start() {
   try {
-    const model = await startModel({ ...config, version: ui.assetVersion() }).catch((err) => {
+    const model = await startModel({ ...config, version }).catch((err) => {
       throw new Error(ui.loadFailure(err));
     });
     window.digitApp.backend = model.backend;
