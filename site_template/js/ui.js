@@ -263,7 +263,13 @@ export function showReading({ digits, listed, labels, strokes, final }) {
     elements.status.textContent = digits.length === 0 ? READY : doubt || INVITE;
   }
   elements.prediction.dataset.strokes = String(strokes);
-  if (final) elements.announcer.textContent = spoken(digits, shown, doubt);
+  // A reading is said at pen-up, and again (a new head read the ink) only when it changed: what the visitor
+  // just did (Kept, Undone, Forgotten) is not drowned by the same reading said once more.
+  const sentence = spoken(digits, shown, doubt);
+  if (final && sentence !== elements.announcer.dataset.reading) {
+    elements.announcer.dataset.reading = sentence;
+    elements.announcer.textContent = sentence;
+  }
 }
 
 /** The sentence a screen reader hears at pen-up. */
@@ -340,6 +346,7 @@ function showModelView(digits) {
 
 /** Tell screen readers the pad was cleared. */
 export function announceCleared() {
+  elements.announcer.dataset.reading = '';
   elements.announcer.textContent = 'Cleared.';
 }
 
