@@ -57,7 +57,7 @@ def test_a_digit_taught_is_learnt_survives_a_reload_offline_downloads_and_is_for
     page.click('#probabilities > [data-digit="1"]')  # "no, that is a 1"
     page.wait_for_selector('#personal[data-examples="1"]')
     page.wait_for_selector('#personal[data-state="personal"]')
-    assert page.text_content("#personal-text").startswith("Personal model: learnt from 1 of your digit")
+    assert page.text_content("#personal-text").startswith("Personal model: learnt from your one digit,")
     assert page.is_visible("#forget")
     personal = read(page, np.concatenate([digits, seen[None]]))
     assert personal[-1, 1] > before[1], "the personal model reads the taught drawing as more of a 1"
