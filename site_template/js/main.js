@@ -17,7 +17,6 @@ import { createDrawingPad, digitInk } from './drawing.js';
 import { startModel } from './model.js';
 import * as personal from './personal.js';
 import { inkKey, readDigits } from './reader.js';
-import { createSamples, fetchJson } from './samples.js';
 import { createScheduler } from './scheduler.js';
 import { createSession } from './session.js';
 import * as ui from './ui.js';
@@ -48,8 +47,9 @@ ui.onTeach(session.teach, config.notADigit);
 ui.onUndo(session.undo);
 ui.onPersonalButtons(session);
 session.restore();
-const samples = createSamples(() => fetchJson(`${config.samplesUrl}?v=${version}`), Math.floor(Math.random() * labels.length));
-ui.onSample(() => samples.next().then(({ strokes }) => pad.show(strokes), ui.showSampleProblem));
+const query = `?v=${version}`; // js/samples.js comes at the first sample, never with the page
+ui.onSample(() => import(`./samples.js${query}`).then(({ nextSample }) => nextSample(`${config.samplesUrl}${query}`))
+  .then(({ strokes }) => pad.show(strokes), ui.showSampleProblem));
 
 /** Backend, then model (in a worker): resolves to the warmed-up model client; shows the outcome. */
 async function start() {

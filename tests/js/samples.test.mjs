@@ -25,7 +25,18 @@ test('a failed fetch is tried again at the next request', async () => {
     calls += 1;
     if (calls === 1) throw new Error('offline');
     return { digits };
-  });
+  }, 0);
   await assert.rejects(samples.next(), /offline/);
   assert.equal((await samples.next()).label, '0');
+});
+
+test('with no first digit given, any may come first, then the others in turn', async () => {
+  const firsts = new Set();
+  for (let i = 0; i < 40; i++) {
+    const samples = createSamples(async () => ({ digits }));
+    const first = (await samples.next()).label;
+    firsts.add(first);
+    assert.notEqual((await samples.next()).label, first);
+  }
+  assert.deepEqual([...firsts].sort(), ['0', '1']);
 });
