@@ -145,6 +145,7 @@ export function showPersonal(count, { state = elements.personal.dataset.state, t
 /** Offer Undo beside the status, for `seconds` (js/session.js withdraws it then); said aloud. */
 export function offerUndo(seconds) {
   elements.undo.parentElement.hidden = false;
+  elements.undo.dataset.strokes = elements.prediction.dataset.strokes; // the ink corrected (see showReading)
   elements.announcer.textContent += ` Undo is offered for ${seconds} seconds.`;
 }
 
@@ -259,7 +260,9 @@ export function showReading({ digits, listed, labels, strokes, final }) {
   showModelView(digits);
   showListed(digits, listed);
   const doubt = doubtSentence(verdicts);
-  if (elements.status.dataset.state === 'ready') {
+  // "Kept: that was a 1." stays beside Undo while the same ink is read again (by the head learnt from it).
+  const corrected = !elements.undo.parentElement.hidden && String(strokes) === elements.undo.dataset.strokes;
+  if (elements.status.dataset.state === 'ready' && !corrected) {
     elements.status.textContent = digits.length === 0 ? READY : doubt || INVITE;
   }
   elements.prediction.dataset.strokes = String(strokes);

@@ -133,6 +133,7 @@ def test_undo_after_a_correction_restores_the_kept_digits_and_head_exactly(page,
     assert prediction_after(page, 1) == "1"
     page.click('#probabilities > [data-digit="4"]')  # a mis-tap
     page.wait_for_selector('#personal[data-examples="2"][data-state="personal"]')
+    assert page.text_content("#status") == "Kept: that was a 4.", "said beside Undo, after the ink was read again"
     assert page.evaluate(DATABASE) != before
     page.clock.fast_forward(UNDO_OFFERED_MS)
     assert page.is_visible("#undo"), "Undo is offered for at least 5 s"
