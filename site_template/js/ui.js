@@ -136,9 +136,8 @@ export function showPersonal(count, { state = elements.personal.dataset.state, t
   };
   elements.personalText.textContent = `${count === 0 ? ASK_TO_TEACH : texts[state]}${note ? ` ${note}` : ''}`;
   if (taught !== null) {
-    const was = /^\d$/.test(taught) ? `a ${taught}` : taught; // "a 7", "not a digit"
-    elements.status.textContent = `Kept: that was ${was}.`;
-    elements.announcer.textContent = `Kept: that was ${was}. ${count} of your digits kept.`;
+    elements.status.textContent = `Kept: that was ${named(taught)}.`;
+    elements.announcer.textContent = `Kept: that was ${named(taught)}. ${count} of your digits kept.`;
   }
 }
 
@@ -166,8 +165,7 @@ export function onUndo(handler) {
 
 /** The last correction was taken back: `label` is no longer kept; `count` digits are. */
 export function showUndone(label, count) {
-  const was = /^\d$/.test(label) ? `a ${label}` : label;
-  const text = `Undone: "${was}" is no longer kept; ${count} of your digits kept.`;
+  const text = `Undone: "${named(label)}" is no longer kept; ${count} of your digits kept.`;
   elements.status.textContent = text;
   elements.announcer.textContent = text;
   elements.status.focus();
@@ -351,6 +349,12 @@ function showModelView(digits) {
 export function announceCleared() {
   elements.announcer.dataset.reading = '';
   elements.announcer.textContent = 'Cleared.';
+}
+
+/** A label in a sentence: "a 7", "an 8", "not a digit". */
+function named(label) {
+  if (!/^\d$/.test(label)) return label;
+  return `${label === '8' ? 'an' : 'a'} ${label}`;
 }
 
 function argmax(values) {
