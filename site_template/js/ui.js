@@ -289,6 +289,8 @@ function spoken(digits, shown, doubt) {
 export function showListed(digits, listed) {
   const probabilities = digits[listed]?.probabilities ?? null;
   const best = probabilities ? argmax(probabilities) : -1;
+  // A row about to be disabled (Escape pressed on it) gives its focus to the status line, not to the page.
+  if (!probabilities && elements.probabilities.contains(document.activeElement)) elements.status.focus();
   rows.forEach((row, i) => {
     const p = probabilities?.[i] ?? 0;
     row.dataset.p = String(p);

@@ -228,3 +228,7 @@ def test_keyboard_only_a_sample_digit_gives_a_reading_and_rows_are_stops_only_th
     ready_page.keyboard.press("Enter")  # the row focused: a correction, with the keyboard
     ready_page.wait_for_selector('#personal[data-examples="1"]')
     ready_page.wait_for_selector('#personal[data-state="personal"]')
+    ready_page.focus("#probabilities > li button")
+    ready_page.keyboard.press("Escape")  # clears: the rows are disabled, and focus stays on the page's content
+    ready_page.wait_for_selector('#prediction[data-strokes="0"]')
+    assert ready_page.evaluate("document.activeElement.id") == "status"
