@@ -49,7 +49,7 @@ ui.onPersonalButtons(session);
 session.restore();
 const query = `?v=${version}`; // js/samples.js comes at the first sample, never with the page
 ui.onSample(() => import(`./samples.js${query}`).then(({ nextSample }) => nextSample(`${config.samplesUrl}${query}`))
-  .then(({ strokes }) => pad.show(strokes), ui.showSampleProblem));
+  .then(({ strokes }) => pad.show(strokes)).catch(ui.showSampleProblem));
 
 /** Backend, then model (in a worker): resolves to the warmed-up model client; shows the outcome. */
 async function start() {
