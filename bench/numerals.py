@@ -22,7 +22,7 @@ into a curve (Catmull-Rom). ٥ (a ring, like a Latin 0) and ٦ (close to a Latin
 7) are left out: teaching them would trade the Latin digits away.
 
 Only numpy; the strokes are `handwriting.Strokes`, so `Hand.place` puts them on
-a pad and `placement.rasterise` or `nondigits.render` draws them.
+a pad and `pipeline.data.pen` draws them.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Digits traced into strokes (pipeline.data.handwriting) placed on a canvas as a person writes them: alone at a
-random size and place, or side by side as a number; and drawn back into a small image. For the tests and
+random size and place, or side by side as a number (pipeline.data.pen draws them). For the tests and
 benchmarks that draw MNIST's handwriting on the page or into image files; production never places digits.
 
 Coordinates are (x, y) in canvas pixels: x to the right, y down.
@@ -61,24 +61,6 @@ def place(
     [min_fraction, max_fraction]) and a random position where the digit fits."""
     fraction = float(rng.uniform(min_fraction, max_fraction))
     return place_at(strokes, canvas, fraction, tuple(rng.uniform(0, 1, size=2)), margin)
-
-
-def rasterise(paths: tuple[np.ndarray, ...] | list[np.ndarray], shape: tuple[int, int], pen: float) -> np.ndarray:
-    """Draw polylines ((K, 2) x, y in pixels) with a round pen `pen` pixels wide:
-    bool (H, W), True where a pixel centre is within pen/2 of a segment.
-    Brute force (every pixel against every segment): meant for small images."""
-    ys, xs = np.mgrid[: shape[0], : shape[1]] + 0.5
-    centres = np.stack([xs.ravel(), ys.ravel()], axis=1)
-    mask = np.zeros(len(centres), bool)
-    for path in paths:
-        a = path[:-1] if len(path) > 1 else path
-        b = path[1:] if len(path) > 1 else path
-        ab = b - a
-        rel = centres[:, None, :] - a[None]
-        t = np.clip((rel * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-12), 0, 1)
-        dist = np.linalg.norm(rel - t[..., None] * ab, axis=-1).min(axis=1)
-        mask |= dist <= pen / 2
-    return mask.reshape(shape)
 
 
 def pick_digits(labels: np.ndarray, n: int, seed: int) -> np.ndarray:

@@ -5,7 +5,7 @@
 For each candidate recipe (--set NAME, one of SETS, or --recipes FILE: a JSON list of RECIPE-shaped objects) and each
 tuning writer of bench/numerals.py (TUNING, several seeds each: their own small habits), the writer's
 numerals are drawn as the page draws them for the model (each stroke as the pad receives it from their
-pen, `nondigits.render`: the page's pen and preprocessing), TAUGHT_PER_LABEL of each taught, and the
+pen, `pipeline.data.pen.digit`: the page's pen and preprocessing), TAUGHT_PER_LABEL of each taught, and the
 page's own learning (`bench/personal_recipe.mjs`: js/adapt.js on the graph model's features, tfjs + wasm)
 learns a head from them; FRESH_PER_LABEL fresh ones of each are then read with it, "?" counted wrong
 (pipeline.calibration.shown_digits, the page's doubt rule), and the 10,000 MNIST test images. No
@@ -29,7 +29,7 @@ from bench.numerals import LABELS, TUNING, Hand
 from bench.report import table
 from bench.results_file import RESULTS, command_option, save_result
 from pipeline.calibration import shown_digits
-from pipeline.data import nondigits
+from pipeline.data import pen
 from pipeline.data.mnist import load_mnist
 
 SCRIPT = Path(__file__).with_name("personal_recipe.mjs")
@@ -82,7 +82,7 @@ SETS = {"augment-replay-steps": AUGMENT_REPLAY_STEPS, "narrower": NARROWER, "sev
 def drawn(hand: Hand, label: int) -> np.ndarray:
     """One numeral of `hand` as the page renders it for the model: uint8 (28, 28)."""
     placement = hand.place(hand.write(label), PAD, MARGIN)
-    return nondigits.render([hand.pen_points(path, PAD) for path in placement.paths])
+    return pen.digit([hand.pen_points(path, PAD) for path in placement.paths])
 
 
 def writers_task(seeds: list[int]) -> tuple[list[dict], np.ndarray, np.ndarray, list[list[int]]]:

@@ -21,7 +21,8 @@ from pathlib import Path
 import click
 
 from pipeline.artifacts import CHECKPOINT_DIR, MIN_ACCURACY, ArtifactError
-from pipeline.config import SETTINGS, ExportConfig, SubsetConfig
+from pipeline.config import MEANINGS, SETTINGS, ExportConfig, SubsetConfig
+from pipeline.tools.sweep import PARAMETERS as SWEEP_PARAMETERS
 from pipeline.train.profiles import PROFILES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the way
@@ -176,47 +177,23 @@ def _setting(field: str) -> click.ParamType:
     return FiniteFloatRange(setting.low, setting.high, min_open=setting.low_open, max_open=setting.high_open)
 
 
-# Flags that override one TrainConfig field each; the parameter name is the field's,
-# except where SETTING_FIELDS maps it to a nested one.
-TRAIN_SETTINGS = [
-    click.option("--epochs", type=_setting("epochs"), help="Passes over the data. " + _profile_default("epochs")),
-    click.option("--batch-size", type=_setting("batch_size"),
-                 help="Batch per replica (global = this x replicas). " + _profile_default("batch_size")),
-    click.option("--learning-rate", type=_setting("learning_rate"),
-                 help="Peak learning rate for one replica (AdamW, warm-up then cosine decay). "
-                 + _profile_default("learning_rate")),
-    click.option("--lr-scaling", type=_setting("lr_scaling"),
-                 help="How the peak rate grows with replicas (x N, x sqrt N, or not). " + _profile_default("lr_scaling")),
-    click.option("--seed", type=_setting("seed"), help="Seed for weights, split and augmentation. " + _profile_default("seed")),
-    click.option("--validation-size", type=_setting("validation_size"),
-                 help="Training images held out for model selection. " + _profile_default("validation_size")),
-    click.option("--nondigits", type=_setting("nondigits"),
-                 help="Generated drawings that are no digit (the 11th class), per image, added to training and "
-                 "validation. " + _profile_default("nondigits")),
-    click.option("--nondigit-prior", type=_setting("nondigit_prior"),
-                 help="How often the page expects a drawing not to be a digit; calibration moves the model's "
-                 "\"not a digit\" from its training share to this. " + _profile_default("nondigit_prior")),
-    click.option("--redrawn", type=_setting("redrawn"),
-                 help="Training digits traced and drawn again with a pen, per digit, added to training (cached). "
-                 + _profile_default("redrawn")),
-    click.option("--augment-strength", type=_setting("augment.strength"),
-                 help="Scales shift/rotation/scale/shear/thickness augmentation; 0 turns it off. "
-                 + _profile_default("augment.strength")),
-    click.option("--train-limit", type=_setting("train_limit"),
-                 help="Train on only this many MNIST images (0 = all); --extra-data rows come on top. "
-                 + _profile_default("train_limit")),
-    click.option("--test-limit", type=_setting("test_limit"), help="Evaluate on only this many (0 = all). "
-                 + _profile_default("test_limit")),
-    click.option("--strategy", type=_setting("strategy"),
-                 help="auto: multi-worker when TF_CONFIG is set, Mirrored over several GPUs (JAX: DataParallel over "
-                 "several devices), else one device. " + _profile_default("strategy")),
-    click.option("--precision", type=_setting("precision"),
-                 help="auto: float16 on compute capability 7.x, bfloat16 on >= 8.0, float32 on the CPU. "
-                 + _profile_default("precision")),
-    click.option("--xla", "jit_compile", type=_setting("jit_compile"),
-                 help="XLA-compile the train step; auto: on for GPUs, off on the CPU. " + _profile_default("jit_compile")),
-]
-SETTING_FIELDS = {"augment_strength": "augment.strength"}
+# The TrainConfig fields that `train` takes as flags, in --help's order. A flag is its field's name with dashes
+# (augment.strength: --augment-strength) unless FLAG_NAMES names it; its type, range and help are the field's.
+TRAIN_FLAGS = ("epochs", "batch_size", "learning_rate", "lr_scaling", "seed", "validation_size", "nondigits",
+               "nondigit_prior", "redrawn", "augment.strength", "train_limit", "test_limit", "strategy", "precision",
+               "jit_compile")
+FLAG_NAMES = {"jit_compile": "--xla"}  # the name users know it by
+SETTING_FIELDS = {field.replace(".", "_"): field for field in TRAIN_FLAGS}  # the flag's parameter -> its field
+
+
+def _flag(field: str):
+    """The click option of TrainConfig field `field`: its Setting's type, its meaning and its profiles' default."""
+    name = FLAG_NAMES.get(field, "--" + field.replace(".", "-").replace("_", "-"))
+    return click.option(name, field.replace(".", "_"), type=_setting(field),
+                        help=f"{MEANINGS[field]} {_profile_default(field)}")
+
+
+TRAIN_SETTINGS = [_flag(field) for field in TRAIN_FLAGS]
 
 
 def _train_settings(command):
@@ -421,8 +398,7 @@ def predict(artifacts, images, as_json, runtime, node_modules):
               show_default=True, help="Folder for trials/, results.csv, results.md and best.json (rerun to resume).")
 @click.option("--grid", multiple=True, metavar="NAME=VALUES",
               help="A parameter and its values, e.g. learning_rate=1e-3,3e-3 or filters=16-16-32,32-32-64; "
-              "with --random also a range LOW..HIGH. Repeatable. NAME: learning_rate, batch_size, filters, "
-              "dropout, epochs, augment_strength.")
+              "with --random also a range LOW..HIGH. Repeatable. NAME: " + ", ".join(SWEEP_PARAMETERS) + ".")
 @click.option("--space", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A text file of NAME=VALUES lines (# comments); --grid flags add to or override it.")
 @click.option("--random", "random_trials", type=click.IntRange(min=0), default=0, show_default=True,

@@ -4,6 +4,10 @@ Kept free of Keras/TensorFlow imports so the CLI can read the defaults (its
 flags mirror these fields) without starting TensorFlow. The training config is
 saved in metrics.json beside the model it produced; `read_train_config` reads it
 back from there or from a plain TrainConfig JSON (sweep's best.json).
+
+Each training setting is declared once, as its field: `setting(default, Setting(...), meaning)`.
+SETTINGS (types and ranges, for the flags and the settings-file reader) and MEANINGS (each flag's
+--help) are read from the fields.
 """
 
 from __future__ import annotations
@@ -17,78 +21,6 @@ from pipeline.artifacts import MIN_ACCURACY, shown
 
 MAX_SETTINGS_BYTES = 1_000_000  # a settings file (a metrics.json holds the history too) is far smaller than this
 MAX_WHOLE = 2**31 - 1  # the largest whole-number setting (epochs, batch size, limits): what TensorFlow's int32 holds
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelConfig:
-    # a convolution costs map area × filters in × filters out: the first two work on the largest maps
-    # (26×26, 24×24), so they get the fewest filters; 16 in the second reads MNIST as well as 32 does
-    # with fewer weights and less compute (variants: BENCHMARKS.md)
-    filters: tuple[int, int, int] = (16, 16, 64)  # filters of conv 1, 2 (before the first pool), and of 3 and 4
-    dense_units: int = 128  # width of the hidden dense layer
-    # light dropout: the augmentation already keeps an 8-epoch run from overfitting (variants: BENCHMARKS.md)
-    dropout: float = 0.1  # dropout after the last conv, fraction
-    dense_dropout: float = 0.2  # dropout before the classifier, fraction
-
-
-@dataclasses.dataclass(frozen=True)
-class AugmentConfig:
-    # multiplies every range below (the widest warps drawn); 0 turns augmentation off. Three quarters
-    # of them read MNIST's test digits better than the full ranges (variants: BENCHMARKS.md)
-    strength: float = 0.75
-    max_shift: float = 2.5  # pixels, uniform in ±max_shift per axis
-    max_rotation: float = 12.0  # degrees, uniform in ±max_rotation
-    max_scale: float = 0.12  # relative size change, uniform in ±max_scale
-    max_shear: float = 0.15  # horizontal shear factor (slant), uniform in ±max_shear
-    max_thickness: float = 0.6  # blend weight towards dilation (+) or erosion (−)
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    epochs: int = 8  # passes over the training split; sized to the 2-core CPU budget (accuracy per epoch: BENCHMARKS.md)
-    batch_size: int = 128  # batch per replica; the global batch is this × replicas (one replica: the same)
-    learning_rate: float = 3e-3  # peak learning rate (AdamW) for one replica, reached after warm-up
-    lr_scaling: str = "linear"  # how the peak rate grows with replicas: linear (× N), sqrt (× √N) or none (BENCHMARKS.md)
-    warmup_epochs: float = 1.0  # linear warm-up length, epochs; then cosine decay to 0
-    weight_decay: float = 1e-4  # decoupled weight decay (AdamW)
-    validation_size: int = 5000  # training images held out for model selection
-    nondigits: float = 0.15  # generated non-digit drawings added to training and validation, per digit image there
-    nondigit_prior: float = 0.05  # how often the page expects a drawing not to be a digit (calibration.py: Prior)
-    redrawn: float = 0.15  # training digits added again, traced and drawn with a pen (pipeline.data.redrawn), per digit
-    train_limit: int = 0  # use only this many training images (0 = all); for quick tests
-    test_limit: int = 0  # evaluate on only this many test images (0 = all 10,000)
-    seed: int = 1234  # seeds weights, split, shuffling and augmentation
-    strategy: str = "auto"  # auto | default | mirrored | multiworker (see pipeline.train.distribute)
-    precision: str = "auto"  # auto (mixed where the GPU gains) | float32 | mixed_float16 | mixed_bfloat16
-    jit_compile: str = "auto"  # XLA: auto (on for GPUs, off on the CPU) | on | off
-    model: ModelConfig = ModelConfig()
-    augment: AugmentConfig = AugmentConfig()
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready values (nested dicts for model/augment); from_dict reverses it."""
-        return dataclasses.asdict(self)
-
-    def differences(self, other: "TrainConfig") -> list[str]:
-        """Human-readable 'field: mine != other' for every setting that differs (nested as model.x)."""
-        mine, theirs = _flatten(self.to_dict()), _flatten(other.to_dict())
-        return [f"{k}: {mine.get(k)!r} != {theirs.get(k)!r}" for k in sorted(set(mine) | set(theirs))
-                if mine.get(k) != theirs.get(k)]
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
-        """Inverse of to_dict. Missing fields take their defaults; an unknown field, or a value of the
-        wrong type or out of its range (SETTINGS), raises ValueError naming the field."""
-        if not isinstance(values, dict):
-            raise ValueError(f"expected an object of training settings, got {_json_type(values)}")
-        values = dict(values)
-        nested = {}
-        for section, config_class in (("model", ModelConfig), ("augment", AugmentConfig)):
-            part = values.pop(section, {})
-            if not isinstance(part, dict):
-                raise ValueError(f"{section}: expected an object, got {_json_type(part)}")
-            nested[section] = _checked(part, config_class, f"{section}.")
-        return cls(**_checked(values, cls, ""), model=ModelConfig(**nested["model"]),
-                   augment=AugmentConfig(**nested["augment"]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,35 +68,125 @@ class Setting:
         return " and ".join(p for p in parts if p)
 
 
+def setting(default, check: Setting, meaning: str):
+    """A training setting, declared once: its default, its type and range (`check`) and its meaning, one
+    sentence with its unit, which is also its flag's --help where it has a flag (pipeline.cli)."""
+    return dataclasses.field(default=default, metadata={"setting": check, "meaning": meaning})
+
+
 FRACTION = Setting(float, 0, 1, high_open=True)  # dropout: 0 keeps everything, 1 would drop everything
-SETTINGS: dict[str, Setting] = {  # every TrainConfig field (nested ones as section.field): type and range
-    "epochs": Setting(int, 1),
-    "batch_size": Setting(int, 1),
-    "learning_rate": Setting(float, 0, low_open=True),
-    "lr_scaling": Setting(str, choices=("sqrt", "linear", "none")),
-    "warmup_epochs": Setting(float, 0),
-    "weight_decay": Setting(float, 0),
-    "validation_size": Setting(int, 0),
-    "nondigits": Setting(float, 0, 1),
-    "nondigit_prior": Setting(float, 0, 1, low_open=True, high_open=True),
-    "redrawn": Setting(float, 0, 1),
-    "train_limit": Setting(int, 0),
-    "test_limit": Setting(int, 0),
-    "seed": Setting(int, 0, 2**32 - 1),  # numpy and Keras seeds are unsigned 32-bit
-    "strategy": Setting(str, choices=("auto", "default", "mirrored", "multiworker")),
-    "precision": Setting(str, choices=("auto", "float32", "mixed_float16", "mixed_bfloat16")),
-    "jit_compile": Setting(str, choices=("auto", "on", "off")),
-    "model.filters": Setting(tuple, 1),
-    "model.dense_units": Setting(int, 1),
-    "model.dropout": FRACTION,
-    "model.dense_dropout": FRACTION,
-    "augment.strength": Setting(float, 0),
-    "augment.max_shift": Setting(float, 0),
-    "augment.max_rotation": Setting(float, 0, 180),
-    "augment.max_scale": Setting(float, 0, 1, high_open=True),
-    "augment.max_shear": Setting(float, 0),
-    "augment.max_thickness": Setting(float, 0, 1),
-}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    # a convolution costs map area × filters in × filters out: the first two work on the largest maps
+    # (26×26, 24×24), so they get the fewest filters; 16 in the second reads MNIST as well as 32 does
+    # with fewer weights and less compute (variants: BENCHMARKS.md)
+    filters: tuple[int, int, int] = setting(
+        (16, 16, 64), Setting(tuple, 1), "Filters of conv 1 and 2 (before the first pool), and of conv 3 and 4.")
+    dense_units: int = setting(128, Setting(int, 1), "Width of the hidden dense layer, units.")
+    # light dropout: the augmentation already keeps an 8-epoch run from overfitting (variants: BENCHMARKS.md)
+    dropout: float = setting(0.1, FRACTION, "Dropout after the last conv, fraction.")
+    dense_dropout: float = setting(0.2, FRACTION, "Dropout before the classifier, fraction.")
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentConfig:
+    # the max_ ranges below are the widest warps, drawn at strength 1; three quarters of them (the default
+    # strength) read MNIST's test digits better than the full ranges (variants: BENCHMARKS.md)
+    strength: float = setting(0.75, Setting(float, 0), "Multiplies every augmentation range (shift, rotation, "
+                              "scale, shear, thickness); 0 turns it off.")
+    max_shift: float = setting(2.5, Setting(float, 0), "Shift, pixels: uniform in +-max_shift per axis.")
+    max_rotation: float = setting(12.0, Setting(float, 0, 180), "Rotation, degrees: uniform in +-max_rotation.")
+    max_scale: float = setting(0.12, Setting(float, 0, 1, high_open=True),
+                               "Relative size change: uniform in +-max_scale.")
+    max_shear: float = setting(0.15, Setting(float, 0), "Horizontal shear factor (slant): uniform in +-max_shear.")
+    max_thickness: float = setting(0.6, Setting(float, 0, 1),
+                                   "Stroke thickness: blend weight towards dilation (+) or erosion (-).")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    # sized to the 2-core CPU budget (accuracy per epoch: BENCHMARKS.md)
+    epochs: int = setting(8, Setting(int, 1), "Passes over the data.")
+    batch_size: int = setting(128, Setting(int, 1), "Batch per replica, images (global = this x replicas).")
+    learning_rate: float = setting(3e-3, Setting(float, 0, low_open=True),
+                                   "Peak learning rate for one replica (AdamW, warm-up then cosine decay).")
+    lr_scaling: str = setting("linear", Setting(str, choices=("sqrt", "linear", "none")),  # which: BENCHMARKS.md
+                              "How the peak rate grows with N replicas: linear (x N), sqrt (x sqrt N) or none.")
+    warmup_epochs: float = setting(1.0, Setting(float, 0), "Linear warm-up, epochs; then cosine decay to 0.")
+    weight_decay: float = setting(1e-4, Setting(float, 0), "Decoupled weight decay (AdamW).")
+    validation_size: int = setting(5000, Setting(int, 0), "Training images held out for model selection.")
+    nondigits: float = setting(0.15, Setting(float, 0, 1), "Generated drawings that are no digit (the 11th class), "
+                               "per image, added to training and validation.")
+    nondigit_prior: float = setting(  # calibration.py: Prior
+        0.05, Setting(float, 0, 1, low_open=True, high_open=True), "How often the page expects a drawing not to be "
+        "a digit; calibration moves the model's \"not a digit\" from its training share to this.")
+    redrawn: float = setting(  # pipeline.data.redrawn
+        0.15, Setting(float, 0, 1), "Training digits traced and drawn again with a pen, per digit, added to "
+        "training (cached).")
+    train_limit: int = setting(0, Setting(int, 0), "Train on only this many MNIST images (0 = all); "
+                               "--extra-data rows come on top.")
+    test_limit: int = setting(0, Setting(int, 0), "Evaluate on only this many test images (0 = all 10,000).")
+    seed: int = setting(1234, Setting(int, 0, 2**32 - 1),  # numpy and Keras seeds are unsigned 32-bit
+                        "Seed for weights, split, shuffling and augmentation.")
+    strategy: str = setting(  # pipeline.train.distribute
+        "auto", Setting(str, choices=("auto", "default", "mirrored", "multiworker")), "auto: multi-worker when "
+        "TF_CONFIG is set, Mirrored over several GPUs (JAX: DataParallel over several devices), else one device.")
+    precision: str = setting(
+        "auto", Setting(str, choices=("auto", "float32", "mixed_float16", "mixed_bfloat16")),
+        "Keras dtype policy; auto: mixed float16 on compute capability 7.x, mixed bfloat16 on >= 8.0, float32 "
+        "on the CPU.")
+    jit_compile: str = setting("auto", Setting(str, choices=("auto", "on", "off")),
+                               "XLA-compile the train step; auto: on for GPUs, off on the CPU.")
+    model: ModelConfig = ModelConfig()
+    augment: AugmentConfig = AugmentConfig()
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values (nested dicts for model/augment); from_dict reverses it."""
+        return dataclasses.asdict(self)
+
+    def differences(self, other: "TrainConfig") -> list[str]:
+        """Human-readable 'field: mine != other' for every setting that differs (nested as model.x)."""
+        mine, theirs = _flatten(self.to_dict()), _flatten(other.to_dict())
+        return [f"{k}: {mine.get(k)!r} != {theirs.get(k)!r}" for k in sorted(set(mine) | set(theirs))
+                if mine.get(k) != theirs.get(k)]
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        """Inverse of to_dict. Missing fields take their defaults; an unknown field, or a value of the
+        wrong type or out of its range (SETTINGS), raises ValueError naming the field."""
+        if not isinstance(values, dict):
+            raise ValueError(f"expected an object of training settings, got {_json_type(values)}")
+        values = dict(values)
+        nested = {}
+        for section, config_class in (("model", ModelConfig), ("augment", AugmentConfig)):
+            part = values.pop(section, {})
+            if not isinstance(part, dict):
+                raise ValueError(f"{section}: expected an object, got {_json_type(part)}")
+            nested[section] = _checked(part, config_class, f"{section}.")
+        return cls(**_checked(values, cls, ""), model=ModelConfig(**nested["model"]),
+                   augment=AugmentConfig(**nested["augment"]))
+
+
+def declared(config_class=TrainConfig, prefix: str = "") -> dict[str, dataclasses.Field]:
+    """Every setting of `config_class`, nested ones as section.field, in declaration order; TypeError for a
+    field declared without `setting` (it would have no range to check and no meaning to show)."""
+    found = {}
+    for f in dataclasses.fields(config_class):
+        if dataclasses.is_dataclass(f.default):  # a section: model, augment
+            found.update(declared(type(f.default), f"{prefix}{f.name}."))
+        elif "setting" not in f.metadata:
+            raise TypeError(f"{config_class.__name__}.{f.name}: "
+                            "declare it with setting(default, Setting(...), meaning)")
+        else:
+            found[prefix + f.name] = f
+    return found
+
+
+# every TrainConfig field (nested ones as section.field): its type and range, and its meaning (its flag's --help)
+SETTINGS: dict[str, Setting] = {name: f.metadata["setting"] for name, f in declared().items()}
+MEANINGS: dict[str, str] = {name: f.metadata["meaning"] for name, f in declared().items()}
 
 
 def _checked(values: dict, config_class, prefix: str) -> dict:

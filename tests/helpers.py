@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-SUPERSAMPLE = 4  # strokes are drawn this many times larger, then box-filtered down: anti-aliased edges
+SUPERSAMPLE = 4  # pipeline.data.pen.ink's supersample for ink as a canvas draws it: anti-aliased edges
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
 # pytest-timeout's limit, in seconds, for a `slow` or `browser` test (others get pyproject's `timeout`): the
@@ -116,24 +116,6 @@ def one_line_failure(result: subprocess.CompletedProcess, *fragments: str, code:
     assert result.returncode == code, (result.returncode, result.stderr[-3000:])
     assert result.stdout == "", result.stdout[-3000:]
     return check_one_line(result.returncode, result.stderr, list(fragments))
-
-
-def render(paths, side: int | tuple[int, int], pen: float) -> np.ndarray:
-    """Polylines ((K, 2), image pixels) drawn with a round pen: the ink, uint8 (height, width), anti-aliased.
-    side: the image's side, or its (width, height)."""
-    from PIL import Image, ImageDraw
-
-    width, height = (side, side) if isinstance(side, int) else side
-    big = Image.new("L", (width * SUPERSAMPLE, height * SUPERSAMPLE), 0)
-    draw = ImageDraw.Draw(big)
-    nib = pen * SUPERSAMPLE
-    for path in paths:
-        points = [tuple(p) for p in path * SUPERSAMPLE]
-        if len(points) > 1:
-            draw.line(points, fill=255, width=max(1, round(nib)), joint="curve")
-        for x, y in (points[0], points[-1]):  # round caps
-            draw.ellipse((x - nib / 2, y - nib / 2, x + nib / 2, y + nib / 2), fill=255)
-    return np.asarray(big.resize((width, height), Image.Resampling.BOX))
 
 
 def save(ink: np.ndarray, path, style: str) -> None:

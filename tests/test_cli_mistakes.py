@@ -152,11 +152,11 @@ def test_a_corrupt_keras_model(work, command):
 
 def a_digit_png(folder: Path) -> Path:
     """A 60x60 PNG of a dark vertical stroke on white (a "1")."""
-    from PIL import Image, ImageDraw
+    from PIL import Image
 
-    image = Image.new("L", (60, 60), 255)
-    ImageDraw.Draw(image).line((30, 8, 28, 52), fill=0, width=5)
-    image.save(folder / "one.png")
+    from pipeline.data import pen
+
+    Image.fromarray(255 - pen.ink([[(30, 8), (28, 52)]], 60, 5)).save(folder / "one.png")
     return folder / "one.png"
 
 

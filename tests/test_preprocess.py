@@ -5,11 +5,10 @@ import subprocess
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
-
 from pipeline import preprocess
+from pipeline.data import pen
 from pipeline.preprocess import box_weights, to_mnist
-from tests.helpers import ROOT
+from tests.helpers import ROOT, SUPERSAMPLE
 
 
 JS_TO_MNIST = """
@@ -34,14 +33,10 @@ def js_to_mnist(inks):
 def canvas_drawing(seed, side=280):
     """An anti-aliased random scribble (the canvas alpha, 0-255) at a random size and place."""
     rng = np.random.default_rng(seed)
-    scale = 4  # supersample, then downscale: anti-aliased edges like a canvas
-    img = Image.new("L", (side * scale, side * scale), 0)
-    draw = ImageDraw.Draw(img)
-    size = rng.uniform(0.2, 0.95) * side * scale
-    x0, y0 = rng.uniform(0, side * scale - size, 2)
+    size = rng.uniform(0.2, 0.95) * side
+    x0, y0 = rng.uniform(0, side - size, 2)
     points = [(x0 + rng.uniform(0, size), y0 + rng.uniform(0, size)) for _ in range(rng.integers(2, 7))]
-    draw.line(points, fill=255, width=int(side * scale / 14), joint="curve")
-    return np.asarray(img.resize((side, side), Image.BOX))
+    return pen.ink([points], side, side / 14, SUPERSAMPLE)
 
 
 def clipped(corner: str) -> np.ndarray:

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from pipeline.cli import TRAIN_SETTINGS
-from pipeline.config import MAX_SETTINGS_BYTES, SETTINGS, ConfigFileError, TrainConfig, read_train_config
+from pipeline.config import MAX_SETTINGS_BYTES, MEANINGS, SETTINGS, ConfigFileError, TrainConfig, read_train_config
 from tests.helpers import check_one_line, finished, start_cli
 
 # settings file content -> fragments of the one line (after the file's name)
@@ -102,3 +102,38 @@ def test_the_defaults_and_every_profile_pass_the_table():
 
     for config in (TrainConfig(), *PROFILES.values()):
         assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_each_flag_shows_its_fields_meaning_and_name():
+    """A training flag's help is the meaning declared with its field, then its profiles' default; its name is the
+    field's (dashes for underscores and dots) unless FLAG_NAMES gives it another."""
+    from pipeline.cli import FLAG_NAMES, SETTING_FIELDS, _profile_default, main
+
+    flags = {param.name: param for param in main.commands["train"].params if param.name in SETTING_FIELDS}
+    assert sorted(flags) == sorted(SETTING_FIELDS)
+    for name, param in flags.items():
+        field = SETTING_FIELDS[name]
+        assert param.help == f"{MEANINGS[field]} {_profile_default(field)}", field
+        assert param.opts == [FLAG_NAMES.get(field, "--" + field.replace(".", "-").replace("_", "-"))], field
+    named_after_fields = {p.name for p in main.commands["train"].params} & {k.replace(".", "_") for k in SETTINGS}
+    assert named_after_fields == set(flags), "a training flag made in cli.py rather than from its field"
+
+
+def test_every_setting_has_one_sentence_of_meaning():
+    for name, meaning in MEANINGS.items():
+        assert meaning.strip() == meaning and meaning.endswith(".") and ". " not in meaning, name
+
+
+def test_a_field_declared_without_its_setting_is_refused():
+    """A plain field would have no range for the settings file and no meaning for its flag."""
+    import dataclasses
+
+    from pipeline.config import Setting, declared, setting
+
+    @dataclasses.dataclass(frozen=True)
+    class Plain:
+        kept: int = setting(1, Setting(int, 0), "Kept.")
+        bare: int = 2
+
+    with pytest.raises(TypeError, match=r"Plain\.bare: declare it with setting\("):
+        declared(Plain)

@@ -17,9 +17,9 @@ from bench import placement
 from pipeline import contract
 from pipeline.build.site import page_config
 from pipeline.contract import PAD_PEN
-from pipeline.data import handwriting
+from pipeline.data import handwriting, pen
 from pipeline.tools.segment import find_digits
-from tests.helpers import BROKEN, render, written
+from tests.helpers import BROKEN, SUPERSAMPLE, written
 
 ROOT = Path(__file__).resolve().parent.parent
 JS_DIR = ROOT / "site_template" / "js"
@@ -98,15 +98,15 @@ def js_groups(numbers_strokes: list[list[np.ndarray]]) -> list[list[list[int]]]:
 def py_groups(strokes: list[np.ndarray], width: int) -> list[list[int]]:
     """segment.py's groups on the pad's pixels: the strokes (pad units) drawn as the page draws them (its pen
     PAD_PEN × the pad's height), each stroke counted in the digit that holds most of its own ink."""
-    size, pen = (width, PAD_HEIGHT), PAD_PEN * PAD_HEIGHT
+    size, nib = (width, PAD_HEIGHT), PAD_PEN * PAD_HEIGHT
     pixels = [s * PAD_HEIGHT for s in strokes]
     owner = np.full((PAD_HEIGHT, width), -1)
-    for k, digit in enumerate(find_digits(render(pixels, size, pen))):
+    for k, digit in enumerate(find_digits(pen.ink(pixels, size, nib, SUPERSAMPLE))):
         x, y, w, h = digit.box
         owner[y : y + h, x : x + w][digit.ink > 0] = k
     groups: dict[int, list[int]] = {}
     for i, stroke in enumerate(pixels):
-        mine = owner[render([stroke], size, pen) > 0]
+        mine = owner[pen.ink([stroke], size, nib, SUPERSAMPLE) > 0]
         mine = mine[mine >= 0]
         if mine.size:
             groups.setdefault(int(np.bincount(mine).argmax()), []).append(i)

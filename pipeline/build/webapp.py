@@ -85,18 +85,6 @@ CSP_DIRECTIVES = {
     "base-uri": ["'self'"],
     "form-action": ["'none'"],
 }
-# A page that loads one of these vendor scripts gets more than the strict policy, and the build says so.
-# Only the lab's page (train.html) does; the drawing page keeps the strict policy.
-VENDOR_EXCEPTIONS = {
-    "tfjs-vis": {  # the lab's live charts, vendor/tfjs-vis.umd.min.js 1.5.1
-        # vega, inside tfjs-vis, compiles chart expressions with new Function (its CSP-safe
-        # interpreter is not in this bundle): the charts throw without it.
-        "script-src": ["'unsafe-eval'"],
-        # glamor's <style> starts empty (its rules then go in through CSSOM, which CSP allows),
-        # and vega-embed adds one fixed stylesheet: the hashes of exactly those two.
-        "style-src": ["'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='", "'sha256-/gFjybzm2cU4MbaLSWpSqW5eLj+JZBii6jm4umpv1+A='"],
-    },
-}
 DATA_SCRIPT_TYPES = {"application/json", "application/ld+json", "text/plain", "text/template"}  # not executed
 JS_SCRIPT_TYPES = {"", "module", "text/javascript", "application/javascript", "text/ecmascript"}
 
@@ -171,6 +159,8 @@ def draw_icon(size: int, maskable: bool) -> bytes:
     """The icon as PNG bytes, size×size px, a palette of RGBA colours; drawn 4× larger and downscaled for anti-aliasing."""
     from PIL import Image, ImageDraw
 
+    from pipeline.data import pen
+
     big = size * 4
     unit = big / 64  # px per icon unit
     image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
@@ -183,9 +173,8 @@ def draw_icon(size: int, maskable: bool) -> bytes:
         scale, offset = unit, 0.0
     width = ICON_STROKE * scale
     points = [(offset + x * scale, offset + y * scale) for x, y in _bezier_points(ICON_PATH)]
-    draw.line(points, fill="white", width=round(width))
-    for x, y in points:  # a round pen stamped along the path: round caps and joins, no gaps
-        draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill="white")
+    glyph = pen.ink([points], big, width, stamped=True)  # the digit's ink: a round pen along a finely sampled curve
+    image.paste("white", (0, 0, big, big), Image.fromarray(glyph))
     out = io.BytesIO()
     # A palette: two colours and their anti-aliased blends need few entries, and the 192 px icon comes with
     # every first visit (apple-touch-icon), a fifth of its RGBA size.
@@ -223,31 +212,22 @@ def _bezier_points(segments, steps: int = 48) -> list[tuple[float, float]]:
 # ------------------------------------------------------------------ CSP and the head partial
 
 
-def content_security_policy(import_maps: list[str], exceptions: tuple[str, ...] = ()) -> str:
-    """The policy for a page whose inline import maps have the texts `import_maps` and that
-    loads the VENDOR_EXCEPTIONS scripts named in `exceptions`."""
+def content_security_policy(import_maps: list[str]) -> str:
+    """The policy for a page whose inline import maps have the texts `import_maps`: the same strict
+    policy for every page, whatever vendor scripts it loads."""
     directives = {name: list(sources) for name, sources in CSP_DIRECTIVES.items()}
     directives["script-src"] += [f"'sha256-{_sha256_b64(text)}'" for text in import_maps]
-    for name in exceptions:
-        for directive, sources in VENDOR_EXCEPTIONS[name].items():
-            directives[directive] += sources
     return "; ".join(" ".join([name, *sources]) for name, sources in directives.items())
 
 
-def page_policy(import_map: str | None, vendor: Iterable[str] = ()) -> Markup:
-    """`csp` in _head.html: the policy of a page with this import map text (or none) and these
-    vendor/ scripts. Markup: the template writes it into the attribute as it is (no quotes in it)."""
-    return Markup(content_security_policy([str(import_map)] if import_map else [], vendor_exceptions(vendor)))
+def page_policy(import_map: str | None) -> Markup:
+    """`csp` in _head.html: the policy of a page with this import map text (or none).
+    Markup: the template writes it into the attribute as it is (no quotes in it)."""
+    return Markup(content_security_policy([str(import_map)] if import_map else []))
 
 
 def _sha256_b64(text: str) -> str:
     return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
-
-
-def vendor_exceptions(sources: Iterable[str]) -> tuple[str, ...]:
-    """The VENDOR_EXCEPTIONS among scripts loaded from `sources` (URLs or file names), e.g. ("tfjs-vis",)."""
-    sources = list(sources)
-    return tuple(name for name in VENDOR_EXCEPTIONS if any(name in src for src in sources))
 
 
 class _PageReader(HTMLParser):
@@ -298,9 +278,9 @@ class _PageReader(HTMLParser):
             self._script = None
 
 
-def check_page(html: str, page_name: str) -> tuple[str, ...]:
+def check_page(html: str, page_name: str) -> None:
     """Refuse (PageError) a rendered page that the CSP would break or that does not include the head
-    partial with its import map and vendor scripts. Returns the VENDOR_EXCEPTIONS its policy allows."""
+    partial with its import map and vendor scripts."""
     page = _PageReader()
     page.feed(html)
     if page.problems:
@@ -311,10 +291,9 @@ def check_page(html: str, page_name: str) -> tuple[str, ...]:
     if page.loaded_first:
         raise PageError(f"{page_name}: a {page.loaded_first} comes before the Content-Security-Policy <meta>, "
                         f"which then does not cover it: {partial} right after <meta charset>")
-    exceptions = vendor_exceptions(page.sources)
-    if page.policies[0] != content_security_policy(page.import_maps, exceptions):
-        raise PageError(f"{page_name}: the Content-Security-Policy does not fit the page's import maps and vendor "
-                        f"scripts: give them to app_head (import_map=..., vendor=[...]), not to the page")
+    if page.policies[0] != content_security_policy(page.import_maps):
+        raise PageError(f"{page_name}: the Content-Security-Policy does not fit the page's import maps: "
+                        f"give the import map to app_head (import_map=...), not to the page")
     paths = [src.split("?")[0] for src in page.sources]
     if not any(link.get("rel") == "manifest" for link in page.links) or not any(p.endswith(OFFLINE_MODULE) for p in paths):
         raise PageError(f"{page_name}: no manifest link or {OFFLINE_MODULE}: {partial}")
@@ -322,7 +301,6 @@ def check_page(html: str, page_name: str) -> tuple[str, ...]:
         if path.split("/")[-1] == "tf.min.js" and not (i and paths[i - 1].endswith(TF_PRELUDE)):
             raise PageError(f"{page_name}: vendor/tf.min.js without {TF_PRELUDE} just before it (tfjs then needs eval, "
                             f"which the CSP blocks): load it through app_head(vendor=[...])")
-    return exceptions
 
 
 # ------------------------------------------------------------------ service worker

@@ -3,9 +3,9 @@
 A network trained on digits alone names a digit for anything, sure of itself. So
 training adds drawings of other things, as a visitor would draw them on the page: pen
 strokes in a unit box (x right, y down), each with a hand's variation, rendered the way
-the page renders one digit for the model (a round pen 0.12 of the longer side,
-`site_template/js/drawing.js`), then the MNIST preprocessing
-(`pipeline.preprocess.to_mnist`). They come from two places:
+the page renders one digit for the model (`pipeline.data.pen.digit`: a round pen
+DIGIT_PEN of the longer side, then the MNIST preprocessing, as
+`site_template/js/drawing.js` does). They come from two places:
   sources made by others (pipeline/data/sources.py: Hershey's stroke fonts, feather
       icons): glyphs of letters, scripts, signs and icons, each redrawn with a wobbling
       hand (`handwritten`); `SOURCE_SHARE` of the drawings
@@ -25,10 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from PIL import Image, ImageDraw
 
-from pipeline.contract import DIGIT_PEN as PEN, DIGIT_SIDE as SIDE, IMAGE_SIZE, NOT_A_DIGIT  # PEN, SIDE: the page's
-from pipeline.data import sources
+from pipeline.contract import IMAGE_SIZE, NOT_A_DIGIT
+from pipeline.data import pen, sources
 from pipeline.preprocess import to_mnist
 
 Paths = list[np.ndarray]  # strokes, each (K, 2) x, y in the unit box
@@ -267,26 +266,6 @@ def shaped(rng: np.random.Generator, paths: Paths) -> Paths:
     return transformed(paths, rng.uniform(-0.25, 0.25), np.exp(rng.uniform(-0.3, 0.3)), rng.uniform(-0.25, 0.25))
 
 
-def render(paths: Paths, pen: float = PEN) -> np.ndarray:
-    """Strokes (unit box or any scale) drawn with a round pen `pen` of their longer side, as the model's input:
-    uint8 (28, 28), 0-255, white ink on black."""
-    points = np.concatenate(paths)
-    lo = points.min(axis=0)
-    side = max(float((points.max(axis=0) - lo).max()), 1e-3)
-    width = pen * SIDE  # pixels
-    margin = width / 2 + 2
-    size = np.ceil((points.max(axis=0) - lo) / side * SIDE + 2 * margin).astype(int)
-    image = Image.new("L", (int(size[0]), int(size[1])))
-    draw = ImageDraw.Draw(image)
-    for path in paths:
-        xy = [tuple(v) for v in (np.asarray(path) - lo) / side * SIDE + margin]
-        if len(xy) > 1:
-            draw.line(xy, fill=255, width=round(width), joint="curve")
-        for x, y in (xy[0], xy[-1]):  # round caps
-            draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
-    return np.round(to_mnist(np.asarray(image)) * 255).astype(np.uint8)
-
-
 def overlapping_digits(rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
     """Two MNIST digits (uint8 (N, 28, 28); leave out the 1s: two of them overlapping still read as a 1) drawn over
     each other, one shifted sideways by 4-12 px: (28, 28)."""
@@ -308,7 +287,7 @@ def generate(count: int, seed: int, kinds: tuple[str, ...] = TRAINED, digits: np
     for i in range(count):
         kind = kinds[i % len(kinds)]
         images[i] = (overlapping_digits(rng, digits) if kind == OVERLAP
-                     else render(shaped(rng, kind_strokes(kind, rng))))
+                     else pen.digit(shaped(rng, kind_strokes(kind, rng))))
     return images
 
 

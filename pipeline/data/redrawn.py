@@ -8,8 +8,8 @@ digit is small and rendered with the pen at its own size, it may answer "?" for 
 would lean towards "not a digit"). So training adds a share of its own digits
 drawn again: each traced into strokes (pipeline.data.handwriting), drawn with a
 round pen of a random width around the page's, then the MNIST preprocessing
-(nondigits.render). Their labels are the digits'. Only training images are
-redrawn, and they join the training part only.
+(pipeline.data.pen.digit, as the non-digits are). Their labels are the digits'.
+Only training images are redrawn, and they join the training part only.
 
 Tracing a default run's digits takes minutes, so the result is cached beside MNIST
 (`~/.cache/digit-pipeline/redrawn/`, or $PIPELINE_CACHE/redrawn/), keyed by a hash of the
@@ -30,26 +30,26 @@ import numpy as np
 
 from pipeline import artifacts, preprocess
 from pipeline.contract import IMAGE_SIZE
-from pipeline.data import handwriting, mnist, nondigits
+from pipeline.data import handwriting, mnist, pen
 
-PEN_RANGE = (0.08, 0.17)  # pen width / the digit's longer side, uniform; the page draws with 0.12 (nondigits.PEN)
+PEN_RANGE = (0.08, 0.17)  # pen width / the digit's longer side, uniform; the page draws with contract.DIGIT_PEN
 STREAM = 2  # the random stream of this source under the run's seed (nondigits uses seed and seed + 1 directly)
 IN_PROCESS_BELOW = 200  # fewer digits than this are traced in this process: starting workers would cost more
-CODE = (handwriting, nondigits, preprocess)  # the modules whose code decides the images, besides this one
+CODE = (handwriting, pen, preprocess)  # the modules whose code decides the images, besides this one
 
 
-def redraw(image: np.ndarray, pen: float) -> np.ndarray | None:
-    """One MNIST digit (uint8 (28, 28)) traced and drawn with a pen `pen` of its longer side: uint8 (28, 28),
+def redraw(image: np.ndarray, width: float) -> np.ndarray | None:
+    """One MNIST digit (uint8 (28, 28)) traced and drawn with a pen `width` of its longer side: uint8 (28, 28),
     or None when it cannot be traced (a speck of ink)."""
     try:
         strokes = handwriting.image_to_strokes(image)
     except ValueError:
         return None
-    return nondigits.render(list(strokes.paths), pen)
+    return pen.digit(list(strokes.paths), width)
 
 
 def _redraw_all(images: np.ndarray, pens: np.ndarray) -> list[np.ndarray | None]:
-    return [redraw(image, pen) for image, pen in zip(images, pens)]
+    return [redraw(image, width) for image, width in zip(images, pens)]
 
 
 def labelled(count: int, seed: int, digits: np.ndarray, labels: np.ndarray, log=print,

@@ -5,8 +5,9 @@ with one per line, `#` comments):
     learning_rate=1e-3,3e-3      a list: every value (grid) or one at random (random search)
     learning_rate=1e-4..1e-2     a range, random search only: log-uniform for learning_rate
                                  and batch_size, uniform otherwise (whole numbers for ints)
-    filters=16-16-32,32-32-64    conv filters of the three convolutions, dash-separated
-NAME is one of PARAMETERS. Grid: every combination. Random (`--random N`): N draws, seeded.
+    filters=16-16-32,32-32-64    model.filters (conv 1, conv 2, conv 3 and 4), dash-separated
+NAME is one of PARAMETERS, each the TrainConfig field it names, with that field's type and range.
+Grid: every combination. Random (`--random N`): N draws, seeded.
 
 Every trial is a TrainConfig (the base config with the trial's values) with a stable id
 (a hash of the config), trained by a subprocess
@@ -39,10 +40,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from pipeline import artifacts
-from pipeline.config import TrainConfig
+from pipeline.config import SETTINGS, Setting, TrainConfig
 
 CONFIG_FILE = "config.json"
 LOG_FILE = "train.log"
@@ -57,20 +56,21 @@ class SweepError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Parameter:
-    field: str  # where in TrainConfig, dotted ("model.dropout")
-    kind: type  # int, float or tuple (filters)
-    low: float  # smallest allowed value
-    high: float = math.inf  # largest allowed value (exclusive for dropout)
+    field: str  # the TrainConfig field it sets, dotted ("model.dropout"): its type, range and meaning are there
     log: bool = False  # ranges are sampled log-uniformly
+
+    @property
+    def setting(self) -> Setting:
+        return SETTINGS[self.field]
 
 
 PARAMETERS = {
-    "learning_rate": Parameter("learning_rate", float, 0, log=True),  # peak learning rate, > 0
-    "batch_size": Parameter("batch_size", int, 1, log=True),  # global batch, images
-    "filters": Parameter("model.filters", tuple, 1),  # filters of conv 1-2-3, each ≥ 1
-    "dropout": Parameter("model.dropout", float, 0, 1),  # dropout after the conv block, fraction in [0, 1)
-    "epochs": Parameter("epochs", int, 1),  # passes over the training split
-    "augment_strength": Parameter("augment.strength", float, 0),  # scales all augmentation; 0 = off
+    "learning_rate": Parameter("learning_rate", log=True),
+    "batch_size": Parameter("batch_size", log=True),
+    "filters": Parameter("model.filters"),
+    "dropout": Parameter("model.dropout"),
+    "epochs": Parameter("epochs"),
+    "augment_strength": Parameter("augment.strength"),
 }
 CSV_FIELDS = ["trial", "status", *PARAMETERS, "val_accuracy", "val_loss", "train_seconds"]
 
@@ -79,31 +79,33 @@ CSV_FIELDS = ["trial", "status", *PARAMETERS, "val_accuracy", "val_loss", "train
 
 
 def parse_value(name: str, text: str):
-    """One value of parameter `name` from its text; SweepError if it is malformed or out of range."""
-    spec = PARAMETERS[name]
+    """One value of parameter `name` from its text; SweepError if it is malformed or out of its field's range."""
+    setting = PARAMETERS[name].setting
     text = text.strip()
     try:
-        if spec.kind is tuple:
+        if setting.kind is tuple:
             value = tuple(int(part) for part in text.split("-"))
-            if len(value) != 3 or min(value) < spec.low:
+            if len(value) != 3 or not all(Setting(int, setting.low, setting.high).allows(v) for v in value):
                 raise ValueError
             return value
         value = float(text)
-        if not math.isfinite(value) or (spec.kind is int and not value.is_integer()):
+        if not math.isfinite(value) or (setting.kind is int and not value.is_integer()):
             raise ValueError
-        value = spec.kind(value)
+        value = setting.kind(value)
     except ValueError:
-        kind = "three whole numbers like 32-32-64" if spec.kind is tuple else f"a {'whole ' if spec.kind is int else ''}number"
+        kind = "three whole numbers like 32-32-64" if setting.kind is tuple else f"a {'whole ' if setting.kind is int else ''}number"
         raise SweepError(f"{name}={text}: expected {kind}") from None
-    too_low = value <= spec.low if name == "learning_rate" else value < spec.low
-    too_high = value >= spec.high if name == "dropout" else value > spec.high
-    if too_low or too_high:
-        raise SweepError(f"{name}={text}: out of range ({_range_text(name)})")
+    if not setting.allows(value):
+        raise SweepError(f"{name}={text}: out of range ({_range_text(setting, value)})")
     return value
 
 
-def _range_text(name: str) -> str:
-    return {"learning_rate": "> 0", "dropout": "0 to below 1", "augment_strength": ">= 0"}.get(name, ">= 1")
+def _range_text(setting: Setting, value) -> str:
+    """'> 0', '>= 1', '0 to below 1'; for a whole number above the largest allowed, that one too."""
+    if setting.high is not None:
+        return f"{setting.low} to {'below ' if setting.high_open else ''}{setting.high}"
+    low = f"{'>' if setting.low_open else '>='} {setting.low}"
+    return f"{low} and <= {setting.top}" if setting.top is not None and value > setting.top else low
 
 
 def parse_space(lines: list[str], origin: str = "--grid") -> dict[str, list | tuple]:
@@ -120,7 +122,7 @@ def parse_space(lines: list[str], origin: str = "--grid") -> dict[str, list | tu
         if name not in PARAMETERS:
             raise SweepError(f"{origin} {line!r}: unknown parameter {name!r} (one of {', '.join(PARAMETERS)})")
         if ".." in values:
-            if PARAMETERS[name].kind is tuple:
+            if PARAMETERS[name].setting.kind is tuple:
                 raise SweepError(f"{origin} {line!r}: filters take a list, not a range")
             low, high = (parse_value(name, v) for v in values.split("..", 1))
             if not low < high:
@@ -153,6 +155,8 @@ def grid_points(space: dict) -> list[dict]:
 
 def random_points(space: dict, count: int, seed: int) -> list[dict]:
     """`count` seeded draws: lists uniformly, ranges log-uniform (learning rate, batch size) or uniform."""
+    import numpy as np  # here, so the CLI can list PARAMETERS in its --help without loading numpy
+
     rng = np.random.default_rng(seed)
     points = []
     for _ in range(count):
@@ -165,7 +169,7 @@ def random_points(space: dict, count: int, seed: int) -> list[dict]:
                     value = float(np.exp(rng.uniform(np.log(low), np.log(high))))
                 else:
                     value = float(rng.uniform(low, high))
-                point[name] = int(round(value)) if spec.kind is int else float(f"{value:.4g}")
+                point[name] = int(round(value)) if spec.setting.kind is int else float(f"{value:.4g}")
             else:
                 point[name] = values[int(rng.integers(len(values)))]
         points.append(point)

@@ -7,7 +7,7 @@
  * The head partial (_head.html) puts this module in every page, so every page
  * of the site works offline after one visit: the worker precaches the drawing
  * page's files when it installs, and the lab's (train.html, report.html: the
- * training data, tf.min.js, tfjs-vis) when a lab page asks here. Once the page
+ * training data, tf.min.js) when a lab page asks here. Once the page
  * is controlled and its files are cached, <html data-offline="ready"> (or
  * "failed": the page still works online). How updates go (see sw.js): a new build
  * has a new cache name; its service worker installs in the background, takes

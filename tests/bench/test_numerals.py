@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from bench import placement
 from bench.numerals import HELD_OUT, LABELS, STYLE, STYLES, TUNING, Hand
 from pipeline.data import handwriting as hw
-from pipeline.data import nondigits
+from pipeline.data import pen
 
 WRITINGS = 12  # of each numeral per writer, for the measures
 PAD = 400.0  # pad side, pixels
@@ -43,7 +42,7 @@ def aspect(strokes: hw.Strokes) -> float:
 
 def view(strokes: hw.Strokes) -> np.ndarray:
     """The numeral as the model reads it (the page's pen and preprocessing): bool (28, 28), ink > 1/4."""
-    return nondigits.render(list(strokes.paths)) > 64
+    return pen.digit(list(strokes.paths)) > 64
 
 
 def overlap(a: np.ndarray, b: np.ndarray) -> float:
@@ -52,7 +51,7 @@ def overlap(a: np.ndarray, b: np.ndarray) -> float:
 
 def holes(strokes: hw.Strokes) -> int:
     """Closed loops: background regions the ink encloses, drawn large with the page's pen."""
-    ink = placement.rasterise([p * 80 + 10 for p in strokes.paths], (100, 100), 0.12 * 80)
+    ink = pen.ink([p * 80 + 10 for p in strokes.paths], 100, 0.12 * 80, stamped=True) > 0
     regions, count = ndimage.label(~ink)
     return count - 1  # the region around the numeral is not a loop
 

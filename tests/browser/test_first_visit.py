@@ -75,7 +75,7 @@ def test_the_first_visit_fits_the_budget_and_fetches_every_file_once(browser, bu
         assert all(s.status == 200 for s in sent), sent
         assert total <= BUDGET_BYTES, f"{total:,} bytes: {sorted(sent, key=lambda s: -s.bytes)[:5]}"
         assert {"", "vendor/tfjs-digits.js", "vendor/tfjs-backend-wasm-simd.wasm", "model/model.json", "sw.js"} <= set(paths)
-        lab = [p for p in paths if p.startswith(("data/", "vendor/tf.min.js", "vendor/tfjs-vis", "train.html", "report"))]
+        lab = [p for p in paths if p.startswith(("data/", "vendor/tf.min.js", "train.html", "report"))]
         assert lab == [], "the lab's files come when the lab is opened"
         assert not [p for p in paths if p.startswith("personal/")], "what learning a hand needs comes at the first correction"
         assert log.errors == []

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 import pytest
 
 from pipeline.build.site import BuildError, build
-from pipeline.build.webapp import VENDOR_EXCEPTIONS, page_policy
+from pipeline.build.webapp import page_policy
 from tests.helpers import NODE_MODULES, quiet, ROOT
 from tests.browser.helpers import draw_with_mouse, FOUR, PageLog, prediction_after, READY
 
@@ -70,11 +70,9 @@ def test_every_page_has_the_strict_csp(built_dist):
         head.feed(page.read_text())
         (policy,) = [m["content"] for m in head.metas if m.get("http-equiv", "").lower() == "content-security-policy"]
         csp = parse_csp(policy)
-        # The one documented exception: a page with tfjs-vis charts (the lab) also allows what they need.
-        allowed = VENDOR_EXCEPTIONS["tfjs-vis"] if any("tfjs-vis" in s["attrs"].get("src", "") for s in head.scripts) else {}
         assert csp["default-src"] == ["'self'"]
         assert csp["connect-src"] == ["'self'"] and csp["worker-src"] == ["'self'"]
-        assert csp["style-src"] == ["'self'", *allowed.get("style-src", [])]
+        assert csp["style-src"] == ["'self'"], page.name
         assert csp["object-src"] == ["'none'"] and csp["base-uri"] == ["'self'"] and csp["form-action"] == ["'none'"]
         assert sorted(csp["img-src"]) == sorted(["'self'", "data:", "blob:"])
         script_src = csp["script-src"]
@@ -82,18 +80,16 @@ def test_every_page_has_the_strict_csp(built_dist):
         # Beyond those, only the hashes of the page's own import maps: no 'unsafe-inline', no 'unsafe-eval'.
         import_maps = [s["text"] for s in head.scripts if s["attrs"].get("type") == "importmap"]
         hashes = ["'sha256-" + base64.b64encode(hashlib.sha256(t.encode()).digest()).decode() + "'" for t in import_maps]
-        assert script_src[2:] == hashes + allowed.get("script-src", []), page.name
-    index_policy = parse_csp(re.search(r'Content-Security-Policy" content="([^"]+)"', (built_dist / "index.html").read_text()).group(1))
-    assert "'unsafe-eval'" not in index_policy["script-src"] and "'unsafe-inline'" not in index_policy["script-src"]
+        assert script_src[2:] == hashes, page.name
+    for name in ("index.html", "train.html", "report.html"):
+        policy = parse_csp(re.search(r'Content-Security-Policy" content="([^"]+)"', (built_dist / name).read_text()).group(1))
+        assert "'unsafe-eval'" not in policy["script-src"] and "'unsafe-inline'" not in policy["script-src"], name
 
 
-def test_only_a_page_with_tfjs_vis_charts_gets_their_exception():
-    # page_policy is what the head partial (site_template/_head.html) writes for app_head(import_map, vendor).
-    plain_csp = parse_csp(page_policy(None, ["tf.min.js", "tf-backend-wasm.min.js"]))
-    charts_csp = parse_csp(page_policy(None, ["tf.min.js", "tfjs-vis.umd.min.js"]))
-    assert plain_csp["script-src"] == ["'self'", "'wasm-unsafe-eval'"] and plain_csp["style-src"] == ["'self'"]
-    assert "'unsafe-eval'" in charts_csp["script-src"] and "'unsafe-inline'" not in charts_csp["style-src"]
-    assert len(charts_csp["style-src"]) == 3, "'self' and the two hashes of tfjs-vis's own styles"
+def test_a_page_without_an_import_map_gets_the_bare_strict_policy():
+    # page_policy is what the head partial (site_template/_head.html) writes for app_head(import_map, ...).
+    csp = parse_csp(page_policy(None))
+    assert csp["script-src"] == ["'self'", "'wasm-unsafe-eval'"] and csp["style-src"] == ["'self'"]
 
 
 def test_no_page_has_inline_script(built_dist):

@@ -84,6 +84,8 @@ def test_trains_from_scratch_to_95_percent_within_120_s_then_reads_a_drawn_digit
     assert accuracy == pytest.approx(summary["accuracy"])
     assert accuracy >= MIN_ACCURACY
     assert summary["images"] == 3 * subset_manifest(built_dist)["train"]["count"] and not summary["stopped"]
+    assert page.text_content("#time-left") == "", "no time left is shown under Done"
+    assert page.locator("#epoch-table tbody tr").count() == 3
 
     page.click("#draw-with-model")
     side = page.locator("#train-pad").bounding_box()["width"]
@@ -116,6 +118,8 @@ def test_stop_ends_training_early_and_the_evaluation_adds_up(train_page, built_d
     page.wait_for_selector(DONE, timeout=60_000)
     summary = page.evaluate("window.trainLab.summary")
     assert summary["stopped"] and summary["images"] == HOLD_AT * 64, "training ends after the batch in progress"
+    assert page.text_content("#time-left") == "Stopped during epoch 1 of 6"
+    assert page.locator("#epoch-table tbody tr").count() == 0, "an epoch cut short is not charted as one"
 
     matrix = confusion(page)
     assert matrix.sum() == test_count

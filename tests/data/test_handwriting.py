@@ -7,14 +7,19 @@ import pytest
 
 from bench import placement
 from pipeline.data import handwriting as hw
+from pipeline.data import pen
 
 SIDE = 28  # MNIST image side, pixels
 
 
-def draw_image(paths: list[np.ndarray], pen: float, supersample: int = 4) -> np.ndarray:
-    """Anti-aliased uint8 (28, 28) image of polylines ((K, 2) x, y in MNIST pixels)."""
-    big = placement.rasterise([p * supersample for p in paths], (SIDE * supersample,) * 2, pen * supersample)
-    return (big.reshape(SIDE, supersample, SIDE, supersample).mean(axis=(1, 3)) * 255).round().astype(np.uint8)
+def draw_image(paths: list[np.ndarray], width: float) -> np.ndarray:
+    """Anti-aliased uint8 (28, 28) image of polylines ((K, 2) x, y in MNIST pixels), a round pen `width` px wide."""
+    return pen.ink(paths, SIDE, width, supersample=4, stamped=True)
+
+
+def mask(paths: list[np.ndarray], shape: tuple[int, int], width: float) -> np.ndarray:
+    """bool (H, W): the pixels a round pen `width` px wide inks along polylines ((K, 2) x, y in pixels)."""
+    return pen.ink(paths, shape[::-1], width, stamped=True) > 0
 
 
 def to_source(strokes: hw.Strokes) -> list[np.ndarray]:
@@ -64,13 +69,13 @@ def test_label_separates_8_connected_components():
 def test_skeleton_of_a_thick_curve_is_thin_connected_and_centred():
     t = np.linspace(0, 1, 50)
     curve = np.stack([20 + 70 * t, 30 + 50 * t**2], axis=1)  # a bend, 112-px image
-    ink = placement.rasterise([curve], (112, 112), 14)
+    ink = mask([curve], (112, 112), 14)
     skel = hw.clean_skeleton(hw.zhang_suen(ink))
     deg = hw.degree(skel)
     assert (deg[skel] <= 2).all()  # thin: no pixel has three neighbours
     assert (deg[skel] == 1).sum() == 2  # one line, two ends
     assert len(np.unique(hw.label(skel)[skel])) == 1  # connected
-    assert placement.rasterise([curve], (112, 112), 3.0)[skel].all()  # within 1.5 px of the pen's path
+    assert mask([curve], (112, 112), 3.0)[skel].all()  # within 1.5 px of the pen's path
     ends = np.argwhere(deg == 1)[:, ::-1] + 0.5
     for end in (curve[0], curve[-1]):  # and it runs nearly end to end
         assert np.linalg.norm(ends - end, axis=1).min() <= 14 / 2 + 2
@@ -78,7 +83,7 @@ def test_skeleton_of_a_thick_curve_is_thin_connected_and_centred():
 
 def test_a_line_traces_to_one_stroke_in_the_right_place_and_orientation():
     line = np.array([[6.0, 8.0], [22.0, 20.0]])  # x, y: down and to the right
-    strokes = hw.image_to_strokes(draw_image([line], pen=2.5))
+    strokes = hw.image_to_strokes(draw_image([line], width=2.5))
     assert len(strokes.paths) == 1
     path = to_source(strokes)[0]
     if np.linalg.norm(path[0] - line[0]) > np.linalg.norm(path[0] - line[1]):
@@ -89,7 +94,7 @@ def test_a_line_traces_to_one_stroke_in_the_right_place_and_orientation():
 
 
 def test_a_ring_traces_to_one_closed_stroke():
-    strokes = hw.image_to_strokes(draw_image([circle(14, 14, 7)], pen=2.5))
+    strokes = hw.image_to_strokes(draw_image([circle(14, 14, 7)], width=2.5))
     assert len(strokes.paths) == 1
     path = strokes.paths[0]
     assert np.linalg.norm(path[0] - path[-1]) < 0.1  # closed, in units of the digit's size
@@ -108,11 +113,11 @@ SHAPES = {  # name -> (polylines in MNIST pixels, most strokes a tracing may use
 @pytest.mark.parametrize("name", SHAPES)
 def test_junctions_and_loops_redraw_like_the_original(name):
     paths, most_strokes = SHAPES[name]
-    image = draw_image(paths, pen=2.5)
+    image = draw_image(paths, width=2.5)
     strokes = hw.image_to_strokes(image)
     assert len(strokes.paths) <= most_strokes  # the pen crosses junctions instead of lifting
     ink = hw.ink_mask(image)
-    redrawn = placement.rasterise([p * hw.UPSAMPLE for p in to_source(strokes)], ink.shape,
+    redrawn = mask([p * hw.UPSAMPLE for p in to_source(strokes)], ink.shape,
                            strokes.width * strokes.frame[2] * hw.UPSAMPLE)
     # Dilated by one MNIST pixel: the pen's path matters, not its exact edge
     # (thinning rounds off the tips of sharp corners).
@@ -120,8 +125,8 @@ def test_junctions_and_loops_redraw_like_the_original(name):
 
 
 def test_a_filled_in_loop_is_drawn_as_a_loop():
-    head = draw_image([np.array([[13.0, 9.0]])], pen=10)  # a "9" whose loop the pen filled in
-    tail = draw_image([np.array([[17.5, 11.0], [17.0, 24.0]])], pen=2.5)
+    head = draw_image([np.array([[13.0, 9.0]])], width=10)  # a "9" whose loop the pen filled in
+    tail = draw_image([np.array([[17.5, 11.0], [17.0, 24.0]])], width=2.5)
     strokes = hw.image_to_strokes(np.maximum(head, tail))
     offset = np.concatenate(to_source(strokes)) - [13.0, 9.0]
     radius = np.hypot(*offset.T)
@@ -132,7 +137,7 @@ def test_a_filled_in_loop_is_drawn_as_a_loop():
 
 
 def test_specks_are_dropped_and_an_empty_image_is_refused():
-    image = draw_image([np.array([[14.0, 5.0], [14.0, 23.0]])], pen=2.5)
+    image = draw_image([np.array([[14.0, 5.0], [14.0, 23.0]])], width=2.5)
     image[3, 3] = 255  # one stray pixel, far from the stroke
     strokes = hw.image_to_strokes(image)
     assert len(strokes.paths) == 1 and all((p[:, 0] > 0.2).all() for p in to_source(strokes))
@@ -147,7 +152,7 @@ def test_mnist_test_digits_redraw_like_the_original(mnist):
     for i in picks:
         strokes = hw.image_to_strokes(mnist.x_test[i])
         ink = hw.ink_mask(mnist.x_test[i])
-        redrawn = placement.rasterise([p * hw.UPSAMPLE for p in to_source(strokes)], ink.shape,
+        redrawn = mask([p * hw.UPSAMPLE for p in to_source(strokes)], ink.shape,
                                strokes.width * strokes.frame[2] * hw.UPSAMPLE)
         # Dilated by one MNIST pixel: the pen's path matters, not its exact edge.
         scores.append(iou(dilate(redrawn, hw.UPSAMPLE), dilate(ink, hw.UPSAMPLE)))
@@ -156,7 +161,7 @@ def test_mnist_test_digits_redraw_like_the_original(mnist):
 
 
 def test_place_stays_inside_the_canvas_at_varied_sizes_and_positions():
-    strokes = hw.image_to_strokes(draw_image([circle(14, 9, 4.5), circle(14, 18.5, 5)], pen=2.5))
+    strokes = hw.image_to_strokes(draw_image([circle(14, 9, 4.5), circle(14, 18.5, 5)], width=2.5))
     canvas, margin = 280, 10
     rng = np.random.default_rng(1)
     placed = [placement.place(strokes, canvas, rng, margin=margin) for _ in range(300)]
@@ -170,7 +175,7 @@ def test_place_stays_inside_the_canvas_at_varied_sizes_and_positions():
 
 
 def test_place_at_reaches_every_edge_of_the_canvas():
-    strokes = hw.image_to_strokes(draw_image([circle(14, 14, 7)], pen=2.5))
+    strokes = hw.image_to_strokes(draw_image([circle(14, 14, 7)], width=2.5))
     top_left = np.concatenate(placement.place_at(strokes, 200, 0.5, (0, 0), margin=10).paths)
     bottom_right = np.concatenate(placement.place_at(strokes, 200, 0.5, (1, 1), margin=10).paths)
     assert np.allclose(top_left.min(axis=0), 10) and np.allclose(bottom_right.max(axis=0), 190)
@@ -180,20 +185,20 @@ def test_place_at_reaches_every_edge_of_the_canvas():
 
 
 def test_place_is_reproducible_from_its_seed():
-    strokes = hw.image_to_strokes(draw_image([circle(14, 14, 7)], pen=2.5))
+    strokes = hw.image_to_strokes(draw_image([circle(14, 14, 7)], width=2.5))
     a = placement.place(strokes, 300, np.random.default_rng(7))
     b = placement.place(strokes, 300, np.random.default_rng(7))
     assert a.size == b.size and all(np.array_equal(p, q) for p, q in zip(a.paths, b.paths))
 
 
 def test_place_shrinks_a_digit_that_would_not_fit():
-    strokes = hw.image_to_strokes(draw_image([circle(14, 14, 7)], pen=2.5))
+    strokes = hw.image_to_strokes(draw_image([circle(14, 14, 7)], width=2.5))
     placed = placement.place(strokes, 100, np.random.default_rng(0), min_fraction=1.0, max_fraction=1.0, margin=10)
     assert placed.size == pytest.approx(80, abs=0.5)
 
 
 def test_place_number_writes_digits_side_by_side_inside_the_pad():
-    digits = [hw.image_to_strokes(draw_image(paths, pen=2.5))
+    digits = [hw.image_to_strokes(draw_image(paths, width=2.5))
               for paths in ([circle(14, 14, 7)], [np.array([[14.0, 4.0], [13.0, 24.0]])], [circle(14, 9, 4.5), circle(14, 18.5, 5)])]
     width, height, margin = 600.0, 400.0, 12.0
     rng = np.random.default_rng(3)
@@ -212,7 +217,7 @@ def test_place_number_writes_digits_side_by_side_inside_the_pad():
 
 
 def test_place_number_shrinks_a_number_that_would_not_fit():
-    digits = [hw.image_to_strokes(draw_image([circle(14, 14, 7)], pen=2.5))] * 4
+    digits = [hw.image_to_strokes(draw_image([circle(14, 14, 7)], width=2.5))] * 4
     placed = placement.place_number(digits, 200.0, 200.0, np.random.default_rng(0), 0.5, 0.5, margin=5)
     points = np.concatenate([p for pl in placed for p in pl.paths])
     assert points[:, 0].min() >= 5 - 1e-9 and points[:, 0].max() <= 195 + 1e-9

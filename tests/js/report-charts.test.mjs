@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  cellPaint, historySeries, lineChart, linearScale, niceTicks, shade,
+  cellPaint, historySeries, legendPlaces, lineChart, linearScale, niceTicks, shade,
 } from '../../site_template/js/report/charts.js';
 
 const HISTORY = [ // the shape of metrics.json's history
@@ -114,4 +114,30 @@ test('lineChart without data says so instead of drawing NaNs', () => {
   const svg = lineChart({ title: 'Loss', yLabel: 'loss', series: historySeries([], 'loss') });
   assert.ok(strings(svg).includes('no per-epoch history'));
   assert.ok(!strings(svg).some((t) => t.includes('NaN') || t.includes('Infinity')));
+});
+
+test('legendPlaces wraps the legend onto a new row where the chart is too narrow for it', () => {
+  const names = ['training accuracy', 'validation accuracy'];
+  assert.deepEqual(legendPlaces(names, 56, 464).map((p) => p.row), [0, 0]);
+  const narrow = legendPlaces(names, 56, 300);
+  assert.deepEqual(narrow.map((p) => p.row), [0, 1]);
+  assert.deepEqual(narrow.map((p) => p.x), [56, 56]);
+});
+
+test('lineChart on a phone-width chart makes room above the plot for a two-row legend', () => {
+  const wide = lineChart({ title: 'A', yLabel: 'accuracy', series: historySeries(HISTORY, 'accuracy') });
+  const narrow = lineChart({ title: 'A', yLabel: 'accuracy', series: historySeries(HISTORY, 'accuracy'), width: 300 });
+  const top = (chart) => Math.min(...circles(chart).map((d) => d.cy));
+  assert.ok(top(narrow) > top(wide), 'the plot starts lower under two rows of legend');
+  const legendRows = nodes(narrow).filter((n) => n.attrs.class?.startsWith('legend')).map((n) => n.attrs.transform);
+  assert.equal(new Set(legendRows).size, 2);
+});
+
+test('lineChart names its x axis and can leave the dots out of a long series', () => {
+  const points = Array.from({ length: 150 }, (_, i) => ({ x: i + 1, y: 1 / (i + 1) }));
+  const chart = lineChart({ title: 'Loss per batch', yLabel: 'loss', xLabel: 'batch', series: [{ name: 'loss', key: 'loss', points }], dots: false });
+  assert.ok(strings(chart).includes('batch'));
+  assert.equal(circles(chart).length, 0);
+  const line = nodes(chart).find((n) => n.tag === 'polyline');
+  assert.equal(line.attrs.points.split(' ').length, 150);
 });

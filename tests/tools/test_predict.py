@@ -14,9 +14,9 @@ from PIL import Image
 from bench import placement
 from pipeline.cli import main
 from pipeline.contract import PAD_PEN
-from pipeline.data import handwriting
+from pipeline.data import handwriting, pen
 from pipeline.tools.predict import PredictError, image_to_mnist, predict_files, read_ink
-from tests.helpers import ROOT, one_line_failure, pipeline_cli, render, save
+from tests.helpers import ROOT, SUPERSAMPLE, one_line_failure, pipeline_cli, save
 
 SIDES = (96, 280, 720)  # image sizes, pixels (square)
 PEN_FRACTION = PAD_PEN  # pen width / image side: the pad's pen, as a screenshot of the page holds it
@@ -40,7 +40,7 @@ def drawn_digits(mnist, tmp_path_factory):
         strokes = handwriting.image_to_strokes(mnist.x_test[index])
         placed = placement.place(strokes, side, rng, margin=side * PEN_FRACTION / 2 + 1)
         path = folder / f"{n:02d}-test{index}-{side}px-{style}{suffix}"
-        save(render(placed.paths, side, side * PEN_FRACTION), path, style)
+        save(pen.ink(placed.paths, side, side * PEN_FRACTION, SUPERSAMPLE), path, style)
         files.append((path, int(mnist.y_test[index])))
     return files
 
@@ -65,7 +65,7 @@ def test_drawn_digits_in_every_size_and_polarity_are_read(drawn_digits, trained_
 def test_both_polarities_give_the_same_mnist_image(mnist, tmp_path):
     strokes = handwriting.image_to_strokes(mnist.x_test[0])
     placed = placement.place_at(strokes, 280, 0.6, (0.3, 0.7), margin=12)
-    ink = render(placed.paths, 280, 20)
+    ink = pen.ink(placed.paths, 280, 20, SUPERSAMPLE)
     images = {}
     for style in ("dark-on-light", "light-on-dark", "transparent"):
         save(ink, tmp_path / f"{style}.png", style)
@@ -151,7 +151,7 @@ def test_a_phone_photo_is_read_the_way_up_its_exif_orientation_says(mnist, tmp_p
     how to show them; the 7 must be read upright, as any viewer shows it, not lying on its side."""
     assert mnist.y_test[0] == 7
     strokes = handwriting.image_to_strokes(mnist.x_test[0])
-    ink = render(placement.place_at(strokes, 280, 0.6, (0.5, 0.5), margin=12).paths, 280, 20)
+    ink = pen.ink(placement.place_at(strokes, 280, 0.6, (0.5, 0.5), margin=12).paths, 280, 20, SUPERSAMPLE)
     upright = Image.fromarray(255 - ink).convert("RGB")
     upright.save(tmp_path / "upright.jpg", quality=90)
     exif = Image.Exif()

@@ -14,11 +14,11 @@ from scipy import ndimage
 
 from bench import placement
 from pipeline import calibration
-from pipeline.data import handwriting
+from pipeline.data import handwriting, pen
 from pipeline.tools.predict import image_to_digits, image_to_mnist, predict_files, to_json, to_text
 from pipeline.tools import segment
 from pipeline.tools.segment import find_digits
-from tests.helpers import one_line_failure, pipeline_cli, render, save
+from tests.helpers import SUPERSAMPLE, one_line_failure, pipeline_cli, save
 
 N_NUMBERS = int(os.environ.get("PREDICT_NUMBERS", 40))  # 40 keep this test to seconds; BENCHMARKS.md's
 # figure is PREDICT_NUMBERS=200
@@ -194,7 +194,7 @@ def test_number_files_in_either_polarity_give_the_same_digits(style, tmp_path):
 def test_one_digit_image_is_preprocessed_exactly_as_before(mnist, tmp_path):
     strokes = handwriting.image_to_strokes(mnist.x_test[3])
     placed = placement.place_at(strokes, 280, 0.6, (0.4, 0.5), margin=12)
-    save(render(placed.paths, 280, 20), tmp_path / "d.png", "dark-on-light")
+    save(pen.ink(placed.paths, 280, 20, SUPERSAMPLE), tmp_path / "d.png", "dark-on-light")
     (image, box), = image_to_digits(tmp_path / "d.png")[0]
     assert np.array_equal(image, image_to_mnist(tmp_path / "d.png")[0])
     assert box[2] < 280 and box[3] < 280
@@ -216,8 +216,8 @@ def write_numbers(mnist, folder, n: int, seed: int) -> list[tuple]:
         width, height = SHAPES[k % len(SHAPES)]
         strokes = [handwriting.image_to_strokes(mnist.x_test[i]) for i in indices]
         placed = placement.place_number(strokes, width, height, rng, margin=PEN * height / 2)
-        pen = max(PEN * float(np.median([p.size for p in placed])), 1.5)  # one pen for the whole number
-        ink = render([path for p in placed for path in p.paths], (width, height), pen)
+        nib = max(PEN * float(np.median([p.size for p in placed])), 1.5)  # one pen for the whole number
+        ink = pen.ink([path for p in placed for path in p.paths], (width, height), nib, SUPERSAMPLE)
         number = "".join(str(mnist.y_test[i]) for i in indices)
         style, suffix = STYLES[k % len(STYLES)]
         path = folder / f"{k:03d}-{number}-{width}x{height}-{style}{suffix}"

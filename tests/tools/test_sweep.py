@@ -76,6 +76,16 @@ def test_bad_spaces_fail_in_one_line(tmp_path, args, fragment):
     assert len(errors) == 1 and fragment in errors[0], result.output
 
 
+
+def test_a_value_past_its_fields_range_is_refused_by_the_sweep_not_by_a_trial(tmp_path):
+    """A parameter's range is its TrainConfig field's, up to the largest whole number TensorFlow holds: a batch of
+    3e9 is refused when the space is read, in one line, rather than failing inside the sweep."""
+    result = CliRunner().invoke(main, ["sweep", "--out", str(tmp_path / "s"), "--grid", "batch_size=3000000000"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert [line for line in result.output.splitlines() if line.startswith("Error")] == [
+        "Error: batch_size=3000000000: out of range (>= 1 and <= 2147483647)"]
+    assert not (tmp_path / "s").exists()
+
 def test_space_file_and_flags_combine(tmp_path):
     space_file = tmp_path / "space.txt"
     space_file.write_text("# a small grid\nlearning_rate=1e-3,3e-3\n\nepochs=1,2\n")

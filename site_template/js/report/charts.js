@@ -41,25 +41,31 @@ export function svg(tag, attrs = {}, ...children) {
 }
 
 /**
- * A line chart of one or more series over epochs, as an SvgNode.
+ * A line chart of one or more series, as an SvgNode.
  *
  * @param {object} chart
  * @param {string} chart.title accessible name of the chart (its <title>)
  * @param {string} chart.yLabel what the y axis measures, e.g. 'loss'
+ * @param {string} [chart.xLabel='epoch'] what the x axis counts, e.g. 'batch'
  * @param {{name: string, key: string, points: {x: number, y: number}[]}[]} chart.series
- *   key: a CSS-safe id (becomes data-series and a class); points: x = epoch (1, 2, …);
+ *   key: a CSS-safe id (becomes data-series and a class); points: x = epoch (1, 2, …) or batch;
  *   a point whose x or y is not a finite number is left out
- * @param {number} [chart.width=480] @param {number} [chart.height=280] SVG user units
- * @returns {SvgNode} `<svg>`; every point is a `<circle data-series data-x data-y>`
+ * @param {number} [chart.width=480] @param {number} [chart.height=280] SVG user units: the page draws a
+ *   chart at its box's width in CSS px (chart-view.js), so the text's font size (CSS) is its size on screen
+ * @param {boolean} [chart.dots=true] a dot per point (false for long series: the line alone)
+ * @param {string} [chart.empty] what the chart says when it has no point to draw
+ * @returns {SvgNode} `<svg>`; with dots, every point is a `<circle data-series data-x data-y>`
  *   holding its exact value, and its position follows the axes' scales
  */
-export function lineChart({ title, yLabel, series, width = 480, height = 280 }) {
-  const margin = { top: 36, right: 16, bottom: 40, left: 56 }; // the legend sits in the top margin
+export function lineChart({ title, yLabel, xLabel = 'epoch', series, width = 480, height = 280, dots = true, empty = 'no per-epoch history' }) {
   const drawn = series.map((s) => ({ ...s, points: s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)) }));
+  const places = legendPlaces(drawn.map((s) => s.name), MARGIN.left, width - MARGIN.right);
+  // The legend sits in the top margin, in as many rows as it needs.
+  const margin = { ...MARGIN, top: MARGIN.top + LEGEND_ROW * (places.at(-1)?.row ?? 0) };
   const points = drawn.flatMap((s) => s.points);
   if (points.length === 0) {
     return svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `${title}: no data` },
-      svg('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle' }, 'no per-epoch history'));
+      svg('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle' }, empty));
   }
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);
@@ -68,9 +74,10 @@ export function lineChart({ title, yLabel, series, width = 480, height = 280 }) 
   const yTicks = niceTicks(Math.min(...ys), Math.max(...ys), 5);
   const x = linearScale([xMin, xMax], [margin.left, width - margin.right]);
   const y = linearScale([yTicks[0], yTicks[yTicks.length - 1]], [height - margin.bottom, margin.top]);
-  const xTicks = niceTicks(xMin, xMax, Math.min(10, xMax - xMin)).filter((t) => Number.isInteger(t) && t >= xMin && t <= xMax);
-  const decimals = Math.max(0, -Math.floor(Math.log10((yTicks[1] - yTicks[0]) || 1)));
   const [left, right, bottom] = [margin.left, width - margin.right, height - margin.bottom];
+  const xTickCount = Math.max(1, Math.min(10, xMax - xMin, Math.floor((right - left) / X_TICK_SPACING)));
+  const xTicks = niceTicks(xMin, xMax, xTickCount).filter((t) => Number.isInteger(t) && t >= xMin && t <= xMax);
+  const decimals = Math.max(0, -Math.floor(Math.log10((yTicks[1] - yTicks[0]) || 1)));
 
   const grid = yTicks.map((t) => svg('g', { class: 'tick' },
     svg('line', { x1: left, x2: right, y1: r(y(t)), y2: r(y(t)) }),
@@ -78,9 +85,9 @@ export function lineChart({ title, yLabel, series, width = 480, height = 280 }) 
   const xAxis = xTicks.map((t) => svg('text', { class: 'tick', x: r(x(t)), y: bottom + 18, 'text-anchor': 'middle' }, String(t)));
   const lines = drawn.map((s, i) => svg('g', { class: `series series-${i} ${s.key}`, 'data-series': s.key },
     svg('polyline', { points: s.points.map((p) => `${r(x(p.x))},${r(y(p.y))}`).join(' ') }),
-    ...s.points.map((p) => svg('circle', { 'data-series': s.key, 'data-x': p.x, 'data-y': p.y, cx: r(x(p.x)), cy: r(y(p.y)), r: 3.5 },
-      svg('title', {}, `${s.name}, epoch ${p.x}: ${p.y.toPrecision(4)}`)))));
-  const legend = drawn.map((s, i) => svg('g', { class: `legend series-${i}`, transform: `translate(${left + i * 170},8)` },
+    ...(dots ? s.points : []).map((p) => svg('circle', { 'data-series': s.key, 'data-x': p.x, 'data-y': p.y, cx: r(x(p.x)), cy: r(y(p.y)), r: 3.5 },
+      svg('title', {}, `${s.name}, ${xLabel} ${p.x}: ${p.y.toPrecision(4)}`)))));
+  const legend = drawn.map((s, i) => svg('g', { class: `legend series-${i}`, transform: `translate(${places[i].x},${8 + LEGEND_ROW * places[i].row})` },
     svg('line', { x1: 0, x2: 18, y1: 6, y2: 6 }), svg('text', { x: 24, y: 6, dy: '0.32em' }, s.name)));
 
   return svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': title,
@@ -89,9 +96,31 @@ export function lineChart({ title, yLabel, series, width = 480, height = 280 }) 
   svg('g', { class: 'grid' }, ...grid),
   svg('line', { class: 'axis', x1: left, x2: right, y1: bottom, y2: bottom }),
   ...xAxis,
-  svg('text', { class: 'axis-label', x: (left + right) / 2, y: height - 6, 'text-anchor': 'middle' }, 'epoch'),
+  svg('text', { class: 'axis-label', x: (left + right) / 2, y: height - 6, 'text-anchor': 'middle' }, xLabel),
   svg('text', { class: 'axis-label', transform: `translate(14,${(margin.top + bottom) / 2}) rotate(-90)`, 'text-anchor': 'middle' }, yLabel),
   ...lines, ...legend);
+}
+
+const MARGIN = { top: 36, right: 16, bottom: 40, left: 56 }; // top: room for one row of legend
+const LEGEND_ROW = 22; // height of a row of the legend
+const LEGEND_CHAR = 8; // width allowed per character of a legend name: above the average of the charts' 13 px type
+const LEGEND_GAP = 16; // between two entries of the legend
+const X_TICK_SPACING = 48; // the least room per x tick label
+
+/**
+ * Where each legend entry goes: left to right from `left`, onto a new row when
+ * the next would pass `right`. Widths are estimated from the names' lengths.
+ * @returns {{x: number, row: number}[]} one per name, row from 0
+ */
+export function legendPlaces(names, left, right) {
+  let [x, row] = [left, 0];
+  return names.map((name) => {
+    const width = 24 + LEGEND_CHAR * name.length;
+    if (x > left && x + width > right) [x, row] = [left, row + 1];
+    const place = { x, row };
+    x += width + LEGEND_GAP;
+    return place;
+  });
 }
 
 /**

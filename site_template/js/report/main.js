@@ -4,6 +4,7 @@
  * once everything is drawn; #report-status[data-state="error"] if it cannot be.
  */
 import * as views from './views.js';
+import { watchWideTables } from './scroll-cue.js';
 
 const config = views.readConfig();
 
@@ -28,6 +29,7 @@ async function show() {
   views.renderDigits(views.lists.grid, report.grid, report.labels, report.sprite, spriteUrl);
   views.renderDigits(views.lists.mistakes, report.mistakes, report.labels, report.sprite, spriteUrl);
   views.renderArchitecture(report.architecture);
+  watchWideTables();
   await sprite.decode().catch(() => {});
   views.showReady();
 }

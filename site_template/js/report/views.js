@@ -8,7 +8,8 @@
  *   architecture {layers: [{name, type, output_shape, parameters}], parameters}
  *   model        {model_bytes, weight_bytes, quantize}; sprite {url, cell_size, cells}
  */
-import { cellPaint, historySeries, lineChart } from './charts.js';
+import { cellPaint, historySeries } from './charts.js';
+import { drawLineChart } from './chart-view.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -53,8 +54,8 @@ export function renderSummary(report) {
 
 /** Loss and accuracy per epoch, training and validation: two SVG charts and the same numbers as a table. */
 export function renderCurves(history) {
-  $('loss-chart').replaceChildren(svgElement(lineChart({ title: 'Loss per epoch, training and validation', yLabel: 'loss', series: historySeries(history, 'loss') })));
-  $('accuracy-chart').replaceChildren(svgElement(lineChart({ title: 'Accuracy per epoch, training and validation', yLabel: 'accuracy', series: historySeries(history, 'accuracy') })));
+  drawLineChart($('loss-chart'), { title: 'Loss per epoch, training and validation', yLabel: 'loss', series: historySeries(history, 'loss') });
+  drawLineChart($('accuracy-chart'), { title: 'Accuracy per epoch, training and validation', yLabel: 'accuracy', series: historySeries(history, 'accuracy') });
   const value = (v, digits) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
   $('history-table').querySelector('tbody').replaceChildren(...history.map((row) => el('tr', {},
     el('th', { scope: 'row' }, String(row.epoch)),
@@ -83,9 +84,7 @@ export function renderConfusion(labels, matrix, perClass) {
   const precision = el('tr', { class: 'rate' }, el('th', { scope: 'row' }, 'precision'),
     ...perClass.map((c) => el('td', {}, percent(c.precision, 1))), ...labels.slice(perClass.length).map(() => el('td', {})),
     el('td', {}));
-  $('confusion').replaceChildren(
-    el('caption', {}, 'Rows: the true digit. Columns: what the model read. The diagonal counts the digits it got right.'),
-    el('thead', {}, head), el('tbody', {}, ...rows, precision));
+  $('confusion').replaceChildren(el('thead', {}, head), el('tbody', {}, ...rows, precision));
 }
 
 /**
@@ -115,9 +114,10 @@ export function renderDigits(list, digits, labels, sprite, spriteUrl) {
 export function renderArchitecture(architecture) {
   const shape = (s) => `(${s.map((d) => (d == null ? 'N' : d)).join(', ')})`;
   const rows = architecture.layers.map((layer) => el('tr', {},
-    el('th', { scope: 'row' }, layer.name), el('td', {}, layer.type), el('td', {}, shape(layer.output_shape)),
+    el('th', { scope: 'row' }, layer.name), el('td', {}, layer.type), el('td', { class: 'shape' }, shape(layer.output_shape)),
     el('td', { class: 'num' }, layer.parameters.toLocaleString('en'))));
-  const total = el('tr', { class: 'total' }, el('th', { scope: 'row', colspan: '3' }, 'Total'),
+  // "Total" in the first column alone, so it stays in view with the layer names when the table scrolls sideways.
+  const total = el('tr', { class: 'total' }, el('th', { scope: 'row' }, 'Total'), el('td', { colspan: '2' }),
     el('td', { class: 'num' }, architecture.parameters.toLocaleString('en')));
   $('architecture').querySelector('tbody').replaceChildren(...rows, total);
 }
@@ -134,17 +134,6 @@ function el(tag, attributes, ...children) {
   for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
   node.append(...children);
   return node;
-}
-
-const SVG_NS = 'http://www.w3.org/2000/svg';
-
-/** The SVG element described by `node` (charts.js svg()): attributes set one by one, strings as text nodes. */
-function svgElement(node) {
-  if (typeof node === 'string') return document.createTextNode(node);
-  const element = document.createElementNS(SVG_NS, node.tag);
-  for (const [name, value] of Object.entries(node.attrs)) element.setAttribute(name, String(value));
-  element.append(...node.children.map(svgElement));
-  return element;
 }
 
 function percent(p, decimals) {

@@ -1,76 +1,101 @@
 /**
- * Live training charts with tfjs-vis (vendor/tfjs-vis.umd.min.js, a classic
- * script that defines the global `tfvis`).
+ * Live training charts, drawn as report.html's are (../report/charts.js and
+ * chart-view.js: SVG at the box's width, the page's colours), with the
+ * per-epoch numbers as a table beside them.
  *
- * Drawing a chart costs as much as several training batches on a slow
- * machine, so per-batch charts are redrawn at most every REDRAW_MS; per-epoch
- * charts after every epoch.
+ * Per-batch charts are redrawn at most every REDRAW_MS, so drawing never takes
+ * time from training; per-epoch charts and the table after every epoch.
  */
-const tfvis = globalThis.tfvis;
+import { clearChart, drawLineChart } from '../report/chart-view.js';
 
-const REDRAW_MS = 2500; // between redraws of the per-batch charts
-const MAX_POINTS = 200; // points drawn per line: longer runs are averaged down (drawing time grows with points)
-const HEIGHT = 200; // chart height, CSS pixels
+const REDRAW_MS = 1000; // between redraws of the per-batch charts
+const MAX_POINTS = 200; // points drawn per per-batch line: longer runs are averaged down
 
 /**
  * @param {{batchLoss: HTMLElement, batchAccuracy: HTMLElement, epochLoss: HTMLElement, epochAccuracy: HTMLElement}} containers
+ * @param {HTMLTableSectionElement} epochRows the <tbody> of the per-epoch table
  * @returns {{addBatch: function(number, number, number): void, addEpoch: function(number, number, number): void,
- *   flush: function(): Promise<void>, reset: function(): void}}
+ *   flush: function(): void, reset: function(): void}}
  *   addBatch(step, loss, accuracy); addEpoch(epoch (1-based), loss, accuracy)
  */
-export function createCharts(containers) {
+export function createCharts(containers, epochRows) {
   let batches = { loss: [], accuracy: [] };
   let epochs = { loss: [], accuracy: [] };
   let timer = 0;
-  let drawing = Promise.resolve();
 
-  const width = (element) => Math.max(element.clientWidth, 240);
-  // Scatter plots, because tfvis's line chart plots points at their index, not at their x.
-  const lineChart = (element, values, label, yLabel, xLabel, domain) => tfvis.render.scatterplot(
-    element, { values: [values], series: [label] },
-    { xLabel, yLabel, width: width(element), height: HEIGHT, zoomToFit: !domain, yAxisDomain: domain },
-  );
-  const draw = (which) => {
-    drawing = drawing.then(() => Promise.all(which === 'batch'
-      ? [lineChart(containers.batchLoss, downsample(batches.loss, MAX_POINTS), 'loss', 'loss', 'batch'),
-        lineChart(containers.batchAccuracy, downsample(batches.accuracy, MAX_POINTS), 'accuracy', 'accuracy', 'batch', [0, 1])]
-      : [lineChart(containers.epochLoss, epochs.loss, 'loss', 'loss', 'epoch'),
-        lineChart(containers.epochAccuracy, epochs.accuracy, 'accuracy', 'accuracy', 'epoch', [0, 1])]))
-      .then(() => {
-        for (const element of Object.values(containers)) element.dataset.rendered = 'true';
-      });
-    return drawing;
+  const chart = (box, metric, per, points) => {
+    const last = points.at(-1);
+    drawLineChart(box, {
+      title: `${capitalise(metric)} per ${per}${last ? `: ${points.length} ${per}${points.length === 1 ? '' : 's'}, the last ${last.y.toFixed(4)}` : ''}`,
+      yLabel: metric,
+      xLabel: per,
+      series: [{ name: `training ${metric}`, key: metric, points }],
+      dots: per === 'epoch',
+      empty: 'no data yet',
+    });
+    box.dataset.rendered = 'true';
+  };
+  const drawBatches = () => {
+    chart(containers.batchLoss, 'loss', 'batch', downsample(batches.loss, MAX_POINTS));
+    chart(containers.batchAccuracy, 'accuracy', 'batch', downsample(batches.accuracy, MAX_POINTS));
+  };
+  const drawEpochs = () => {
+    chart(containers.epochLoss, 'loss', 'epoch', epochs.loss);
+    chart(containers.epochAccuracy, 'accuracy', 'epoch', epochs.accuracy);
   };
 
   return {
     addBatch(step, loss, accuracy) {
       batches.loss.push({ x: step, y: loss });
       batches.accuracy.push({ x: step, y: accuracy });
-      timer ||= setTimeout(() => { timer = 0; draw('batch'); }, REDRAW_MS);
+      timer ||= setTimeout(() => { timer = 0; drawBatches(); }, REDRAW_MS);
     },
     addEpoch(epoch, loss, accuracy) {
       epochs.loss.push({ x: epoch, y: loss });
       epochs.accuracy.push({ x: epoch, y: accuracy });
-      draw('epoch');
+      drawEpochs();
+      epochRows.append(epochRow(epoch, loss, accuracy));
     },
-    /** Draw what is pending now; resolves when every chart is drawn. */
+    /** Draw what is pending now. */
     flush() {
       clearTimeout(timer);
       timer = 0;
-      draw('batch');
-      return epochs.loss.length ? draw('epoch') : drawing;
+      drawBatches();
+      if (epochs.loss.length) drawEpochs();
     },
     reset() {
       clearTimeout(timer);
       timer = 0;
       batches = { loss: [], accuracy: [] };
       epochs = { loss: [], accuracy: [] };
-      for (const element of Object.values(containers)) {
-        element.replaceChildren();
-        delete element.dataset.rendered;
+      for (const box of Object.values(containers)) {
+        clearChart(box);
+        delete box.dataset.rendered;
       }
+      epochRows.replaceChildren();
     },
   };
+}
+
+/** A row of the per-epoch table: <tr data-epoch> with the epoch, loss and accuracy (4 decimals). */
+function epochRow(epoch, loss, accuracy) {
+  const row = document.createElement('tr');
+  row.dataset.epoch = String(epoch);
+  const head = document.createElement('th');
+  head.scope = 'row';
+  head.textContent = String(epoch);
+  const cells = [loss, accuracy].map((value) => {
+    const cell = document.createElement('td');
+    cell.className = 'num';
+    cell.textContent = Number.isFinite(value) ? value.toFixed(4) : '–';
+    return cell;
+  });
+  row.append(head, ...cells);
+  return row;
+}
+
+function capitalise(text) {
+  return text[0].toUpperCase() + text.slice(1);
 }
 
 /**

@@ -20,6 +20,7 @@ import { extent } from '../segment.js';
 import { toMnist } from '../preprocess.js';
 import { backendOrder, describeWebgl, startBackend } from './backend.js';
 import { createCharts } from './charts.js';
+import { watchWideTables } from '../report/scroll-cue.js';
 import { loadSubset } from './data.js';
 import { createModel, pickGrid, predictImage, predictLabels, summarise, train } from './model.js';
 import * as ui from './ui.js';
@@ -30,12 +31,13 @@ const { imageSize, fitSize, labels } = config;
 const numClasses = labels.length; // the lab's model learns the ten digits only (no "not a digit" class: no non-digits to learn it from)
 
 window.trainLab = { backend: '', webgl: null, summary: null, release: () => {} };
-const charts = createCharts(ui.elements.charts);
+const charts = createCharts(ui.elements.charts, ui.elements.epochRows);
 let data = null; // the loaded subset
 let model = null; // the model trained last
 let run = null; // the training in progress: {stop}
 let pad = null; // the drawing pad, made on first use
 
+watchWideTables();
 const ready = start();
 ui.onStart(trainAndEvaluate);
 ui.onStop(() => {
@@ -73,18 +75,26 @@ async function trainAndEvaluate() {
     model = createModel({ imageSize, numClasses, learningRate: settings.learningRate });
     ui.setState('training', 'Training…');
     ui.showProgress({ fraction: 0, secondsLeft: null, epoch: 1, epochs: settings.epochs, imagesPerSecond: 0 });
+    let [lastStep, stepsPerEpoch, epochsDone] = [0, Infinity, 0];
     run = train(model, data.train, {
       ...settings, imageSize, numClasses,
       onBatch: async ({ epoch, step, totalSteps, images, seconds, loss, accuracy }) => {
+        [lastStep, stepsPerEpoch] = [step, totalSteps / settings.epochs];
         charts.addBatch(step, loss, accuracy);
         const perStep = seconds / step;
         ui.showProgress({ fraction: step / totalSteps, secondsLeft: perStep * (totalSteps - step), epoch: epoch + 1, epochs: settings.epochs, imagesPerSecond: images / seconds });
         if (step === holdAt) await held(step);
       },
-      onEpoch: ({ epoch, loss, accuracy }) => charts.addEpoch(epoch + 1, loss, accuracy),
+      // Also called for the epoch in progress when Stop ends it: only whole epochs are charted and counted.
+      onEpoch: ({ epoch, loss, accuracy }) => {
+        if (lastStep < (epoch + 1) * stepsPerEpoch) return;
+        epochsDone = epoch + 1;
+        charts.addEpoch(epoch + 1, loss, accuracy);
+      },
     });
     const trained = await run.done;
-    await charts.flush();
+    charts.flush();
+    ui.showProgressEnd({ stopped: trained.stopped, epochsDone, epochs: settings.epochs });
     ui.setState('evaluating', `Trained on ${trained.images.toLocaleString('en')} images in ${ui.formatDuration(trained.seconds)}${trained.stopped ? ' (stopped)' : ''}. Testing…`);
     const predicted = await predictLabels(model, data.test, imageSize);
     const summary = summarise(data.test.labels, predicted, numClasses);
@@ -95,6 +105,7 @@ async function trainAndEvaluate() {
   } catch (err) {
     model?.dispose();
     model = null;
+    ui.showProgressEnd({ stopped: false });
     ui.setState('error', `Sorry, training failed: ${err.message}`);
   } finally {
     run = null;

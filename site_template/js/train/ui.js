@@ -5,7 +5,9 @@
  * loading | idle | training | evaluating | done | error; #start, #stop,
  * #epochs, #learning-rate, #progress (value 0–1), #time-left; the chart
  * containers #chart-batch-loss, #chart-batch-accuracy, #chart-epoch-loss,
- * #chart-epoch-accuracy (data-rendered="true" once drawn);
+ * #chart-epoch-accuracy (data-rendered="true" once drawn, an svg.chart inside);
+ * #epoch-table rows tr[data-epoch] (epoch, loss, accuracy); #time-left says
+ * "Stopped after epoch k of n" after Stop and is empty after a finished run;
  * #test-accuracy[data-value] (0–1); #per-class rows [data-digit][data-correct][data-total];
  * #confusion td[data-true][data-predicted][data-count]; #grid > li[data-index]
  * [data-predicted][data-true] with [data-mistake] on mistakes;
@@ -30,6 +32,7 @@ export const elements = {
     epochLoss: $('chart-epoch-loss'),
     epochAccuracy: $('chart-epoch-accuracy'),
   },
+  epochRows: $('epoch-table').tBodies[0],
   evaluation: $('evaluation'),
   testAccuracy: $('test-accuracy'),
   perClass: $('per-class'),
@@ -114,6 +117,21 @@ export function showProgress({ fraction, secondsLeft, epoch, epochs, imagesPerSe
   elements.timeLeft.textContent = `Epoch ${epoch} of ${epochs} · ${Math.round(imagesPerSecond)} images/s${left}`;
 }
 
+/**
+ * The progress line once a run has ended: empty after a finished run (the status says "Done"), or how far a
+ * stopped run got.
+ * @param {{stopped: boolean, epochsDone?: number, epochs?: number}} end epochsDone: epochs completed
+ */
+export function showProgressEnd({ stopped, epochsDone = 0, epochs = 0 }) {
+  if (!stopped) {
+    elements.timeLeft.textContent = '';
+    return;
+  }
+  elements.timeLeft.textContent = epochsDone > 0
+    ? `Stopped after epoch ${epochsDone} of ${epochs}`
+    : `Stopped during epoch 1 of ${epochs}`;
+}
+
 /** "1 min 05 s" / "42 s". */
 export function formatDuration(seconds) {
   const s = Math.max(0, Math.round(seconds));
@@ -137,7 +155,10 @@ export function showEvaluation(summary, test, predicted, gridIndices, { imageSiz
   ], { digit, correct: c.correct, total: c.total })));
 
   const largest = Math.max(...summary.confusion.flat(), 1);
-  elements.confusion.tHead.replaceChildren(row([cell('td', 'true ↓ · predicted →'), ...labels.map((l) => cell('th', l, { scope: 'col' }))]));
+  const corner = cell('td', '');
+  corner.className = 'corner'; // two short lines, so the sticky first column stays narrow on a phone
+  corner.append(...['true ↓', 'predicted →'].map((text) => cell('span', text)));
+  elements.confusion.tHead.replaceChildren(row([corner, ...labels.map((l) => cell('th', l, { scope: 'col' }))]));
   elements.confusion.tBodies[0].replaceChildren(...summary.confusion.map((counts, truth) => row([
     cell('th', labels[truth], { scope: 'row' }),
     ...counts.map((count, guess) => {
