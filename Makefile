@@ -17,7 +17,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 .PHONY: help setup setup-cuda train export build evaluate test test-fast serve bench audit mutation clean system-deps
-.PHONY: bench-train bench-build bench-page bench-first-visit bench-numbers bench-nondigits bench-personal bench-lighthouse bench-browser-training bench-report
+.PHONY: bench-train bench-build bench-page bench-first-visit bench-network bench-numbers bench-nondigits bench-personal bench-lighthouse bench-browser-training bench-report
 .DEFAULT_GOAL := help
 
 help:  ## list every target with what it does
@@ -93,6 +93,7 @@ bench: setup system-deps  ## every benchmark on this machine, one after another 
 	$(MAKE) --no-print-directory bench-train
 	$(MAKE) --no-print-directory bench-page
 	$(MAKE) --no-print-directory bench-first-visit
+	$(MAKE) --no-print-directory bench-network
 	$(MAKE) --no-print-directory bench-numbers
 	$(MAKE) --no-print-directory bench-nondigits
 	$(MAKE) --no-print-directory bench-personal
@@ -110,6 +111,9 @@ bench-page: bench-build system-deps  ## load, pen-up and predict latency per bac
 
 bench-first-visit: bench-build system-deps  ## the drawing page's first visit: bytes (gzip), requests, time to ready on a phone profile
 	$(BIN)/python -m bench.first_visit --dist $(BENCH_DIST) --command "make bench-first-visit"
+
+bench-network: bench-build system-deps  ## the network view: one update of every layer, frame interval while drawing (DPR 2)
+	$(BIN)/python -m bench.network_view --dist $(BENCH_DIST) --command "make bench-network"
 
 bench-numbers: bench-build system-deps  ## numbers of MNIST test digits written with the mouse: read exactly, pen-up latency
 	$(BIN)/python -m bench.bench_numbers --dist $(BENCH_DIST) --command "make bench-numbers"

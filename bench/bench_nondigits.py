@@ -130,7 +130,7 @@ def main(dist: Path, results_dir: Path, per_source: int, per_trained: int, digit
     read_as = sorted({f"{r['kind']}→{r['shown']}" for r in results["others"] if r["shown"] != "?"
                       and r["group"] == "held out"})
     misses = ", ".join(f"{r['true']}→{r['shown'] or '(none)'}" for r in results["digits"] if r["shown"] != r["true"])
-    notes = (f"{dist} served on 127.0.0.1 under {BASE}, headless Chromium {machine['chromium']}, a 900×900 viewport. "
+    notes = (f"{dist} served on 127.0.0.1 under {BASE}, a 900×900 viewport. "
              f"{per_source} drawings of each source training never saw (pipeline/data/sources.py HELD_OUT: "
              f"{', '.join(nondigits.HELD_OUT)}), {per_trained} new drawings of each trained source (seed {SEED}), "
              f"and {digits} MNIST test digits traced into strokes, each alone, {MIN_FRACTION:.2f}-{MAX_FRACTION:.2f} of "

@@ -139,13 +139,12 @@ def main(dist: Path, results_dir: Path, numbers: int, chromium: str, command_lin
     columns = ["measure", "n", "value (% or ms)", "p90 (ms)", "target"]
     rows = rows_of(results)
     misses = ", ".join(f"{r['true']}→{r['shown'] or '(none)'}" for r in results if r["true"] != r["shown"])
-    notes = (f"{dist} served on 127.0.0.1 under {BASE}, headless Chromium {chromium_version}, a 900×900 viewport. "
+    notes = (f"{dist} served on 127.0.0.1 under {BASE}, a 900×900 viewport. "
              f"{numbers} numbers of 2-4 MNIST test digits (seed {SEED}), traced into strokes and written by "
              "bench.placement.place_number: digits a quarter to a half of the pad's height, ±15 % each, gaps "
              "0.1-0.4 of the digit height, the baseline drifting ±8 % per digit; drawn with the mouse. Pen-up: the "
-             f"last stroke of each 4-digit number. Misread: {misses or 'none'}. A digit misread in a number and "
-             "read right from its own MNIST image is one that tracing (pipeline.data.handwriting) or drawing lost; one "
-             "misread there too the model cannot read.")
+             f"last stroke of each 4-digit number. Misread: {misses or 'none'}. A digit misread here but read right "
+             "from its own MNIST image was lost by tracing or drawing.")
     path = save_result("numbers", title="Page: numbers written with the mouse, read exactly, and pen-up latency",
                        command=command_line, columns=columns, rows=rows, notes=notes, extra_machine=machine,
                        results_dir=results_dir)

@@ -425,19 +425,19 @@ def main(dist: Path, results_dir: Path, loads: int, strokes: int, predicts: int,
 
     machine = {"accelerator": "none (Chromium with --disable-gpu; webgl renders in software)",
                "chromium": chromium_version, "load_average_1m_at_start": load_at_start}
-    served = f"{dist} served on 127.0.0.1 under {BASE} (like a GitHub Pages project), headless Chromium {chromium_version}."
+    served = f"{dist} served on 127.0.0.1 under {BASE}."
     results = [
         ("page", "Page: load, pen-up and predict latency per tfjs backend",
          ["measure", "median (ms)", "p90 (ms)", "n", "median ÷ wasm", "ceiling"],
          latency_rows(load, pen_up, predict, pen_up_dpr2),
          f"{served} Load: navigation start to body[data-ready=true], a fresh context (empty cache) each time. "
-         "Pen-up: a 7-like stroke drawn with the mouse; from the pointerup (caught before the page's handlers) to "
+         "Pen-up: a 7-like stroke drawn with the mouse; from the pointerup (caught first) to "
          "#prediction's data-strokes update, and to the next animation frame; \"painted\": from the pointerup event's own "
-         "timeStamp to a task posted from that frame's animation callback (it runs once the frame is painted), at device "
+         "timeStamp to a task posted from that frame's animation callback (run once it is painted), at device "
          "pixel ratio 1 and 2. predictMnist: one 28×28 image, warm, "
          "per backend forced through the page's app-config; the ratio column compares medians from this run."),
         ("page-size", "Page: size of dist/ and of the model", ["what", "bytes", "KiB"], size_rows(sizes(dist)),
-         f"{dist}, as built; bytes on disk (GitHub Pages may compress the text files in transit)."),
+         f"{dist}, as built; bytes on disk (Pages gzips text in transit)."),
     ]
     if in_page is not None:
         page_metrics = json.loads((dist / "metrics.json").read_text()) if (dist / "metrics.json").is_file() else {}

@@ -231,10 +231,10 @@ def main(dist: Path, results_dir: Path, drawn: int, chromium: str, writer_names:
     chromium_version = machine["chromium"]
     columns = ["measure", "n", "value (% or ms)", "floor"]
     rows = rows_of(writers)
-    notes = (f"{dist} served on 127.0.0.1 under {BASE}, headless Chromium {chromium_version}, a 900×900 viewport, wasm. "
-             f"{len(writers_chosen)} writers of different styles (bench.numerals.STYLES, each with seed {SEED}), each in a "
-             f"browser context of their own, write ٢ ٣ ٤ ٧ ٨ with the mouse, each their own size and place on the pad and "
-             f"their own pen speed: {TAUGHT_PER_LABEL} of each taught through #probabilities (an adaptation after each), "
+    notes = (f"{dist} served on 127.0.0.1 under {BASE}, a 900×900 viewport, wasm. "
+             f"{len(writers_chosen)} writers of different styles (bench.numerals.STYLES, each with seed {SEED}), each in "
+             f"their own browser context, write ٢ ٣ ٤ ٧ ٨ with the mouse, each with their own size, place and "
+             f"pen speed: {TAUGHT_PER_LABEL} of each taught through #probabilities (an adaptation after each), "
              f"then {FRESH_PER_LABEL} fresh ones of each read. The recipe (site_template/js/adapt.js RECIPE) was chosen "
              f"on the tuning writers (bench.numerals.TUNING) with bench.search_personal; the held-out writers "
              f"(bench.numerals.HELD_OUT) are the measure. Then {drawn} MNIST test digits (seed {SEED}) traced by "

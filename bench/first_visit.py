@@ -113,12 +113,11 @@ def main(dist: Path, before: tuple[str, ...], runs: int, results_dir: Path, chro
             browser.close()
     columns = ["site", "first visit (KB, gzip)", "requests", "files fetched twice",
                "phone: ready (s)", "phone: service worker in control (s)"]
-    notes = (f"Headless Chromium {version}; each site served on 127.0.0.1 under {BASE} with gzip and max-age=600 as "
-             "GitHub Pages serves it. Bytes: every response from the navigation until the page is ready and its service "
-             "worker controls it (page, model worker and service worker; headers included; 1 KB = 1,000 bytes), counted "
-             "at the server. Phone: 1.6 Mbit/s and 150 ms per response on every connection (paced by the server: page, "
-             f"worker and service worker alike) and 4x CPU slowdown on the page's main thread (DevTools cannot slow "
-             f"a worker), median of {runs} visits, each in a fresh context. The light-first-visit budget: 600 KB.")
+    notes = (f"Each site served on 127.0.0.1 under {BASE} with gzip and max-age=600, as GitHub Pages serves it. Bytes: "
+             "every response (headers included; 1 KB = 1,000 bytes) from the navigation until the page is ready and its "
+             "service worker controls it, counted at the server. Phone: 1.6 Mbit/s and 150 ms per response, paced by the "
+             f"server, and 4x CPU slowdown on the main thread (not the worker), median of {runs} fresh visits. "
+             "Budget: 600 KB.")
     path = save_result("first-visit", title="Page: the first visit to the drawing page, bytes and time on a phone",
                        command=command_line, columns=columns, rows=rows, notes=notes, results_dir=results_dir,
                        extra_machine={"chromium": version, "load_average_1m_at_start": load_at_start})

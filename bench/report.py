@@ -26,7 +26,7 @@ from bench.results_file import RESULTS
 ROOT = Path(__file__).resolve().parent.parent
 ORDER = (  # these sections first, in this order; any other result after them, by name
     "fresh-clone", "training", "training-epochs", "redrawn-tracing", "export", "page", "page-accuracy", "page-size",
-    "first-visit", "numbers", "nondigits", "personal", "lighthouse", "browser_training", "train-page-data", "gpu_training",
+    "first-visit", "network-view", "numbers", "nondigits", "personal", "lighthouse", "browser_training", "train-page-data", "gpu_training",
     "mutation",
 )
 REQUIRED = {  # field of a result -> the type it must have

@@ -35,6 +35,8 @@ EVALUATION_FILE = "evaluation.json"  # inside TFJS_DIR: the shipped model's test
 ARCHITECTURE_FILE = "architecture.json"  # inside TFJS_DIR: the layer table, for report.html
 ADAPT_JSON = "adapt.json"  # inside TFJS_DIR: the last layer and the features' version, for js/adapt.js
 ADAPT_BIN = "adapt.bin"  # inside TFJS_DIR: replayed MNIST features and labels, laid out as ADAPT_JSON says
+NETWORK_JSON = "network.json"  # inside TFJS_DIR: the network view's layers, graph nodes, filters (pipeline/network.py)
+NETWORK_PNG = "network.png"  # inside TFJS_DIR: the MNIST test digits that excite each channel most, one sprite
 CHECKPOINT_DIR = "checkpoint"  # train's per-epoch checkpoint while it runs (pipeline.train.checkpoint)
 MODEL_HASH = "model_sha256"  # in metrics.json and export.json: SHA-256 of the model.keras they describe
 

@@ -84,6 +84,8 @@ class ModelConfig:
     # with fewer weights and less compute (variants: BENCHMARKS.md)
     filters: tuple[int, int, int] = setting(
         (16, 16, 64), Setting(tuple, 1), "Filters of conv 1 and 2 (before the first pool), and of conv 3 and 4.")
+    extra_blocks: int = setting(
+        0, Setting(int, 0), "Conv blocks added after the fourth (3×3, same padding, its filters): a deeper model to try.")
     dense_units: int = setting(128, Setting(int, 1), "Width of the hidden dense layer, units.")
     # light dropout: the augmentation already keeps an 8-epoch run from overfitting (variants: BENCHMARKS.md)
     dropout: float = setting(0.1, FRACTION, "Dropout after the last conv, fraction.")

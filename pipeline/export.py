@@ -24,6 +24,7 @@ head is only ever used on the features it was trained on.
 
 Reads:  ARTIFACTS/model.keras, ARTIFACTS/metrics.json (if there)
 Writes: ARTIFACTS/tfjs/ (model.json, group1-shard*.bin, export.json, adapt.json + adapt.bin,
+        network.json + network.png for the network view (pipeline/network.py),
         and for the model report evaluation.json + architecture.json: see pipeline/build/report.py),
         atomically.
 """
@@ -40,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import artifacts
+from pipeline import artifacts, network
 from pipeline.data import mnist, nondigits
 from pipeline.build import report as model_report
 from pipeline.config import ExportConfig
@@ -129,6 +130,10 @@ def export(
         tfjs_probs, _ = predict_tfjs(out, x_test, node_modules)
         report = check_parity(keras_probs, tfjs_probs, labels, config, log)
         report.update(write_adapt_files(model, out, digits, config, node_modules))
+        try:
+            report.update(network.write_network_files(model, out, digits.x_test, node_modules, log))
+        except network.NetworkError as err:
+            raise ExportError(str(err)) from None
         weight_bytes = sum(p.stat().st_size for p in out.glob(artifacts.TFJS_SHARDS))
         report.update(model_bytes=weight_bytes + (out / artifacts.TFJS_MODEL_FILE).stat().st_size, weight_bytes=weight_bytes,
                       export_seconds=round(time.perf_counter() - started, 1), keras_test_accuracy=keras_accuracy,

@@ -6,9 +6,10 @@
  *   requests, through the HTTP cache: what the page has just downloaded is not downloaded again.
  *   Every file must have the SHA-256 the build wrote (a stale copy is fetched once more past the
  *   HTTP cache); if one still differs or fails, the install fails and the previous build's worker
- *   and cache stay. If the previous cache held the lab, the lab is precached too.
- * - message {type: 'cache-page', url}: a page asks for its own group; a lab page (train.html,
- *   report.html) gets LAB cached, checked the same way. Answers {ok: true} or {ok: false, error}.
+ *   and cache stay. If the previous cache held the lab (or the view), it is precached too.
+ * - message {type: 'cache-page', url}: a page asks for its own group; the network view (network.html)
+ *   gets VIEW cached, a lab page (train.html, report.html) LAB, checked the same way. Answers {ok: true}
+ *   or {ok: false, error}.
  * - activate: delete the caches of older builds of this site (same scope), then take over the
  *   open pages at once (skipWaiting + clients.claim; js/offline.js tells the visitor a new
  *   version is ready).
@@ -22,6 +23,8 @@ const VERSION = {{ version | tojson }}; // content hash of every file: a new bui
 const PAGE = {{ page | tojson }}; // the drawing page's own files
 const LATER = {{ later | tojson }}; // the drawing page's files it fetches only when needed: never precached
 const LAB = {{ lab | tojson }}; // every file but PAGE's (LATER's too): the lab's pages, data, tfjs and charts
+// what network.html loads beyond PAGE (its modules, layers and digits): paths of LAB's entries
+const VIEW = {{ view | tojson }}.map((path) => LAB.find(([file]) => file === path));
 // Several sites can share an origin (USER.github.io/REPO1/, /REPO2/): name caches by scope.
 const PREFIX = `digit-pipeline ${self.registration.scope} `;
 const CACHE = PREFIX + VERSION;
@@ -33,7 +36,8 @@ self.addEventListener('install', (event) => {
       try {
         const cache = await caches.open(CACHE);
         await store(cache, PAGE);
-        if (await previousHadLab()) await store(cache, LAB);
+        if (await previousHad(LAB)) await store(cache, LAB);
+        else if (await previousHad(VIEW)) await store(cache, VIEW);
       } catch (err) {
         await caches.delete(CACHE); // nothing half-checked stays; the old build keeps serving
         throw err;
@@ -55,7 +59,8 @@ self.addEventListener('activate', (event) => {
 
 self.addEventListener('message', (event) => {
   if (event.data?.type !== 'cache-page' || !event.ports[0]) return;
-  const group = LAB.some(([path]) => sameFile(path, event.data.url)) ? LAB : PAGE;
+  const opened = (group) => group.some(([path]) => sameFile(path, event.data.url));
+  const group = opened(VIEW) ? [...PAGE, ...VIEW] : opened(LAB) ? LAB : PAGE;
   const port = event.ports[0];
   event.waitUntil(
     caches
@@ -115,9 +120,9 @@ function sameFile(path, url) {
   return key(path) === key(url);
 }
 
-/** Whether the cache of the build before this one held a lab page: the visitor has opened the lab. */
-async function previousHadLab() {
-  const page = LAB.find(([path]) => path.endsWith('.html'));
+/** Whether the cache of the build before this one held a page of `group`: the visitor has opened it. */
+async function previousHad(group) {
+  const page = group.find(([path]) => path.endsWith('.html'));
   if (!page) return false;
   for (const name of await caches.keys()) {
     if (name.startsWith(PREFIX) && name !== CACHE && (await caches.match(key(page[0]), { cacheName: name }))) return true;

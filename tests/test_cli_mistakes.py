@@ -117,7 +117,8 @@ def test_build_without_an_exported_model(work):
 
 def stand_in_export(artifacts: Path) -> None:
     """The files `pipeline build` looks for before it reads any (empty: these tests stop earlier)."""
-    for name in ("tfjs/model.json", "tfjs/export.json", "tfjs/adapt.json", "tfjs/adapt.bin", "metrics.json"):
+    for name in ("tfjs/model.json", "tfjs/export.json", "tfjs/adapt.json", "tfjs/adapt.bin", "tfjs/network.json",
+                 "tfjs/network.png", "metrics.json"):
         a_file(artifacts / name, b"{}")
 
 

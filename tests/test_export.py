@@ -117,3 +117,29 @@ def test_the_features_version_follows_every_weight_but_the_last_layers():
     first = model.get_layer("c1_conv")
     first.set_weights([w + 1 for w in first.get_weights()])
     assert features_version(model) != before
+
+
+def test_the_export_writes_the_network_views_layers_nodes_and_digits(trained_artifacts, mnist):
+    """network.json names, for each layer the view shows, a node of the converted graph; network.png holds the MNIST
+    test digits it names, tile by tile; together small enough for the view's budget."""
+    from PIL import Image
+
+    from pipeline import artifacts
+    from pipeline.network import MATCH_TOLERANCE
+
+    tfjs = trained_artifacts / "tfjs"
+    view = json.loads((tfjs / artifacts.NETWORK_JSON).read_text())
+    report = json.loads((tfjs / artifacts.REPORT_FILE).read_text())
+    nodes = {node["name"] for node in json.loads((tfjs / "model.json").read_text())["modelTopology"]["node"]}
+    assert all(layer["node"] in nodes for layer in view["layers"])
+    assert report["network_layers"] == len(view["layers"]) and report["network_match_error"] <= MATCH_TOLERANCE
+    digits = view["digits"]
+    sheet = np.asarray(Image.open(tfjs / artifacts.NETWORK_PNG))
+    tile, columns = digits["tile"], digits["columns"]
+    for i in (0, digits["count"] // 2, digits["count"] - 1):
+        r, c = divmod(i, columns)
+        assert np.array_equal(sheet[r * tile:(r + 1) * tile, c * tile:(c + 1) * tile], mnist.x_test[digits["test_indices"][i]])
+    for layer in view["layers"]:
+        if layer["kind"] in ("conv", "dense"):
+            assert len(layer["top"]) == layer["shape"][-1] and {len(t) for t in layer["top"]} == {view["top"]}
+    assert sum((tfjs / name).stat().st_size for name in (artifacts.NETWORK_JSON, artifacts.NETWORK_PNG)) < 250_000

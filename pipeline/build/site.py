@@ -11,6 +11,7 @@ Writes: dist/ (replaced atomically):
   metrics.json               what the page shows: accuracy, model size, ...
   sw.js, manifest.webmanifest, icons/, icon.svg   offline use and installing (pipeline/build/webapp.py)
   data/                      the compact MNIST subset train.html trains on (pipeline/build/subset.py)
+  network/                   network.json + network.png, the network view's data (pipeline/network.py)
   report.json,               the model report's data (pipeline/build/report.py)
   report/digits.png
   .nojekyll                  so GitHub Pages serves files as they are
@@ -51,6 +52,8 @@ VENDOR_FILES = {  # file in dist/vendor/ -> path inside node_modules
 MODEL_DIR = "model"  # in dist/: the graph model, model.json and the weight files it lists
 WASM_BINARY = "tfjs-backend-wasm-simd.wasm"  # in dist/vendor/: the binary the model worker's tfjs loads (SIMD, no threads)
 PERSONAL_DIR = "personal"  # in dist/: what the drawing page needs to learn a visitor's hand (webapp.ON_DEMAND_FILES)
+NETWORK_DIR = "network"  # in dist/: network.html's layers, node names and digits (pipeline/network.py)
+NETWORK_FILES = (artifacts.NETWORK_JSON, artifacts.NETWORK_PNG)
 # Bytes per value of each dtype a weight manifest may name (a quantized weight: its quantization's dtype)
 DTYPE_BYTES = {"float32": 4, "int32": 4, "float16": 2, "uint16": 2, "int16": 2, "uint8": 1, "int8": 1, "bool": 1}
 MAX_REPLAY_FEATURE = 1e4  # the largest replayed feature adapt.json may describe (255 x replay.scale): far above
@@ -94,6 +97,7 @@ def page_config(features_version: str) -> dict:
         "modelTimeoutMs": 60_000,  # the longest the drawing page waits on a silent model worker, ms (js/model.js)
         "subsetUrl": "data/subset.json",  # the MNIST subset train.html trains on
         "samplesUrl": "data/samples.json",  # its held-out digits of each class as strokes: the drawing page's samples
+        "networkUrl": f"{NETWORK_DIR}/{artifacts.NETWORK_JSON}",  # network.html's layers (pipeline/network.py)
     }
 
 
@@ -191,6 +195,7 @@ def build(
     metrics, report = _read_artifacts(artifacts_dir, min_accuracy)
     try:
         check_adapt_files(tfjs_dir, report, shapes)
+        check_network_file(tfjs_dir)
     except artifacts.ArtifactError as err:
         raise BuildError(str(err)) from None
     page_metrics = {k: metrics[k] for k in PAGE_METRICS if k in metrics}
@@ -231,7 +236,8 @@ def check_inputs(artifacts_dir: Path, template_dir: Path, node_modules: Path) ->
     """BuildError naming the first missing input (and the command that makes it), or a model that does not fit;
     returns the model's shapes (check_model_shape)."""
     tfjs_dir = artifacts_dir / TFJS_DIR
-    needed_files = [tfjs_dir / name for name in (TFJS_MODEL_FILE, REPORT_FILE, artifacts.ADAPT_JSON, artifacts.ADAPT_BIN)]
+    needed_files = [tfjs_dir / name for name in (TFJS_MODEL_FILE, REPORT_FILE, artifacts.ADAPT_JSON, artifacts.ADAPT_BIN,
+                                                 *NETWORK_FILES)]
     for needed, hint in ((*needed_files[:1], "pipeline export"), (artifacts_dir / METRICS_FILE, "pipeline train"),
                          *((path, "pipeline export") for path in needed_files[1:])):
         if not needed.is_file():
@@ -327,6 +333,21 @@ def check_adapt_files(tfjs_dir: Path, report: dict, shapes: dict[str, list[int]]
         raise artifacts.ArtifactError(f"{data_path}: a replayed digit labelled {labels.max()}, not one of the {classes} classes")
 
 
+def check_network_file(tfjs_dir: Path) -> None:
+    """ArtifactError unless network.json lists layers, each computed by a node of model.json's graph (an older
+    export's would name nodes the page cannot run)."""
+    path = tfjs_dir / artifacts.NETWORK_JSON
+    layers = _as_dict(artifacts.read_json(path)).get("layers")
+    if not isinstance(layers, list) or not layers or not all(isinstance(layer, dict) for layer in layers):
+        raise artifacts.ArtifactError(f"{path}: no list of layers; run `pipeline export` again")
+    topology = _as_dict(artifacts.read_json(tfjs_dir / TFJS_MODEL_FILE)).get("modelTopology")
+    nodes = {node.get("name") for node in _as_dict(topology).get("node", []) if isinstance(node, dict)}
+    missing = [str(layer.get("node"))[:80] for layer in layers if layer.get("node") not in nodes]
+    if missing:
+        raise artifacts.ArtifactError(f"{path}: names the graph node {missing[0]!r}, which {TFJS_MODEL_FILE} lacks "
+                                      "(written for another model); run `pipeline export` again")
+
+
 def _as_dict(value) -> dict:
     return value if isinstance(value, dict) else {}
 
@@ -344,6 +365,10 @@ def _copy_files(stage: Path, template_dir: Path, tfjs_dir: Path, model: list[str
         _copy(tfjs_dir / name, stage / MODEL_DIR / name)
     for name in (artifacts.ADAPT_JSON, artifacts.ADAPT_BIN):  # fetched once a visitor corrects a digit
         _copy(tfjs_dir / name, stage / PERSONAL_DIR / name)
+    for name in NETWORK_FILES:  # fetched by network.html
+        if (tfjs_dir / name).is_symlink():
+            raise BuildError(f"{tfjs_dir / name}: a symbolic link; the build publishes the export's own files")
+        _copy(tfjs_dir / name, stage / NETWORK_DIR / name)
     for name, src in VENDOR_FILES.items():
         _copy(node_modules / src, stage / "vendor" / name)
 

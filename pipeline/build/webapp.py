@@ -62,9 +62,11 @@ TOUCH_ICON = "icons/icon-192.png"  # apple-touch-icon: iOS ignores the manifest'
 CONTENT_HASH_CHARS = 16  # hex digits of SHA-256 kept: the ?v= of every asset and the cache's name
 DRAWING_PAGE = "index.html"  # its files are precached on install; the other pages' when they are opened
 # What the drawing page fetches only when a visitor first corrects a digit (js/adapt.js and what it imports, the
-# build's personal/ files) or first asks for a sample digit (js/samples.js, data/samples.json): cached then, by the service
-# worker's fetch handler, never precached.
+# build's personal/ files) or first asks for a sample digit (js/samples.js, data/samples.json): cached then, by the
+# service worker's fetch handler, never precached.
 ON_DEMAND_FILES = ("personal/*", "js/adapt.js", "js/samples.js", "data/samples.json")
+VIEW_PAGE = "network.html"  # the network view: cached with the drawing page's files when opened, not with the whole lab
+VIEW_DATA = ("network/*",)  # what it fetches by URLs from the page's config (network.json and its digits)
 MODULE_GRAPH = Path(__file__).with_name("modules.mjs")  # Node + acorn: which JavaScript file loads which
 NODE_TIMEOUT_S = 120  # the module graph's limit; it takes about a second
 # Files the site requests without ?v= (fnmatch globs); the pages' own links are read from the pages.
@@ -370,13 +372,15 @@ def module_graph(dist: Path, node_modules: Path) -> dict[str, list[str]]:
 
 
 def cache_groups(dist: Path, asset_version: str, graph: dict[str, list[str]], startup: Iterable[str]) -> dict[str, list[list[str]]]:
-    """What sw.js caches: {"page": [[path, url, sha256], ...], "later": [...], "lab": [...]}, paths relative to `dist`.
+    """What sw.js caches: {"page": [[path, url, sha256], ...], "later": [...], "view": [path, ...], "lab": [...]},
+    paths relative to `dist`.
 
     "page" is what the drawing page loads to read a drawing, precached on install: DRAWING_PAGE, what it links
     (scripts, styles, icons, import map), `startup` (what its model worker fetches by URLs from the page's
     config: the model, the runtime), and every JavaScript file any of these load, followed through `graph`
     (module_graph) to the end. "later" is ON_DEMAND_FILES and what they load that the page does not, kept when
-    first fetched; "lab" is every file but the page's, cached when a lab page is first opened (the later files
+    first fetched; "view" is what VIEW_PAGE loads (and VIEW_DATA) that the page does not, cached with the page's
+    when the view is opened (paths only: their entries are in "lab" too); "lab" is every file but the page's, cached when a lab page is first opened (the later files
     too: a lab page may load them, as train.html loads js/random.js). Each url is the one the
     page itself requests (the ?v= included), so the HTTP cache serves the service worker what the page has just
     downloaded: no file comes down twice. PageError if a file loads one the build does not have.
@@ -414,12 +418,17 @@ def cache_groups(dist: Path, asset_version: str, graph: dict[str, list[str]], st
 
     page = loaded_from([DRAWING_PAGE, *linked, *startup], stop=on_demand)
     later = loaded_from(path for path in files if on_demand(path)) - page
+    view = set()
+    if (dist / VIEW_PAGE).is_file():
+        view_linked = {url.split("?")[0] for url in page_urls((dist / VIEW_PAGE).read_text())} & urls.keys()
+        view_data = [path for path in files if any(fnmatch.fnmatchcase(path, glob) for glob in VIEW_DATA)]
+        view = loaded_from([VIEW_PAGE, *view_linked, *view_data]) - page
 
     def entry(path: str) -> list[str]:
         return [quote(path), quote(urls[path], safe="/?="), file_sha256(dist / path)]
 
     return {"page": [entry(p) for p in files if p in page], "later": [entry(p) for p in files if p in later],
-            "lab": [entry(p) for p in files if p not in page]}
+            "view": [quote(p) for p in files if p in view], "lab": [entry(p) for p in files if p not in page]}
 
 
 def write_service_worker(dist: Path, template: Path, asset_version: str, node_modules: Path,

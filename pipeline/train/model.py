@@ -26,9 +26,9 @@ BN_MOMENTUM = 0.9
 OUTPUT_LAYER = "probabilities"  # the last Dense + softmax; training folds calibration (temperature, prior) into it
 
 
-def conv_bn_relu(x, filters: int, name: str):
-    """3×3 convolution without padding (the side shrinks by 2), batch norm, ReLU."""
-    x = keras.layers.Conv2D(filters, 3, use_bias=False, name=f"{name}_conv")(x)
+def conv_bn_relu(x, filters: int, name: str, padding: str = "valid"):
+    """3×3 convolution (without padding the side shrinks by 2; "same" keeps it), batch norm, ReLU."""
+    x = keras.layers.Conv2D(filters, 3, padding=padding, use_bias=False, name=f"{name}_conv")(x)
     x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
@@ -43,6 +43,8 @@ def build_model(config: ModelConfig = ModelConfig()) -> keras.Model:
     x = conv_bn_relu(x, f3, "c3")  # 10×10
     x = keras.layers.MaxPooling2D(2, name="pool2")(x)  # 5×5
     x = conv_bn_relu(x, f3, "c4")  # 3×3
+    for block in range(config.extra_blocks):  # 3×3 still
+        x = conv_bn_relu(x, f3, f"c{5 + block}", padding="same")
     x = keras.layers.Dropout(config.dropout, name="c4_drop")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(config.dense_units, use_bias=False, name="dense")(x)

@@ -26,12 +26,14 @@
  *   {type: 'predict', id, images: Float32Array(count·imageSize²) 0–1, count}
  *   {type: 'adapt', id, images: Float32Array(count·imageSize²), labels: class indices}  learn a head from
  *       the visitor's digits; it is used from then on
+ *   {type: 'layers', id, images, count, nodes}  the values of graph nodes by name (network.html: network.json's)
  *   {type: 'use-head', id, head}  use a head learnt before (kept by the page), or the shipped model (head null);
  *       any other head is refused (an error) unless js/adapt.js's headFault finds it whole and fitting this model
  * Messages out:
  *   {type: 'progress', stage}   a start-up step is done ('runtime', 'backend'): the page's timeout starts again
  *   {type: 'ready', backend, skipped: string[]}   or   {type: 'failed', stage, message}
  *   {type: 'result', id, probabilities: Float32Array(count·numClasses)}   or   {type: 'result', id, error}
+ *   {type: 'result', id, layers: [{shape, values: Float32Array}]}  one per node asked for
  *   {type: 'result', id, head}  (adapt: the head learnt; use-head: the head now in use)   or   {type: 'result', id, error}
  */
 /* global tf */
@@ -57,6 +59,7 @@ const HANDLERS = {
     return [{ probabilities }, [probabilities.buffer]];
   },
   adapt: async ({ images, labels }) => [{ head: await learn(images, labels) }, []],
+  layers: async ({ images, count, nodes }) => [{ layers: await nodeValues(images, count, nodes) }, []],
   'use-head': async ({ head: chosen }) => {
     if (chosen !== null) await checkHead(chosen);
     head = chosen;
@@ -215,6 +218,17 @@ async function features(images, count) {
     return await tensor.data();
   } finally {
     tensor.dispose();
+  }
+}
+
+/** The shipped graph model's values of `nodes` (names in model.json) on a batch: [{shape, values}] in their order. */
+async function nodeValues(images, count, nodes) {
+  if (!model) throw new Error('the model is not loaded');
+  const tensors = [tf.tidy(() => model.execute(tf.tensor4d(images, [count, imageSize, imageSize, 1]), nodes))].flat();
+  try {
+    return await Promise.all(tensors.map(async (tensor) => ({ shape: tensor.shape, values: await tensor.data() })));
+  } finally {
+    tensors.forEach((tensor) => tensor.dispose());
   }
 }
 

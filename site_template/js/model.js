@@ -10,6 +10,8 @@
  * @property {function(Float32Array, number): Promise<Float32Array>} predict
  *   (images, count): images is count·imageSize², row-major, 0–1, white ink on
  *   black; resolves to count·numClasses softmax probabilities, row-major
+ * @property {function(Float32Array, number, string[]): Promise<Array<{shape: number[], values: Float32Array}>>} layers
+ *   (images, count, nodes): the values of the graph model's nodes named (network.json's), in that order
  * @property {function(Float32Array, number[]): Promise<object>} adapt
  *   (images, labels): learn a personal head from the visitor's digits (class
  *   indices) and read with it from now on; resolves to the head (js/adapt.js)
@@ -92,6 +94,7 @@ export function startModel({ backends, vendorPath, modelUrl, modelOutputs, adapt
           backend: data.backend,
           skipped: data.skipped,
           predict: (images, count) => ask({ type: 'predict', images, count }).then((answer) => answer.probabilities),
+          layers: (images, count, nodes) => ask({ type: 'layers', images, count, nodes }).then((answer) => answer.layers),
           adapt: (images, labels) => ask({ type: 'adapt', images, labels }).then((answer) => answer.head),
           useHead: (head) => ask({ type: 'use-head', head }).then(() => undefined),
         });

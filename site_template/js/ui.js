@@ -34,6 +34,7 @@ export const elements = {
   forgetConfirm: document.querySelector('#personal .forget-confirm'),
   forgetYes: $('forget-yes'),
   forgetNo: $('forget-no'),
+  seeNetwork: $('see-network'), // <a>: network.html with the listed digit's image in its #digit= fragment
 };
 
 const rows = [...elements.probabilities.children]; // one per class: the digits, then not a digit
@@ -300,6 +301,9 @@ export function showListed(digits, listed) {
     row.querySelector('button').disabled = !probabilities;
   });
   elements.digits.querySelectorAll('button').forEach((button, i) => button.setAttribute('aria-pressed', String(i === listed)));
+  const image = digits[listed]?.image; // the network view opens with it, in the URL's fragment (never sent)
+  elements.seeNetwork.hidden = !image;
+  if (image) elements.seeNetwork.href = `network.html#digit=${btoa(String.fromCharCode(...image.map((v) => Math.round(v * 255))))}`;
 }
 
 /** Under the number, for two digits or more: each digit's top choices, as a button that picks it. */

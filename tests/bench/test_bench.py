@@ -199,6 +199,18 @@ def test_bench_page_measures_the_built_site(built_dist, tmp_path):
     assert sizes["dist/ (the whole site)"] == sum(f.stat().st_size for f in built_dist.rglob("*") if f.is_file())
 
 
+def test_bench_network_view_times_updates_and_frames_on_the_built_site(built_dist, tmp_path):
+    results = tmp_path / "results"
+    args = ["--dist", str(built_dist), "--results-dir", str(results), "--digits", "3", "--moves", "20"]
+    result = subprocess.run([sys.executable, "-m", "bench.network_view", *args], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    (loaded,) = report.load_results(results)
+    ((update, update_p90, frame, frame_p90, ceilings),) = loaded["rows"]
+    assert 0 < update <= update_p90 and 0 < frame <= frame_p90 and ceilings.startswith("update ")
+    assert "3 digits" in loaded["notes"]
+
+
 def test_numbers_rows_count_exact_reads_per_length_and_time_only_four_digit_numbers():
     result = lambda true, shown, ms: {"true": true, "shown": shown, "update_ms": ms / 2, "frame_ms": ms}  # noqa: E731
     rows = bench_numbers.rows_of([result("12", "12", 5), {**result("345", "845", 6), "originals": ["3"]},

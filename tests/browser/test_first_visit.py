@@ -21,6 +21,7 @@ from tests.browser.helpers import another_build, draw_with_mouse, ONE, PageLog, 
 pytestmark = pytest.mark.browser
 
 BUDGET_BYTES = 600_000  # the light-first-visit budget: the drawing page's first visit, gzip as GitHub Pages serves it
+VIEW_BUDGET_BYTES = 300_000  # what opening the network view adds to it, offline use included
 OFFLINE_READY = 'html[data-offline="ready"]'  # js/offline.js: controlled, and this page's files cached
 LAB_READY = 'body:not([data-state="loading"])'  # train.html has its data and a backend
 # Asks for an update and follows the new service worker to where it ends: redundant (refused) or activated.
@@ -75,10 +76,36 @@ def test_the_first_visit_fits_the_budget_and_fetches_every_file_once(browser, bu
         assert all(s.status == 200 for s in sent), sent
         assert total <= BUDGET_BYTES, f"{total:,} bytes: {sorted(sent, key=lambda s: -s.bytes)[:5]}"
         assert {"", "vendor/tfjs-digits.js", "vendor/tfjs-backend-wasm-simd.wasm", "model/model.json", "sw.js"} <= set(paths)
-        lab = [p for p in paths if p.startswith(("data/", "vendor/tf.min.js", "train.html", "report"))]
+        lab = [p for p in paths if p.startswith(("data/", "vendor/tf.min.js", "train.html", "report", "network"))]
         assert lab == [], "the lab's files come when the lab is opened"
         assert not [p for p in paths if p.startswith("personal/")], "what learning a hand needs comes at the first correction"
         assert log.errors == []
+    finally:
+        context.close()
+
+
+def test_the_network_view_adds_at_most_its_budget_and_not_the_lab(browser, built_dist, served):
+    """After the drawing page's first visit, opening network.html downloads its own files and data (cached for offline
+    use with them), within VIEW_BUDGET_BYTES, and none of the lab's (training data, tf.min.js, charts)."""
+    server, url = served(built_dist)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.wait_for_selector(READY)
+        page.wait_for_selector(OFFLINE_READY)
+        start = len(server.sent)
+        page.goto(f"{url}network.html")
+        page.wait_for_selector('#network[data-ready="true"]')
+        page.wait_for_selector(OFFLINE_READY)
+        sent = list(server.sent)[start:]
+        paths = {s.path.removeprefix(SUB_PATH).split("?")[0] for s in sent}
+        total = sum(s.bytes for s in sent)
+        print(f"network view: {total:,} bytes in {len(sent)} responses")
+        assert {"network.html", "network/network.json", "network/network.png", "js/network/main.js"} <= paths
+        assert total <= VIEW_BUDGET_BYTES, f"{total:,} bytes: {sorted(sent, key=lambda s: -s.bytes)[:5]}"
+        assert not [p for p in paths if p.startswith(("data/", "vendor/tf.min.js", "train.html"))]
+        assert all(s.status == 200 for s in sent), sent
     finally:
         context.close()
 

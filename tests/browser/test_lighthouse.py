@@ -48,3 +48,16 @@ def test_tensorflow_js_runs_off_the_main_thread(audit):
     network = [item["url"] for item in report["audits"]["network-requests"]["details"]["items"]]
     assert any("vendor/tfjs-digits.js" in url for url in network), "the worker loads tfjs"
     assert not any("vendor/tf" in url for url in main_thread_scripts), main_thread_scripts
+
+
+@pytest.fixture(scope="module")
+def view_audit(site_url, tmp_path_factory):
+    result = run_lighthouse(f"{site_url}network.html", tmp_path_factory.mktemp("lighthouse-view") / "report.json")
+    print("lighthouse, network.html:", result["scores"], result["metrics"])
+    return result
+
+
+@pytest.mark.parametrize("category", ["accessibility", "best-practices", "seo"])
+def test_the_network_view_scores_at_least_95(view_audit, category):
+    """The network view (network.html): at least 95 in each category Lighthouse scores without timing."""
+    assert view_audit["scores"][category] >= 95, below_100(view_audit, category)

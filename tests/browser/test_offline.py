@@ -22,7 +22,8 @@ pytestmark = pytest.mark.browser
 CONTROLLED = "() => navigator.serviceWorker.controller !== null"
 CACHE_NAMES = "caches.keys()"
 OFFLINE_READY = 'html[data-offline="ready"]'  # js/offline.js: the service worker has cached this page's group
-PAGES = {"index.html": READY, "report.html": READY, "train.html": 'body[data-state="idle"]'}  # each page's ready state
+PAGES = {"index.html": READY, "report.html": READY, "train.html": 'body[data-state="idle"]',
+         "network.html": '#network[data-ready="true"]'}  # each page's ready state
 
 
 def visit_until_cached(page, url: str) -> None:

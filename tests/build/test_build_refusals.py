@@ -27,6 +27,8 @@ SIGNATURE = {"signature": {
                 "features": {"tensorShape": {"dim": [{"size": "-1"}, {"size": "2"}]}}},
 }}
 SHARD = "group1-shard1of1.bin"
+TOPOLOGY = {"modelTopology": {"node": [{"name": "image", "op": "Placeholder"}]}}
+NETWORK = {"layers": [{"name": "image", "kind": "input", "node": "image", "shape": [28, 28, 1]}]}
 MANIFEST = {"weightsManifest": [{"paths": [SHARD], "weights": [{"name": "w", "shape": [2], "dtype": "float32"}]}]}
 METRICS = {"test_accuracy": 0.99, "history": []}
 EXPORT = {"features_version": "v1"}
@@ -37,8 +39,9 @@ ADAPT = {"features_version": "v1", "features": 2, "classes": NUM_CLASSES, "weigh
 
 def stand_in(folder: Path, files: dict[str, bytes | dict | list] | None = None) -> Path:
     """An artefacts folder with a model.json of the page's signature, metrics.json, and `files` on top."""
-    files = {"tfjs/model.json": {**SIGNATURE, **MANIFEST}, f"tfjs/{SHARD}": bytes(8), "metrics.json": METRICS,
-             "tfjs/export.json": EXPORT, "tfjs/adapt.json": ADAPT, "tfjs/adapt.bin": bytes(3), **(files or {})}
+    files = {"tfjs/model.json": {**SIGNATURE, **MANIFEST, **TOPOLOGY}, f"tfjs/{SHARD}": bytes(8), "metrics.json": METRICS,
+             "tfjs/export.json": EXPORT, "tfjs/adapt.json": ADAPT, "tfjs/adapt.bin": bytes(3),
+             "tfjs/network.json": NETWORK, "tfjs/network.png": bytes(8), **(files or {})}
     for name, content in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(content if isinstance(content, bytes) else json.dumps(content).encode())
@@ -129,6 +132,9 @@ CORRUPT = {
                                          "'layers' missing or not a list"),
     "architecture.json a layer without its type": ("tfjs/architecture.json", {"layers": [{"name": "c1"}], "parameters": 5},
                                                    "'layers[0].type' missing or not str"),
+    "network.json of another model": ("tfjs/network.json", {"layers": [{**NETWORK["layers"][0], "node": "gone"}]},
+                                      "names the graph node 'gone', which model.json lacks"),
+    "network.json without layers": ("tfjs/network.json", {"layers": {}}, "network.json: no list of layers"),
     "two models": ("tfjs/export.json", {**EXPORT, "model_sha256": "b" * 64}, "exported from another model.keras than"),
     "a weak model": ("metrics.json", {"test_accuracy": 0.1154, "history": []},
                      "test accuracy 11.54% is below the 95% floor for a model to ship"),
@@ -183,7 +189,8 @@ def test_build_publishes_no_link_and_no_missing_weight_file(tmp_path, monkeypatc
     private = tmp_path / "id_rsa"
     private.write_bytes(bytes(8))
     cases = {}
-    for case, name in (("a weight file", SHARD), ("adapt.bin", "adapt.bin"), ("adapt.json", "adapt.json")):
+    for case, name in (("a weight file", SHARD), ("network.png", "network.png"), ("adapt.bin", "adapt.bin"),
+                       ("adapt.json", "adapt.json")):  # adapt.json last: each case copies its file into `private`
         folder = stand_in(tmp_path / case)
         target = folder / "tfjs" / name
         shutil.copyfile(target, private)

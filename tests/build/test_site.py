@@ -85,11 +85,11 @@ def test_model_with_the_wrong_shape_is_refused(trained_artifacts, tmp_path):
 
 
 def test_every_page_links_to_every_page_and_partials_are_not_shipped(built_dist):
-    pages = ["index.html", "train.html", "report.html"]
+    pages = ["index.html", "train.html", "report.html", "network.html"]
     for page in pages:
         html = (built_dist / page).read_text()
         nav = html[html.index('<nav class="site-nav"'):html.index("</nav>")]
-        assert all(f'href="{href}"' in nav for href in ("./", "train.html", "report.html")), page
+        assert all(f'href="{href}"' in nav for href in ("./", *pages[1:])), page
         assert nav.count('aria-current="page"') == 1, page
     assert not list(built_dist.rglob("_*.html")), "Jinja partials are not pages"
 
