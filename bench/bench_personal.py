@@ -144,6 +144,7 @@ def teach_and_measure(session: Session, mnist, drawn: int, writer: str = WRITERS
               for i in picks]
     adapt = page.evaluate("window.__adapt")
     page.click("#forget")  # the shipped model again: how it reads the same fresh numerals
+    page.click("#forget-yes")
     page.wait_for_selector('#personal[data-examples="0"][data-state="shipped"]')
     shipped = np.argmax(page.evaluate(BATCH_PREDICT, base64.b64encode(np.asarray(seen, np.uint8).tobytes()).decode()), 1)
     context.close()

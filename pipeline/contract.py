@@ -10,6 +10,7 @@ NUM_DIGITS = 10  # digits 0-9
 NOT_A_DIGIT = NUM_DIGITS  # the model's 11th output: the drawing is not a digit (pipeline/data/nondigits.py)
 NUM_CLASSES = NUM_DIGITS + 1  # the model's outputs: the ten digits, then "not a digit"
 LABELS = tuple(str(d) for d in range(NUM_DIGITS))  # the digits' names; "not a digit" is shown as "?"
+NOT_A_DIGIT_LABEL = "not a digit"  # NOT_A_DIGIT's name: the page's 11th row, and the label of a drawing the visitor says is none
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)  # one float32 image: white ink on black, 0-1
 
 # The exported graph model's two outputs (signature names): what the page reads, and the

@@ -33,6 +33,7 @@ from pipeline import artifacts
 from pipeline.build import bundle, webapp
 from pipeline.build import report as model_report
 from pipeline.contract import (DIGIT_PEN, DIGIT_SIDE, DOUBT_BELOW, FEATURES_OUTPUT, FIT_SIZE, IMAGE_SIZE, LABELS,
+                               NOT_A_DIGIT_LABEL,
                                NUM_CLASSES, PAD_PEN, PROBABILITIES_OUTPUT, SEGMENT_LOOK, SEGMENT_NEAR, SEGMENT_OVERLAP,
                                SEGMENT_PART, SEGMENT_PART_GAP, SEGMENT_SMALL, SEGMENT_TALLEST, SEGMENT_TOUCH,
                                SEGMENT_TYPICAL, SEGMENT_WIDEST, TORN_ABOVE)
@@ -76,6 +77,7 @@ def page_config(features_version: str) -> dict:
         "fitSize": FIT_SIZE,
         "numClasses": NUM_CLASSES,
         "labels": list(LABELS),
+        "notADigit": NOT_A_DIGIT_LABEL,  # the 11th class's name (the page's 11th row, a visitor's label for it)
         "doubtBelow": DOUBT_BELOW,
         "tornAbove": TORN_ABOVE,
         "segmentation": {  # js/segment.js's rules: pipeline/tools/segment.py applies the same to an image
@@ -94,6 +96,7 @@ def page_config(features_version: str) -> dict:
         "backends": ["wasm", "cpu"],  # vendor/tfjs-digits.js has wasm; cpu comes as a chunk where WebAssembly is missing
         "modelTimeoutMs": 60_000,  # the longest the drawing page waits on a silent model worker, ms (js/model.js)
         "subsetUrl": "data/subset.json",  # the MNIST subset train.html trains on
+        "samplesUrl": "data/samples.json",  # its held-out digits of each class as strokes: the drawing page's samples
         "networkUrl": f"{NETWORK_DIR}/{artifacts.NETWORK_JSON}",  # network.html's layers (pipeline/network.py)
     }
 

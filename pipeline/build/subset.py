@@ -8,6 +8,9 @@ Writes: OUT/ (dist/data/ in the site):
   test-images.png    the held-out images, same layout
   test-labels.bin
   subset.json        counts, file names, seed and source (what the page reads first)
+  samples.json       the first held-out image of each digit traced into pen strokes, for the drawing page's
+                     "Try a sample digit": {"digits": [{"label": "3", "strokes": [[[x, y], ...], ...]}, ...]},
+                     x and y in 0-1 of the digit's longer side
 
 The training images are drawn, class-balanced and seeded, from the MNIST
 *training* set; the held-out images from the MNIST *test* set, so the page
@@ -28,9 +31,12 @@ from PIL import Image
 
 from pipeline.config import SubsetConfig
 from pipeline.contract import IMAGE_SIZE, NUM_DIGITS
+from pipeline.data import handwriting
 from pipeline.data.mnist import Mnist
 
 MANIFEST_FILE = "subset.json"
+SAMPLES_FILE = "samples.json"
+SAMPLE_DECIMALS = 3  # stroke coordinates, 0-1 of the digit's side: a thousandth is below a pixel of any pad
 PIXELS = IMAGE_SIZE * IMAGE_SIZE  # pixels of one image = width of the sprite
 
 
@@ -79,4 +85,19 @@ def write_subset(mnist: Mnist, out_dir: Path, config: SubsetConfig = SubsetConfi
         manifest[name] = {"count": len(picked), "perClass": len(picked) // NUM_DIGITS, **files}
         manifest["bytes"] += sum((out_dir / f).stat().st_size for f in files.values())
     (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+    test_images, test_labels, test_picked = parts["test"]
+    (out_dir / SAMPLES_FILE).write_text(json.dumps(samples(test_images[test_picked], test_labels[test_picked]),
+                                                   separators=(",", ":")) + "\n")
     return manifest
+
+
+def samples(images: np.ndarray, labels: np.ndarray) -> dict:
+    """The first image of each digit (uint8 (N, 28, 28), labels (N,)) as pen strokes in its unit box
+    (pipeline/data/handwriting.py), digits in order 0-9: what samples.json holds."""
+    digits = []
+    for digit in range(NUM_DIGITS):
+        (first,) = np.flatnonzero(labels == digit)[:1]
+        strokes = handwriting.image_to_strokes(images[first]).paths
+        digits.append({"label": str(digit),
+                       "strokes": [np.round(path, SAMPLE_DECIMALS).tolist() for path in strokes]})
+    return {"digits": digits}

@@ -62,8 +62,9 @@ TOUCH_ICON = "icons/icon-192.png"  # apple-touch-icon: iOS ignores the manifest'
 CONTENT_HASH_CHARS = 16  # hex digits of SHA-256 kept: the ?v= of every asset and the cache's name
 DRAWING_PAGE = "index.html"  # its files are precached on install; the other pages' when they are opened
 # What the drawing page fetches only when a visitor first corrects a digit (js/adapt.js and what it imports, the
-# build's personal/ files): cached then, by the service worker's fetch handler, never precached.
-ON_DEMAND_FILES = ("personal/*", "js/adapt.js")
+# build's personal/ files) or first asks for a sample digit (js/samples.js, data/samples.json): cached then, by the
+# service worker's fetch handler, never precached.
+ON_DEMAND_FILES = ("personal/*", "js/adapt.js", "js/samples.js", "data/samples.json")
 VIEW_PAGE = "network.html"  # the network view: cached with the drawing page's files when opened, not with the whole lab
 VIEW_DATA = ("network/*",)  # what it fetches by URLs from the page's config (network.json and its digits)
 MODULE_GRAPH = Path(__file__).with_name("modules.mjs")  # Node + acorn: which JavaScript file loads which
@@ -93,6 +94,7 @@ JS_SCRIPT_TYPES = {"", "module", "text/javascript", "application/javascript", "t
 # THEME_COLOUR and a white "2", one stroke 7 units wide with round caps and joins, as cubic Béziers.
 ICON_CORNER = 12
 ICON_STROKE = 7
+ICON_PALETTE = 64  # colours of the PNG icons' palette (RGBA entries)
 ICON_PATH = [  # (start, control 1, control 2, end) of each segment, icon units
     ((22, 18), (30, 12), (44, 14), (44, 25)),
     ((44, 25), (44, 34), (30, 39), (22, 52)),
@@ -156,7 +158,7 @@ def write_icons(dist: Path) -> None:
 
 
 def draw_icon(size: int, maskable: bool) -> bytes:
-    """The icon as PNG bytes, size×size px, RGBA; drawn 4× larger and downscaled for anti-aliasing."""
+    """The icon as PNG bytes, size×size px, a palette of RGBA colours; drawn 4× larger and downscaled for anti-aliasing."""
     from PIL import Image, ImageDraw
 
     from pipeline.data import pen
@@ -176,7 +178,10 @@ def draw_icon(size: int, maskable: bool) -> bytes:
     glyph = pen.ink([points], big, width, stamped=True)  # the digit's ink: a round pen along a finely sampled curve
     image.paste("white", (0, 0, big, big), Image.fromarray(glyph))
     out = io.BytesIO()
-    image.resize((size, size), Image.LANCZOS).save(out, format="PNG", optimize=True)
+    # A palette: two colours and their anti-aliased blends need few entries, and the 192 px icon comes with
+    # every first visit (apple-touch-icon), a fifth of its RGBA size.
+    image.resize((size, size), Image.LANCZOS).quantize(ICON_PALETTE, method=Image.Quantize.FASTOCTREE).save(
+        out, format="PNG", optimize=True)
     return out.getvalue()
 
 

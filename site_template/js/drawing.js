@@ -19,6 +19,7 @@ import { alphaChannel } from './preprocess.js';
 const MAX_PIXEL_RATIO = 2; // canvas pixels per CSS pixel at most: sharper adds read time, not accuracy at 28×28
 const READ_MARGIN = 2; // pixels beyond the pen's edge around a digit rendered for the model, for anti-aliasing
 const MIN_DIGIT_SIDE = 1e-3; // pad units: a dot is rendered as if it were this long
+const SHOWN_SIDE = 0.55; // pad units: the longer side of a drawing put on the pad whole (show)
 
 /**
  * @typedef {object} Pen the page's pens, rendered into its config by the build (pipeline/contract.py)
@@ -34,7 +35,7 @@ const MIN_DIGIT_SIDE = 1e-3; // pad units: a dot is rendered as if it were this 
  * @param {{pen: Pen, onChange: function({final: boolean}): void}} options the
  *   pens; onChange runs after every change of the ink: final is true when a
  *   stroke has just ended (pen up), false while one is being drawn
- * @returns {{readStrokes: function(): Drawn, clear: function(): void}}
+ * @returns {{readStrokes: function(): Drawn, clear: function(): void, show: function(Array<Array<[number, number]>>): void}}
  */
 export function createDrawingPad(canvas, { pen, onChange }) {
   const context = canvas.getContext('2d', { willReadFrequently: true });
@@ -145,7 +146,19 @@ export function createDrawingPad(canvas, { pen, onChange }) {
     render();
   }
 
-  return { readStrokes, clear };
+  /**
+   * Put a finished drawing on the pad in place of the ink (a sample digit): its strokes, in a unit box (0–1 of
+   * its longer side), SHOWN_SIDE high in the pad's middle, count as completed and are read as at a pen-up.
+   */
+  function show(drawing) {
+    clear();
+    const left = (canvas.width / canvas.height - SHOWN_SIDE) / 2, top = (1 - SHOWN_SIDE) / 2;
+    strokes.push(...drawing.map((points) => points.map(([x, y]) => [left + SHOWN_SIDE * x, top + SHOWN_SIDE * y])));
+    completed = drawing.length;
+    changed(true);
+  }
+
+  return { readStrokes, clear, show };
 }
 
 let scratch = null; // the canvas digitInk draws on, made once

@@ -23,6 +23,7 @@ import * as ui from './ui.js';
 
 const config = ui.readConfig();
 const { imageSize, labels, numClasses } = config;
+const version = ui.assetVersion();
 
 window.digitApp = { backend: '', predictMnist: async (pixels) => (await predictMnistBatch(pixels))[0], predictMnistBatch };
 const ready = start();
@@ -42,14 +43,18 @@ ui.onClear(() => {
   ui.announceCleared();
 });
 ui.onPick(session.pick);
-ui.onTeach(session.teach);
+ui.onTeach(session.teach, config.notADigit);
+ui.onUndo(session.undo);
 ui.onPersonalButtons(session);
 session.restore();
+const query = `?v=${version}`; // js/samples.js comes at the first sample, never with the page
+ui.onSample(() => import(`./samples.js${query}`).then(({ nextSample }) => nextSample(`${config.samplesUrl}${query}`))
+  .then(({ strokes }) => pad.show(strokes)).catch(ui.showSampleProblem));
 
 /** Backend, then model (in a worker): resolves to the warmed-up model client; shows the outcome. */
 async function start() {
   try {
-    const model = await startModel({ ...config, version: ui.assetVersion() }).catch((err) => {
+    const model = await startModel({ ...config, version }).catch((err) => {
       throw new Error(ui.loadFailure(err));
     });
     window.digitApp.backend = model.backend;

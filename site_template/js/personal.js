@@ -1,6 +1,6 @@
 /**
- * The visitor's own digits: drawings they labelled ("Wrong? Tap the right
- * digit"), kept in this browser's IndexedDB and nowhere else, downloadable as
+ * The visitor's own digits: drawings they labelled ("Wrong? Pick the right
+ * one", a digit or "not a digit"), kept in this browser's IndexedDB and nowhere else, downloadable as
  * a Kaggle-style CSV that `pipeline train --extra-data FILE` reads, and
  * forgotten on request (the whole database is deleted), and the personal head
  * learnt from them (js/adapt.js), so the page reads with it again after a
@@ -49,12 +49,19 @@ async function withStore(mode, work, name = STORE) {
   }
 }
 
-/** Keep one labelled example; resolves to the number kept. */
-export function addExample(example) {
-  return withStore('readwrite', (store) => {
-    store.add(example);
+/** Keep one labelled example; resolves to its key (for deleteExample) and the number kept. */
+export async function addExample(example) {
+  let key;
+  const count = await withStore('readwrite', (store) => {
+    store.add(example).onsuccess = (event) => { key = event.target.result; };
     return store.count(); // in the same transaction: counts the one just added
   });
+  return { key, count };
+}
+
+/** Delete the example kept under `key` (addExample's). */
+export function deleteExample(key) {
+  return withStore('readwrite', (store) => store.delete(key));
 }
 
 /** The number of examples kept (0 when there is no database). */

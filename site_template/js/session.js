@@ -7,31 +7,38 @@
  * of them (js/adapt.js), kept there too with the features it was learnt on. One adaptation runs at a
  * time; digits taught meanwhile start one more when it ends. #personal says 'personal' with N examples
  * only once the head in use learnt from all N. Forget ends the generation: an adaptation still running
- * then keeps nothing.
+ * then keeps nothing. So does Undo, offered for UNDO_MS after each correction: it deletes the digit just
+ * kept and puts back the head kept before it, so IndexedDB holds what it held before the correction.
  */
 import { listedDigit } from './reader.js';
 
+export const UNDO_MS = 10_000; // how long Undo is offered after a correction
+
 /**
  * @param {object} parts
- * @param {object} parts.store js/personal.js's keptExamples, exampleFault, addExample, countExamples,
- *   loadHead, saveHead, forgetHead, forgetAll, toKaggleCsv
+ * @param {object} parts.store js/personal.js's keptExamples, exampleFault, addExample, deleteExample,
+ *   countExamples, loadHead, saveHead, forgetHead, forgetAll, toKaggleCsv
  * @param {Promise<object>} parts.ready the model client (js/model.js); rejected: the shipped model never loaded
- * @param {object} parts.view js/ui.js's showPersonal, relearntNote, showPersonalProblem, showListed, saveFile
- * @param {{imageSize: number, labels: string[], featuresVersion: string}} parts.contract the page's config
+ * @param {object} parts.view js/ui.js's showPersonal, relearntNote, showPersonalProblem, showListed, saveFile,
+ *   offerUndo, withdrawUndo, showUndone, showForgotten
+ * @param {{imageSize: number, labels: string[], notADigit: string, featuresVersion: string}} parts.contract the
+ *   page's config: a visitor's label is one of `labels` or `notADigit` (the class after the digits)
  * @param {function(): Date} parts.now the clock, for when a digit was kept
  * @param {function({onlyIfShown?: boolean}): void} parts.readAgain read the drawing again (scheduler.again)
  */
-export function createSession({ store, ready, view, contract, now, readAgain }) {
-  const { imageSize, labels, featuresVersion } = contract;
+export function createSession({ store, ready, view, contract, now, readAgain, setTimer = setTimeout }) {
+  const { imageSize, labels, notADigit, featuresVersion } = contract;
+  const classOf = (label) => (label === notADigit ? labels.length : labels.indexOf(label));
   let loaded = null; // the model client once ready
   ready.then((model) => { loaded = model; }, () => {}); // a failure is shown by whoever started the model
   let reading = { digits: [], picked: -1 }; // the reading on screen; the digit the visitor picked, -1 for none
   let adapting = null; // the running adaptation, a promise
   let adaptAgain = false;
   let generation = 0;
+  let undoable = null; // the last correction, while Undo is offered: {key, label, head} (head: the one kept before)
 
   /** Why a kept record cannot be learnt from, '' when it can (js/personal.js's exampleFault, with this page's contract). */
-  const unusable = (example) => store.exampleFault(example, contract);
+  const unusable = (example) => store.exampleFault(example, { ...contract, labels: [...labels, notADigit] });
 
   /**
    * At start: the kept digits (a damaged record is deleted: js/personal.js's keptExamples), then the kept head
@@ -110,7 +117,7 @@ export function createSession({ store, ready, view, contract, now, readAgain }) 
           const size = imageSize * imageSize;
           const images = new Float32Array(examples.length * size);
           examples.forEach(({ image }, i) => images.set(Float32Array.from(image, (v) => v / 255), i * size));
-          const head = await model.adapt(images, examples.map(({ label }) => labels.indexOf(label)));
+          const head = await model.adapt(images, examples.map(({ label }) => classOf(label)));
           if (mine !== generation) return; // forgotten meanwhile
           await store.saveHead({ ...head, examples: examples.length });
           if (!adaptAgain) { // else a digit taught meanwhile: learning from it too is next
@@ -144,34 +151,78 @@ export function createSession({ store, ready, view, contract, now, readAgain }) 
       view.showListed(reading.digits, listedDigit(reading.digits, index));
     },
 
-    /** Keep the listed digit, labelled `label` by the visitor, and learn from it; nothing when none is listed. */
+    /**
+     * Keep the listed digit, labelled `label` by the visitor (a digit, or notADigit), and learn from it;
+     * nothing when none is listed. Undo is offered for UNDO_MS.
+     */
     async teach(label) {
       const digit = reading.digits[listedDigit(reading.digits, reading.picked)];
       if (!digit) return;
       const { image, strokes } = digit;
       const example = { label, image: Uint8Array.from(image, (v) => Math.round(255 * v)), strokes, added: now().toISOString() };
+      let kept;
       try {
-        view.showPersonal(await store.addExample(example), { taught: label, state: loaded ? 'adapting' : 'shipped' });
+        const head = await store.loadHead().catch(() => undefined); // what Undo puts back
+        const { key, count } = await store.addExample(example);
+        kept = { key, label, head };
+        view.showPersonal(count, { taught: label, state: loaded ? 'adapting' : 'shipped' });
       } catch (err) {
         view.showPersonalProblem(`Sorry, this browser would not keep your digit (${err.message}).`);
         return;
       }
+      undoable = kept;
+      view.offerUndo(UNDO_MS / 1000);
+      setTimer(() => {
+        if (undoable !== kept) return; // undone, forgotten or followed by another correction meanwhile
+        undoable = null;
+        view.withdrawUndo();
+      }, UNDO_MS);
       const model = await ready.catch(() => null);
       if (model) await adapt(model);
     },
 
-    /** Offer the kept digits as a Kaggle-style CSV. */
-    async download() {
-      view.saveFile('my-digits.csv', store.toKaggleCsv((await store.keptExamples(unusable)).examples), 'text/csv');
+    /**
+     * Take back the last correction, while Undo is offered: its digit is deleted and the head kept before it
+     * is kept and read with again (none: the shipped model); an adaptation still running keeps nothing. A
+     * head that had not learnt every digit still kept (the one before was still learning) is learnt again.
+     */
+    async undo() {
+      const last = undoable;
+      if (!last) return;
+      undoable = null;
+      generation += 1;
+      await adapting?.catch(() => {});
+      await store.deleteExample(last.key);
+      if (last.head === undefined) await store.forgetHead();
+      else await store.saveHead(last.head);
+      const count = await store.countExamples();
+      view.showUndone(last.label, count);
+      const model = await ready.catch(() => null);
+      if (!model) return;
+      if (count > 0 && last.head?.examples !== count) {
+        await adapt(model);
+        return;
+      }
+      await model.useHead(last.head ?? null).catch(() => {}); // a head the worker refuses leaves the shipped model
+      view.showPersonal(count, { state: count > 0 ? 'personal' : 'shipped' });
+      readAgain();
     },
 
-    /** Delete the kept digits and head, and read with the shipped model again. */
+    /** Offer the kept digits as a Kaggle-style CSV: the digits (the CSV has no label for "not a digit"). */
+    async download() {
+      const { examples } = await store.keptExamples(unusable);
+      view.saveFile('my-digits.csv', store.toKaggleCsv(examples.filter(({ label }) => labels.includes(label))), 'text/csv');
+    },
+
+    /** Delete the kept digits and head, read with the shipped model again, and say so. */
     async forget() {
       generation += 1;
+      undoable = null;
       await store.forgetAll();
       const model = await ready.catch(() => null);
       await model?.useHead(null);
       view.showPersonal(0, { state: 'shipped' });
+      view.showForgotten();
       readAgain();
     },
   };

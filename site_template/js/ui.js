@@ -1,8 +1,14 @@
 /**
  * Everything the page shows: every DOM lookup lives here. The elements come
- * from index.html (rendered by `pipeline build`); the ten probability rows are
- * rendered there from config.labels. It renders what it is given and keeps no
- * reading of its own.
+ * from index.html (rendered by `pipeline build`); the probability rows are
+ * rendered there from config.labels, then one for config.notADigit. It renders
+ * what it is given and keeps no reading of its own.
+ *
+ * What a screen reader hears: #announcer is the page's one live region, told
+ * at pen-up and after what the visitor did (a correction, Undo, Forget),
+ * never while a stroke is drawn. #status is the visible sentence beside the
+ * reading (the doubt's reason, or the invitation to correct it); it is not
+ * live, since it follows the pen.
  */
 import { doubtSentence } from './doubt.js';
 
@@ -15,21 +21,27 @@ export const elements = {
   digits: $('digits'), // one <li> per digit read (shown from two digits on): its top choices, a button to pick it
   probabilities: $('probabilities'), // one child per class: data-digit, data-p (of the picked digit)
   modelView: $('model-view'), // one <canvas> per digit read: the imageSize² image the model was given
-  status: $('status'), // data-state: loading | ready | error
+  status: $('status'), // data-state: loading | ready | error; beside the reading: why a "?", or how to correct it
+  undo: $('undo'), // button: takes back the last correction, offered for UNDO_MS after it
+  sample: $('sample'), // button: draws a sample MNIST digit on the pad
   backend: $('backend'), // the tfjs backend's name, small print
   announcer: $('announcer'), // aria-live region: what a screen reader hears
   personal: $('personal'), // data-examples: the visitor's digits kept; data-state: shipped | adapting | personal
   personalText: $('personal-text'),
   personalControls: document.querySelector('#personal .personal-controls'),
   download: $('download'), // button: the kept digits as a CSV file
-  forget: $('forget'), // button: deletes every kept digit
+  forget: $('forget'), // button: asks to delete every kept digit (#forget-yes does)
+  forgetConfirm: document.querySelector('#personal .forget-confirm'),
+  forgetYes: $('forget-yes'),
+  forgetNo: $('forget-no'),
   seeNetwork: $('see-network'), // <a>: network.html with the listed digit's image in its #digit= fragment
 };
 
-const rows = [...elements.probabilities.querySelectorAll('[data-digit]')];
+const rows = [...elements.probabilities.children]; // one per class: the digits, then not a digit
 const TOP_CHOICES = 3; // choices listed under each digit of a number
 const READY = 'Ready: draw a digit, or a number.';
-const ASK_TO_TEACH = elements.personalText.textContent; // index.html's invitation, shown while nothing is kept
+const INVITE = 'Wrong? Pick the right one below.'; // beside a sure reading
+const ASK_TO_TEACH = elements.personalText.textContent; // index.html's note, shown while nothing is kept
 
 /** The page's contract rendered by the build (pipeline/build/site.py page_config): {imageSize, fitSize, numClasses,
  * labels, doubtBelow, tornAbove, segmentation (js/segment.js's rules), pen (js/drawing.js's), modelUrl, ...}. */
@@ -75,15 +87,30 @@ export function showReady(backend) {
 export function showError(message) {
   elements.status.dataset.state = 'error';
   elements.status.textContent = message;
+  elements.announcer.textContent = message;
   elements.pad.setAttribute('aria-disabled', 'true');
 }
 
-/** Run `handler(label)` when the visitor taps a row of #probabilities: the listed digit is a `label`. */
-export function onTeach(handler) {
+/**
+ * Run `handler(label)` when the visitor taps a row of #probabilities: the listed digit is a `label`, or
+ * `notADigit` (config.notADigit) for the last row.
+ */
+export function onTeach(handler, notADigit) {
   elements.probabilities.addEventListener('click', (event) => {
-    const row = event.target.closest('[data-digit]');
-    if (row) handler(row.dataset.digit);
+    const row = event.target.closest('li');
+    if (row && !row.querySelector('button').disabled) handler(row.dataset.digit ?? notADigit);
   });
+}
+
+/** Run `handler()` on "Try a sample digit". */
+export function onSample(handler) {
+  elements.sample.addEventListener('click', handler);
+}
+
+/** The sample digits could not be fetched (`err`; offline before the first one, say): say so beside the reading. */
+export function showSampleProblem(err) {
+  elements.status.textContent = `Sorry, the sample digits could not be loaded (${err.message}).`;
+  elements.announcer.textContent = elements.status.textContent;
 }
 
 /** Run `handler(index)` when the visitor picks a digit of the number in #digits. */
@@ -102,7 +129,7 @@ export function showPersonal(count, { state = elements.personal.dataset.state, t
   elements.personal.dataset.examples = String(count);
   elements.personal.dataset.state = state;
   elements.personalControls.hidden = count === 0;
-  const digits = `${count} of your digit${count === 1 ? '' : 's'}`;
+  const digits = count === 1 ? 'your one digit' : `${count} of your digits`;
   const texts = {
     adapting: `Learning your hand from ${digits}…`,
     personal: `Personal model: learnt from ${digits}, on this device only.`,
@@ -110,9 +137,39 @@ export function showPersonal(count, { state = elements.personal.dataset.state, t
   };
   elements.personalText.textContent = `${count === 0 ? ASK_TO_TEACH : texts[state]}${note ? ` ${note}` : ''}`;
   if (taught !== null) {
-    elements.status.textContent = `Kept: that was a ${taught}.`;
-    elements.announcer.textContent = `Kept: that was a ${taught}. ${count} of your digits kept.`;
+    elements.status.textContent = `Kept: that was ${named(taught)}.`;
+    elements.announcer.textContent = `Kept: that was ${named(taught)}. ${count} of your digits kept.`;
   }
+}
+
+/** Offer Undo beside the status, for `seconds` (js/session.js withdraws it then); said aloud. */
+export function offerUndo(seconds) {
+  elements.undo.parentElement.hidden = false;
+  elements.undo.dataset.strokes = elements.prediction.dataset.strokes; // the ink corrected (see showReading)
+  elements.announcer.textContent += ` Undo is offered for ${seconds} seconds.`;
+}
+
+/** Undo is no longer offered; focus on it moves to the status line rather than to the page. */
+export function withdrawUndo() {
+  const focused = document.activeElement === elements.undo;
+  elements.undo.parentElement.hidden = true;
+  if (focused) elements.status.focus();
+}
+
+/** Run `handler()` on Undo. */
+export function onUndo(handler) {
+  elements.undo.addEventListener('click', () => {
+    withdrawUndo();
+    handler();
+  });
+}
+
+/** The last correction was taken back: `label` is no longer kept; `count` digits are. */
+export function showUndone(label, count) {
+  const text = `Undone: "${named(label)}" is no longer kept; ${count} of your digits kept.`;
+  elements.status.textContent = text;
+  elements.announcer.textContent = text;
+  elements.status.focus();
 }
 
 /**
@@ -137,10 +194,38 @@ export function showPersonalProblem(message) {
   elements.personalText.textContent = message;
 }
 
-/** Run `download()` and `forget()` on their buttons. */
+/**
+ * Run `download()` on its button, and `forget()` once the visitor has confirmed it: Forget asks first
+ * (#forget-yes, #forget-no), with focus on the question's answer that keeps everything.
+ */
 export function onPersonalButtons({ download, forget }) {
   elements.download.addEventListener('click', download);
-  elements.forget.addEventListener('click', forget);
+  const asking = (ask) => {
+    elements.forgetConfirm.hidden = !ask;
+    elements.personalControls.hidden = ask;
+  };
+  elements.forget.addEventListener('click', () => {
+    asking(true);
+    elements.forgetNo.focus();
+  });
+  elements.forgetNo.addEventListener('click', () => {
+    asking(false);
+    elements.forget.focus();
+  });
+  elements.forgetYes.addEventListener('click', () => {
+    elements.forgetConfirm.hidden = true;
+    withdrawUndo();
+    elements.status.focus(); // before the buttons hide, so focus never falls to the page
+    forget();
+  });
+}
+
+/** Every kept digit and the personal model were deleted: say so on the status line, focused, and aloud. */
+export function showForgotten() {
+  const text = 'Forgotten: your digits and personal model are deleted from this device.';
+  elements.status.textContent = text;
+  elements.announcer.textContent = text;
+  elements.status.focus();
 }
 
 /** Offer `text` as a file download named `name`. */
@@ -174,29 +259,46 @@ export function showReading({ digits, listed, labels, strokes, final }) {
   showModelView(digits);
   showListed(digits, listed);
   const doubt = doubtSentence(verdicts);
-  if (elements.status.dataset.state === 'ready') elements.status.textContent = doubt || READY;
+  // "Kept: that was a 1." stays beside Undo while the same ink is read again (by the head learnt from it).
+  const corrected = !elements.undo.parentElement.hidden && String(strokes) === elements.undo.dataset.strokes;
+  if (elements.status.dataset.state === 'ready' && !corrected) {
+    elements.status.textContent = digits.length === 0 ? READY : doubt || INVITE;
+  }
   elements.prediction.dataset.strokes = String(strokes);
-  if (final) elements.announcer.textContent = spoken(digits, shown, doubt);
+  // A reading is said at pen-up, and again (a new head read the ink) only when it changed: what the visitor
+  // just did (Kept, Undone, Forgotten) is not drowned by the same reading said once more.
+  const sentence = spoken(digits, shown, doubt);
+  if (final && sentence !== elements.announcer.dataset.reading) {
+    elements.announcer.dataset.reading = sentence;
+    elements.announcer.textContent = sentence;
+  }
 }
 
 /** The sentence a screen reader hears at pen-up. */
 function spoken(digits, shown, doubt) {
   if (digits.length === 0) return '';
-  if (doubt) return doubt;
+  if (doubt) return `Not sure: ${doubt}`;
   if (digits.length === 1) return `Looks like ${shown}, ${percent(Math.max(...digits[0].probabilities))} sure.`;
   return `Looks like ${shown}.`;
 }
 
-/** Digit `listed`'s probabilities in #probabilities (all 0 when -1), and its button in #digits pressed. */
+/**
+ * Digit `listed`'s probabilities in #probabilities (all 0 when -1), its most likely class marked (not a
+ * digit too), and its button in #digits pressed. With nothing listed the rows are disabled: no focus stops
+ * that would do nothing.
+ */
 export function showListed(digits, listed) {
   const probabilities = digits[listed]?.probabilities ?? null;
   const best = probabilities ? argmax(probabilities) : -1;
+  // A row about to be disabled (Escape pressed on it) gives its focus to the status line, not to the page.
+  if (!probabilities && elements.probabilities.contains(document.activeElement)) elements.status.focus();
   rows.forEach((row, i) => {
-    const p = probabilities ? probabilities[i] : 0;
+    const p = probabilities?.[i] ?? 0;
     row.dataset.p = String(p);
     row.style.setProperty('--p', p);
     row.toggleAttribute('data-best', i === best);
     row.querySelector('.value').textContent = percent(p);
+    row.querySelector('button').disabled = !probabilities;
   });
   elements.digits.querySelectorAll('button').forEach((button, i) => button.setAttribute('aria-pressed', String(i === listed)));
   const image = digits[listed]?.image; // the network view opens with it, in the URL's fragment (never sent)
@@ -251,7 +353,14 @@ function showModelView(digits) {
 
 /** Tell screen readers the pad was cleared. */
 export function announceCleared() {
+  elements.announcer.dataset.reading = '';
   elements.announcer.textContent = 'Cleared.';
+}
+
+/** A label in a sentence: "a 7", "an 8", "not a digit". */
+function named(label) {
+  if (!/^\d$/.test(label)) return label;
+  return `${label === '8' ? 'an' : 'a'} ${label}`;
 }
 
 function argmax(values) {

@@ -139,7 +139,7 @@ def prediction_after(page, strokes: int) -> str:
 
 
 def probabilities(page) -> dict[str, float]:
-    return page.eval_on_selector_all("#probabilities > *", "rows => Object.fromEntries(rows.map(r => [r.dataset.digit, Number(r.dataset.p)]))")
+    return page.eval_on_selector_all("#probabilities > [data-digit]", "rows => Object.fromEntries(rows.map(r => [r.dataset.digit, Number(r.dataset.p)]))")
 
 
 def assert_cleared(page) -> None:

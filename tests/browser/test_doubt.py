@@ -32,10 +32,10 @@ def top_two(page) -> list[str]:
     return sorted(shown, key=lambda digit: -shown[digit])[:2]
 
 
-def test_a_clear_digit_is_named_and_the_status_stays_ready(ready_page):
+def test_a_clear_digit_is_named_and_the_status_invites_a_correction(ready_page):
     draw_with_mouse(ready_page, SEVEN)
     assert prediction_after(ready_page, 1) == "7"
-    assert ready_page.text_content("#status") == "Ready: draw a digit, or a number."
+    assert ready_page.text_content("#status") == "Wrong? Pick the right one below."
 
 
 SPIRAL = [[(0.5 + 0.3 * t / 15.7 * math.cos(t), 0.5 + 0.3 * t / 15.7 * math.sin(t)) for t in np.linspace(0.3, 15.7, 90)]]
@@ -63,7 +63,7 @@ def test_a_digit_torn_between_two_is_a_question_mark_naming_both(page, copy_of_d
     first, second = top_two(page)
     assert page.text_content("#status") == f"{first} or {second}?"
     assert page.get_attribute("#status", "data-state") == "ready"
-    assert page.text_content("#announcer") == f"{first} or {second}?"
+    assert page.text_content("#announcer") == f"Not sure: {first} or {second}?"
 
 
 def test_a_number_with_doubtful_digits_shows_a_question_mark_in_each_place(page, copy_of_dist, serve):

@@ -37,7 +37,7 @@ def test_page_becomes_ready_on_the_wasm_backend(ready_page, page_log):
 def test_page_shows_the_models_accuracy_and_size(ready_page, built_dist):
     metrics = json.loads((built_dist / "metrics.json").read_text())
     facts = ready_page.text_content("footer")
-    assert f"{metrics['test_accuracy'] * 100:.2f}" in facts
+    assert f"{metrics['tfjs_test_accuracy'] * 100:.2f}" in facts, "the accuracy of the model the page runs (TensorFlow.js)"
     assert f"{metrics['model_bytes'] / 1000:.0f}\N{NO-BREAK SPACE}kB" in facts
     assert "CC BY-SA 3.0" in facts
 

@@ -107,3 +107,9 @@ def test_the_service_worker_precaches_the_model_the_page_loads(built_dist):
     weights = {f"{folder}/{path}" for group in model["weightsManifest"] for path in group["paths"]}
     assert weights and {model_url, *weights} <= page
     assert {"vendor/tfjs-digits.js", "vendor/tfjs-backend-wasm-simd.wasm"} <= page
+
+
+def test_the_footer_gives_the_accuracy_the_report_gives_of_the_model_the_page_runs(built_dist):
+    report = json.loads((built_dist / "report.json").read_text())
+    footer = re.search(r"Test accuracy ([\d.]+)&nbsp;%", (built_dist / "index.html").read_text()).group(1)
+    assert footer == f"{100 * report['evaluation']['accuracy']:.2f}", "the TensorFlow.js model's, as report.html says"

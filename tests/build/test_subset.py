@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.build.subset import MANIFEST_FILE, SubsetConfig, SubsetError, read_sprite, write_subset
+from pipeline.build.subset import MANIFEST_FILE, SAMPLES_FILE, SubsetConfig, SubsetError, read_sprite, write_subset
+from pipeline.data import handwriting
 
 
 def _rows_in(images, picked):
@@ -40,6 +41,22 @@ def test_sprites_and_labels_are_real_mnist_balanced_and_held_out(mnist, small_su
         assert len(set(labels[:10].tolist())) > 3, "classes are shuffled, not in blocks"
     test_images = read_sprite((out / manifest["test"]["images"]).read_bytes())
     assert manifest["bytes"] == sum((out / manifest[p][k]).stat().st_size for p in ("train", "test") for k in ("images", "labels"))
+
+
+def test_the_samples_are_the_first_held_out_image_of_each_digit_traced_into_strokes(small_subset):
+    out, manifest = small_subset
+    samples = json.loads((out / SAMPLES_FILE).read_text())["digits"]
+    assert [sample["label"] for sample in samples] == [str(d) for d in range(10)]
+    images = read_sprite((out / manifest["test"]["images"]).read_bytes())
+    labels = np.frombuffer((out / manifest["test"]["labels"]).read_bytes(), dtype=np.uint8)
+    for digit, sample in enumerate(samples):
+        traced = handwriting.image_to_strokes(images[np.flatnonzero(labels == digit)[0]]).paths
+        assert len(sample["strokes"]) == len(traced)
+        for drawn, path in zip(sample["strokes"], traced):
+            assert np.allclose(drawn, path, atol=1e-3), "the first held-out image of the digit, rounded to 0.001"
+        points = np.concatenate([np.array(stroke) for stroke in sample["strokes"]])
+        assert points.min() >= 0 and points.max() <= 1 and np.ptp(points, axis=0).max() == pytest.approx(1, abs=0.05)
+    assert (out / SAMPLES_FILE).stat().st_size < 30_000, "a small fetch at the first sample"
 
 
 def test_same_seed_same_subset_other_seed_other_subset(mnist, small_subset, tmp_path):

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 
 import {
-  addExample, countExamples, exampleFault, forgetAll, forgetHead, keptExamples, loadHead, saveHead,
+  addExample, countExamples, deleteExample, exampleFault, forgetAll, forgetHead, keptExamples, loadHead, saveHead,
 } from '../../site_template/js/personal.js';
 
 const config = { imageSize: 28, labels: [...'0123456789'] };
@@ -16,8 +16,8 @@ beforeEach(() => forgetAll());
 
 test('digits are kept and counted, oldest first; the head is kept and read back whole', async () => {
   assert.equal(await countExamples(), 0);
-  assert.equal(await addExample(example('3')), 1);
-  assert.equal(await addExample(example('7')), 2, 'resolves to the number kept, the new one included');
+  assert.equal((await addExample(example('3'))).count, 1);
+  assert.equal((await addExample(example('7'))).count, 2, 'resolves to the number kept, the new one included');
   assert.equal(await countExamples(), 2);
   const { examples, dropped } = await keptExamples((record) => exampleFault(record, config));
   assert.deepEqual(examples.map(({ label }) => label), ['3', '7']);
@@ -25,6 +25,15 @@ test('digits are kept and counted, oldest first; the head is kept and read back 
   assert.equal(await loadHead(), undefined, 'no head before one is learnt');
   await saveHead(head);
   assert.deepEqual(await loadHead(), head);
+});
+
+test("deleteExample deletes the one digit kept under addExample's key, and no other", async () => {
+  await addExample(example('3'));
+  const { key } = await addExample(example('7'));
+  await addExample(example('9'));
+  await deleteExample(key);
+  const { examples } = await keptExamples((record) => exampleFault(record, config));
+  assert.deepEqual(examples.map(({ label }) => label), ['3', '9']);
 });
 
 test('Forget deletes every kept digit and the head with them', async () => {

@@ -7,7 +7,7 @@ import test from 'node:test';
 import { exampleFault, toKaggleCsv } from '../../site_template/js/personal.js';
 import { createSession } from '../../site_template/js/session.js';
 
-const contract = { imageSize: 28, labels: [...'0123456789'], featuresVersion: 'features-1' };
+const contract = { imageSize: 28, labels: [...'0123456789'], notADigit: 'not a digit', featuresVersion: 'features-1' };
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 const example = (label) => ({ label, image: new Uint8Array(784).fill(Number(label)), strokes: [], added: '2026-01-01T00:00:00.000Z' });
 
@@ -15,16 +15,25 @@ const example = (label) => ({ label, image: new Uint8Array(784).fill(Number(labe
 function memoryStore({ records = [], head } = {}) {
   const store = {
     records: [...records],
+    keys: records.map((_, i) => i + 1), // IndexedDB's, one per record
     head,
     async keptExamples(fault) {
-      const examples = store.records.filter((record) => !fault(record));
-      const dropped = store.records.length - examples.length;
-      store.records = examples; // the damaged ones are deleted
-      return { examples, dropped };
+      const kept = store.records.map((record, i) => [record, store.keys[i]]).filter(([record]) => !fault(record));
+      const dropped = store.records.length - kept.length;
+      [store.records, store.keys] = [kept.map(([record]) => record), kept.map(([, key]) => key)]; // the damaged ones are deleted
+      return { examples: store.records, dropped };
     },
     exampleFault,
     toKaggleCsv,
-    async addExample(record) { store.records.push(record); return store.records.length; },
+    async addExample(record) {
+      store.records.push(record);
+      store.keys.push(Math.max(0, ...store.keys) + 1);
+      return { key: store.keys.at(-1), count: store.records.length };
+    },
+    async deleteExample(key) {
+      const i = store.keys.indexOf(key);
+      if (i >= 0) [store.records, store.keys] = [store.records.toSpliced(i, 1), store.keys.toSpliced(i, 1)];
+    },
     async countExamples() { return store.records.length; },
     async loadHead() { return store.head; },
     async saveHead(saved) { store.head = saved; },
@@ -65,13 +74,19 @@ function harness({ records, head, ready } = {}) {
     showPersonalProblem: (message) => view.problems.push(message),
     showListed: (digits, index) => view.listed.push(index),
     saveFile: (name, text) => view.files.push({ name, text }),
+    undo: [], // what the view was told of Undo, in order
+    offerUndo: (seconds) => view.undo.push(['offered', seconds]),
+    withdrawUndo: () => view.undo.push(['withdrawn']),
+    showUndone: (label, count) => view.undo.push(['undone', label, count]),
+    showForgotten: () => view.undo.push(['forgotten']),
   };
   const readAgain = [];
+  const timers = []; // {run, ms}: the session's timers, run when the test says
   const session = createSession({
     store, ready: ready ?? Promise.resolve(model), view, contract, now: () => new Date('2026-12-07T03:00:00Z'),
-    readAgain: (options) => readAgain.push(options ?? {}),
+    readAgain: (options) => readAgain.push(options ?? {}), setTimer: (run, ms) => timers.push({ run, ms }),
   });
-  return { store, model, view, session, readAgain };
+  return { store, model, view, session, readAgain, timers };
 }
 
 /** Let the adaptation running now learn, and everything after it happen. */
@@ -212,4 +227,90 @@ test('no model: the digit is kept, nothing learnt; download offers the kept digi
   await session.download();
   assert.deepEqual(view.files.map(({ name, text }) => [name, text.split('\n').length]), [['my-digits.csv', 3]]);
   assert.equal(store.records.length, 1);
+});
+
+/** The whole store as IndexedDB holds it: the records under their keys, and the head. */
+const snapshot = (store) => structuredClone({ records: store.records, keys: store.keys, head: store.head });
+
+test('undo: the digit just kept is deleted and the head before it is back, exactly, and read with', async () => {
+  const { store, model, view, session, readAgain, timers } = harness();
+  await settle();
+  session.show([{ image: new Float32Array(784).fill(0.5), strokes: [], last: true }]);
+  const first = session.teach('3');
+  await learn(model);
+  await first;
+  const before = snapshot(store);
+  const second = session.teach('8');
+  await learn(model);
+  await second;
+  assert.notDeepEqual(snapshot(store), before);
+  assert.deepEqual(view.undo, [['offered', 10], ['offered', 10]]);
+  assert.ok(timers.every(({ ms }) => ms >= 5000), 'Undo is offered for at least 5 s');
+  await session.undo();
+  assert.deepEqual(snapshot(store), before);
+  assert.deepEqual(model.used.at(-1), before.head, 'the head before the correction reads again');
+  assert.equal(model.learnt.length, 2, 'nothing learnt again: the head before had learnt every digit left');
+  assert.deepEqual(view.undo.at(-1), ['undone', '8', 1]);
+  assert.deepEqual(view.states.at(-1), { count: 1, state: 'personal', taught: null, note: '' });
+  assert.deepEqual(readAgain.at(-1), {});
+  await session.undo();
+  assert.deepEqual(snapshot(store), before, 'a second Undo takes back nothing more');
+  timers.forEach(({ run }) => run());
+  assert.deepEqual(view.undo.at(-1), ['undone', '8', 1], 'the timers of corrections already undone or followed withdraw nothing');
+});
+
+test('undo of the first correction, while it is still learnt: nothing kept, no head, the shipped model reads', async () => {
+  const { store, model, view, session } = harness();
+  await settle();
+  session.show([{ image: new Float32Array(784), strokes: [], last: true }]);
+  const taught = session.teach('1');
+  await settle();
+  const undone = session.undo();
+  await learn(model);
+  await Promise.all([taught, undone]);
+  assert.deepEqual([store.records, store.head], [[], undefined]);
+  assert.deepEqual(model.used, [null]);
+  assert.deepEqual(view.states.at(-1), { count: 0, state: 'shipped', taught: null, note: '' });
+});
+
+test('Undo is withdrawn when its time is up, and then undoes nothing', async () => {
+  const { store, model, view, session, timers } = harness();
+  await settle();
+  session.show([{ image: new Float32Array(784), strokes: [], last: true }]);
+  const taught = session.teach('6');
+  await learn(model);
+  await taught;
+  timers[0].run();
+  assert.deepEqual(view.undo, [['offered', 10], ['withdrawn']]);
+  await session.undo();
+  assert.equal(store.records.length, 1);
+});
+
+test('"not a digit" is a label: learnt as the class after the digits, left out of the CSV', async () => {
+  const { store, model, view, session } = harness();
+  await settle();
+  session.show([{ image: new Float32Array(784), strokes: [], last: true }]);
+  const first = session.teach('not a digit');
+  await learn(model);
+  await first;
+  const second = session.teach('2');
+  await learn(model);
+  await second;
+  assert.deepEqual(model.learnt.at(-1).labels, [10, 2]);
+  assert.equal(store.records.length, 2, 'a record labelled "not a digit" was deleted as damaged');
+  await session.download();
+  assert.deepEqual(view.files[0].text.split('\n').map((line) => line.split(',')[0]), ['label', '2', '']);
+});
+
+test('forget: says so, and Undo no longer takes back the correction before it', async () => {
+  const { store, model, view, session } = harness();
+  await settle();
+  session.show([{ image: new Float32Array(784), strokes: [], last: true }]);
+  const taught = session.teach('4');
+  await learn(model);
+  await taught;
+  await session.forget();
+  assert.deepEqual(view.undo.at(-1), ['forgotten']);
+  await session.undo();
+  assert.deepEqual([store.records, store.head], [[], undefined]);
 });
