@@ -2,16 +2,16 @@
 //
 //   node modules.mjs NODE_MODULES DIST FILE...    FILE: paths of .js files relative to DIST
 //
-// Prints one JSON object: {FILE: {refs: [path, ...], computed: [{line, code}, ...]}, ...}, where refs
-// are the site files FILE loads as JavaScript, relative to DIST, query and hash dropped:
-//   import ... from 'x' / export ... from 'x'      static imports
-//   import('x'), import(`x${query}`)               dynamic imports (a template's literal head)
-//   new URL('x.js', import.meta.url)               a script a module starts as a worker by its own URL
-// and computed lists the dynamic imports whose URL has no literal path ahead of its first ${...}: the
+// Prints one JSON object: {FILE: {imports: [path, ...], workers: [path, ...], computed: [{line, code}, ...]}, ...},
+// where imports and workers are the site files FILE loads as JavaScript, relative to DIST, query and hash dropped:
+//   imports  import ... from 'x' / export ... from 'x'   static imports
+//            import('x'), import(`x${query}`)            dynamic imports (a template's literal head)
+//   workers  new URL('x.js', import.meta.url)            a script a module starts as a worker by its own URL
+// (a page's import map resolves its modules' imports, not a worker's URL nor what the worker imports), and
+// computed lists the dynamic imports whose URL has no literal path ahead of its first ${...}: the
 // build refuses those, since no one could tell which file they load. A reference that leaves the site
-// (another origin, an absolute path) or is a bare specifier (resolved by an import map) is not followed:
-// the pages' import maps are read by webapp.py itself. Parsed with acorn; a file that does not parse is
-// an error naming it.
+// (another origin, an absolute path) or is a bare specifier is not followed. Parsed with acorn; a file
+// that does not parse is an error naming it.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -47,20 +47,21 @@ function references(dist, file) {
       throw new Error(`${file}: not JavaScript the build can read (${err.message})`);
     }
   }
-  const refs = new Set();
+  const imports = new Set();
+  const workers = new Set();
   const computed = [];
-  const add = (spec) => {
+  const add = (refs, spec) => {
     const target = resolve(spec, file);
     if (target) refs.add(target);
   };
-  const fromSource = (node) => node.source && add(node.source.value);
+  const fromSource = (node) => node.source && add(imports, node.source.value);
   walk.simple(ast, {
     ImportDeclaration: fromSource,
     ExportNamedDeclaration: fromSource,
     ExportAllDeclaration: fromSource,
     ImportExpression(node) {
       const { head } = literalHead(node.source);
-      if (/^\.{1,2}\/[^$]*\.m?js$/.test(head)) add(head);
+      if (/^\.{1,2}\/[^$]*\.m?js$/.test(head)) add(imports, head);
       else computed.push({ line: node.loc.start.line, code: source.slice(node.start, node.end) });
     },
     NewExpression(node) {
@@ -68,10 +69,10 @@ function references(dist, file) {
       const isMetaUrl = base?.type === 'MemberExpression' && base.object.type === 'MetaProperty' && base.property.name === 'url';
       if (node.callee.name !== 'URL' || !url || !isMetaUrl) return;
       const { head, whole } = literalHead(url);
-      if (whole && /\.m?js$/.test(head.split(/[?#]/)[0])) add(head.startsWith('.') ? head : `./${head}`);
+      if (whole && /\.m?js$/.test(head.split(/[?#]/)[0])) add(workers, head.startsWith('.') ? head : `./${head}`);
     },
   });
-  return { refs: [...refs].sort(), computed };
+  return { imports: [...imports].sort(), workers: [...workers].sort(), computed };
 }
 
 try {

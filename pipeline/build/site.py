@@ -219,10 +219,11 @@ def build(
             webapp.write_app_files(stage, template_dir)
             context = {"config": page_config(report["features_version"]), "metrics": page_metrics, "asset_version": webapp.content_hash(stage),
                        "subset": {"train_count": shipped["train"]["count"], "test_count": shipped["test"]["count"]}}
-            pages = render_pages(template_dir, stage, context, log)
+            graph = webapp.module_graph(stage, node_modules)  # the pages' import maps and the service worker's groups
+            pages = render_pages(template_dir, stage, context, graph, log)
             startup = [f"{MODEL_DIR}/{name}" for name in published] + [f"vendor/{bundle.RUNTIME}", f"vendor/{WASM_BINARY}"]
             version = webapp.write_service_worker(stage, template_dir / webapp.SERVICE_WORKER,  # last: it lists every file
-                                                  context["asset_version"], node_modules, startup)
+                                                  context["asset_version"], graph, startup)
         except webapp.PageError as err:
             raise BuildError(str(err)) from None
         log(f"build: {len(pages)} page(s) under the CSP, with the manifest and offline module; "
@@ -373,12 +374,16 @@ def _copy_files(stage: Path, template_dir: Path, tfjs_dir: Path, model: list[str
         _copy(node_modules / src, stage / "vendor" / name)
 
 
-def render_pages(template_dir: Path, out_dir: Path, context: dict, log=print) -> list[Path]:
+def render_pages(template_dir: Path, out_dir: Path, context: dict, graph: webapp.ModuleGraph, log=print) -> list[Path]:
     """Render every page of `template_dir` (*.html but the _*.html partials) into `out_dir` with
-    `context`, plus `root` (the way up to the site's root); returns their paths relative to `out_dir`.
+    `context`, plus `root` (the way up to the site's root) and `import_map`; returns their paths relative
+    to `out_dir`.
 
-    Each page is read back by webapp.check_page: PageError if it does not include the head
-    partial or has anything inline that the CSP blocks.
+    A page is rendered twice: first without an import map, to read which modules it runs; then with the
+    import map webapp.import_map makes of them and `graph` (the module graph of the JavaScript already in
+    `out_dir`), which the head partial writes and hashes into the page's CSP. Each page is read back by
+    webapp.check_page: PageError if it does not include the head partial or has anything inline that the
+    CSP blocks.
     """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(template_dir),
@@ -390,7 +395,10 @@ def render_pages(template_dir: Path, out_dir: Path, context: dict, log=print) ->
     pages = [src.relative_to(template_dir) for src in sorted(template_dir.rglob("*"))
              if src.is_file() and src.suffix in TEMPLATE_SUFFIXES and not src.name.startswith(PARTIAL_PREFIX)]
     for rel in pages:
-        html = env.get_template(rel.as_posix()).render(**context, root="../" * (len(rel.parts) - 1))
+        template, root = env.get_template(rel.as_posix()), "../" * (len(rel.parts) - 1)
+        modules = template.render(**context, root=root, import_map=None)
+        import_map = webapp.import_map(rel.as_posix(), modules, out_dir, graph, context["asset_version"])
+        html = template.render(**context, root=root, import_map=import_map)
         webapp.check_page(html, rel.as_posix())
         (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
         (out_dir / rel).write_text(html)

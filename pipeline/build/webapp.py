@@ -3,13 +3,15 @@
 Every page includes the head partial, site_template/_head.html:
 
   {%- from "_head.html" import app_head with context %}
-  {{ app_head(import_map, vendor=["tf.min.js", ...]) }}
+  {{ app_head(vendor=["tf.min.js", ...]) }}
 
 which writes, right after <meta charset>: the Content-Security-Policy <meta>
-(GitHub Pages sets no headers) that `page_policy` computes from the page's own
-import map text and vendor scripts, theme-color, the manifest and icon links, the
-import map, the vendor scripts (js/tf-csp-prelude.js in front of tf.min.js: tfjs
-would need eval otherwise) and <script type="module" src="js/offline.js">.
+(GitHub Pages sets no headers) that `page_policy` computes from the page's
+import map text, theme-color, the manifest and icon links, the import map, the
+vendor scripts (js/tf-csp-prelude.js in front of tf.min.js: tfjs would need eval
+otherwise) and <script type="module" src="js/offline.js">. The import map is the
+build's, never a page's: `import_map` reads the page's module scripts and follows
+the module graph (`module_graph`) from them.
 `check_page` reads each rendered page back and refuses one without the partial,
 or with inline script (other than an import map or a JSON data block), inline
 event handlers or inline styles: the CSP would block them.
@@ -35,6 +37,7 @@ import fnmatch
 import hashlib
 import io
 import json
+import posixpath
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -43,6 +46,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import jinja2
+from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 APP_NAME = "Draw a digit: handwritten digit recognition"
@@ -68,6 +72,9 @@ ON_DEMAND_FILES = ("personal/*", "js/adapt.js", "js/samples.js", "data/samples.j
 VIEW_PAGE = "network.html"  # the network view: cached with the drawing page's files when opened, not with the whole lab
 VIEW_DATA = ("network/*",)  # what it fetches by URLs from the page's config (network.json and its digits)
 MODULE_GRAPH = Path(__file__).with_name("modules.mjs")  # Node + acorn: which JavaScript file loads which
+# A module graph: {path: {"imports": [path, ...], "workers": [path, ...]}} for every .js file of the site
+# outside vendor/, paths relative to the site's root (module_graph).
+ModuleGraph = dict[str, dict[str, list[str]]]
 NODE_TIMEOUT_S = 120  # the module graph's limit; it takes about a second
 # Files the site requests without ?v= (fnmatch globs); the pages' own links are read from the pages.
 PLAIN_URLS = ("*.html", "vendor/*.wasm", "icons/*", "report/*", MANIFEST)
@@ -235,7 +242,8 @@ def _sha256_b64(text: str) -> str:
 class _PageReader(HTMLParser):
     """What check_page needs from a rendered page: what a strict CSP blocks (inline scripts by type,
     event-handler attributes, inline styles), the CSP <meta>s and whether anything loads before
-    them, the texts of the import maps, the scripts' src in document order, the <link>s."""
+    them, the texts of the import maps, the scripts' src in document order (and the module scripts'
+    apart), the <link>s."""
 
     def __init__(self):
         super().__init__(convert_charrefs=False)
@@ -244,6 +252,7 @@ class _PageReader(HTMLParser):
         self.loaded_first: str | None = None  # a <script>, <link> or <style> before the policy
         self.import_maps: list[str] = []
         self.sources: list[str] = []
+        self.modules: list[str] = []  # src of each <script type="module">
         self.links: list[dict] = []
         self._script: dict | None = None
 
@@ -264,6 +273,8 @@ class _PageReader(HTMLParser):
             self.links.append(attrs)
         if tag == "script" and "src" in attrs:
             self.sources.append(attrs["src"] or "")
+            if (attrs.get("type") or "").strip().lower() == "module":
+                self.modules.append(attrs["src"] or "")
         elif tag == "script":
             self._script = {"type": (attrs.get("type") or "").strip().lower(), "text": ""}
 
@@ -295,7 +306,7 @@ def check_page(html: str, page_name: str) -> None:
                         f"which then does not cover it: {partial} right after <meta charset>")
     if page.policies[0] != content_security_policy(page.import_maps):
         raise PageError(f"{page_name}: the Content-Security-Policy does not fit the page's import maps: "
-                        f"give the import map to app_head (import_map=...), not to the page")
+                        f"the build writes the page's import map (app_head); a page adds none of its own")
     paths = [src.split("?")[0] for src in page.sources]
     if not any(link.get("rel") == "manifest" for link in page.links) or not any(p.endswith(OFFLINE_MODULE) for p in paths):
         raise PageError(f"{page_name}: no manifest link or {OFFLINE_MODULE}: {partial}")
@@ -342,13 +353,64 @@ def page_urls(html: str) -> list[str]:
     urls = list(page.sources) + [link.get("href") or "" for link in page.links if link.get("rel") in LINKS_LOADED]
     for text in page.import_maps:
         urls += json.loads(text).get("imports", {}).values()
-    return [url.removeprefix("./") for url in urls if url and "//" not in url and not url.startswith(("/", "data:"))]
+    return [url.removeprefix("./") for url in urls if _site_relative(url)]
 
 
-def module_graph(dist: Path, node_modules: Path) -> dict[str, list[str]]:
-    """{path: [the site files it loads as JavaScript]} for every .js file of `dist` outside vendor/, paths
-    relative to `dist`: static and dynamic imports and workers started by their own URL (modules.mjs, with acorn
-    from `node_modules`). PageError naming a module that imports a URL the build cannot tell."""
+def _site_relative(url: str) -> bool:
+    """Whether `url`, as a page writes it, names a file of the site (not another origin, an absolute path, data:)."""
+    return bool(url) and "//" not in url and not url.startswith(("/", "data:"))
+
+
+def import_map(page: str, html: str, dist: Path, graph: ModuleGraph, asset_version: str) -> Markup | None:
+    """The import map of the page at `page` (its path in the site, e.g. "index.html"), read from `html`, the page
+    rendered without one: every module that the page's <script type="module">s import, statically or by import(),
+    directly or not (followed through `graph`, see module_graph), mapped to its URL with ?v=`asset_version`, so a
+    browser never mixes cached modules of two builds and never fetches one without ?v= beside the service
+    worker's copy with it. A module script itself is in it only when a module imports it too: its <script> already
+    carries ?v=. A worker the page starts is not, nor what the worker imports: a page's import map does not reach
+    workers (a worker's URL and its imports carry ?v= themselves). Modules under vendor/ are mapped, not followed
+    (the graph does not read them).
+
+    Returns the exact text (Markup: it goes into the page as it is, and its SHA-256 into the page's CSP): JSON,
+    one module a line, keys sorted, URLs relative to the page; None for a page that imports no module. PageError
+    naming a module script or an import that the build (`dist`) does not have.
+    """
+    folder = posixpath.dirname(page)
+    reader = _PageReader()
+    reader.feed(html)
+    scripts = [posixpath.normpath(posixpath.join(folder, src.split("?")[0].split("#")[0]))
+               for src in reader.modules if _site_relative(src)]
+    for path in scripts:
+        if path not in graph and not (dist / path).is_file():
+            raise PageError(f"{page}: runs the module {path}, which is not in the build")
+    imported: set[str] = set()
+    done, todo = set(), list(scripts)
+    while todo:
+        path = todo.pop()
+        if path in done or path not in graph:
+            continue
+        done.add(path)
+        for target in graph[path]["imports"]:
+            if target not in graph and not (dist / target).is_file():
+                raise PageError(f"{path}: imports {target}, which is not in the build")
+            imported.add(target)
+            todo.append(target)
+    if not imported:
+        return None
+
+    def url(path: str) -> str:
+        relative = quote(posixpath.relpath(path, folder or "."))
+        return relative if relative.startswith("../") else f"./{relative}"
+
+    imports = {url(path): f"{url(path)}?v={quote(asset_version)}" for path in sorted(imported)}
+    return htmlsafe_json_dumps({"imports": imports}, indent=2, sort_keys=True)
+
+
+def module_graph(dist: Path, node_modules: Path) -> ModuleGraph:
+    """{path: {"imports": [...], "workers": [...]}} for every .js file of `dist` outside vendor/: the site files
+    it loads as JavaScript, paths relative to `dist`; "imports" its static and dynamic imports, "workers" the
+    scripts it starts as workers by their own URL (modules.mjs, with acorn from `node_modules`). PageError naming
+    a module that imports a URL the build cannot tell."""
     files = sorted(p.relative_to(dist).as_posix() for p in dist.rglob("*.js")
                    if p.is_file() and p.relative_to(dist).parts[0] != "vendor" and p.name != SERVICE_WORKER)
     node = shutil.which("node")
@@ -368,10 +430,16 @@ def module_graph(dist: Path, node_modules: Path) -> dict[str, list[str]]:
             first = found["computed"][0]
             raise PageError(f"{path}, line {first['line']}: {first['code'][:80]} imports a URL the build cannot tell, so the "
                             "service worker would not cache it for offline use; import a literal path ('./x.js' or `./x.js${query}`)")
-    return {path: found["refs"] for path, found in graph.items()}
+    return {path: {"imports": found["imports"], "workers": found["workers"]} for path, found in graph.items()}
 
 
-def cache_groups(dist: Path, asset_version: str, graph: dict[str, list[str]], startup: Iterable[str]) -> dict[str, list[list[str]]]:
+def loads(graph: ModuleGraph, path: str) -> list[str]:
+    """The site files `path` loads as JavaScript, imports and workers alike ([] for a file that is not a module)."""
+    found = graph.get(path, {})
+    return [*found.get("imports", []), *found.get("workers", [])]
+
+
+def cache_groups(dist: Path, asset_version: str, graph: ModuleGraph, startup: Iterable[str]) -> dict[str, list[list[str]]]:
     """What sw.js caches: {"page": [[path, url, sha256], ...], "later": [...], "view": [path, ...], "lab": [...]},
     paths relative to `dist`.
 
@@ -410,7 +478,7 @@ def cache_groups(dist: Path, asset_version: str, graph: dict[str, list[str]], st
             if path not in urls:
                 raise PageError(f"{path}: loaded by the drawing page but not in the build")
             found.add(path)
-            for target in graph.get(path, []):
+            for target in loads(graph, path):
                 if target not in urls:
                     raise PageError(f"{path}: loads {target}, which is not in the build")
                 todo.append(target)
@@ -431,14 +499,14 @@ def cache_groups(dist: Path, asset_version: str, graph: dict[str, list[str]], st
             "view": [quote(p) for p in files if p in view], "lab": [entry(p) for p in files if p not in page]}
 
 
-def write_service_worker(dist: Path, template: Path, asset_version: str, node_modules: Path,
+def write_service_worker(dist: Path, template: Path, asset_version: str, graph: ModuleGraph,
                          startup: Iterable[str]) -> str:
     """Render `template` (site_template/sw.js) into dist/sw.js with VERSION and the cache groups (`asset_version`:
-    the pages' ?v=; `startup`: see cache_groups; `node_modules`: acorn's); returns VERSION."""
+    the pages' ?v=; `graph`: the site's module_graph; `startup`: see cache_groups); returns VERSION."""
     if not template.is_file():
         raise PageError(f"{template}: missing (the service worker template)")
     version = content_hash(dist, precache_files(dist))
-    groups = cache_groups(dist, asset_version, module_graph(dist, node_modules), startup)
+    groups = cache_groups(dist, asset_version, graph, startup)
     (dist / SERVICE_WORKER).write_text(_render(template, version=version, **groups))
     return version
 

@@ -1,5 +1,5 @@
-"""pipeline/build/webapp.py without a browser: the head partial, the CSP's refusals, the precache list
-and its version, one content hash, the icons and their one design."""
+"""pipeline/build/webapp.py without a browser: the head partial, the import map, the CSP's refusals, the
+precache list and its version, one content hash, the icons and their one design."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from PIL import Image
 
 from pipeline.build import webapp
 from pipeline.build.site import render_pages
-from pipeline.build.webapp import PageError, content_hash, draw_icon, precache_files, write_service_worker
+from pipeline.build.webapp import PageError, content_hash, draw_icon, module_graph, precache_files, write_service_worker
 from tests.helpers import NODE_MODULES, ROOT
 
 HEAD = '{%- from "_head.html" import app_head with context %}'
@@ -26,17 +26,27 @@ PAGE = ('<!doctype html>\n<html lang="en">\n<head>\n  <meta charset="utf-8">\n  
 CONTEXT = {"asset_version": "v1"}
 
 
-def render(tmp_path: Path, page: str, name: str = "page.html", head_call: str = "{{ app_head() }}") -> str:
+def render(tmp_path: Path, page: str, name: str = "page.html", head_call: str = "{{ app_head() }}",
+           modules: dict[str, str] | None = None) -> str:
     """`page` (PAGE's HEAD_CALL filled with `head_call`) rendered as the build renders pages, beside
-    the real head partial; returns the HTML. PageError as from the build."""
-    template = tmp_path / "template"
-    shutil.rmtree(template, ignore_errors=True)  # one page at a time
+    the real head partial and js/offline.js, with `modules` ({path: source}) in the built site; returns
+    the HTML. PageError as from the build."""
+    template, out = tmp_path / "template", tmp_path / "out"
+    for folder in (template, out):  # one page at a time
+        shutil.rmtree(folder, ignore_errors=True)
     template.mkdir()
     shutil.copy(ROOT / "site_template" / webapp.HEAD_PARTIAL, template)
     (template / name).parent.mkdir(parents=True, exist_ok=True)
     (template / name).write_text(page.replace("HEAD_CALL", head_call))
-    render_pages(template, tmp_path / "out", CONTEXT, log=lambda _: None)
-    return (tmp_path / "out" / name).read_text()
+    write_site(out, {webapp.OFFLINE_MODULE: (ROOT / "site_template" / webapp.OFFLINE_MODULE).read_text(), **(modules or {})})
+    render_pages(template, out, CONTEXT, module_graph(out, NODE_MODULES), log=lambda _: None)
+    return (out / name).read_text()
+
+
+def page_import_map(html: str) -> str | None:
+    """The text of the page's import map, as the page holds it."""
+    found = re.search(r'<script type="importmap">(.*?)</script>', html, re.S)
+    return found and found.group(1)
 
 
 def policy(html: str) -> str:
@@ -72,14 +82,58 @@ def test_what_the_csp_would_block_is_refused_by_name(tmp_path, body, problem):
         render(tmp_path, PAGE.replace("<body></body>", f"<body>{body}</body>"), name="lab.html")
 
 
-def test_the_import_map_the_page_defines_is_hashed_into_its_policy(tmp_path):
-    page = PAGE.replace("HEAD_CALL", '{%- set import_map -%}{"imports": {"./a.js": "./a.js?v={{ asset_version }}"}}{%- endset %}\n  HEAD_CALL')
-    body = '<script type="application/json" id="c">{"a": 1}</script>'
-    html = render(tmp_path, page.replace("<body></body>", f"<body>{body}</body>"), head_call="{{ app_head(import_map) }}")
-    text = '{"imports": {"./a.js": "./a.js?v=v1"}}'
-    assert f'<script type="importmap">{text}</script>' in html
+# A page's modules the ways the site's load one another: a static import two modules deep, a dynamic import
+# with and without the build's query, a module script that another imports too, and a worker that imports more.
+PAGE_MODULES = {
+    "js/main.js": "import { a } from './a.js';\nimport './lab/b.js';\nconst q = '?v=v1';\n"
+                  "export const w = new Worker(new URL('./worker.js', import.meta.url));\n"
+                  "export const later = () => [import(`./later.js${q}`), import('./lab/c.js')];",
+    "js/a.js": "export * from './deep.js';",
+    "js/deep.js": "export const a = 1;",
+    "js/lab/b.js": "export { a } from '../a.js';",
+    "js/later.js": "export const l = 1;",
+    "js/lab/c.js": "export const c = 1;",
+    "js/second.js": "import './main.js';",
+    "js/worker.js": "import './worker-only.js';",
+    "js/worker-only.js": "export const x = 1;",
+    "js/unused.js": "export const u = 1;",
+}
+MODULE_SCRIPTS = '<script type="module" src="js/main.js?v={{ asset_version }}"></script>' \
+                 '<script type="module" src="js/second.js?v={{ asset_version }}"></script>'
+
+
+def test_the_import_map_is_every_module_the_page_imports_and_its_policy_hashes_it(tmp_path):
+    """The build writes the map from the module graph: every module the page's module scripts import, statically or
+    by import(), to the end, with ?v=; a module script only when a module imports it too (main.js); not a worker nor
+    what it imports (an import map does not reach workers), nor a module nothing imports; keys sorted, one a line."""
+    page = PAGE.replace("</title>", "</title>\n  " + MODULE_SCRIPTS)
+    html = render(tmp_path, page, modules=PAGE_MODULES)
+    text = page_import_map(html)
+    mapped = ["./js/a.js", "./js/deep.js", "./js/lab/b.js", "./js/lab/c.js", "./js/later.js", "./js/main.js"]
+    assert text == "{\n  \"imports\": {\n" + ",\n".join(f'    "{key}": "{key}?v=v1"' for key in mapped) + "\n  }\n}"
     digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
     assert re.search(rf"script-src 'self' 'wasm-unsafe-eval' 'sha256-{re.escape(digest)}';", policy(html))
+    assert html.index('<script type="importmap">') < html.index('src="js/offline.js"'), "before any module loads"
+
+
+def test_a_page_in_a_folder_maps_its_modules_relative_to_itself(tmp_path):
+    page = PAGE.replace("</title>", '</title>\n  <script type="module" src="../js/lab/b.js?v=v1"></script>')
+    html = render(tmp_path, page, name="docs/about.html", modules=PAGE_MODULES)
+    assert json.loads(page_import_map(html)) == {"imports": {"../js/a.js": "../js/a.js?v=v1", "../js/deep.js": "../js/deep.js?v=v1"}}
+
+
+def test_a_page_that_imports_no_module_has_no_map_and_the_bare_policy(tmp_path):
+    html = render(tmp_path, PAGE)  # js/offline.js, from the partial, imports nothing
+    assert page_import_map(html) is None
+    assert "'sha256-" not in policy(html)
+
+
+def test_a_module_the_build_does_not_have_is_refused_by_name(tmp_path):
+    page = PAGE.replace("</title>", "</title>\n  " + MODULE_SCRIPTS)
+    with pytest.raises(PageError, match=r"^js/a.js: imports js/deep.js, which is not in the build$"):
+        render(tmp_path, page, modules={k: v for k, v in PAGE_MODULES.items() if k != "js/deep.js"})
+    with pytest.raises(PageError, match=r"^gone.html: runs the module js/gone.js, which is not in the build$"):
+        render(tmp_path, PAGE.replace("</title>", '</title><script type="module" src="js/gone.js"></script>'), name="gone.html")
 
 
 def test_a_page_without_the_head_partial_is_refused(tmp_path):
@@ -88,7 +142,7 @@ def test_a_page_without_the_head_partial_is_refused(tmp_path):
 
 
 def test_a_page_whose_policy_does_not_fit_it_is_refused(tmp_path):
-    """An import map that the page adds itself, outside app_head, is not in its policy."""
+    """An import map that the page adds itself is not in its policy: the build writes the only one."""
     own_map = '{{ app_head() }}\n  <script type="importmap">{"imports": {}}</script>'
     with pytest.raises(PageError, match=r"map.html: the Content-Security-Policy does not fit the page's import maps"):
         render(tmp_path, PAGE, name="map.html", head_call=own_map)
@@ -115,7 +169,7 @@ def write_site(folder, files: dict[str, str]):
 
 
 def service_worker_groups(folder, startup=()) -> dict[str, list[list[str]]]:
-    write_service_worker(folder, ROOT / "site_template" / "sw.js", "v1", NODE_MODULES, list(startup))
+    write_service_worker(folder, ROOT / "site_template" / "sw.js", "v1", module_graph(folder, NODE_MODULES), list(startup))
     script = (folder / "sw.js").read_text()
     return {name: json.loads(re.search(rf"const {name} = (\[.*?\]);", script).group(1)) for name in ("PAGE", "LATER", "LAB")}
 
