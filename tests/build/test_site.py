@@ -1,7 +1,10 @@
 """The build: a complete static site with relative URLs only, nothing from another origin."""
 
+import base64
+import hashlib
 import json
 import re
+import shutil
 from html.parser import HTMLParser
 
 import pytest
@@ -113,3 +116,29 @@ def test_the_footer_gives_the_accuracy_the_report_gives_of_the_model_the_page_ru
     report = json.loads((built_dist / "report.json").read_text())
     footer = re.search(r"Test accuracy ([\d.]+)&nbsp;%", (built_dist / "index.html").read_text()).group(1)
     assert footer == f"{100 * report['evaluation']['accuracy']:.2f}", "the TensorFlow.js model's, as report.html says"
+
+
+def test_a_module_the_drawing_page_starts_to_import_is_in_its_import_map(trained_artifacts, tmp_path):
+    """No list of modules to keep: one that js/main.js starts to import, and one that it imports in turn by import(),
+    are in the built index.html's import map with the build's ?v=, the very URL the service worker precaches them
+    under (a first visit fetches each once); the model worker and its modules are not (an import map does not reach
+    a worker), and the policy hashes the new map."""
+    template = tmp_path / "template"
+    shutil.copytree(ROOT / "site_template", template)
+    main = template / "js" / "main.js"
+    main.write_text("import { later } from './fresh.js';\n" + main.read_text() + "later();\n")
+    (template / "js" / "fresh.js").write_text("export const later = () => import('./fresh-later.js');\n")
+    (template / "js" / "fresh-later.js").write_text("export const x = 1;\n")
+    out = tmp_path / "dist"
+    build(trained_artifacts, out, template, NODE_MODULES, log=quiet)
+    html = (out / "index.html").read_text()
+    version = re.search(r'<meta name="asset-version" content="([0-9a-f]+)">', html).group(1)
+    text = re.search(r'<script type="importmap">(.*?)</script>', html, re.S).group(1)
+    imports = json.loads(text)["imports"]
+    assert imports["./js/fresh.js"] == f"./js/fresh.js?v={version}"
+    assert imports["./js/fresh-later.js"] == f"./js/fresh-later.js?v={version}"
+    assert not {"./js/main.js", "./js/model-worker.js", "./js/adapt.js", "./js/webgl.js"} & imports.keys()
+    precached = {path: url for path, url, _ in json.loads(re.search(r"const PAGE = (\[.*?\]);", (out / "sw.js").read_text()).group(1))}
+    assert precached["js/fresh.js"] == imports["./js/fresh.js"].removeprefix("./")
+    digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in re.search(r'Content-Security-Policy" content="([^"]+)"', html).group(1)
