@@ -84,6 +84,28 @@ def test_the_first_visit_fits_the_budget_and_fetches_every_file_once(browser, bu
         context.close()
 
 
+@pytest.mark.parametrize(("name", "ready"), [("train.html", LAB_READY), ("report.html", READY),
+                                           ("network.html", '#network[data-ready="true"]')])
+def test_a_first_visit_to_a_lab_page_fetches_every_module_once(browser, built_dist, served, name, ready):
+    """Opened first, each lab page fetches every module it imports by the URL its import map gives, the one the
+    service worker caches the lab under: no module comes down twice."""
+    server, url = served(built_dist)
+    context = browser.new_context()
+    page = context.new_page()
+    log = PageLog(page)
+    try:
+        page.goto(url + name)
+        page.wait_for_selector(ready, timeout=60_000)
+        page.wait_for_selector(OFFLINE_READY)
+        paths = [s.path.removeprefix(SUB_PATH).split("?")[0] for s in server.sent]
+        modules = [path for path in paths if path.startswith("js/")]
+        assert name in paths and len(set(modules)) >= 4
+        assert [path for path, n in Counter(modules).items() if n > 1] == [], "fetched twice (a ?v= query does not count)"
+        assert log.errors == []
+    finally:
+        context.close()
+
+
 def test_the_network_view_adds_at_most_its_budget_and_not_the_lab(browser, built_dist, served):
     """After the drawing page's first visit, opening network.html downloads its own files and data (cached for offline
     use with them), within VIEW_BUDGET_BYTES, and none of the lab's (training data, tf.min.js, charts)."""
