@@ -87,7 +87,7 @@ def test_every_page_has_the_strict_csp(built_dist):
 
 
 def test_a_page_without_an_import_map_gets_the_bare_strict_policy():
-    # page_policy is what the head partial (site_template/_head.html) writes for app_head(import_map, ...).
+    # page_policy is what the head partial (site_template/_head.html) writes for a page that imports no module.
     csp = parse_csp(page_policy(None))
     assert csp["script-src"] == ["'self'", "'wasm-unsafe-eval'"] and csp["style-src"] == ["'self'"]
 
