@@ -47,8 +47,8 @@ ui.onTeach(session.teach, config.notADigit);
 ui.onUndo(session.undo);
 ui.onPersonalButtons(session);
 session.restore();
-const query = `?v=${version}`; // js/samples.js comes at the first sample, never with the page
-ui.onSample(() => import(`./samples.js${query}`).then(({ nextSample }) => nextSample(`${config.samplesUrl}${query}`))
+// js/samples.js (its version from the page's import map) and samples.json come at the first sample, never with the page
+ui.onSample(() => import('./samples.js').then(({ nextSample }) => nextSample(`${config.samplesUrl}?v=${version}`))
   .then(({ strokes }) => pad.show(strokes)).catch(ui.showSampleProblem));
 
 /** Backend, then model (in a worker): resolves to the warmed-up model client; shows the outcome. */
