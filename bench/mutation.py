@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import click
@@ -127,15 +128,16 @@ def stryker_statuses(module: str, tests: list[str], log) -> dict[str, str]:
             "jsonReporter": {"fileName": str(report)},
             "tempDirName": ".stryker-tmp",
             "cleanTempDir": "always",
-            # the sandbox needs only the page's code and the node tests
-            "ignorePatterns": ["/artifacts", "/dist", "/.venv*", "/mutants", "/notebooks", "/bench", "/pipeline",
-                               "/docs", "/tests/*", "!/tests/js", "/.git"],
+            # the sandbox needs only the page's code, the node tests and the package whose page config they read
+            # (tests/js/page_config.mjs runs it with $PYTHON: .venv stays out)
+            "ignorePatterns": ["/artifacts", "/dist", "/.venv*", "/mutants", "/notebooks", "/bench", "/docs",
+                               "/tests/*", "!/tests/js", "/.git"],
         }
         (Path(scratch) / "stryker.config.json").write_text(json.dumps(config))
         log(f"stryker: {module} with {', '.join(tests)}")
         stryker = NODE_MODULES / "@stryker-mutator" / "core" / "bin" / "stryker.js"
         subprocess.run(["node", str(stryker), "run", str(Path(scratch) / "stryker.config.json")], cwd=ROOT,
-                       check=True, stdout=subprocess.DEVNULL)
+                       check=True, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHON": sys.executable})
         files = json.loads(report.read_text())["files"]
     return {stryker_id(path, mutant): STRYKER_STATUS.get(mutant["status"], mutant["status"])
             for path, found in files.items() for mutant in found["mutants"]}
@@ -207,10 +209,11 @@ def main(only: tuple[str, ...], rescore: bool, command_line: str):
     for module, language, what in modules:
         if only and module not in only:
             continue
+        started = time.monotonic()
         statuses = mutmut_statuses(what, print) if language == "python" else stryker_statuses(module, what, print)
         rows.append(row(module, statuses, equivalent))
         r = rows[-1]
-        print(f"{module}: {r[6]} % of {r[1]} mutants caught; survivors: {r[7]}")
+        print(f"{module}: {r[6]} % of {r[1]} mutants caught in {time.monotonic() - started:.0f} s; survivors: {r[7]}")
         # written after each module, so that a run stopped part way keeps what it measured; the modules not
         # tested in this run keep their rows from the last (--only)
         path = save_rows(merged(rows, previous) if only else rows, command_line)
