@@ -128,16 +128,18 @@ def stryker_statuses(module: str, tests: list[str], log) -> dict[str, str]:
             "jsonReporter": {"fileName": str(report)},
             "tempDirName": ".stryker-tmp",
             "cleanTempDir": "always",
-            # the sandbox needs only the page's code, the node tests and the package whose page config they read
-            # (tests/js/page_config.mjs runs it with $PYTHON: .venv stays out)
-            "ignorePatterns": ["/artifacts", "/dist", "/.venv*", "/mutants", "/notebooks", "/bench", "/docs",
-                               "/tests/*", "!/tests/js", "/.git"],
+            # the sandbox needs only the page's code and the node tests
+            "ignorePatterns": ["/artifacts", "/dist", "/.venv*", "/mutants", "/notebooks", "/bench", "/pipeline",
+                               "/docs", "/tests/*", "!/tests/js", "/.git"],
         }
         (Path(scratch) / "stryker.config.json").write_text(json.dumps(config))
+        # the page config the node tests read (tests/js/page_config.mjs), rendered once rather than per mutant
+        from pipeline.build.site import page_config
+        (Path(scratch) / "page-config.json").write_text(json.dumps(page_config("test")))
         log(f"stryker: {module} with {', '.join(tests)}")
         stryker = NODE_MODULES / "@stryker-mutator" / "core" / "bin" / "stryker.js"
         subprocess.run(["node", str(stryker), "run", str(Path(scratch) / "stryker.config.json")], cwd=ROOT,
-                       check=True, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHON": sys.executable})
+                       check=True, stdout=subprocess.DEVNULL, env={**os.environ, "PAGE_CONFIG": str(Path(scratch) / "page-config.json")})
         files = json.loads(report.read_text())["files"]
     return {stryker_id(path, mutant): STRYKER_STATUS.get(mutant["status"], mutant["status"])
             for path, found in files.items() for mutant in found["mutants"]}
