@@ -83,6 +83,10 @@ def row(module: str, statuses: dict[str, str], equivalent: dict[str, str]) -> li
 
 # --- Python: mutmut ---------------------------------------------------------------------------------------
 
+# a mutant of a function that no selected test calls survives, as Stryker's NoCoverage does
+MUTMUT_STATUS = {"no tests": SURVIVED}
+
+
 def mutmut_statuses(globs: list[str], log) -> dict[str, str]:
     """Run mutmut on the mutants matching `globs` (in ./mutants, which it keeps between runs for its cache) and
     return {mutant name: status} for them."""
@@ -97,7 +101,7 @@ def mutmut_statuses(globs: list[str], log) -> dict[str, str]:
     listed = subprocess.run([*mutmut, "results", "--all", "true"], cwd=ROOT, env=env, check=True,
                             capture_output=True, text=True).stdout
     statuses = dict(re.findall(r"^\s+(\S+): (.+)$", listed, re.M))
-    return {name: status for name, status in statuses.items()
+    return {name: MUTMUT_STATUS.get(status, status) for name, status in statuses.items()
             if any(re.fullmatch(re.escape(g).replace(r"\*", ".*"), name) for g in globs)}
 
 
