@@ -69,9 +69,31 @@ def equivalent_ids(doc: Path = TESTING_DOC) -> dict[str, str]:
     return {m.group(1): m.group(2).strip() for m in re.finditer(r"^- `([^`]+)`: (.+)$", section, re.M)}
 
 
+STRYKER_PLACE = re.compile(r"^(\S+):(\d+):(\d+) (.+)$")  # path:line:column MutatorName → replacement
+
+
+def listed(names: list[str], equivalent: dict[str, str]) -> set[str]:
+    """The mutants of `names` that `equivalent` lists. A Stryker id names a line, which moves when lines are added
+    or removed above it: an id listed with another line still names the one mutant of `names` with the same path,
+    column, mutator and replacement, when there is exactly one."""
+    found = {name for name in names if name in equivalent}
+    elsewhere: dict[tuple, list[str]] = {}
+    for name in names:
+        if (place := STRYKER_PLACE.match(name)) and name not in found:
+            path, _, column, what = place.groups()
+            elsewhere.setdefault((path, column, what), []).append(name)
+    for listed_id in equivalent:
+        if (place := STRYKER_PLACE.match(listed_id)) and listed_id not in names:
+            path, _, column, what = place.groups()
+            if len(candidates := elsewhere.get((path, column, what), [])) == 1:
+                found.add(candidates[0])
+    return found
+
+
 def row(module: str, statuses: dict[str, str], equivalent: dict[str, str]) -> list:
     """One results row from {mutant id: status} (CAUGHT, SURVIVED, TIMED_OUT or another, not counted)."""
     counted = {name: status for name, status in statuses.items() if status in (CAUGHT, SURVIVED, TIMED_OUT)}
+    equivalent = listed(list(counted), equivalent)
     equal = sorted(name for name, status in counted.items() if status == SURVIVED and name in equivalent)
     survivors = sorted(name for name, status in counted.items() if status == SURVIVED and name not in equivalent)
     killed = sum(status == CAUGHT for status in counted.values())
@@ -182,8 +204,9 @@ def rescored(old: list, equivalent: dict[str, str]) -> list:
     """A results row (COLUMNS) with the survivors that `equivalent` now lists moved to the equivalent column."""
     module, mutants, killed, timed_out, _, equal, _, survivors = old
     left = [] if survivors == "–" else survivors.split("; ")
-    now_equal = [name for name in left if name in equivalent]
-    left = [name for name in left if name not in equivalent]
+    found = listed(left, equivalent)
+    now_equal = [name for name in left if name in found]
+    left = [name for name in left if name not in found]
     equal += len(now_equal)
     scored = mutants - equal
     score = round(100 * (killed + timed_out) / scored, 1) if scored else None
