@@ -277,3 +277,48 @@ def test_text_output_says_what_is_doubtful():
     assert lines[1].split() == ["two.png", "2?"] and lines[3].split()[3] == "?"
     assert lines[4].strip() == "digit 2: 4 or 9?"
     assert lines[5].split()[:2] == ["one.png", "?"] and lines[6].strip() == "4 or 9?"
+
+
+# ---------------------------------------------------------------- segmentation's parts, each at its edges
+
+
+def test_the_distance_between_two_boxes_in_every_direction():
+    group = lambda left, top, right, bottom: segment.Group([], (left, top, right, bottom))  # noqa: E731
+    centre = group(10, 10, 20, 20)
+    for other, distance in [(group(26, 18, 30, 30), 6),  # right of it
+                            (group(0, 12, 4, 15), 6),  # left of it
+                            (group(12, 27, 15, 30), 7),  # below it
+                            (group(12, 0, 15, 3), 7),  # above it
+                            (group(23, 24, 30, 30), 5),  # diagonally: 3 across, 4 down
+                            (group(15, 15, 30, 30), 0),  # overlapping
+                            (group(20, 12, 30, 18), 0)]:  # touching
+        assert segment.box_distance(centre, other) == segment.box_distance(other, centre) == distance, other.box
+
+
+def test_a_diagonal_stroke_one_pixel_wide_is_one_mark_and_the_faintest_ink_counts():
+    """Marks are 8-connected: pixels touching at a corner are one mark. Ink of level 1 is ink."""
+    assert [d.box for d in find_digits((np.eye(30) * 255).astype(np.uint8))] == [(0, 0, 30, 30)]
+    faint = np.zeros((40, 20), np.uint8)
+    faint[5:35, 8:12] = 1
+    assert [d.box for d in find_digits(faint)] == [(8, 5, 4, 30)]
+
+
+def test_a_mark_exactly_a_speck_long_is_kept_and_joins_the_digit_beside_it():
+    ink = np.zeros((100, 100), np.uint8)
+    ink[20:70, 20:25] = 255  # a 1, 50 high: a speck is under 0.1 x 50 = 5 px
+    ink[40, 30:35] = 255  # a dash exactly 5 px long, 5 px right of it
+    assert [d.box for d in find_digits(ink)] == [(20, 20, 15, 50)]
+
+
+def test_digits_are_read_by_their_horizontal_centre_whatever_their_height_on_the_line():
+    ink = np.zeros((120, 60), np.uint8)
+    ink[60:100, 0:5] = 255  # left and low
+    ink[0:40, 40:45] = 255  # right and high
+    assert [d.box[0] for d in find_digits(ink)] == [0, 40]
+
+
+def test_too_many_marks_says_how_many_in_process():
+    ink = np.zeros((200, 200), np.uint8)
+    ink[1::4, 1::4] = 255  # 2500 dots
+    with pytest.raises(segment.TooManyMarks, match=r"^2500 separate marks; a number has at most 1000$"):
+        find_digits(ink)
