@@ -322,3 +322,42 @@ def test_too_many_marks_says_how_many_in_process():
     ink[1::4, 1::4] = 255  # 2500 dots
     with pytest.raises(segment.TooManyMarks, match=r"^2500 separate marks; a number has at most 1000$"):
         find_digits(ink)
+
+
+def test_overlap_is_at_least_half_the_narrower_width_and_one_pixel_is_enough_for_a_stem():
+    group = lambda left, right: segment.Group([], (left, 0, right, 10))  # noqa: E731
+    assert segment.overlapping(group(0, 10), group(5, 15))  # 5 of 10: exactly half
+    assert not segment.overlapping(group(0, 10), group(6, 16))  # 4 of 10
+    assert not segment.overlapping(group(0, 10), group(9, 14))  # 1 of 5: neighbours leaning into each other
+    assert segment.overlapping(group(0, 10), group(5, 6))  # a stem one pixel wide inside a bar
+    assert not segment.overlapping(group(0, 10), group(10, 20))  # side by side, touching
+
+
+def test_a_digit_of_several_marks_holds_the_ink_of_every_one():
+    ink = np.zeros((80, 80), np.uint8)
+    ink[10:40, 10:14] = 255  # a 4: the first stroke down ...
+    ink[36:40, 10:50] = 200  # ... and along the bar
+    ink[10:34, 36:40] = 100  # the stem above the bar, not touching it: a mark of its own
+    (digit,) = find_digits(ink)
+    assert int(digit.ink.sum()) == int(ink.sum())
+
+
+def test_the_typical_height_counts_a_mark_exactly_typical_x_the_tallest():
+    """Marks 200 and 140 (0.7 x 200) high: the typical height is 170, so a fragment 90 px off (more than 0.5 x 170)
+    is dropped, where a typical height of 200 would let it join."""
+    ink = np.zeros((260, 700), np.uint8)
+    ink[20:220, 20:30] = 255
+    ink[20:160, 500:510] = 255
+    ink[100:120, 120:140] = 255  # 20 x 20, 90 px right of the first
+    assert [d.box for d in find_digits(ink)] == [(20, 20, 10, 200), (500, 20, 10, 140)]
+
+
+def test_a_mark_exactly_small_x_the_height_is_no_fragment_and_one_exactly_near_joins():
+    """With digits 50 high: a mark 15 px long (0.3 x 50) far from them stays a digit of its own; a fragment
+    (6 px) exactly 25 px (0.5 x 50) off joins the digit."""
+    ink = np.zeros((100, 300), np.uint8)
+    ink[20:70, 20:25] = 255
+    ink[20:70, 200:205] = 255
+    ink[30:45, 100:102] = 255  # 15 px high, 75 px from either
+    ink[40:46, 230:236] = 255  # 6 x 6, 25 px right of the second
+    assert [d.box for d in find_digits(ink)] == [(20, 20, 5, 50), (100, 30, 2, 15), (200, 20, 36, 50)]
