@@ -189,9 +189,8 @@ def save_rows(rows: list[list], command: str, survivors: Path = SURVIVORS, **whe
     return save_result(
         "mutation", title="Mutation testing: what the fast tests catch", command=command, columns=COLUMNS,
         rows=[r[:7] for r in rows], **when,
-        notes=f"Score: killed and timed out mutants over all mutants but the equivalent ones (docs/testing.md, "
-              f"\"Equivalent mutants\"). mutmut for Python, StrykerJS for the page. Every survivor, by module: "
-              f"`bench/results/{survivors.name}`.")
+        notes=f"Score: mutants killed or timed out over all but the equivalent ones (docs/testing.md). mutmut, "
+              f"StrykerJS. Survivors: `bench/results/{survivors.name}`.")
 
 
 def merged(rows: list[list], previous: list[list]) -> list[list]:
