@@ -105,3 +105,40 @@ def test_a_missing_or_broken_model_is_refused_naming_it(tmp_path):
         predict_files([path], tmp_path)
     with pytest.raises(PredictError, match=rf"^{tmp_path / 'tfjs' / 'model.json'}: no tfjs model \(run `pipeline export` first\)$"):
         predict_files([path], tmp_path, runtime="tfjs")
+
+
+# ---------------------------------------------------------------- read_ink's thresholds, each at its edge
+
+
+def test_a_border_of_alpha_exactly_half_is_opaque_paper_and_a_grey_border_of_128_is_light():
+    from pipeline.tools.predict import read_ink
+
+    rgba = np.zeros((50, 50, 4), np.uint8)
+    rgba[..., 3] = 128  # a border exactly TRANSPARENT_BORDER opaque: paper, not a transparent canvas
+    rgba[10:40, 20:30] = (0, 0, 0, 255)
+    assert read_ink(Image.fromarray(rgba, "RGBA")).polarity != "alpha"
+    grey = np.full((50, 50), 128, np.uint8)  # a border exactly mid-grey counts as light paper
+    grey[10:40, 20:30] = 0
+    assert read_ink(Image.fromarray(grey, "L")).polarity == "dark-on-light"
+
+
+def test_a_contrast_of_exactly_min_contrast_is_ink_and_one_less_is_blank():
+    from pipeline.tools.predict import MIN_CONTRAST, read_ink
+
+    for contrast, blank in ((MIN_CONTRAST, False), (MIN_CONTRAST - 1, True)):
+        grey = np.full((50, 50), 255, np.uint8)
+        grey[10:40, 20:30] = 255 - contrast
+        assert (read_ink(Image.fromarray(grey, "L")).ink.max() == 0) == blank, contrast
+
+
+def test_an_image_of_exactly_max_pixels_is_decoded_and_one_more_row_is_refused(tmp_path):
+    """The bound holds at its edge: 10000 x 5000 pixels passes the header check (then fails to decode:
+    the file holds almost no data), 10000 x 5001 is refused from the header."""
+    from tests.tools.test_bad_images import png_claiming
+
+    (tmp_path / "at.png").write_bytes(png_claiming(10_000, 5_000))
+    with pytest.raises(PredictError, match=r"at.png: broken image data"):
+        image_to_digits(tmp_path / "at.png")
+    (tmp_path / "over.png").write_bytes(png_claiming(10_000, 5_001))
+    with pytest.raises(PredictError, match=r"over.png: 10000x5001 pixels \(50 megapixels\)"):
+        image_to_digits(tmp_path / "over.png")
