@@ -13,6 +13,7 @@ from PIL import Image
 from pipeline import calibration
 from pipeline.contract import IMAGE_SIZE, NOT_A_DIGIT, NUM_CLASSES
 from pipeline.tools.predict import PredictError, image_to_digits, predict_files, to_json
+from tests.helpers import png_claiming
 
 
 
@@ -134,8 +135,6 @@ def test_a_contrast_of_exactly_min_contrast_is_ink_and_one_less_is_blank():
 def test_an_image_of_exactly_max_pixels_is_decoded_and_one_more_row_is_refused(tmp_path):
     """The bound holds at its edge: 10000 x 5000 pixels passes the header check (then fails to decode:
     the file holds almost no data), 10000 x 5001 is refused from the header."""
-    from tests.tools.test_bad_images import png_claiming
-
     (tmp_path / "at.png").write_bytes(png_claiming(10_000, 5_000))
     with pytest.raises(PredictError, match=r"at.png: broken image data"):
         image_to_digits(tmp_path / "at.png")
