@@ -139,5 +139,23 @@ def test_an_image_of_exactly_max_pixels_is_decoded_and_one_more_row_is_refused(t
     with pytest.raises(PredictError, match=r"at.png: broken image data"):
         image_to_digits(tmp_path / "at.png")
     (tmp_path / "over.png").write_bytes(png_claiming(10_000, 5_001))
-    with pytest.raises(PredictError, match=r"over.png: 10000x5001 pixels \(50 megapixels\)"):
+    with pytest.raises(PredictError, match=r"over.png: 10000x5001 pixels \(50 megapixels\); predict reads images of "
+                                           r"up to 50 megapixels$"):
         image_to_digits(tmp_path / "over.png")
+
+
+@pytest.mark.parametrize("mode, kind", [("I", "integer"), ("F", "float")])
+def test_32_bit_pixels_are_refused_naming_their_kind(tmp_path, mode, kind):
+    Image.new(mode, (20, 20)).save(tmp_path / "deep.tif")
+    with pytest.raises(PredictError, match=rf"deep.tif: 32-bit {kind} pixels are not read; save it with 8 or 16 bits"):
+        image_to_digits(tmp_path / "deep.tif")
+
+
+def test_grey_with_alpha_is_read_by_its_alpha_as_a_canvas_capture_is(tmp_path):
+    from pipeline.tools.predict import open_image, read_ink
+
+    la = np.zeros((40, 40, 2), np.uint8)
+    la[10:30, 18:22] = (30, 200)  # dark ink, mostly opaque, on a transparent background
+    Image.fromarray(la, "LA").save(tmp_path / "la.png")
+    ink = read_ink(*open_image(tmp_path / "la.png"))
+    assert ink.polarity == "alpha" and np.array_equal(ink.ink, la[..., 1])
