@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import click
@@ -68,9 +69,31 @@ def equivalent_ids(doc: Path = TESTING_DOC) -> dict[str, str]:
     return {m.group(1): m.group(2).strip() for m in re.finditer(r"^- `([^`]+)`: (.+)$", section, re.M)}
 
 
+STRYKER_PLACE = re.compile(r"^(\S+):(\d+):(\d+) (.+)$")  # path:line:column MutatorName → replacement
+
+
+def listed(names: list[str], equivalent: dict[str, str]) -> set[str]:
+    """The mutants of `names` that `equivalent` lists. A Stryker id names a line, which moves when lines are added
+    or removed above it: an id listed with another line still names the one mutant of `names` with the same path,
+    column, mutator and replacement, when there is exactly one."""
+    found = {name for name in names if name in equivalent}
+    elsewhere: dict[tuple, list[str]] = {}
+    for name in names:
+        if (place := STRYKER_PLACE.match(name)) and name not in found:
+            path, _, column, what = place.groups()
+            elsewhere.setdefault((path, column, what), []).append(name)
+    for listed_id in equivalent:
+        if (place := STRYKER_PLACE.match(listed_id)) and listed_id not in names:
+            path, _, column, what = place.groups()
+            if len(candidates := elsewhere.get((path, column, what), [])) == 1:
+                found.add(candidates[0])
+    return found
+
+
 def row(module: str, statuses: dict[str, str], equivalent: dict[str, str]) -> list:
     """One results row from {mutant id: status} (CAUGHT, SURVIVED, TIMED_OUT or another, not counted)."""
     counted = {name: status for name, status in statuses.items() if status in (CAUGHT, SURVIVED, TIMED_OUT)}
+    equivalent = listed(list(counted), equivalent)
     equal = sorted(name for name, status in counted.items() if status == SURVIVED and name in equivalent)
     survivors = sorted(name for name, status in counted.items() if status == SURVIVED and name not in equivalent)
     killed = sum(status == CAUGHT for status in counted.values())
@@ -81,6 +104,10 @@ def row(module: str, statuses: dict[str, str], equivalent: dict[str, str]) -> li
 
 
 # --- Python: mutmut ---------------------------------------------------------------------------------------
+
+# a mutant of a function that no selected test calls survives, as Stryker's NoCoverage does
+MUTMUT_STATUS = {"no tests": SURVIVED}
+
 
 def mutmut_statuses(globs: list[str], log) -> dict[str, str]:
     """Run mutmut on the mutants matching `globs` (in ./mutants, which it keeps between runs for its cache) and
@@ -96,7 +123,7 @@ def mutmut_statuses(globs: list[str], log) -> dict[str, str]:
     listed = subprocess.run([*mutmut, "results", "--all", "true"], cwd=ROOT, env=env, check=True,
                             capture_output=True, text=True).stdout
     statuses = dict(re.findall(r"^\s+(\S+): (.+)$", listed, re.M))
-    return {name: status for name, status in statuses.items()
+    return {name: MUTMUT_STATUS.get(status, status) for name, status in statuses.items()
             if any(re.fullmatch(re.escape(g).replace(r"\*", ".*"), name) for g in globs)}
 
 
@@ -132,10 +159,13 @@ def stryker_statuses(module: str, tests: list[str], log) -> dict[str, str]:
                                "/docs", "/tests/*", "!/tests/js", "/.git"],
         }
         (Path(scratch) / "stryker.config.json").write_text(json.dumps(config))
+        # the page config the node tests read (tests/js/page_config.mjs), rendered once rather than per mutant
+        from pipeline.build.site import page_config
+        (Path(scratch) / "page-config.json").write_text(json.dumps(page_config("test")))
         log(f"stryker: {module} with {', '.join(tests)}")
         stryker = NODE_MODULES / "@stryker-mutator" / "core" / "bin" / "stryker.js"
         subprocess.run(["node", str(stryker), "run", str(Path(scratch) / "stryker.config.json")], cwd=ROOT,
-                       check=True, stdout=subprocess.DEVNULL)
+                       check=True, stdout=subprocess.DEVNULL, env={**os.environ, "PAGE_CONFIG": str(Path(scratch) / "page-config.json")})
         files = json.loads(report.read_text())["files"]
     return {stryker_id(path, mutant): STRYKER_STATUS.get(mutant["status"], mutant["status"])
             for path, found in files.items() for mutant in found["mutants"]}
@@ -159,9 +189,8 @@ def save_rows(rows: list[list], command: str, survivors: Path = SURVIVORS, **whe
     return save_result(
         "mutation", title="Mutation testing: what the fast tests catch", command=command, columns=COLUMNS,
         rows=[r[:7] for r in rows], **when,
-        notes=f"Score: killed and timed out mutants over all mutants but the equivalent ones (docs/testing.md, "
-              f"\"Equivalent mutants\"). mutmut for Python, StrykerJS for the page. Every survivor, by module: "
-              f"`bench/results/{survivors.name}`.")
+        notes=f"Score: mutants killed or timed out over all but the equivalent ones (docs/testing.md). mutmut, "
+              f"StrykerJS. Survivors: `bench/results/{survivors.name}`.")
 
 
 def merged(rows: list[list], previous: list[list]) -> list[list]:
@@ -174,8 +203,9 @@ def rescored(old: list, equivalent: dict[str, str]) -> list:
     """A results row (COLUMNS) with the survivors that `equivalent` now lists moved to the equivalent column."""
     module, mutants, killed, timed_out, _, equal, _, survivors = old
     left = [] if survivors == "–" else survivors.split("; ")
-    now_equal = [name for name in left if name in equivalent]
-    left = [name for name in left if name not in equivalent]
+    found = listed(left, equivalent)
+    now_equal = [name for name in left if name in found]
+    left = [name for name in left if name not in found]
     equal += len(now_equal)
     scored = mutants - equal
     score = round(100 * (killed + timed_out) / scored, 1) if scored else None
@@ -207,10 +237,11 @@ def main(only: tuple[str, ...], rescore: bool, command_line: str):
     for module, language, what in modules:
         if only and module not in only:
             continue
+        started = time.monotonic()
         statuses = mutmut_statuses(what, print) if language == "python" else stryker_statuses(module, what, print)
         rows.append(row(module, statuses, equivalent))
         r = rows[-1]
-        print(f"{module}: {r[6]} % of {r[1]} mutants caught; survivors: {r[7]}")
+        print(f"{module}: {r[6]} % of {r[1]} mutants caught in {time.monotonic() - started:.0f} s; survivors: {r[7]}")
         # written after each module, so that a run stopped part way keeps what it measured; the modules not
         # tested in this run keep their rows from the last (--only)
         path = save_rows(merged(rows, previous) if only else rows, command_line)

@@ -39,10 +39,27 @@ REAL_MODEL_FIXTURES = {"trained_artifacts", "evaluated_artifacts", "built_dist",
 LONGEST_FIRST = ("tests/browser/test_drawn_digits.py",)  # the longest tests that wait for the model start first
 
 
-def pytest_collection_modifyitems(items):
+# Under `make mutation` (bench/mutation.py), the tests that judge a mutant of a module: mutmut runs every selected
+# test that calls the mutated function, so a mutant of calibration.py would also run the Keras tests of training's
+# calibration step (seconds each, most of the module's run). calibration.py is judged by its own unit tests;
+# those Keras tests judge loop.py's `calibrate`.
+MUTATION_LEAVES_OUT = {"pipeline.calibration.": ("tests/train/test_calibrate.py",)}
+
+
+def _left_out_under_mutation(items, config) -> None:
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    left_out = next((paths for prefix, paths in MUTATION_LEAVES_OUT.items() if mutant.startswith(prefix)), ())
+    dropped = [item for item in items if item.nodeid.startswith(left_out)] if left_out else []
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
+def pytest_collection_modifyitems(items, config):
     """Mark every test that uses the real model `slow`, give slow and browser tests the long time limit,
     and run the tests that wait for the real model after the others (the longest first), so that the
     others, the small training runs among them, fill the minutes while the model trains."""
+    _left_out_under_mutation(items, config)
     waits = set()
     for item in items:
         if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):

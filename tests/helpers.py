@@ -5,8 +5,10 @@ drawn into image files (the predict tests)."""
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +156,11 @@ def written(text: str, height: float = 0.4, gap: float = 0.08) -> list[np.ndarra
         strokes += [resample((s - [left, 0]) * height + [x, 0.3], 0.01) for s in shape]
         x += (right - left) * height + gap
     return strokes
+
+
+def png_claiming(width, height, idat=zlib.compress(b"\0" * 8)) -> bytes:
+    """A PNG of a few dozen bytes whose header claims width x height 8-bit grey pixels."""
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">2I5B", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")

@@ -148,3 +148,61 @@ def test_two_digits_tied_for_first_are_named_in_the_page_s_order():
                 p[[low, high]] = 0.4375
                 p[10] = 0.125
                 assert calibration.judge(p)["between"] == [str(low), str(high)], (dtype, low, high)
+
+
+def test_labels_of_any_number_type_are_read_as_class_numbers():
+    """Labels read from a CSV come as floats; the likelihood takes them as the class numbers they are."""
+    probabilities, labels = honest_predictions(500, seed=8)
+    expected = calibration.negative_log_likelihood(probabilities, labels)
+    assert calibration.negative_log_likelihood(probabilities, labels.astype(np.float64)) == expected
+    assert calibration.negative_log_likelihood(probabilities, labels.tolist()) == expected
+
+
+def test_a_bin_holds_the_confidences_above_its_low_edge_up_to_its_high_edge():
+    """Bins are (low, high], BINS of them, of equal width: a top probability of exactly 1/2 is in the first of
+    two bins; 0.65 in the tenth of fifteen, (9/15, 10/15]."""
+    rows = calibration.reliability(np.array([[0.5, 0.5], [0.9, 0.1], [0.4, 0.6]]), np.array([0, 0, 1]), bins=2)
+    assert [(row["low"], row["high"], row["images"]) for row in rows] == [(0.0, 0.5, 1), (0.5, 1.0, 2)]
+    (row,) = calibration.reliability(np.array([[0.65, 0.35]]), np.array([0]))
+    assert (row["low"], row["high"]) == pytest.approx((9 / calibration.BINS, 10 / calibration.BINS))
+
+
+def test_fitting_the_temperature_warns_of_nothing():
+    """Training prints what fit_temperature does; a solver's warning (an option it does not know) would be noise."""
+    import warnings
+
+    probabilities, labels = honest_predictions(2000, seed=9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert calibration.fit_temperature(probabilities, labels) == pytest.approx(1.0, abs=0.1)
+
+
+def test_a_temperature_above_one_softens_and_below_one_sharpens():
+    """softmax(log p / T) worked by hand: T = 2 takes the square root of each probability, T = 1/2 squares it.
+    (Fitting alone cannot tell: it would find 1/T for a scaling that multiplied by T.)"""
+    assert calibration.scaled(np.array([[0.8, 0.2]]), 2.0) == pytest.approx(np.array([[2 / 3, 1 / 3]]))
+    assert calibration.scaled(np.array([[0.8, 0.2]]), 0.5) == pytest.approx(np.array([[16 / 17, 1 / 17]]))
+
+
+def test_a_model_s_float32_output_is_scaled_in_float64():
+    probabilities, _ = honest_predictions(10, seed=10)
+    assert calibration.scaled(probabilities.astype(np.float32), 2.0).dtype == np.float64
+
+
+def test_a_certain_wrong_answer_costs_a_finite_likelihood():
+    """A probability of exactly 0 for the true label is read as 1e-30: the likelihood, and the fit, stay finite."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's divide-by-zero in log(0)
+        nll = calibration.negative_log_likelihood(np.array([[1.0, 0.0], [0.3, 0.7]]), np.array([1, 1]))
+    assert np.isfinite(nll) and nll == pytest.approx((-np.log(1e-30) - np.log(0.7)) / 2)
+
+
+def test_scaling_is_stable_at_any_temperature_row_by_row():
+    """Each row is shifted by its own largest logit before exp: a very low temperature, and rows whose largest
+    probabilities are far apart, neither underflow to 0 nor turn into NaN."""
+    probabilities = np.array([[0.5, 0.5] + [0.0] * 8, [0.1] * 10, [0.1] * 9 + [0.1 + 1e-9]])
+    scaled = calibration.scaled(probabilities, 0.002)
+    assert np.isfinite(scaled).all() and np.allclose(scaled.sum(1), 1.0)
+    assert scaled[0, :2] == pytest.approx([0.5, 0.5]) and scaled[1] == pytest.approx([0.1] * 10)

@@ -61,3 +61,14 @@ def test_rescoring_moves_newly_listed_equivalent_survivors_out_of_the_score():
     assert mutation.rescored(old, {"b": "why"}) == ["m.py", 10, 7, 1, 1, 1, round(800 / 9, 1), "a"]
     assert mutation.rescored(old, {}) == old
     assert mutation.rescored(["m.py", 3, 3, 0, 0, 0, 100.0, "–"], {"b": "why"}) == ["m.py", 3, 3, 0, 0, 0, 100.0, "–"]
+
+
+def test_a_listed_stryker_mutant_is_found_on_another_line_when_its_place_is_otherwise_unique():
+    equivalent = {"s.js:10:9 EqualityOperator → x <= left": "a tie", "s.js:20:5 EqualityOperator → c <= C": "past the end"}
+    statuses = {"s.js:14:9 EqualityOperator → x <= left": "survived",  # four lines added above it
+                "s.js:30:5 EqualityOperator → c <= C": "survived", "s.js:40:5 EqualityOperator → c <= C": "survived",
+                "s.js:50:9 EqualityOperator → y <= top": "survived"}
+    row = dict(zip(mutation.FIELDS, mutation.row("s.js", statuses, equivalent)))
+    assert row["equivalent"] == 1  # the two `c <= C` at column 5 are ambiguous: neither is taken for the listed one
+    assert row["survivors"] == "s.js:30:5 EqualityOperator → c <= C; s.js:40:5 EqualityOperator → c <= C; " \
+                               "s.js:50:9 EqualityOperator → y <= top"

@@ -7,6 +7,7 @@ import gzip
 import io
 import os
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,3 +119,47 @@ def test_what_is_no_npz_is_one_line(tmp_path):
         bounded.read_npz(tmp_path / "n.npz")
     with pytest.raises(DataError, match=r"missing.npz: not a regular file$"):
         bounded.read_npz(tmp_path / "missing.npz")
+
+
+def test_a_refusal_names_the_size_in_mib(tmp_path, small_bound):
+    """The figure in the message is the file's (or the member's) own size in MiB, rounded."""
+    with open(tmp_path / "big", "wb") as file:
+        file.truncate(3 * 2**20)  # sparse: nothing written
+    with pytest.raises(DataError, match=r"big: 3 MiB, more than the 256 MiB"):
+        bounded.read_file(tmp_path / "big")
+    with zipfile.ZipFile(tmp_path / "big.npz", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("x.npy", npy_header((3 * 2**20,), "|u1") + bytes(3 * 2**20))
+    with pytest.raises(DataError, match=r"big.npz: x.npy is 3 MiB once decompressed"):
+        bounded.read_npz(tmp_path / "big.npz")
+
+
+def test_a_member_exactly_at_the_bound_is_read(tmp_path, small_bound):
+    n = small_bound - len(npy_header((small_bound,), "|u1"))  # the header's length does not change with n here
+    path = member(tmp_path / "at.npz", "x", npy_header((n,), "|u1"), bytes(n))
+    assert zipfile.ZipFile(path).getinfo("x.npy").file_size == small_bound
+    assert bounded.read_npz(path)["x"].size == n
+
+
+def test_an_empty_array_is_read_and_a_negative_dimension_is_named(tmp_path):
+    empty = bounded.read_npz(npz(tmp_path / "e.npz", x=np.zeros((0, 28, 28), np.float32)))["x"]
+    assert empty.shape == (0, 28, 28)
+    with pytest.raises(DataError, match=r"n.npz: x.npy has a negative dimension \(-1, 28\)$"):
+        bounded.read_npz(member(tmp_path / "n.npz", "x", npy_header((-1, 28))))
+
+
+def test_a_file_whose_size_is_not_reported_is_read_no_further_than_the_bound(small_bound):
+    """A /proc file says it is 0 bytes long and holds more: reading stops one byte past the bound."""
+    assert len(bounded.read_file(Path("/proc/self/maps"))) <= small_bound + 1
+
+
+def test_a_gzip_bomb_is_refused_before_it_is_read_to_its_end(small_bound):
+    """Only the bound and one byte are decompressed: a stream broken far past the bound is refused as too large."""
+    whole = gzip.compress(b"z" * (100 * small_bound))
+    with pytest.raises(DataError, match=r"^g.gz: more than 256 MiB once decompressed"):
+        bounded.gunzip(whole[:-6], "g.gz")  # its CRC and length cut off: broken only at the very end
+
+
+def test_a_broken_gzip_file_is_named(tmp_path):
+    (tmp_path / "f.gz").write_bytes(gzip.compress(b"z" * 100)[:-6])
+    with pytest.raises(DataError, match=rf"^{tmp_path / 'f.gz'}: broken gzip data"):
+        bounded.read_maybe_gzip(tmp_path / "f.gz")

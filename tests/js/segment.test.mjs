@@ -260,3 +260,48 @@ test('second look: a joined reading replaces its pair only when it names a digit
   const joined = [read(3, 0.8), read(7, 0.95)];
   assert.deepEqual(names(joinedWhereSurer([a, b, c], [[0, 1], [1, 2]], joined, labels)), ['3@0.6', '7@0.95']);
 });
+
+test('second look: the typical height is the median of the heights near the tallest, and each bound holds at its edge', () => {
+  const box = (left, height, width = 40) => ({ box: { left, top: 0, right: left + width, bottom: height } });
+  const all = (groups) => groups.map(() => true);
+  // heights 100, 80, 95, 90, in that order: the median of the four is (90 + 95) / 2 = 92.5, so a gap of
+  // look.gap × 92.5 = 46.25 pairs two neighbours and one of 46.3 does not
+  const four = [box(0, 100), box(86.25, 80), box(172.55, 95), box(400, 90)];
+  assert.deepEqual(secondLooks(four, all(four)), [[0, 1]]);
+  // a group exactly typical × the tallest high (140 of 200) counts: the typical height is 170, not 200, and
+  // a gap of 90 is more than look.gap × 170
+  const tall = [box(0, 200), box(130, 140)];
+  assert.deepEqual(secondLooks(tall, all(tall)), []);
+  // a gap of exactly look.gap × the height, and a width of exactly look.widest × it, still pair
+  const edge = [box(0, 100, 75), box(125, 100, 75)];
+  assert.deepEqual(secondLooks(edge, all(edge)), [[0, 1]]);
+});
+
+test('second look: how sure a reading is counts the digits only, and a tie is not surer', () => {
+  const labels = [...'0123456789'];
+  const thresholds = { doubtBelow: 0.5, tornAbove: 0.8 };
+  const read = (digit, p, notADigit = 0) => {
+    const probabilities = new Float32Array(11).fill((1 - p - notADigit) / 9);
+    probabilities[digit] = p;
+    probabilities[10] = notADigit;
+    return { probabilities, verdict: judge(probabilities, labels, thresholds), name: `${digit}@${p}` };
+  };
+  const names = (digits) => digits.map(({ name }) => name);
+  // two parts each surely no digit (0.9): joined, a 5 at 0.85 names a digit more surely than either part
+  const [left, right] = [read(6, 0.05, 0.9), read(1, 0.05, 0.9)];
+  assert.deepEqual(names(joinedWhereSurer([left, right], [[0, 1]], [read(5, 0.85)], labels)), ['5@0.85']);
+  // joined exactly as sure as the surer part: the parts stay
+  const [three, flag] = [read(3, 0.9), read(2, 0.1, 0.8)];
+  assert.deepEqual(names(joinedWhereSurer([three, flag], [[0, 1]], [read(3, 0.9)], labels)), ['3@0.9', '2@0.1']);
+});
+
+test('rule 3: a short part joins the nearer neighbour it fits with, also when it comes first', () => {
+  const strokes = (...boxes) => boxes.map(([left, top, right, bottom]) => [[left, top], [right, bottom]]);
+  const groups = (found) => found.map(({ strokes: mine }) => mine);
+  // a part left of its digit, first in reading order
+  assert.deepEqual(groups(findDigits(strokes([0, 40, 0, 90], [15, 0, 60, 100]))), [[0, 1]]);
+  // a part between two digits that fits both: it joins the nearer, on its left
+  assert.deepEqual(groups(findDigits(strokes([0, 0, 50, 100], [60, 0, 70, 40], [90, 0, 140, 100]))), [[0, 1], [2]]);
+  // nearer to a wide digit it would make too wide: it joins the other
+  assert.deepEqual(groups(findDigits(strokes([0, 0, 140, 100], [150, 0, 160, 40], [180, 0, 230, 100]))), [[0], [1, 2]]);
+});

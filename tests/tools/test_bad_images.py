@@ -8,16 +8,14 @@ any model is loaded. The rows of docs/hardening.md's image table."""
 from __future__ import annotations
 
 import os
-import struct
 import warnings
-import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from pipeline.tools.predict import MAX_PIXELS, PredictError, image_to_mnist
-from tests.helpers import check_one_line, finished, one_line_failure, pipeline_cli, start_cli_noting_imports
+from tests.helpers import check_one_line, finished, one_line_failure, pipeline_cli, png_claiming, start_cli_noting_imports
 
 SIDE = 112  # pixels: an MNIST digit scaled 4x
 
@@ -77,14 +75,6 @@ def test_animated_gif_is_read_from_its_first_frame(ink, tmp_path):
 
 
 # ------------------------------------------------------------------- bad files
-
-
-def png_claiming(width, height, idat=zlib.compress(b"\0" * 8)) -> bytes:
-    """A PNG of a few dozen bytes whose header claims width x height 8-bit grey pixels."""
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    ihdr = struct.pack(">2I5B", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def saved(image, name, **options):

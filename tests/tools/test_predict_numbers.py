@@ -277,3 +277,87 @@ def test_text_output_says_what_is_doubtful():
     assert lines[1].split() == ["two.png", "2?"] and lines[3].split()[3] == "?"
     assert lines[4].strip() == "digit 2: 4 or 9?"
     assert lines[5].split()[:2] == ["one.png", "?"] and lines[6].strip() == "4 or 9?"
+
+
+# ---------------------------------------------------------------- segmentation's parts, each at its edges
+
+
+def test_the_distance_between_two_boxes_in_every_direction():
+    group = lambda left, top, right, bottom: segment.Group([], (left, top, right, bottom))  # noqa: E731
+    centre = group(10, 10, 20, 20)
+    for other, distance in [(group(26, 18, 30, 30), 6),  # right of it
+                            (group(0, 12, 4, 15), 6),  # left of it
+                            (group(12, 27, 15, 30), 7),  # below it
+                            (group(12, 0, 15, 3), 7),  # above it
+                            (group(23, 24, 30, 30), 5),  # diagonally: 3 across, 4 down
+                            (group(15, 15, 30, 30), 0),  # overlapping
+                            (group(20, 12, 30, 18), 0)]:  # touching
+        assert segment.box_distance(centre, other) == segment.box_distance(other, centre) == distance, other.box
+
+
+def test_a_diagonal_stroke_one_pixel_wide_is_one_mark_and_the_faintest_ink_counts():
+    """Marks are 8-connected: pixels touching at a corner are one mark. Ink of level 1 is ink."""
+    assert [d.box for d in find_digits((np.eye(30) * 255).astype(np.uint8))] == [(0, 0, 30, 30)]
+    faint = np.zeros((40, 20), np.uint8)
+    faint[5:35, 8:12] = 1
+    assert [d.box for d in find_digits(faint)] == [(8, 5, 4, 30)]
+
+
+def test_a_mark_exactly_a_speck_long_is_kept_and_joins_the_digit_beside_it():
+    ink = np.zeros((100, 100), np.uint8)
+    ink[20:70, 20:25] = 255  # a 1, 50 high: a speck is under 0.1 x 50 = 5 px
+    ink[40, 30:35] = 255  # a dash exactly 5 px long, 5 px right of it
+    assert [d.box for d in find_digits(ink)] == [(20, 20, 15, 50)]
+
+
+def test_digits_are_read_by_their_horizontal_centre_whatever_their_height_on_the_line():
+    ink = np.zeros((120, 60), np.uint8)
+    ink[60:100, 0:5] = 255  # left and low
+    ink[0:40, 40:45] = 255  # right and high
+    assert [d.box[0] for d in find_digits(ink)] == [0, 40]
+
+
+def test_too_many_marks_says_how_many_in_process():
+    ink = np.zeros((200, 200), np.uint8)
+    ink[1::4, 1::4] = 255  # 2500 dots
+    with pytest.raises(segment.TooManyMarks, match=r"^2500 separate marks; a number has at most 1000$"):
+        find_digits(ink)
+
+
+def test_overlap_is_at_least_half_the_narrower_width_and_one_pixel_is_enough_for_a_stem():
+    group = lambda left, right: segment.Group([], (left, 0, right, 10))  # noqa: E731
+    assert segment.overlapping(group(0, 10), group(5, 15))  # 5 of 10: exactly half
+    assert not segment.overlapping(group(0, 10), group(6, 16))  # 4 of 10
+    assert not segment.overlapping(group(0, 10), group(9, 14))  # 1 of 5: neighbours leaning into each other
+    assert segment.overlapping(group(0, 10), group(5, 6))  # a stem one pixel wide inside a bar
+    assert not segment.overlapping(group(0, 10), group(10, 20))  # side by side, touching
+
+
+def test_a_digit_of_several_marks_holds_the_ink_of_every_one():
+    ink = np.zeros((80, 80), np.uint8)
+    ink[10:40, 10:14] = 255  # a 4: the first stroke down ...
+    ink[36:40, 10:50] = 200  # ... and along the bar
+    ink[10:34, 36:40] = 100  # the stem above the bar, not touching it: a mark of its own
+    (digit,) = find_digits(ink)
+    assert int(digit.ink.sum()) == int(ink.sum())
+
+
+def test_the_typical_height_counts_a_mark_exactly_typical_x_the_tallest():
+    """Marks 200 and 140 (0.7 x 200) high: the typical height is 170, so a fragment 90 px off (more than 0.5 x 170)
+    is dropped, where a typical height of 200 would let it join."""
+    ink = np.zeros((260, 700), np.uint8)
+    ink[20:220, 20:30] = 255
+    ink[20:160, 500:510] = 255
+    ink[100:120, 120:140] = 255  # 20 x 20, 90 px right of the first
+    assert [d.box for d in find_digits(ink)] == [(20, 20, 10, 200), (500, 20, 10, 140)]
+
+
+def test_a_mark_exactly_small_x_the_height_is_no_fragment_and_one_exactly_near_joins():
+    """With digits 50 high: a mark 15 px long (0.3 x 50) far from them stays a digit of its own; a fragment
+    (6 px) exactly 25 px (0.5 x 50) off joins the digit."""
+    ink = np.zeros((100, 300), np.uint8)
+    ink[20:70, 20:25] = 255
+    ink[20:70, 200:205] = 255
+    ink[30:45, 100:102] = 255  # 15 px high, 75 px from either
+    ink[40:46, 230:236] = 255  # 6 x 6, 25 px right of the second
+    assert [d.box for d in find_digits(ink)] == [(20, 20, 5, 50), (100, 30, 2, 15), (200, 20, 36, 50)]

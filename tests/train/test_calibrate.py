@@ -33,7 +33,8 @@ def overconfident_model_and_data(n: int, seed: int = 0):
 def test_the_saved_model_s_own_probabilities_are_calibrated(tmp_path):
     model, images, labels = overconfident_model_and_data(3000)
     before = model.predict(images, verbose=0)
-    result = calibrate(model, images, labels, 1, log=lambda line: None)
+    lines = []
+    result = calibrate(model, images, labels, 1, log=lines.append)
     model.save(tmp_path / "model.keras")
     saved = keras.saving.load_model(tmp_path / "model.keras").predict(images, verbose=0)
 
@@ -43,10 +44,21 @@ def test_the_saved_model_s_own_probabilities_are_calibrated(tmp_path):
     assert calibration.expected_calibration_error(saved, labels) < 0.03
     assert np.allclose(saved, calibration.scaled(before, result["temperature"]), atol=1e-5)
     assert np.array_equal(saved.argmax(1), before.argmax(1))
+    # what metrics.json records: the figures of the probabilities before and after, on the validation labels
+    assert result == {
+        "temperature": result["temperature"], "fitted_on": "3000 validation images",
+        "validation_ece_before": pytest.approx(calibration.expected_calibration_error(before, labels), abs=1e-6),
+        "validation_ece_after": pytest.approx(calibration.expected_calibration_error(saved, labels), abs=1e-3),
+        "validation_nll_before": pytest.approx(calibration.negative_log_likelihood(before, labels), abs=1e-6),
+        "validation_nll_after": pytest.approx(calibration.negative_log_likelihood(saved, labels), abs=1e-3)}
+    assert lines == [f"calibration: temperature {result['temperature']:.3f}; validation ECE "
+                     f"{result['validation_ece_before']:.2%} -> {result['validation_ece_after']:.2%}"]
 
 
 def test_without_validation_images_the_model_is_left_as_it_is():
     model, images, _ = overconfident_model_and_data(50)
     before = model.predict(images, verbose=0)
-    assert calibrate(model, images[:0], np.zeros(0, int), 1, log=lambda line: None) is None
+    lines = []
+    assert calibrate(model, images[:0], np.zeros(0, int), 1, log=lines.append) is None
+    assert lines == ["calibration: none (no validation images; --validation-size 0)"]
     assert np.array_equal(model.predict(images, verbose=0), before)
