@@ -148,7 +148,8 @@ def replicas_main(args) -> None:
                        command="python -m bench.bench_gpu" + "".join(f" {a}" for a in sys.argv[1:]),
                        columns=REPLICA_COLUMNS, rows=rows, notes=notes, results_dir=results_dir,
                        extra_machine={"accelerator": ", ".join(strategy["devices"]),
-                                      "precision": strategy["precision"]})
+                                      "precision": strategy["precision"],
+                                      "cross_device_ops": strategy.get("cross_device_ops", "")})
     print("\n| " + " | ".join(REPLICA_COLUMNS) + " |\n|" + " --- |" * len(REPLICA_COLUMNS))
     for row in rows:
         print("| " + " | ".join(str(c) for c in row) + " |")

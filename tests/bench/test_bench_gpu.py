@@ -40,6 +40,9 @@ def test_replica_rows_time_the_first_crossing_and_compare_throughput_with_one_re
 
 @pytest.mark.slow  # trains on real MNIST, twice
 def test_replica_mode_smoke_runs_one_and_two_logical_devices(tmp_path):
+    """The bench's default profile, t4x2, as the notebook runs it on Kaggle's two T4s, the GPUs stood in for by
+    two logical CPUs: one replica of 256 at 3e-3, then two (a global batch of 512 at 6e-3) whose gradients are
+    summed by ReductionToOneDevice (GPUs get it too, not NCCL)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
     result = subprocess.run([sys.executable, "-m", "bench.bench_gpu", "--replicas", "1,2", "--cpu", "--limit", "1000",
                              "--epochs", "1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
@@ -49,3 +52,5 @@ def test_replica_mode_smoke_runs_one_and_two_logical_devices(tmp_path):
     assert table[0].endswith("| 1.0 |")
     saved = json.loads((tmp_path / "bench-gpu-smoke" / "gpu_replicas.json").read_text())
     assert "SMOKE TEST" in saved["notes"] and len(saved["rows"]) == 2, "a smoke run never reaches bench/results/"
+    assert saved["machine"]["cross_device_ops"] == "ReductionToOneDevice"
+    assert len(saved["machine"]["accelerator"].split(", ")) == 2

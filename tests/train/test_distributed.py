@@ -1,7 +1,7 @@
-"""Every multi-device path, on the CPU: MirroredStrategy over 4 logical devices and over 2 (Kaggle's t4x2), two
-MultiWorkerMirrored workers on 127.0.0.1, and the JAX backend (DataParallel over 2 devices)
-without TensorFlow ever imported. Each run is its own process (devices are fixed at start-up)
-on a tiny real MNIST subset."""
+"""Every multi-device path, on the CPU: MirroredStrategy over 4 logical devices (over 2, Kaggle's t4x2:
+tests/bench/test_bench_gpu.py, which runs it as the notebook does), two MultiWorkerMirrored workers on
+127.0.0.1, and the JAX backend (DataParallel over 2 devices) without TensorFlow ever imported. Each run is its
+own process (devices are fixed at start-up) on a tiny real MNIST subset."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_worker_lists_are_checked():
 
 @pytest.mark.slow  # trains on real MNIST
 def test_mirrored_strategy_over_logical_cpus(tmp_path):
-    """Four replicas (two: the t4x2 test below); a global batch of 64: on 1,600 images, bigger global batches
+    """Four replicas (two: the GPU bench's smoke test); a global batch of 64: on 1,600 images, bigger global batches
     leave too few steps to learn."""
     replicas = 4
     per_replica = str(64 // replicas)
@@ -71,20 +71,6 @@ def test_mirrored_strategy_over_logical_cpus(tmp_path):
     assert metrics["global_batch"] == 64
     assert metrics["peak_learning_rate"] == pytest.approx(3e-3 * replicas)  # default linear scaling
     assert metrics["test_accuracy"] > 0.8, "the replicas must learn together"
-
-
-@pytest.mark.slow  # trains on real MNIST
-def test_t4x2_profile_on_two_logical_devices_sums_gradients_without_nccl(tmp_path):
-    """--profile t4x2 as on Kaggle's two T4s, the GPUs stood in for by two logical CPUs: two replicas of 256, a
-    global batch of 512 at peak rate 6e-3, gradients summed by ReductionToOneDevice (GPUs get it too, not NCCL)."""
-    out = finish(pipeline_train("--artifacts", str(tmp_path), "--profile", "t4x2", "--cpu-replicas", "2",
-                                "--strategy", "mirrored", "--epochs", "1", "--train-limit", "3000",
-                                "--validation-size", "400", "--test-limit", "1000", "--redrawn", "0"))
-    assert "MirroredStrategy over 2 replicas (ReductionToOneDevice)" in out
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["strategy"]["replicas"] == 2 and metrics["strategy"]["cross_device_ops"] == "ReductionToOneDevice"
-    assert metrics["global_batch"] == 512 and metrics["peak_learning_rate"] == pytest.approx(6e-3)
-    assert metrics["config"]["batch_size"] == 256 and metrics["steps_per_epoch"] == -(-metrics["train_images"] // 512)
 
 
 @pytest.mark.slow  # trains on real MNIST
