@@ -308,7 +308,7 @@ def test_the_keras_model_prints_no_progress_bar_to_the_output(artifacts, tmp_pat
     assert out == ""
 
 
-def test_the_tfjs_runtime_runs_the_exported_model_on_the_same_inputs_and_says_its_failure(tmp_path, monkeypatch):
+def test_with_tfjs_the_exported_model_reads_the_same_inputs_and_its_failure_is_said(tmp_path, monkeypatch):
     from pipeline import export
 
     (tmp_path / "tfjs").mkdir()
