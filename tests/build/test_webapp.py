@@ -171,7 +171,8 @@ def write_site(folder, files: dict[str, str]):
 def service_worker_groups(folder, startup=()) -> dict[str, list[list[str]]]:
     write_service_worker(folder, ROOT / "site_template" / "sw.js", "v1", module_graph(folder, NODE_MODULES), list(startup))
     script = (folder / "sw.js").read_text()
-    return {name: json.loads(re.search(rf"const {name} = (\[.*?\]);", script).group(1)) for name in ("PAGE", "LATER", "LAB")}
+    return {name: json.loads(re.search(rf"const {name} = (\[.*?\])[;.]", script).group(1))
+            for name in ("PAGE", "LATER", "LAB", "VIEW")}
 
 
 # A drawing page whose modules load one another the ways the real ones do: a static import, a module imported only by
@@ -228,6 +229,46 @@ def test_the_service_worker_lists_every_file_but_itself_and_dotfiles_in_three_gr
     assert groups["LAB"] == [entry("data/x.bin"), entry("js/adapt.js"), entry("js/lab.js"), entry("js/random.js"),
                              entry("js/train/main.js"), entry("model/stray.bin"), entry("personal/adapt.bin"),
                              entry("train.html", "train.html")]  # all but the page's: train/main.js imports random.js too
+
+
+# The network view beside the drawing page: its page, its own modules, a module the drawing page loads too, the data
+# it fetches by URL (network/), and a stylesheet only the report links.
+VIEW = {
+    "network.html": '<link rel="stylesheet" href="css/network.css?v=v1"><script type="module" src="js/network/main.js?v=v1"></script>',
+    "css/network.css": "n",
+    "js/network/main.js": "import { w } from '../words.js';\nimport { v } from './view.js';\nexport { w, v };",
+    "js/network/view.js": "export const v = 1;",
+    "network/network.json": "{}", "network/network.png": "p",
+    "report.html": '<link rel="stylesheet" href="css/report.css?v=v1">', "css/report.css": "r",
+}
+
+
+def test_the_network_view_s_files_are_what_it_loads_and_the_page_does_not(tmp_path):
+    """Opening the network view caches its page, what it links, its modules to the end of the graph and its data,
+    all but what the drawing page has precached already (js/words.js); the paths only, the entries being LAB's. A
+    file linked by another page (the report's stylesheet) joins neither the drawing page's files nor the view's."""
+    write_site(tmp_path, {**MODULES, **VIEW})
+    groups = service_worker_groups(tmp_path, STARTUP)
+    assert groups["VIEW"] == ["css/network.css", "js/network/main.js", "js/network/view.js", "network/network.json",
+                              "network/network.png", "network.html"]  # in the order of the site's files
+    lab = {path: url for path, url, _ in groups["LAB"]}
+    assert {path: lab[path] for path in groups["VIEW"]} == {
+        "css/network.css": "css/network.css?v=v1", "js/network/main.js": "js/network/main.js?v=v1",
+        "js/network/view.js": "js/network/view.js?v=v1", "network.html": "network.html",
+        "network/network.json": "network/network.json?v=v1", "network/network.png": "network/network.png?v=v1"}
+    assert "css/report.css" in lab and "css/report.css" not in {path for path, _, _ in groups["PAGE"]}
+    assert "js/words.js" not in groups["VIEW"]
+
+
+def test_without_the_network_view_no_file_is_the_view_s(tmp_path):
+    write_site(tmp_path, MODULES)
+    assert service_worker_groups(tmp_path, STARTUP)["VIEW"] == []
+
+
+def test_a_startup_file_the_build_lacks_is_refused_by_name(tmp_path):
+    write_site(tmp_path, MODULES)
+    with pytest.raises(PageError, match=r"^model/gone.bin: loaded by the drawing page but not in the build$"):
+        service_worker_groups(tmp_path, [*STARTUP, "model/gone.bin"])
 
 
 def test_a_module_that_imports_a_computed_url_or_a_missing_file_is_refused(tmp_path):
