@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.tools.predict import MAX_PIXELS, PredictError, image_to_mnist
+from pipeline.tools.predict import MAX_PIXELS, PredictError, image_to_digits, image_to_mnist, open_image
 from tests.helpers import check_one_line, finished, one_line_failure, pipeline_cli, png_claiming, start_cli_noting_imports
 
 SIDE = 112  # pixels: an MNIST digit scaled 4x
@@ -189,3 +189,113 @@ def test_a_huge_header_is_refused_in_process_without_a_warning(tmp_path):
         with pytest.raises(PredictError, match=r"10000x10000 pixels \(100 megapixels\)"):
             image_to_mnist(tmp_path / "big.png")
     assert [str(w.message) for w in seen] == []  # Pillow's DecompressionBombWarning stays inside
+
+
+# ---------------------------------------------------------------- open_image and _decode in process: the exact words
+
+
+def test_a_format_outside_the_raster_list_is_refused_though_pillow_reads_it(tmp_path):
+    """PPM is a format Pillow opens: predict never asks it to, so the file is not an image it reads."""
+    Image.new("L", (20, 20), 255).save(tmp_path / "digit.ppm")
+    with pytest.raises(PredictError, match=rf"^{tmp_path / 'digit.ppm'}: not an image predict reads \(expected PNG, "
+                                           r"JPEG, GIF, TIFF, WebP or BMP\)$"):
+        open_image(tmp_path / "digit.ppm")
+
+
+def test_pillows_own_refusal_of_a_giant_header_says_both_bounds_in_process(tmp_path):
+    """Above 2 x Image.MAX_IMAGE_PIXELS (2 x 89,478,485 = 178,956,970 pixels, 179 megapixels rounded) Pillow
+    refuses before the size check: the line gives its bound and predict's own, 50 megapixels."""
+    (tmp_path / "200mp.png").write_bytes(png_claiming(20_000, 10_000))
+    with pytest.raises(PredictError, match=rf"^{tmp_path / '200mp.png'}: more than 179 megapixels; predict reads "
+                                           r"images of up to 50 megapixels$"):
+        open_image(tmp_path / "200mp.png")
+
+
+def test_the_megapixels_of_a_refused_header_are_rounded_to_the_nearest(tmp_path):
+    """5116 x 9871 = 50,500,036 pixels: 50.500036 megapixels, which round to 51."""
+    (tmp_path / "big.png").write_bytes(png_claiming(5116, 9871))
+    with pytest.raises(PredictError, match=r"big.png: 5116x9871 pixels \(51 megapixels\); predict reads images of up "
+                                           r"to 50 megapixels$"):
+        open_image(tmp_path / "big.png")
+
+
+def test_broken_data_is_named_by_the_first_line_of_pillows_message_in_process(tmp_path):
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), np.uint8))
+    image.save(tmp_path / "cut.png")
+    (tmp_path / "cut.png").write_bytes((tmp_path / "cut.png").read_bytes()[:200])
+    with pytest.raises(PredictError, match=rf"^{tmp_path / 'cut.png'}: broken image data \(image file is truncated"):
+        open_image(tmp_path / "cut.png")
+
+
+@pytest.mark.parametrize("error, said", [(EOFError(), "EOFError"), (ValueError("first line\nsecond line"), "first line"),
+                                         (OSError("  "), "OSError")])
+def test_a_decode_error_without_words_is_named_by_its_type_and_a_long_one_by_its_first_line(tmp_path, monkeypatch,
+                                                                                            error, said):
+    """What Pillow raises may have no message, or several lines: the line stays one line, never empty."""
+    from pipeline.tools import predict
+
+    Image.new("L", (20, 20), 255).save(tmp_path / "digit.png")
+
+    def fails(image, path):
+        raise error
+    monkeypatch.setattr(predict, "_decode", fails)
+    with pytest.raises(PredictError, match=rf"^{tmp_path / 'digit.png'}: broken image data \({said}\)$"):
+        open_image(tmp_path / "digit.png")
+
+
+def test_a_mode_pillow_cannot_convert_is_refused_naming_it_in_process(tmp_path):
+    Image.new("LAB", (64, 64), (50, 0, 0)).save(tmp_path / "lab.tif")
+    with pytest.raises(PredictError, match=rf"^{tmp_path / 'lab.tif'}: pixels in mode LAB are not read; save it as RGB "
+                                           r"or greyscale$"):
+        open_image(tmp_path / "lab.tif")
+
+
+def test_a_blank_image_or_a_texture_holds_no_digit_naming_the_file_in_process(tmp_path):
+    Image.new("L", (64, 64), 255).save(tmp_path / "blank.png")
+    for read in (image_to_mnist, image_to_digits):
+        with pytest.raises(PredictError, match=rf"^{tmp_path / 'blank.png'}: no digit found \(the image is blank\)$"):
+            read(tmp_path / "blank.png")
+    ink = np.zeros((2000, 2000), np.uint8)
+    ink[1::4, 1::4] = 255  # 500 x 500 = 250,000 dots
+    Image.fromarray(255 - ink).save(tmp_path / "halftone.png")
+    with pytest.raises(PredictError, match=rf"^{tmp_path / 'halftone.png'}: no number found \(250000 separate marks; "
+                                           r"a number has at most 1000\)$"):
+        image_to_digits(tmp_path / "halftone.png")
+
+
+def test_grey_and_colour_files_decode_to_grey_and_only_transparent_ones_to_rgba(tmp_path):
+    """open_image gives mode L for an opaque image, grey or colour, and RGBA for one with alpha; lossy is True
+    for JPEG only."""
+    rgb = np.zeros((20, 20, 3), np.uint8)
+    rgb[..., 0] = 200
+    Image.fromarray(rgb).save(tmp_path / "rgb.png")
+    Image.fromarray(rgb).save(tmp_path / "rgb.jpg")
+    Image.new("L", (20, 20), 100).save(tmp_path / "grey.png")
+    Image.new("RGBA", (20, 20), (0, 0, 0, 0)).save(tmp_path / "clear.png")
+    modes = {name: open_image(tmp_path / name) for name in ("rgb.png", "rgb.jpg", "grey.png", "clear.png")}
+    assert {name: (image.mode, lossy) for name, (image, lossy) in modes.items()} == {
+        "rgb.png": ("L", False), "rgb.jpg": ("L", True), "grey.png": ("L", False), "clear.png": ("RGBA", False)}
+    assert modes["grey.png"][0].getpixel((5, 5)) == 100
+
+
+def test_16_bit_grey_is_scaled_to_8_bits_rounding_to_the_nearest(tmp_path):
+    """v / 257 rounded: 128/257 = 0.498 -> 0, 129/257 = 0.502 -> 1, 385/257 = 1.498 -> 1, 386/257 = 1.502 -> 2,
+    65535 -> 255."""
+    levels = np.array([[0, 128, 129, 385, 386, 65535]], np.uint16)
+    Image.fromarray(levels).save(tmp_path / "deep.png")
+    image, lossy = open_image(tmp_path / "deep.png")
+    assert image.mode == "L" and not lossy
+    assert np.asarray(image).tolist() == [[0, 0, 1, 1, 2, 255]]
+
+
+@pytest.mark.parametrize("mode", ["PA", "RGBa"])
+def test_an_image_with_alpha_in_any_mode_keeps_its_alpha(tmp_path, mode):
+    """Palette + alpha and premultiplied RGBA are decoded to RGBA, their alpha kept (not flattened to grey)."""
+    from pipeline.tools.predict import _decode
+
+    image = Image.new(mode, (20, 20), 0)
+    image.putpixel((5, 5), (0, 255) if mode == "PA" else (0, 0, 0, 255))
+    decoded, lossy = _decode(image, tmp_path / "in-memory.png")
+    assert decoded.mode == "RGBA" and not lossy
+    alpha = np.asarray(decoded)[..., 3]
+    assert alpha[5, 5] == 255 and alpha.sum() == 255

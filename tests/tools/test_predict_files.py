@@ -159,3 +159,179 @@ def test_grey_with_alpha_is_read_by_its_alpha_as_a_canvas_capture_is(tmp_path):
     Image.fromarray(la, "LA").save(tmp_path / "la.png")
     ink = read_ink(*open_image(tmp_path / "la.png"))
     assert ink.polarity == "alpha" and np.array_equal(ink.ink, la[..., 1])
+
+
+def test_the_border_is_the_outer_ring_a_fiftieth_of_the_shorter_side_wide_and_at_least_one_pixel():
+    from pipeline.tools.predict import _border
+
+    for shape, width in (((10, 12), 1), ((30, 40), 1), ((100, 120), 2), ((150, 60), 1), ((200, 175), 4)):
+        values = np.arange(shape[0] * shape[1]).reshape(shape)
+        rows, cols = np.indices(shape)
+        ring = (rows < width) | (rows >= shape[0] - width) | (cols < width) | (cols >= shape[1] - width)
+        assert np.array_equal(_border(values), values[ring]), shape
+
+
+def grey_image(paper, marks):
+    """A 50 x 50 grey image of `paper` with vertical bars 4 px wide, one per grey level in `marks`."""
+    grey = np.full((50, 50), paper, np.uint8)
+    for k, level in enumerate(marks):
+        grey[10:40, 6 + 8 * k : 10 + 8 * k] = level
+    return Image.fromarray(grey, "L")
+
+
+def levels(ink):
+    """The ink of each bar of grey_image, then of the paper."""
+    return [int(ink.ink[20, 6 + 8 * k]) for k in range((50 - 6) // 8)] + [int(ink.ink[0, 0])]
+
+
+def test_a_clean_image_keeps_its_faintest_levels_and_a_lossy_one_drops_those_within_the_noise():
+    """White paper, bars of ink 255, 100 and 10 (grey 0, 155, 245). Clean (the default): the floor is the paper,
+    every level is kept as it is. Lossy: the floor is 15 % of the contrast, 38.25: 10 is gone, 100 becomes
+    (100 − 38.25) / (255 − 38.25) × 255 = 72.6 -> 73."""
+    from pipeline.tools.predict import read_ink
+
+    image = grey_image(255, [0, 155, 245])
+    clean = read_ink(image)
+    assert clean.polarity == "dark-on-light" and clean.ink.dtype == np.uint8 and clean.ink.shape == (50, 50)
+    assert levels(clean)[:3] + levels(clean)[-1:] == [255, 100, 10, 0]
+    lossy = read_ink(image, lossy=True)
+    assert levels(lossy)[:3] + levels(lossy)[-1:] == [255, 73, 0, 0]
+
+
+def test_on_grey_paper_the_floor_and_the_stretch_start_from_the_paper():
+    """Paper grey 235 (ink 20), bars of ink 220, 118 and 50 (grey 35, 137, 205); contrast 200.
+    Clean: floor 20: (118 − 20) / 200 × 255 = 124.95 -> 125, (50 − 20) / 200 × 255 = 38.25 -> 38.
+    Lossy: floor 20 + 0.15 × 200 = 50: (118 − 50) / 170 × 255 = 102, 50 -> 0."""
+    from pipeline.tools.predict import read_ink
+
+    image = grey_image(235, [35, 137, 205])
+    assert levels(read_ink(image))[:3] + levels(read_ink(image))[-1:] == [255, 125, 38, 0]
+    assert levels(read_ink(image, lossy=True))[:3] + levels(read_ink(image, lossy=True))[-1:] == [255, 102, 0, 0]
+
+
+def test_marks_fainter_than_min_contrast_on_grey_paper_are_a_blank_image_of_its_size():
+    """Paper grey 200 (ink 55), a mark of grey 170 (ink 85): a contrast of 30, below MIN_CONTRAST: blank."""
+    from pipeline.tools.predict import read_ink
+
+    ink = read_ink(grey_image(200, [170]))
+    assert ink.polarity == "dark-on-light" and ink.ink.dtype == np.uint8 and ink.ink.shape == (50, 50)
+    assert ink.ink.max() == 0
+
+
+def test_grey_or_palette_images_with_alpha_are_read_by_their_alpha():
+    """read_ink given a Pillow image as it is, not through open_image: LA, PA, and grey whose transparent level is
+    named in its info are each ink where opaque."""
+    from pipeline.tools.predict import read_ink
+
+    alpha = np.zeros((40, 40), np.uint8)
+    alpha[10:30, 18:22] = 200
+    la = Image.fromarray(np.stack([np.full((40, 40), 30, np.uint8), alpha], -1), "LA")
+    pa = Image.new("PA", (40, 40), (0, 0))
+    for y, x in zip(*np.nonzero(alpha)):
+        pa.putpixel((int(x), int(y)), (0, 200))
+    grey = np.zeros((40, 40), np.uint8)
+    grey[10:30, 18:22] = 100
+    keyed = Image.fromarray(grey, "L")
+    keyed.info["transparency"] = 0  # black is transparent: the mark, grey 100, is opaque
+    for image, expected in ((la, alpha), (pa, alpha), (keyed, (grey > 0) * np.uint8(255))):
+        ink = read_ink(image)
+        assert ink.polarity == "alpha" and np.array_equal(ink.ink, expected), image.mode
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_translucent_ink_on_opaque_paper_is_flattened_onto_the_paper(mode):
+    """Opaque white paper, a bar of solid black ink and one of black at alpha 128: flattened onto the paper the
+    translucent bar is grey 255 × 127/255 = 127, ink 128 (± 1 for Pillow's rounding); the solid one is 255."""
+    from pipeline.tools.predict import read_ink
+
+    grey = np.full((50, 50), 255, np.uint8)
+    alpha = np.full((50, 50), 255, np.uint8)
+    grey[10:40, 10:15] = grey[10:40, 30:35] = 0
+    alpha[10:40, 30:35] = 128
+    if mode == "RGBA":
+        image = Image.fromarray(np.dstack([grey, grey, grey, alpha]), "RGBA")
+    else:
+        image = Image.fromarray(np.dstack([grey, alpha]), "LA")
+    ink = read_ink(image)
+    assert ink.polarity == "dark-on-light"
+    assert ink.ink[20, 12] == 255 and abs(int(ink.ink[20, 32]) - 128) <= 1 and ink.ink[0, 0] == 0
+
+
+class ChosenModel:
+    """Stands in for the Keras model: gives the probabilities it was made with, and notes how it was called."""
+
+    def __init__(self, probabilities):
+        self.probabilities, self.calls = np.asarray(probabilities, np.float32), []
+
+    def predict(self, batch, **options):
+        self.calls.append((batch, options))
+        return self.probabilities[: len(batch)]
+
+
+def ten_and_one(tmp_path):
+    ten = np.zeros((60, 120), np.uint8)
+    ten[10:50, 20:25] = 255
+    ring(ten, 50, 10, 40)
+    one = np.zeros((60, 60), np.uint8)
+    one[10:50, 28:33] = 255
+    return [write(tmp_path / "10.png", ten), write(tmp_path / "1.png", one)]
+
+
+def test_each_digits_probabilities_are_the_models_rounded_to_six_decimals(tmp_path, monkeypatch):
+    """Seven decimals each, none a tie at the seventh (float32 keeps them to within 6e-8): six are kept."""
+    from pipeline.tools import predict
+
+    rows = np.zeros((3, NUM_CLASSES))
+    rows[0, [1, 7]] = 0.8765433, 0.1234567
+    rows[1, [0, 6]] = 0.9012346, 0.0987654
+    rows[2, [1, 2]] = 0.6543216, 0.3456784
+    model = ChosenModel(rows)
+    monkeypatch.setattr(predict, "load_model", lambda artifacts_dir: model)
+    paths = ten_and_one(tmp_path)
+    results = predict_files(paths, tmp_path)
+    expected = [[0.0] * NUM_CLASSES for _ in range(3)]
+    expected[0][1], expected[0][7] = 0.876543, 0.123457
+    expected[1][0], expected[1][6] = 0.901235, 0.098765
+    expected[2][1], expected[2][2] = 0.654322, 0.345678
+    assert [d["probabilities"] for r in results for d in r["digits"]] == expected
+    assert [r["number"] for r in results] == ["10", "1"] and results[1]["probabilities"] == expected[2]
+    (batch, _), = model.calls
+    assert batch.shape == (3, IMAGE_SIZE, IMAGE_SIZE, 1)
+
+
+def test_the_keras_model_prints_no_progress_bar_to_the_output(artifacts, tmp_path, capfd):
+    """predict's stdout is its table or its JSON: the model's progress bar must not land in it."""
+    capfd.readouterr()
+    results = predict_files(ten_and_one(tmp_path), artifacts)
+    assert [r["number"] for r in results] == ["10", "1"]
+    out, _ = capfd.readouterr()
+    assert out == ""
+
+
+def test_with_tfjs_the_exported_model_reads_the_same_inputs_and_its_failure_is_said(tmp_path, monkeypatch):
+    from pipeline import export
+
+    (tmp_path / "tfjs").mkdir()
+    (tmp_path / "tfjs" / "model.json").write_text("{}")
+    paths = ten_and_one(tmp_path)
+    rows = np.zeros((3, NUM_CLASSES), np.float32)
+    rows[:, 1] = 1.0
+    calls = []
+
+    def run(model_dir, images, node_modules):
+        calls.append((model_dir, images, node_modules))
+        return rows[: len(images)], np.zeros((len(images), 8), np.float32)  # (probabilities, features)
+    monkeypatch.setattr(export, "predict_tfjs", run)
+    results = predict_files(paths, tmp_path, runtime="tfjs", node_modules=tmp_path / "nm")
+    assert [r["number"] for r in results] == ["11", "1"]
+    assert [d["probabilities"] for r in results for d in r["digits"]] == [[0.0, 1.0] + [0.0] * 9] * 3
+    (model_dir, images, node_modules), = calls
+    assert model_dir == tmp_path / "tfjs" and node_modules == tmp_path / "nm"
+    inputs = [image for path in paths for image, _ in image_to_digits(path)[0]]
+    assert np.array_equal(images, np.stack(inputs)[..., None])
+
+    def fails(model_dir, images, node_modules):
+        raise export.ExportError("node: not installed; it is needed to check the converted model")
+    monkeypatch.setattr(export, "predict_tfjs", fails)
+    with pytest.raises(PredictError, match=r"^node: not installed; it is needed to check the converted model$"):
+        predict_files(paths, tmp_path, runtime="tfjs", node_modules=tmp_path / "nm")

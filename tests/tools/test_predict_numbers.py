@@ -279,6 +279,53 @@ def test_text_output_says_what_is_doubtful():
     assert lines[5].split()[:2] == ["one.png", "?"] and lines[6].strip() == "4 or 9?"
 
 
+LABEL_COLUMNS = "    0     1     2     3     4     5     6     7     8     9     ?"  # each label right-aligned in 5
+
+
+def test_text_rows_are_exactly_the_documented_columns():
+    """Built by hand from to_text's docstring: the names padded to the longest (at least "image"), two spaces,
+    the digit column right-aligned to its longest (at least "digit"), two spaces, each probability as 0.000 in
+    five characters, one space apart; trailing spaces dropped."""
+    seven = [0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.95, 0.008, 0.009, 0.005]
+    one = [0.0, 0.99, 0.0, 0.0, 0.0, 0.0, 0.0, 0.01, 0.0, 0.0, 0.0]
+    torn = [0.0, 0.0, 0.0, 0.0, 0.45, 0.0, 0.0, 0.1, 0.0, 0.45, 0.0]
+    seven_text = "0.001 0.002 0.003 0.004 0.005 0.006 0.007 0.950 0.008 0.009 0.005"
+    one_text = "0.000 0.990 0.000 0.000 0.000 0.000 0.000 0.010 0.000 0.000 0.000"
+    torn_text = "0.000 0.000 0.000 0.000 0.450 0.000 0.000 0.100 0.000 0.450 0.000"
+
+    digit = {"image": "a.png", "number": "7", "doubt": "",
+             "digits": [{"shown": "7", "probabilities": seven, "box": [3, 4, 20, 28]}]}
+    assert to_text([digit]).split("\n") == [
+        "image  digit  " + LABEL_COLUMNS,
+        "a.png      7  " + seven_text]
+
+    number = {"image": "b.png", "number": "1?", "doubt": "digit 2: 4 or 9?",
+              "digits": [{"shown": "1", "probabilities": one, "box": [3, 5, 10, 30]},
+                         {"shown": "?", "probabilities": torn, "box": [20, 4, 25, 31]}]}
+    # the widest name is the doubt's row, "  digit 2: 4 or 9?": 18 characters
+    assert to_text([number]).split("\n") == [
+        "image" + " " * 13 + "  digit  " + LABEL_COLUMNS,
+        "b.png" + " " * 13 + "     1?",
+        "  1: 3,5 10x30" + " " * 4 + "      1  " + one_text,
+        "  2: 20,4 25x31" + " " * 3 + "      ?  " + torn_text,
+        "  digit 2: 4 or 9?"]
+
+    doubtful = {"image": "c.png", "number": "?", "doubt": "4 or 9?",
+                "digits": [{"shown": "?", "probabilities": torn, "box": [0, 0, 9, 9]}]}
+    assert to_text([doubtful]).split("\n") == [
+        "image" + " " * 4 + "  digit  " + LABEL_COLUMNS,
+        "c.png" + " " * 4 + "      ?  " + torn_text,
+        "  4 or 9?"]
+
+    wide = {"image": "d.png", "number": "1234567", "doubt": "",
+            "digits": [{"shown": str(k), "probabilities": one, "box": [10 * k, 0, 9, 9]} for k in range(1, 8)]}
+    lines = to_text([wide]).split("\n")  # a number longer than "digit" widens its column
+    # the widest name is a digit's, "  1: 10,0 9x9": 13 characters; the digit column is 7 wide
+    assert lines[:3] == ["image" + " " * 8 + "    digit  " + LABEL_COLUMNS,
+                         "d.png" + " " * 8 + "  1234567",
+                         "  1: 10,0 9x9" + "        1  " + one_text]
+
+
 # ---------------------------------------------------------------- segmentation's parts, each at its edges
 
 
