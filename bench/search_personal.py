@@ -29,8 +29,10 @@ from bench.numerals import LABELS, TUNING, Hand
 from bench.report import table
 from bench.results_file import RESULTS, command_option, save_result
 from pipeline.calibration import shown_digits
+from pipeline.config import ExportConfig
 from pipeline.data import pen
 from pipeline.data.mnist import load_mnist
+from pipeline.export import replay_images
 
 SCRIPT = Path(__file__).with_name("personal_recipe.mjs")
 PAD = 560.0  # the pad's side, pixels (what the pen's step is a fraction of)
@@ -76,7 +78,34 @@ SEVEN_WRITERS = [  # on the seven tuning writers (two of them writers that read 
     _with(replayWeight=2, squash=0.15, shear=0.25),
     _with(replayWeight=2, turn=0.06, shear=0.08, scale=[0.92, 1.05], shift=1.0),
 ]
-SETS = {"augment-replay-steps": AUGMENT_REPLAY_STEPS, "narrower": NARROWER, "seven-writers": SEVEN_WRITERS}
+CURRENT = _with(replayWeight=1)  # what the seven-writers search chose: js/adapt.js's RECIPE
+NODE = "StatefulPartitionedCall/functional_1/{}_relu_1/Relu"  # an earlier layer's node in the converted graph model
+C4, C3 = NODE.format("c4"), NODE.format("c3")  # the last conv block's output (3×3×64), the pooled one before it (5×5×64)
+
+
+def _extra(node: str, pool: str, scale: float, **changes) -> dict:
+    """CURRENT with an earlier node's output after the features (bench/personal_recipe.mjs's `extra`)."""
+    return {**CURRENT, "extra": {"node": node, "pool": pool, "scale": scale}, **changes}
+
+
+EARLIER_FEATURES = [  # the features followed by an earlier layer's output; scale 0 is the float replay's control
+    CURRENT,
+    _extra(C4, "none", 0.0),
+    _extra(C4, "none", 1.0),
+    _extra(C4, "mean", 1.0),
+    _extra(C4, "max", 1.0),
+    _extra(C3, "max", 1.0),
+    _extra(C3, "none", 1.0),
+]
+PROTOTYPE = [  # a cosine to each taught class's mean features added to its logit (bench/personal_recipe.mjs's `prototype`)
+    CURRENT,
+    {**CURRENT, "prototype": 2.0, "prototypeCentred": True},
+    {**CURRENT, "prototype": 5.0, "prototypeCentred": True},
+    {**CURRENT, "prototype": 10.0, "prototypeCentred": True},
+    {**CURRENT, "prototype": 5.0},
+]
+SETS = {"augment-replay-steps": AUGMENT_REPLAY_STEPS, "narrower": NARROWER, "seven-writers": SEVEN_WRITERS,
+        "earlier-features": EARLIER_FEATURES, "prototype": PROTOTYPE}
 
 
 def drawn(hand: Hand, label: int) -> np.ndarray:
@@ -107,7 +136,14 @@ def run_recipes(dist: Path, recipes: list[dict], seeds: list[int], node_modules:
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
         (work / "task.json").write_text(json.dumps({"recipes": recipes, "writers": writers, "mnist": len(mnist.y_test)}))
-        for name, array in (("taught", taught), ("fresh", fresh), ("mnist", mnist.x_test), ("mnist_labels", mnist.y_test)):
+        arrays = [("taught", taught), ("fresh", fresh), ("mnist", mnist.x_test), ("mnist_labels", mnist.y_test)]
+        if any(recipe.get("extra") for recipe in recipes):  # their replay is read from the images adapt.bin's came from
+            count = json.loads((dist / "personal" / "adapt.json").read_text())["replay"]["count"]
+            images, labels = replay_images(mnist, ExportConfig().replay_per_class)
+            if len(labels) != count:
+                raise click.ClickException(f"{dist}'s adapt.bin replays {count} digits, the export's config {len(labels)}")
+            arrays += [("replay", images), ("replay_labels", labels)]
+        for name, array in arrays:
             (work / f"{name}.u8").write_bytes(np.ascontiguousarray(array, np.uint8).tobytes())
         subprocess.run(["node", "--disable-warning=MODULE_TYPELESS_PACKAGE_JSON", str(SCRIPT), str(dist), str(work), str(node_modules)], check=True,
                        cwd=Path(__file__).resolve().parent.parent)
