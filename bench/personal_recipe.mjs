@@ -15,12 +15,14 @@
 //   extra: {node, pool, scale} — the features are the graph model's `features` followed by an earlier node's
 //     output (a name in model.json, e.g. 'StatefulPartitionedCall/functional_1/c4_relu_1/Relu', NHWC): as it is
 //     (pool 'none') or averaged over its positions (pool 'mean') or its largest value per channel (pool 'max'),
+//     or projected on `dims` fixed random directions (pool 'project': a seeded Gaussian matrix, seed 1),
 //     times `scale` × (the replay's mean length of `features`) / (the replay's mean length of that block). The
 //     replay is then these features of WORK/replay.u8 in float32, the shipped head's rows for the extra block
 //     0 (so the learning starts from the shipped head, and distils it on the replay as the page does).
 //   prototype: a — each taught class c's mean feature vector m_c over the taught copies; a·cos(x, m_c) is added
 //     to class c's logit (the other classes' logits unchanged), when learning (so the head learns with it) and
 //     reading. prototypeCentred: true subtracts the replay's mean cosine to m_c first.
+//   replayPerClass: k — only the first k replayed images of each label are replayed (all when absent).
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -30,6 +32,7 @@ const require = createRequire(path.join(path.resolve(nodeModules), 'package.json
 const tf = require('@tensorflow/tfjs');
 require('@tensorflow/tfjs-backend-wasm');
 const adapt = await import(path.resolve('site_template/js/adapt.js'));
+const { seededRandom } = await import(path.resolve('site_template/js/random.js'));
 
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
@@ -62,7 +65,8 @@ async function features(batch, count, extra = null) {
       if (!extra) return model.execute(input, featuresOutput);
       const [main, node] = model.execute(input, [featuresOutput, extra.node]);
       const relu = node.relu(); // the converter may move a ReLU behind a pooling: its node's value can be below 0
-      const block = extra.pool === 'mean' ? relu.mean([1, 2]) : extra.pool === 'max' ? relu.max([1, 2]) : relu.reshape([n, -1]);
+      const block = extra.pool === 'mean' ? relu.mean([1, 2]) : extra.pool === 'max' ? relu.max([1, 2])
+        : extra.pool === 'project' ? relu.reshape([n, -1]).matMul(projection(relu.size / n, extra.dims)) : relu.reshape([n, -1]);
       return tf.concat([main, block], 1);
     });
     parts.push(await out.data());
@@ -72,6 +76,31 @@ async function features(batch, count, extra = null) {
   let at = 0;
   for (const p of parts) { all.set(p, at); at += p.length; }
   return all;
+}
+
+const projections = new Map();
+/** A fixed E×D Gaussian matrix (seed 1), as a tensor kept for the run. */
+function projection(E, D) {
+  const key = `${E}x${D}`;
+  if (!projections.has(key)) {
+    const random = seededRandom(1);
+    const values = Float32Array.from({ length: E * D },
+      () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()) / Math.sqrt(D));
+    projections.set(key, tf.keep(tf.tensor2d(values, [E, D])));
+  }
+  return projections.get(key);
+}
+
+/** `base` replaying only the first k images of each label. */
+function fewerReplayed(base, k) {
+  const seen = new Map(), keep = [];
+  base.replayLabels.forEach((label, i) => {
+    seen.set(label, (seen.get(label) ?? 0) + 1);
+    if (seen.get(label) <= k) keep.push(i);
+  });
+  const F = base.features, replay = new Float32Array(keep.length * F);
+  keep.forEach((i, j) => replay.set(base.replay.subarray(i * F, (i + 1) * F), j * F));
+  return { ...base, replay, replayLabels: Uint8Array.from(keep, (i) => base.replayLabels[i]) };
 }
 
 const argmaxAccuracy = (probabilities, labels, C) => {
@@ -159,7 +188,8 @@ function shifted(probabilities, offsets) {
 
 const results = [];
 for (const recipe of task.recipes) {
-  const { base, of, mnist: mnistFeatures, fresh: freshFeatures } = await source(recipe.extra);
+  const { base: all, of, mnist: mnistFeatures, fresh: freshFeatures } = await source(recipe.extra);
+  const base = recipe.replayPerClass ? fewerReplayed(all, recipe.replayPerClass) : all;
   const F = base.features;
   const writers = [];
   let taughtAt = 0, freshAt = 0;
