@@ -12,6 +12,11 @@ learns a head from them; FRESH_PER_LABEL fresh ones of each are then read with i
 browser, so quicker than `make bench-personal` by far; the held-out writers are never read here.
 The recipe chosen: the best worst writer, then the best mean, among those whose MNIST drop stays
 within DROP_CEILING.
+
+A recipe may also name other features than the page's (`extra`: an earlier layer's output of the graph
+model after its features, the replay then read from the images adapt.bin's came from) or a term the
+page's learner lacks (`prototype`: a cosine to each taught class's mean features added to its logit);
+bench/personal_recipe.mjs says how. These are tried here only: the page learns on its features alone.
 """
 
 from __future__ import annotations
@@ -118,6 +123,12 @@ CHEAPER_2 = [  # replaying fewer digits cost MNIST more than DROP_CEILING: fewer
     _projected(128, steps=50, learningRate=0.04),
     _projected(256, steps=50, learningRate=0.04),
 ]
+MNIST_MARGIN = [  # the projected block's MNIST drop sat at DROP_CEILING: more weight on the replay
+    CURRENT,
+    _projected(256, replayWeight=2),
+    _projected(256, replayWeight=1.5),
+    _extra(C4, "none", 1.0, replayWeight=2),
+]
 PROTOTYPE = [  # a cosine to each taught class's mean features added to its logit (bench/personal_recipe.mjs's `prototype`)
     CURRENT,
     {**CURRENT, "prototype": 2.0, "prototypeCentred": True},
@@ -127,7 +138,7 @@ PROTOTYPE = [  # a cosine to each taught class's mean features added to its logi
 ]
 SETS = {"augment-replay-steps": AUGMENT_REPLAY_STEPS, "narrower": NARROWER, "seven-writers": SEVEN_WRITERS,
         "earlier-features": EARLIER_FEATURES, "prototype": PROTOTYPE, "cheaper": CHEAPER,
-        "cheaper-2": CHEAPER_2}
+        "cheaper-2": CHEAPER_2, "mnist-margin": MNIST_MARGIN}
 
 
 def drawn(hand: Hand, label: int) -> np.ndarray:
