@@ -9,6 +9,20 @@
 //   WORK/taught.u8, fresh.u8, mnist.u8: 28×28 uint8 images, the writers' in order; mnist_labels.u8
 //   writes WORK/out.json: {shipped_mnist, results: [{recipe, writers: [{name, fresh: [[p per class], ...],
 //                          mnist, learn_ms}]}]}
+//   WORK/replay.u8, replay_labels.u8 (only when a recipe has `extra`): the images whose features adapt.bin holds
+//
+// Two recipe fields that js/adapt.js does not have, tried here only:
+//   extra: {node, pool, scale} — the features are the graph model's `features` followed by an earlier node's
+//     output (a name in model.json, e.g. 'StatefulPartitionedCall/functional_1/c4_relu_1/Relu', NHWC): as it is
+//     (pool 'none') or averaged over its positions (pool 'mean') or its largest value per channel (pool 'max'),
+//     or projected on `dims` fixed random directions (pool 'project': a seeded Gaussian matrix, seed 1),
+//     times `scale` × (the replay's mean length of `features`) / (the replay's mean length of that block). The
+//     replay is then these features of WORK/replay.u8 in float32, the shipped head's rows for the extra block
+//     0 (so the learning starts from the shipped head, and distils it on the replay as the page does).
+//   prototype: a — each taught class c's mean feature vector m_c over the taught copies; a·cos(x, m_c) is added
+//     to class c's logit (the other classes' logits unchanged), when learning (so the head learns with it) and
+//     reading. prototypeCentred: true subtracts the replay's mean cosine to m_c first.
+//   replayPerClass: k — only the first k replayed images of each label are replayed (all when absent).
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -18,6 +32,7 @@ const require = createRequire(path.join(path.resolve(nodeModules), 'package.json
 const tf = require('@tensorflow/tfjs');
 require('@tensorflow/tfjs-backend-wasm');
 const adapt = await import(path.resolve('site_template/js/adapt.js'));
+const { seededRandom } = await import(path.resolve('site_template/js/random.js'));
 
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
@@ -37,12 +52,23 @@ await tf.setBackend('wasm');
 const model = await tf.loadGraphModel(tf.io.fromMemory(readArtifacts(path.join(dist, 'model'))));
 const featuresOutput = Object.keys(model.signature?.outputs ?? {}).find((name) => name === 'features') ?? 'features';
 
-/** The graph model's features of `count` images (Float32Array count·28²): count·F, in batches as the page's worker. */
-async function features(batch, count) {
+/**
+ * The graph model's features of `count` images (Float32Array count·28²): count·F, in batches as the page's worker;
+ * with `extra` (a recipe's), `features` then the extra block, unscaled (count·(F + E)).
+ */
+async function features(batch, count, extra = null) {
   const parts = [];
   for (let start = 0; start < count; start += 500) {
     const n = Math.min(500, count - start);
-    const out = tf.tidy(() => model.execute(tf.tensor4d(batch.subarray(start * PIXELS, (start + n) * PIXELS), [n, SIDE, SIDE, 1]), featuresOutput));
+    const out = tf.tidy(() => {
+      const input = tf.tensor4d(batch.subarray(start * PIXELS, (start + n) * PIXELS), [n, SIDE, SIDE, 1]);
+      if (!extra) return model.execute(input, featuresOutput);
+      const [main, node] = model.execute(input, [featuresOutput, extra.node]);
+      const relu = node.relu(); // the converter may move a ReLU behind a pooling: its node's value can be below 0
+      const block = extra.pool === 'mean' ? relu.mean([1, 2]) : extra.pool === 'max' ? relu.max([1, 2])
+        : extra.pool === 'project' ? relu.reshape([n, -1]).matMul(projection(relu.size / n, extra.dims)) : relu.reshape([n, -1]);
+      return tf.concat([main, block], 1);
+    });
     parts.push(await out.data());
     out.dispose();
   }
@@ -50,6 +76,31 @@ async function features(batch, count) {
   let at = 0;
   for (const p of parts) { all.set(p, at); at += p.length; }
   return all;
+}
+
+const projections = new Map();
+/** A fixed E×D Gaussian matrix (seed 1), as a tensor kept for the run. */
+function projection(E, D) {
+  const key = `${E}x${D}`;
+  if (!projections.has(key)) {
+    const random = seededRandom(1);
+    const values = Float32Array.from({ length: E * D },
+      () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()) / Math.sqrt(D));
+    projections.set(key, tf.keep(tf.tensor2d(values, [E, D])));
+  }
+  return projections.get(key);
+}
+
+/** `base` replaying only the first k images of each label. */
+function fewerReplayed(base, k) {
+  const seen = new Map(), keep = [];
+  base.replayLabels.forEach((label, i) => {
+    seen.set(label, (seen.get(label) ?? 0) + 1);
+    if (seen.get(label) <= k) keep.push(i);
+  });
+  const F = base.features, replay = new Float32Array(keep.length * F);
+  keep.forEach((i, j) => replay.set(base.replay.subarray(i * F, (i + 1) * F), j * F));
+  return { ...base, replay, replayLabels: Uint8Array.from(keep, (i) => base.replayLabels[i]) };
 }
 
 const argmaxAccuracy = (probabilities, labels, C) => {
@@ -62,15 +113,84 @@ const argmaxAccuracy = (probabilities, labels, C) => {
 };
 
 const task = JSON.parse(fs.readFileSync(path.join(work, 'task.json'), 'utf8'));
-const base = adapt.readBase(JSON.parse(fs.readFileSync(path.join(dist, 'personal', 'adapt.json'), 'utf8')),
+const shippedBase = adapt.readBase(JSON.parse(fs.readFileSync(path.join(dist, 'personal', 'adapt.json'), 'utf8')),
   arrayBuffer(path.join(dist, 'personal', 'adapt.bin')));
-const C = base.classes;
+const C = shippedBase.classes;
 const mnistLabels = fs.readFileSync(path.join(work, 'mnist_labels.u8'));
-const mnistFeatures = await features(images('mnist.u8'), task.mnist);
+const mnistImages = images('mnist.u8');
 const taught = images('taught.u8'), fresh = images('fresh.u8');
-const freshFeatures = await features(fresh, fresh.length / PIXELS);
+const replayImages = task.recipes.some((r) => r.extra) ? images('replay.u8') : null;
+
+const meanLength = (x, count, width, from, to) => {
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    let s = 0;
+    for (let f = from; f < to; f++) s += x[i * width + f] ** 2;
+    sum += Math.sqrt(s);
+  }
+  return sum / count;
+};
+
+/** For each distinct `extra`: the base to learn from, how to turn images into its features, MNIST's and the fresh ones'. */
+const sources = new Map();
+async function source(extra) {
+  const key = JSON.stringify(extra ?? null);
+  if (sources.has(key)) return sources.get(key);
+  let entry;
+  const F0 = shippedBase.features;
+  if (!extra) {
+    entry = { base: shippedBase, of: (batch, count) => features(batch, count) };
+  } else {
+    const n = shippedBase.replayLabels.length;
+    const raw = await features(replayImages, n, extra);
+    const width = raw.length / n;
+    const factor = extra.scale * meanLength(raw, n, width, 0, F0) / (meanLength(raw, n, width, F0, width) || 1);
+    const scaled = (x) => { for (let k = 0; k < x.length; k++) if (k % width >= F0) x[k] *= factor; return x; };
+    const weights = new Float32Array(width * C);
+    weights.set(shippedBase.weights); // rows F0.. (the extra block) stay 0
+    entry = { base: { ...shippedBase, features: width, weights, replay: scaled(raw) },
+      of: async (batch, count) => scaled(await features(batch, count, extra)) };
+  }
+  entry.mnist = await entry.of(mnistImages, task.mnist);
+  entry.fresh = await entry.of(fresh, fresh.length / PIXELS);
+  sources.set(key, entry);
+  return entry;
+}
+
+/** a·cos(x_i, m_c) for each taught class c (minus the replay's mean of it when centred), 0 for the others: count·C. */
+function prototypeOffsets(x, count, F, means, a, centre) {
+  const out = new Float64Array(count * C);
+  for (const [c, m] of means) {
+    let mm = 0;
+    for (let f = 0; f < F; f++) mm += m[f] * m[f];
+    for (let i = 0; i < count; i++) {
+      let dot = 0, xx = 0;
+      for (let f = 0; f < F; f++) { const v = x[i * F + f]; dot += v * m[f]; xx += v * v; }
+      out[i * C + c] = a * (dot / (Math.sqrt(xx * mm) || 1) - (centre?.get(c) ?? 0));
+    }
+  }
+  return out;
+}
+
+/** Probabilities with offsets added to their logits. */
+function shifted(probabilities, offsets) {
+  const out = new Float32Array(probabilities.length);
+  for (let i = 0; i < probabilities.length; i += C) {
+    let max = -Infinity;
+    const z = [];
+    for (let c = 0; c < C; c++) { z.push(Math.log(Math.max(probabilities[i + c], 1e-30)) + offsets[i + c]); max = Math.max(max, z[c]); }
+    let sum = 0;
+    for (let c = 0; c < C; c++) sum += (out[i + c] = Math.exp(z[c] - max));
+    for (let c = 0; c < C; c++) out[i + c] /= sum;
+  }
+  return out;
+}
+
 const results = [];
 for (const recipe of task.recipes) {
+  const { base: all, of, mnist: mnistFeatures, fresh: freshFeatures } = await source(recipe.extra);
+  const base = recipe.replayPerClass ? fewerReplayed(all, recipe.replayPerClass) : all;
+  const F = base.features;
   const writers = [];
   let taughtAt = 0, freshAt = 0;
   for (const writer of task.writers) {
@@ -81,18 +201,39 @@ for (const recipe of task.recipes) {
       const image = taught.subarray((taughtAt + i) * PIXELS, (taughtAt + i + 1) * PIXELS);
       batch.set(adapt.augment(image, SIDE, i + 1, recipe), i * recipe.copies * PIXELS); // seeds as the worker's
     }
-    const head = adapt.learnHead(base, await features(batch, count * recipe.copies),
-      writer.taught.flatMap((label) => Array(recipe.copies).fill(label)), recipe);
+    const exampleFeatures = await of(batch, count * recipe.copies);
+    const exampleLabels = writer.taught.flatMap((label) => Array(recipe.copies).fill(label));
+    let offsetsOf = null, logitOffsets = null;
+    if (recipe.prototype) {
+      const means = new Map();
+      exampleLabels.forEach((label, j) => {
+        if (!means.has(label)) means.set(label, new Float64Array(F));
+        const m = means.get(label);
+        for (let f = 0; f < F; f++) m[f] += exampleFeatures[j * F + f];
+      });
+      const n = base.replayLabels.length;
+      let centre = null;
+      if (recipe.prototypeCentred) {
+        const raw = prototypeOffsets(base.replay, n, F, means, 1, null);
+        centre = new Map([...means.keys()].map((c) => [c, raw.reduce((a, v, k) => a + (k % C === c ? v : 0), 0) / n]));
+      }
+      offsetsOf = (x, k) => prototypeOffsets(x, k, F, means, recipe.prototype, centre);
+      logitOffsets = new Float64Array((n + exampleLabels.length) * C);
+      logitOffsets.set(offsetsOf(base.replay, n));
+      logitOffsets.set(offsetsOf(exampleFeatures, exampleLabels.length), n * C);
+    }
+    const head = adapt.learnHead(base, exampleFeatures, exampleLabels, { ...recipe, logitOffsets });
     const learnMs = performance.now() - start;
-    const probabilities = adapt.headProbabilities(freshFeatures.subarray(freshAt * base.features, (freshAt + writer.fresh) * base.features), writer.fresh, head);
+    const read = (x, k) => (offsetsOf ? shifted(adapt.headProbabilities(x, k, head), offsetsOf(x, k)) : adapt.headProbabilities(x, k, head));
+    const probabilities = read(freshFeatures.subarray(freshAt * F, (freshAt + writer.fresh) * F), writer.fresh);
     writers.push({ name: writer.name, learn_ms: learnMs,
       fresh: Array.from({ length: writer.fresh }, (_, i) => Array.from(probabilities.subarray(i * C, (i + 1) * C))),
-      mnist: argmaxAccuracy(adapt.headProbabilities(mnistFeatures, task.mnist, head), mnistLabels, C) });
+      mnist: argmaxAccuracy(read(mnistFeatures, task.mnist), mnistLabels, C) });
     taughtAt += count;
     freshAt += writer.fresh;
   }
   results.push({ recipe, writers });
   console.log(`recipe ${results.length}/${task.recipes.length} done`);
 }
-const shipped = argmaxAccuracy(adapt.headProbabilities(mnistFeatures, task.mnist, base), mnistLabels, C);
+const shipped = argmaxAccuracy(adapt.headProbabilities((await source(null)).mnist, task.mnist, shippedBase), mnistLabels, C);
 fs.writeFileSync(path.join(work, 'out.json'), JSON.stringify({ shipped_mnist: shipped, tfjs: tf.version.tfjs, backend: tf.getBackend(), results }));

@@ -12,6 +12,11 @@ learns a head from them; FRESH_PER_LABEL fresh ones of each are then read with i
 browser, so quicker than `make bench-personal` by far; the held-out writers are never read here.
 The recipe chosen: the best worst writer, then the best mean, among those whose MNIST drop stays
 within DROP_CEILING.
+
+A recipe may also name other features than the page's (`extra`: an earlier layer's output of the graph
+model after its features, the replay then read from the images adapt.bin's came from) or a term the
+page's learner lacks (`prototype`: a cosine to each taught class's mean features added to its logit);
+bench/personal_recipe.mjs says how. These are tried here only: the page learns on its features alone.
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ from bench.numerals import LABELS, TUNING, Hand
 from bench.report import table
 from bench.results_file import RESULTS, command_option, save_result
 from pipeline.calibration import shown_digits
+from pipeline.config import ExportConfig
 from pipeline.data import pen
 from pipeline.data.mnist import load_mnist
+from pipeline.export import replay_images
 
 SCRIPT = Path(__file__).with_name("personal_recipe.mjs")
 PAD = 560.0  # the pad's side, pixels (what the pen's step is a fraction of)
@@ -76,7 +83,62 @@ SEVEN_WRITERS = [  # on the seven tuning writers (two of them writers that read 
     _with(replayWeight=2, squash=0.15, shear=0.25),
     _with(replayWeight=2, turn=0.06, shear=0.08, scale=[0.92, 1.05], shift=1.0),
 ]
-SETS = {"augment-replay-steps": AUGMENT_REPLAY_STEPS, "narrower": NARROWER, "seven-writers": SEVEN_WRITERS}
+CURRENT = _with(replayWeight=1)  # what the seven-writers search chose: js/adapt.js's RECIPE
+NODE = "StatefulPartitionedCall/functional_1/{}_relu_1/Relu"  # an earlier layer's node in the converted graph model
+C4, C3 = NODE.format("c4"), NODE.format("c3")  # the last conv block's output (3×3×64), the pooled one before it (5×5×64)
+
+
+def _extra(node: str, pool: str, scale: float, **changes) -> dict:
+    """CURRENT with an earlier node's output after the features (bench/personal_recipe.mjs's `extra`)."""
+    return {**CURRENT, "extra": {"node": node, "pool": pool, "scale": scale}, **changes}
+
+
+EARLIER_FEATURES = [  # the features followed by an earlier layer's output; scale 0 is the float replay's control
+    CURRENT,
+    _extra(C4, "none", 0.0),
+    _extra(C4, "none", 1.0),
+    _extra(C4, "mean", 1.0),
+    _extra(C4, "max", 1.0),
+    _extra(C3, "max", 1.0),
+    _extra(C3, "none", 1.0),
+]
+CHEAPER = [  # the earlier-features search's best (C3 as it is, 1600 more features) learns some 15 times slower: the
+    # same block projected on fewer random directions, or fewer MNIST digits replayed
+    CURRENT,
+    {**CURRENT, "extra": {"node": C3, "pool": "project", "scale": 1.0, "dims": 256}},
+    {**CURRENT, "extra": {"node": C3, "pool": "project", "scale": 1.0, "dims": 512}},
+    _extra(C3, "none", 1.0, replayPerClass=100),
+    _extra(C3, "none", 0.5, replayPerClass=100),
+    _extra(C4, "none", 1.0, replayPerClass=100),
+]
+def _projected(dims: int, **changes) -> dict:
+    """CURRENT with C3 projected on `dims` fixed random directions after the features."""
+    return {**CURRENT, "extra": {"node": C3, "pool": "project", "scale": 1.0, "dims": dims}, **changes}
+
+
+CHEAPER_2 = [  # replaying fewer digits cost MNIST more than DROP_CEILING: fewer directions, or fewer steps
+    CURRENT,
+    _projected(128),
+    _projected(64),
+    _projected(128, steps=50, learningRate=0.04),
+    _projected(256, steps=50, learningRate=0.04),
+]
+MNIST_MARGIN = [  # the projected block's MNIST drop sat at DROP_CEILING: more weight on the replay
+    CURRENT,
+    _projected(256, replayWeight=2),
+    _projected(256, replayWeight=1.5),
+    _extra(C4, "none", 1.0, replayWeight=2),
+]
+PROTOTYPE = [  # a cosine to each taught class's mean features added to its logit (bench/personal_recipe.mjs's `prototype`)
+    CURRENT,
+    {**CURRENT, "prototype": 2.0, "prototypeCentred": True},
+    {**CURRENT, "prototype": 5.0, "prototypeCentred": True},
+    {**CURRENT, "prototype": 10.0, "prototypeCentred": True},
+    {**CURRENT, "prototype": 5.0},
+]
+SETS = {"augment-replay-steps": AUGMENT_REPLAY_STEPS, "narrower": NARROWER, "seven-writers": SEVEN_WRITERS,
+        "earlier-features": EARLIER_FEATURES, "prototype": PROTOTYPE, "cheaper": CHEAPER,
+        "cheaper-2": CHEAPER_2, "mnist-margin": MNIST_MARGIN}
 
 
 def drawn(hand: Hand, label: int) -> np.ndarray:
@@ -107,7 +169,14 @@ def run_recipes(dist: Path, recipes: list[dict], seeds: list[int], node_modules:
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
         (work / "task.json").write_text(json.dumps({"recipes": recipes, "writers": writers, "mnist": len(mnist.y_test)}))
-        for name, array in (("taught", taught), ("fresh", fresh), ("mnist", mnist.x_test), ("mnist_labels", mnist.y_test)):
+        arrays = [("taught", taught), ("fresh", fresh), ("mnist", mnist.x_test), ("mnist_labels", mnist.y_test)]
+        if any(recipe.get("extra") for recipe in recipes):  # their replay is read from the images adapt.bin's came from
+            count = json.loads((dist / "personal" / "adapt.json").read_text())["replay"]["count"]
+            images, labels = replay_images(mnist, ExportConfig().replay_per_class)
+            if len(labels) != count:
+                raise click.ClickException(f"{dist}'s adapt.bin replays {count} digits, the export's config {len(labels)}")
+            arrays += [("replay", images), ("replay_labels", labels)]
+        for name, array in arrays:
             (work / f"{name}.u8").write_bytes(np.ascontiguousarray(array, np.uint8).tobytes())
         subprocess.run(["node", "--disable-warning=MODULE_TYPELESS_PACKAGE_JSON", str(SCRIPT), str(dist), str(work), str(node_modules)], check=True,
                        cwd=Path(__file__).resolve().parent.parent)
