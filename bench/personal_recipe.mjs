@@ -11,7 +11,7 @@
 //                          mnist, learn_ms}]}]}
 //   WORK/replay.u8, replay_labels.u8 (only when a recipe has `extra`): the images whose features adapt.bin holds
 //
-// Two recipe fields that js/adapt.js does not have, tried here only:
+// Recipe fields that js/adapt.js does not have, tried here only:
 //   extra: {node, pool, scale} — the features are the graph model's `features` followed by an earlier node's
 //     output (a name in model.json, e.g. 'StatefulPartitionedCall/functional_1/c4_relu_1/Relu', NHWC): as it is
 //     (pool 'none') or averaged over its positions (pool 'mean') or its largest value per channel (pool 'max'),
@@ -19,9 +19,6 @@
 //     times `scale` × (the replay's mean length of `features`) / (the replay's mean length of that block). The
 //     replay is then these features of WORK/replay.u8 in float32, the shipped head's rows for the extra block
 //     0 (so the learning starts from the shipped head, and distils it on the replay as the page does).
-//   prototype: a — each taught class c's mean feature vector m_c over the taught copies; a·cos(x, m_c) is added
-//     to class c's logit (the other classes' logits unchanged), when learning (so the head learns with it) and
-//     reading. prototypeCentred: true subtracts the replay's mean cosine to m_c first.
 //   replayPerClass: k — only the first k replayed images of each label are replayed (all when absent).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -157,35 +154,6 @@ async function source(extra) {
   return entry;
 }
 
-/** a·cos(x_i, m_c) for each taught class c (minus the replay's mean of it when centred), 0 for the others: count·C. */
-function prototypeOffsets(x, count, F, means, a, centre) {
-  const out = new Float64Array(count * C);
-  for (const [c, m] of means) {
-    let mm = 0;
-    for (let f = 0; f < F; f++) mm += m[f] * m[f];
-    for (let i = 0; i < count; i++) {
-      let dot = 0, xx = 0;
-      for (let f = 0; f < F; f++) { const v = x[i * F + f]; dot += v * m[f]; xx += v * v; }
-      out[i * C + c] = a * (dot / (Math.sqrt(xx * mm) || 1) - (centre?.get(c) ?? 0));
-    }
-  }
-  return out;
-}
-
-/** Probabilities with offsets added to their logits. */
-function shifted(probabilities, offsets) {
-  const out = new Float32Array(probabilities.length);
-  for (let i = 0; i < probabilities.length; i += C) {
-    let max = -Infinity;
-    const z = [];
-    for (let c = 0; c < C; c++) { z.push(Math.log(Math.max(probabilities[i + c], 1e-30)) + offsets[i + c]); max = Math.max(max, z[c]); }
-    let sum = 0;
-    for (let c = 0; c < C; c++) sum += (out[i + c] = Math.exp(z[c] - max));
-    for (let c = 0; c < C; c++) out[i + c] /= sum;
-  }
-  return out;
-}
-
 const results = [];
 for (const recipe of task.recipes) {
   const { base: all, of, mnist: mnistFeatures, fresh: freshFeatures } = await source(recipe.extra);
@@ -203,28 +171,9 @@ for (const recipe of task.recipes) {
     }
     const exampleFeatures = await of(batch, count * recipe.copies);
     const exampleLabels = writer.taught.flatMap((label) => Array(recipe.copies).fill(label));
-    let offsetsOf = null, logitOffsets = null;
-    if (recipe.prototype) {
-      const means = new Map();
-      exampleLabels.forEach((label, j) => {
-        if (!means.has(label)) means.set(label, new Float64Array(F));
-        const m = means.get(label);
-        for (let f = 0; f < F; f++) m[f] += exampleFeatures[j * F + f];
-      });
-      const n = base.replayLabels.length;
-      let centre = null;
-      if (recipe.prototypeCentred) {
-        const raw = prototypeOffsets(base.replay, n, F, means, 1, null);
-        centre = new Map([...means.keys()].map((c) => [c, raw.reduce((a, v, k) => a + (k % C === c ? v : 0), 0) / n]));
-      }
-      offsetsOf = (x, k) => prototypeOffsets(x, k, F, means, recipe.prototype, centre);
-      logitOffsets = new Float64Array((n + exampleLabels.length) * C);
-      logitOffsets.set(offsetsOf(base.replay, n));
-      logitOffsets.set(offsetsOf(exampleFeatures, exampleLabels.length), n * C);
-    }
-    const head = adapt.learnHead(base, exampleFeatures, exampleLabels, { ...recipe, logitOffsets });
+    const head = adapt.learnHead(base, exampleFeatures, exampleLabels, recipe);
     const learnMs = performance.now() - start;
-    const read = (x, k) => (offsetsOf ? shifted(adapt.headProbabilities(x, k, head), offsetsOf(x, k)) : adapt.headProbabilities(x, k, head));
+    const read = (x, k) => adapt.headProbabilities(x, k, head);
     const probabilities = read(freshFeatures.subarray(freshAt * F, (freshAt + writer.fresh) * F), writer.fresh);
     writers.push({ name: writer.name, learn_ms: learnMs,
       fresh: Array.from({ length: writer.fresh }, (_, i) => Array.from(probabilities.subarray(i * C, (i + 1) * C))),

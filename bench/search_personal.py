@@ -14,8 +14,7 @@ The recipe chosen: the best worst writer, then the best mean, among those whose 
 within DROP_CEILING.
 
 A recipe may also name other features than the page's (`extra`: an earlier layer's output of the graph
-model after its features, the replay then read from the images adapt.bin's came from) or a term the
-page's learner lacks (`prototype`: a cosine to each taught class's mean features added to its logit);
+model after its features, the replay then read from the images adapt.bin's came from);
 bench/personal_recipe.mjs says how. These are tried here only: the page learns on its features alone.
 """
 
@@ -129,15 +128,8 @@ MNIST_MARGIN = [  # the projected block's MNIST drop sat at DROP_CEILING: more w
     _projected(256, replayWeight=1.5),
     _extra(C4, "none", 1.0, replayWeight=2),
 ]
-PROTOTYPE = [  # a cosine to each taught class's mean features added to its logit (bench/personal_recipe.mjs's `prototype`)
-    CURRENT,
-    {**CURRENT, "prototype": 2.0, "prototypeCentred": True},
-    {**CURRENT, "prototype": 5.0, "prototypeCentred": True},
-    {**CURRENT, "prototype": 10.0, "prototypeCentred": True},
-    {**CURRENT, "prototype": 5.0},
-]
 SETS = {"augment-replay-steps": AUGMENT_REPLAY_STEPS, "narrower": NARROWER, "seven-writers": SEVEN_WRITERS,
-        "earlier-features": EARLIER_FEATURES, "prototype": PROTOTYPE, "cheaper": CHEAPER,
+        "earlier-features": EARLIER_FEATURES, "cheaper": CHEAPER,
         "cheaper-2": CHEAPER_2, "mnist-margin": MNIST_MARGIN}
 
 

@@ -155,13 +155,11 @@ function softmaxInto(logits, out, offset) {
  * @param {Base} base
  * @param {Float32Array} exampleFeatures M·F, the features of the visitor's digits and their copies
  * @param {ArrayLike<number>} exampleLabels M class indices
- * @param {{steps?: number, learningRate?: number, replayWeight?: number, logitOffsets?: ArrayLike<number>}} [recipe]
- *   RECIPE's, unless given; logitOffsets ((N + M)·C, the replayed digits' then the examples'), when given, are added
- *   to each one's logits while learning (a fixed term the head learns beside)
+ * @param {{steps?: number, learningRate?: number, replayWeight?: number}} [recipe] RECIPE's, unless given
  * @returns {Head}
  */
 export function learnHead(base, exampleFeatures, exampleLabels,
-  { steps = RECIPE.steps, learningRate = RECIPE.learningRate, replayWeight = RECIPE.replayWeight, logitOffsets = null } = {}) {
+  { steps = RECIPE.steps, learningRate = RECIPE.learningRate, replayWeight = RECIPE.replayWeight } = {}) {
   const { features: F, classes: C } = base;
   const n = base.replayLabels.length, m = exampleLabels.length;
   const x = new Float32Array((n + m) * F);
@@ -181,7 +179,7 @@ export function learnHead(base, exampleFeatures, exampleLabels,
     gradW.fill(0);
     gradB.fill(0);
     for (let i = 0; i < n + m; i++) {
-      for (let c = 0; c < C; c++) logits[c] = bias[c] + (logitOffsets ? logitOffsets[i * C + c] : 0);
+      for (let c = 0; c < C; c++) logits[c] = bias[c];
       for (let k = starts[i]; k < starts[i + 1]; k++) {
         const v = values[k], row = rows[k];
         for (let c = 0; c < C; c++) logits[c] += v * weights[row + c];

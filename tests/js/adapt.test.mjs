@@ -199,18 +199,3 @@ test('learnHead: the more the replay weighs, the closer the replayed digits stay
   };
   assert.ok(moved(10) < moved(0.3), `${moved(10)} vs ${moved(0.3)}`);
 });
-
-test('learnHead: logitOffsets are added to the logits while learning; zero offsets learn the same head as none', () => {
-  const base = readBase(files().json, files().buffer);
-  const visitor = new Float32Array([0, 0, 0, 3, 0, 0, 0, 3]);
-  const labels = [2, 2];
-  const count = base.replayLabels.length + labels.length;
-  const plain = learnHead(base, visitor, labels, { steps: 5 });
-  const zero = learnHead(base, visitor, labels, { steps: 5, logitOffsets: new Float64Array(count * C) });
-  assert.deepEqual(zero, plain);
-  // an offset that already favours class 2 for the visitor's digits leaves less for the weights to learn
-  const offsets = new Float64Array(count * C);
-  for (let i = base.replayLabels.length; i < count; i++) offsets[i * C + 2] = 5;
-  const helped = learnHead(base, visitor, labels, { steps: 5, logitOffsets: offsets });
-  assert.ok(helped.weights[3 * C + 2] < plain.weights[3 * C + 2]);
-});
