@@ -110,9 +110,8 @@ MUTMUT_STATUS = {"no tests": SURVIVED}
 
 
 def mutmut_statuses(globs: list[str], log) -> dict[str, str]:
-    """Run mutmut once on the mutants matching `globs` (in ./mutants, which it keeps between runs for its cache)
-    and return {mutant name: status} for them. Once for every module: each run starts by running the selected
-    tests clean and forking a server that imports them (Keras among them), some 40 s on 2 cores."""
+    """Run mutmut on the mutants matching `globs` (in ./mutants, which it keeps between runs for its cache) and
+    return {mutant name: status} for them."""
     mutants = ROOT / "mutants"
     mutants.mkdir(exist_ok=True)
     if not (mutants / "node_modules").exists():  # the tests find node_modules beside their own folder
@@ -125,18 +124,7 @@ def mutmut_statuses(globs: list[str], log) -> dict[str, str]:
                             capture_output=True, text=True).stdout
     statuses = dict(re.findall(r"^\s+(\S+): (.+)$", listed, re.M))
     return {name: MUTMUT_STATUS.get(status, status) for name, status in statuses.items()
-            if any(matches(g, name) for g in globs)}
-
-
-def matches(glob: str, name: str) -> bool:
-    """Whether mutant `name` matches `glob` (mutmut's: `*` is any run of characters)."""
-    return re.fullmatch(re.escape(glob).replace(r"\*", ".*"), name) is not None
-
-
-def by_module(statuses: dict[str, str], modules: dict[str, list[str]]) -> dict[str, dict[str, str]]:
-    """{module: its mutants' statuses}: `statuses` of one mutmut run split by each module's globs."""
-    return {module: {name: status for name, status in statuses.items() if any(matches(g, name) for g in globs)}
-            for module, globs in modules.items()}
+            if any(re.fullmatch(re.escape(g).replace(r"\*", ".*"), name) for g in globs)}
 
 
 # --- JavaScript: StrykerJS --------------------------------------------------------------------------------
@@ -245,29 +233,18 @@ def main(only: tuple[str, ...], rescore: bool, command_line: str):
     equivalent = equivalent_ids()
     previous = load_rows()
     rows, path = [], RESULTS / "mutation.json"
-
-    def done(module: str, statuses: dict[str, str]) -> None:
-        nonlocal path
+    modules = [(m, "python", g) for m, g in PYTHON_MODULES.items()] + [(m, "js", t) for m, t in JS_MODULES.items()]
+    for module, language, what in modules:
+        if only and module not in only:
+            continue
+        started = time.monotonic()
+        statuses = mutmut_statuses(what, print) if language == "python" else stryker_statuses(module, what, print)
         rows.append(row(module, statuses, equivalent))
         r = rows[-1]
-        print(f"{module}: {r[6]} % of {r[1]} mutants caught; survivors: {r[7]}")
+        print(f"{module}: {r[6]} % of {r[1]} mutants caught in {time.monotonic() - started:.0f} s; survivors: {r[7]}")
         # written after each module, so that a run stopped part way keeps what it measured; the modules not
         # tested in this run keep their rows from the last (--only)
         path = save_rows(merged(rows, previous) if only else rows, command_line)
-
-    python = {m: globs for m, globs in PYTHON_MODULES.items() if not only or m in only}
-    if python:  # one mutmut run for them all
-        started = time.monotonic()
-        found = by_module(mutmut_statuses([g for globs in python.values() for g in globs], print), python)
-        print(f"mutmut: {len(python)} modules in {time.monotonic() - started:.0f} s")
-        for module in python:
-            done(module, found[module])
-    for module, tests in JS_MODULES.items():
-        if not only or module in only:
-            started = time.monotonic()
-            statuses = stryker_statuses(module, tests, print)
-            print(f"stryker: {module} in {time.monotonic() - started:.0f} s")
-            done(module, statuses)
     print(f"wrote {path}")
 
 

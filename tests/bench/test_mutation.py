@@ -72,13 +72,3 @@ def test_a_listed_stryker_mutant_is_found_on_another_line_when_its_place_is_othe
     assert row["equivalent"] == 1  # the two `c <= C` at column 5 are ambiguous: neither is taken for the listed one
     assert row["survivors"] == "s.js:30:5 EqualityOperator → c <= C; s.js:40:5 EqualityOperator → c <= C; " \
                                "s.js:50:9 EqualityOperator → y <= top"
-
-
-def test_one_mutmut_run_is_split_into_each_modules_mutants():
-    statuses = {"pipeline.a.x_f__mutmut_1": "killed", "pipeline.a.x_g__mutmut_2": "survived",
-                "pipeline.b.x_calibrate__mutmut_1": "killed", "pipeline.b.x_other__mutmut_1": "survived"}
-    modules = {"a.py": ["pipeline.a.*"], "b.py (calibrate)": ["pipeline.b.x_calibrate__mutmut_*"], "c.py": ["pipeline.c.*"]}
-    assert mutation.by_module(statuses, modules) == {
-        "a.py": {"pipeline.a.x_f__mutmut_1": "killed", "pipeline.a.x_g__mutmut_2": "survived"},
-        "b.py (calibrate)": {"pipeline.b.x_calibrate__mutmut_1": "killed"},
-        "c.py": {}}
