@@ -150,6 +150,8 @@ def stryker_statuses(module: str, tests: list[str], log) -> dict[str, str]:
             "mutate": [module],
             "coverageAnalysis": "perTest",
             "concurrency": int(os.environ.get("MUTATION_WORKERS", "2")),
+            # a mutant that hangs is stopped 2 s (not Stryker's default 5) beyond 1.5 × the tests' own time
+            "timeoutMS": 2000,
             "reporters": ["json"],
             "jsonReporter": {"fileName": str(report)},
             "tempDirName": ".stryker-tmp",
