@@ -35,6 +35,12 @@ from tests.helpers import NODE_MODULES, ROOT, SLOW_TIMEOUT, quiet
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# Under `make mutation`, mutmut forks a child for each mutant from a server that has collected the tests, so what
+# that server imports, each child has for free. Importing Keras takes some 3 s, which every child whose tests load a
+# model would pay again. Only the import: a child forked after TensorFlow has run an op hangs in its first one.
+if "MUTANT_UNDER_TEST" in os.environ:
+    import keras  # noqa: F401
+
 REAL_MODEL_FIXTURES = {"trained_artifacts", "evaluated_artifacts", "built_dist", "report_dist"}
 LONGEST_FIRST = ("tests/browser/test_drawn_digits.py",)  # the longest tests that wait for the model start first
 
