@@ -52,20 +52,28 @@ LONGEST_FIRST = ("tests/browser/test_drawn_digits.py",)  # the longest tests tha
 MUTATION_LEAVES_OUT = {"pipeline.calibration.": ("tests/train/test_calibrate.py",)}
 
 
-def _left_out_under_mutation(items, config) -> None:
+# mutmut's record of each test's time (in mutants/, where it runs the tests), read to run a mutant's quickest tests
+# first: it stops at the first that fails (-x), so a mutant caught by a quick test does not wait for a slow one.
+MUTMUT_STATS = Path("mutmut-stats.json")
+
+
+def _under_mutation(items, config) -> None:
     mutant = os.environ.get("MUTANT_UNDER_TEST", "")
     left_out = next((paths for prefix, paths in MUTATION_LEAVES_OUT.items() if mutant.startswith(prefix)), ())
     dropped = [item for item in items if item.nodeid.startswith(left_out)] if left_out else []
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in dropped]
+    if mutant and MUTMUT_STATS.is_file():
+        seconds = json.loads(MUTMUT_STATS.read_text()).get("duration_by_test", {})
+        items.sort(key=lambda item: seconds.get(item.nodeid, float("inf")))
 
 
 def pytest_collection_modifyitems(items, config):
     """Mark every test that uses the real model `slow`, give slow and browser tests the long time limit,
     and run the tests that wait for the real model after the others (the longest first), so that the
     others, the small training runs among them, fill the minutes while the model trains."""
-    _left_out_under_mutation(items, config)
+    _under_mutation(items, config)
     waits = set()
     for item in items:
         if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
