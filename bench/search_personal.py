@@ -42,7 +42,7 @@ SCRIPT = Path(__file__).with_name("personal_recipe.mjs")
 PAD = 560.0  # the pad's side, pixels (what the pen's step is a fraction of)
 MARGIN = PAD / 32  # the bench's PEN_MARGIN
 SHIPPED = {"copies": 8, "replayWeight": 3, "steps": 100, "learningRate": 0.02, "turn": 0.12, "scale": [0.85, 1.1],
-           "squash": 0.0, "shear": 0.15, "shift": 1.5}  # the recipe before this search
+           "squash": 0.0, "shear": 0.15, "shift": 1.5, "replayShare": 1}  # the recipe before these searches
 
 
 def _with(**changes) -> dict:
@@ -82,7 +82,7 @@ SEVEN_WRITERS = [  # on the seven tuning writers (two of them writers that read 
     _with(replayWeight=2, squash=0.15, shear=0.25),
     _with(replayWeight=2, turn=0.06, shear=0.08, scale=[0.92, 1.05], shift=1.0),
 ]
-CURRENT = _with(replayWeight=1)  # what the seven-writers search chose: js/adapt.js's RECIPE
+CURRENT = _with(replayWeight=1)  # what the seven-writers search chose
 NODE = "StatefulPartitionedCall/functional_1/{}_relu_1/Relu"  # an earlier layer's node in the converted graph model
 C4, C3 = NODE.format("c4"), NODE.format("c3")  # the last conv block's output (3×3×64), the pooled one before it (5×5×64)
 
@@ -130,9 +130,18 @@ MNIST_MARGIN = [  # the projected block's MNIST drop sat at DROP_CEILING: more w
     _projected(256, replayWeight=1.5),
     _extra(C4, "none", 1.0, replayWeight=2),
 ]
+REPLAY_SHARE = [  # the projected block learns some 5 times slower, its cost the replay's: each step replaying a part
+    # of the MNIST digits (js/adapt.js's replayShare), every part in turn. The page took the second: as good as
+XX
+    CURRENT,
+    {**CURRENT, "replayShare": 0.25},
+    _projected(256, replayWeight=2),
+    _projected(256, replayWeight=2, replayShare=0.5),
+    _projected(256, replayWeight=2, replayShare=0.25),
+]
 SETS = {"augment-replay-steps": AUGMENT_REPLAY_STEPS, "narrower": NARROWER, "seven-writers": SEVEN_WRITERS,
         "earlier-features": EARLIER_FEATURES, "cheaper": CHEAPER,
-        "cheaper-2": CHEAPER_2, "mnist-margin": MNIST_MARGIN}
+        "cheaper-2": CHEAPER_2, "mnist-margin": MNIST_MARGIN, "replay-share": REPLAY_SHARE}
 
 
 def drawn(hand: Hand, label: int) -> np.ndarray:

@@ -16,7 +16,8 @@
  *     as targets (distillation, "learning without forgetting"), weighted
  *     RECIPE.replayWeight times a visitor's copy, so the new head keeps reading
  *     MNIST as the shipped one did while it learns the visitor's digits;
- *   - full-batch Adam, RECIPE.steps steps: the same examples give the same head.
+ *   - Adam, RECIPE.steps steps, each on all the visitor's copies and a part of the replayed digits
+ *     (RECIPE.replayShare, every part in turn): the same examples give the same head.
  * How these settings were chosen, and what they measure: BENCHMARKS.md
  * (`make bench-personal`).
  */
@@ -30,7 +31,8 @@ import { seededRandom } from './random.js';
 export const RECIPE = Object.freeze({
   copies: 8, // per visitor's digit: itself and copies − 1 variants
   replayWeight: 1, // a replayed MNIST digit's weight in the loss, a visitor's copy's being 1
-  steps: 100, // full-batch Adam steps
+  steps: 100, // Adam steps
+  replayShare: 1, // of the replayed MNIST digits, the part each step replays (every part in turn)
   learningRate: 0.02,
   turn: 0.12, // a copy's rotation, radians: the standard deviation
   scale: [0.85, 1.1], // a copy's size, uniform in this range
@@ -155,11 +157,12 @@ function softmaxInto(logits, out, offset) {
  * @param {Base} base
  * @param {Float32Array} exampleFeatures M·F, the features of the visitor's digits and their copies
  * @param {ArrayLike<number>} exampleLabels M class indices
- * @param {{steps?: number, learningRate?: number, replayWeight?: number}} [recipe] RECIPE's, unless given
+ * @param {{steps?: number, learningRate?: number, replayWeight?: number, replayShare?: number}} [recipe] RECIPE's,
+ *   unless given
  * @returns {Head}
  */
 export function learnHead(base, exampleFeatures, exampleLabels,
-  { steps = RECIPE.steps, learningRate = RECIPE.learningRate, replayWeight = RECIPE.replayWeight } = {}) {
+  { steps = RECIPE.steps, learningRate = RECIPE.learningRate, replayWeight = RECIPE.replayWeight, replayShare = RECIPE.replayShare } = {}) {
   const { features: F, classes: C } = base;
   const n = base.replayLabels.length, m = exampleLabels.length;
   const x = new Float32Array((n + m) * F);
@@ -168,8 +171,13 @@ export function learnHead(base, exampleFeatures, exampleLabels,
   const targets = new Float64Array((n + m) * C);
   targets.set(headProbabilities(base.replay, n, base)); // what the shipped head says: kept
   for (let j = 0; j < m; j++) targets[(n + j) * C + exampleLabels[j]] = 1;
-  const sampleWeight = new Float64Array(n + m).fill(replayWeight, 0, n).fill(1, n);
-  const total = sampleWeight.reduce((a, b) => a + b, 0);
+  // Step s replays part (s − 1) mod P of the MNIST digits, P = 1 / replayShare, each of its digits weighing P
+  // times: the loss of the whole replay on average over P steps, for a P-th of the work per step.
+  const parts = replayParts(n, Math.max(1, Math.round(1 / replayShare)));
+  const total = replayWeight * n + m;
+  const sampleWeight = new Float64Array(n + m).fill(replayWeight * parts.length, 0, n).fill(1, n);
+  const examples = Array.from({ length: m }, (_, j) => n + j);
+  const stepRows = parts.map((part) => Int32Array.from([...part, ...examples]));
   const weights = Float64Array.from(base.weights), bias = Float64Array.from(base.bias);
   const adamW = adamState(weights.length), adamB = adamState(bias.length);
   const gradW = new Float64Array(weights.length), gradB = new Float64Array(C);
@@ -178,7 +186,7 @@ export function learnHead(base, exampleFeatures, exampleLabels,
   for (let step = 1; step <= steps; step++) {
     gradW.fill(0);
     gradB.fill(0);
-    for (let i = 0; i < n + m; i++) {
+    for (const i of stepRows[(step - 1) % stepRows.length]) {
       for (let c = 0; c < C; c++) logits[c] = bias[c];
       for (let k = starts[i]; k < starts[i + 1]; k++) {
         const v = values[k], row = rows[k];
@@ -198,6 +206,23 @@ export function learnHead(base, exampleFeatures, exampleLabels,
   }
   return { featuresVersion: base.featuresVersion, features: F, classes: C,
     weights: Float32Array.from(weights), bias: Float32Array.from(bias) };
+}
+
+/**
+ * The indices 0…count − 1 dealt into `parts` parts after a seeded shuffle (the same every time), each part in
+ * increasing order; their sizes differ by at most 1.
+ * @param {number} count
+ * @param {number} parts
+ * @returns {Int32Array[]}
+ */
+export function replayParts(count, parts) {
+  const random = seededRandom(1);
+  const shuffled = Int32Array.from({ length: count }, (_, i) => i);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+  }
+  return Array.from({ length: parts }, (_, p) => shuffled.filter((_, k) => k % parts === p).sort());
 }
 
 /** The non-zero entries of `count` rows of F values: row i's are values[starts[i]..starts[i+1]), at weight rows `rows` (f·C). */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
-import { AUGMENTED_COPIES, RECIPE, augment, headFault, headProbabilities, learnHead, readBase } from '../../site_template/js/adapt.js';
+import { AUGMENTED_COPIES, RECIPE, augment, headFault, headProbabilities, learnHead, readBase, replayParts } from '../../site_template/js/adapt.js';
 
 const F = 4, C = 3;
 // The shipped head reads feature k as class k (k < 3); feature 3, which no MNIST digit has, it reads as 0.
@@ -198,4 +198,44 @@ test('learnHead: the more the replay weighs, the closer the replayed digits stay
     return p.reduce((sum, v, k) => sum + Math.abs(v - shipped[k]), 0);
   };
   assert.ok(moved(10) < moved(0.3), `${moved(10)} vs ${moved(0.3)}`);
+});
+
+test('replayParts deals every index into one part, each part in order, the same way every time', () => {
+  for (const [count, parts] of [[10, 3], [60, 4], [5, 1], [3, 5]]) {
+    const dealt = replayParts(count, parts);
+    assert.equal(dealt.length, parts);
+    assert.deepEqual(dealt.flatMap((part) => Array.from(part)).sort((a, b) => a - b), Array.from({ length: count }, (_, i) => i));
+    const sizes = dealt.map((part) => part.length);
+    assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, String(sizes));
+    for (const part of dealt) assert.ok(part.every((v, k) => k === 0 || v > part[k - 1]), 'in increasing order');
+    assert.deepEqual(replayParts(count, parts), dealt);
+  }
+  const [first] = replayParts(60, 4);
+  assert.notDeepEqual(Array.from(first), Array.from({ length: 15 }, (_, i) => i), 'shuffled, not the first ones');
+  assert.notDeepEqual(Array.from(first), Array.from({ length: 15 }, (_, i) => 4 * i), 'shuffled, not every fourth');
+});
+
+test('learnHead with a replay share: each step replays one part, weighing as much as the whole replay', () => {
+  const base = readBase(...Object.values(files()));
+  const n = base.replayLabels.length;
+  const visitor = Float32Array.from({ length: 10 * F }, (_, k) => (k % F === 3 ? 2 + (k % 3) * 0.1 : 0));
+  const labels = Array(10).fill(2);
+  // the first step of a quarter share is the first step on the first part alone, its digits weighing 4 times
+  const [part] = replayParts(n, 4);
+  const partBase = { ...base, replay: Float32Array.from(Array.from(part).flatMap((i) => Array.from(base.replay.subarray(i * F, (i + 1) * F)))),
+    replayLabels: Uint8Array.from(part, (i) => base.replayLabels[i]) };
+  const one = { steps: 1, learningRate: 0.05 };
+  assert.deepEqual(learnHead(base, visitor, labels, { ...one, replayShare: 0.25 }),
+    learnHead(partBase, visitor, labels, { ...one, replayWeight: 4 * RECIPE.replayWeight, replayShare: 1 }));
+  assert.notDeepEqual(learnHead(base, visitor, labels, { ...one, replayShare: 0.25 }), learnHead(base, visitor, labels, { ...one, replayShare: 1 }));
+  // over the steps, every part in turn: learnt, not forgotten, as close to the shipped head as the whole replay keeps it
+  const quarter = learnHead(base, visitor, labels, { replayShare: 0.25 });
+  assert.ok(rows(headProbabilities(visitor, 10, quarter), C).every((row) => argmax(row) === 2), 'learnt');
+  const replayed = rows(headProbabilities(base.replay, n, quarter), C);
+  assert.ok(replayed.every((row, i) => argmax(row) === base.replayLabels[i]), 'not forgotten');
+  const shipped = headProbabilities(base.replay, n, base);
+  const moved = (head) => headProbabilities(base.replay, n, head).reduce((sum, v, k) => sum + Math.abs(v - shipped[k]), 0);
+  const ratio = moved(quarter) / moved(learnHead(base, visitor, labels, { replayShare: 1 }));
+  assert.ok(ratio > 0.5 && ratio < 2, `moved ${ratio} times as far as with the whole replay each step`);
+  assert.deepEqual(learnHead(base, visitor, labels, { replayShare: RECIPE.replayShare }), learnHead(base, visitor, labels));
 });
