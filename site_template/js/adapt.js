@@ -32,7 +32,7 @@ export const RECIPE = Object.freeze({
   copies: 8, // per visitor's digit: itself and copies − 1 variants
   replayWeight: 1, // a replayed MNIST digit's weight in the loss, a visitor's copy's being 1
   steps: 100, // Adam steps
-  replayShare: 1, // of the replayed MNIST digits, the part each step replays (every part in turn)
+  replayShare: 0.25, // of the replayed MNIST digits, the part each step replays (every part in turn)
   learningRate: 0.02,
   turn: 0.12, // a copy's rotation, radians: the standard deviation
   scale: [0.85, 1.1], // a copy's size, uniform in this range
