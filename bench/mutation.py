@@ -184,15 +184,17 @@ def load_rows(results: Path = RESULTS / "mutation.json", survivors: Path = SURVI
     return [[*r, "; ".join(listed.get(r[0], [])) or "–"] for r in json.loads(results.read_text())["rows"]]
 
 
-def save_rows(rows: list[list], command: str, survivors: Path = SURVIVORS, **when) -> Path:
-    """Write the table of `rows` (FIELDS) to bench/results/mutation.json and their survivors to `survivors`."""
+def save_rows(rows: list[list], command: str, survivors: Path = SURVIVORS, took: float | None = None, **when) -> Path:
+    """Write the table of `rows` (FIELDS) to bench/results/mutation.json and their survivors to `survivors`;
+    `took`: the seconds a run of every module took, said in the notes."""
     lines = [f"{r[0]}\t{name}" for r in rows for name in r[7].split("; ") if r[7] != "–"]
     survivors.write_text("".join(line + "\n" for line in lines))
+    run = f" Every module in one run: {took // 60:.0f} min {took % 60:.0f} s." if took is not None else ""
     return save_result(
         "mutation", title="Mutation testing: what the fast tests catch", command=command, columns=COLUMNS,
         rows=[r[:7] for r in rows], **when,
         notes=f"Score: mutants killed or timed out over all but the equivalent ones (docs/testing.md). mutmut, "
-              f"StrykerJS. Survivors: `bench/results/{survivors.name}`.")
+              f"StrykerJS. Survivors: `bench/results/{survivors.name}`.{run}")
 
 
 def merged(rows: list[list], previous: list[list]) -> list[list]:
@@ -223,7 +225,9 @@ def main(only: tuple[str, ...], rescore: bool, command_line: str):
     """Mutation-test the modules that decide what a visitor sees; writes bench/results/mutation.json."""
     if rescore:
         result = json.loads((RESULTS / "mutation.json").read_text())
+        run = re.search(r"Every module in one run: (\d+) min (\d+) s", result["notes"])  # kept, as measured
         path = save_rows([rescored(r, equivalent_ids()) for r in load_rows()], result["command"],
+                         took=60 * int(run[1]) + int(run[2]) if run else None,
                          measured_at=result["measured_at"], machine=result["machine"])
         print(f"rescored {path}")
         return
@@ -234,7 +238,7 @@ def main(only: tuple[str, ...], rescore: bool, command_line: str):
         raise click.ClickException("node not found: StrykerJS needs Node.js")
     equivalent = equivalent_ids()
     previous = load_rows()
-    rows, path = [], RESULTS / "mutation.json"
+    rows, path, began = [], RESULTS / "mutation.json", time.monotonic()
     modules = [(m, "python", g) for m, g in PYTHON_MODULES.items()] + [(m, "js", t) for m, t in JS_MODULES.items()]
     for module, language, what in modules:
         if only and module not in only:
@@ -247,6 +251,8 @@ def main(only: tuple[str, ...], rescore: bool, command_line: str):
         # written after each module, so that a run stopped part way keeps what it measured; the modules not
         # tested in this run keep their rows from the last (--only)
         path = save_rows(merged(rows, previous) if only else rows, command_line)
+    if not only:
+        path = save_rows(rows, command_line, took=time.monotonic() - began)
     print(f"wrote {path}")
 
 

@@ -46,6 +46,9 @@ def test_the_table_is_saved_apart_from_its_survivors_and_read_back_whole(tmp_pat
     assert survivors.read_text().splitlines() == ["pipeline/preprocess.py\tp.x_f__mutmut_1",
                                                   "site_template/js/adapt.js\ta.js:1:2 X → y", "site_template/js/adapt.js\ta.js:3:4 Z → w"]
     assert mutation.load_rows(path, survivors) == rows
+    assert "one run" not in json.loads(path.read_text())["notes"]
+    timed = mutation.save_rows(rows, "make mutation", survivors=survivors, took=1097.4, results_dir=tmp_path)
+    assert json.loads(timed.read_text())["notes"].endswith("Every module in one run: 18 min 17 s.")
 
 
 def test_every_module_and_test_file_named_exists():
