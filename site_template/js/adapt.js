@@ -5,10 +5,15 @@
  * computes.
  *
  * The graph model gives, beside its probabilities, its features: the input of
- * its last layer, a dense softmax layer. `pipeline export` writes that layer's
- * weights (personal/adapt.json) and the features of a few hundred MNIST
- * training digits per class (personal/adapt.bin, uint8). Adapting is a
- * softmax regression on those features, started from the shipped weights:
+ * its last layer, a dense softmax layer. The head learns on those features
+ * and on a block of earlier ones: the last pooling layer's output, which
+ * still says where strokes lie (a loop closed or open, a bar slanted), turned
+ * into a few hundred numbers by a fixed random projection (blockFeatures; the
+ * shipped layer's weights for them are 0). `pipeline export` writes that
+ * layer's weights and the block's description (personal/adapt.json) and the
+ * features of a few hundred MNIST training digits per class
+ * (personal/adapt.bin). Adapting is a softmax regression on those features,
+ * started from the shipped weights:
  *   - each of the visitor's digits counts in RECIPE.copies copies (itself
  *     and copies turned, scaled, squashed, slanted and shifted a little), so
  *     one example stands for the ways the visitor writes it;
@@ -30,7 +35,7 @@ import { seededRandom } from './random.js';
  */
 export const RECIPE = Object.freeze({
   copies: 8, // per visitor's digit: itself and copies − 1 variants
-  replayWeight: 1, // a replayed MNIST digit's weight in the loss, a visitor's copy's being 1
+  replayWeight: 2, // a replayed MNIST digit's weight in the loss, a visitor's copy's being 1
   steps: 100, // Adam steps
   replayShare: 0.25, // of the replayed MNIST digits, the part each step replays (every part in turn)
   learningRate: 0.02,
@@ -44,14 +49,27 @@ export const AUGMENTED_COPIES = RECIPE.copies;
 const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
 
 /**
+ * @typedef {object} Block an earlier node of the graph model, projected: adapt.json's `block` (the page's config
+ *   carries the same, so a kept head is checked and read without fetching adapt.json)
+ * @property {string} node its name in model.json
+ * @property {boolean} relu whether its values go through a ReLU first (the converter may move a ReLU behind a pooling)
+ * @property {number} inputs its values per image (height·width·channels)
+ * @property {number} directions E, the random directions it is projected on
+ * @property {number} seed the projection's (projection)
+ * @property {number} factor the projected values' scale: the replay's mean feature length over its mean block length
+ */
+
+/**
  * @typedef {object} Base what `pipeline export` wrote for adapting (personal/adapt.json + adapt.bin)
  * @property {string} featuresVersion the features these weights and replayed features belong to
- * @property {number} features F, the length of a feature vector
+ * @property {number} features F, the length of a feature vector: the model's features, then the block's E
  * @property {number} classes C
- * @property {Float32Array} weights F·C, row-major (feature, class): the shipped last layer's kernel
+ * @property {Float32Array} weights F·C, row-major (feature, class): the shipped last layer's kernel (its rows for
+ *   the block 0)
  * @property {Float32Array} bias C
  * @property {Float32Array} replay N·F replayed MNIST features
  * @property {Uint8Array} replayLabels N
+ * @property {Block|null} block
  */
 
 /**
@@ -85,7 +103,9 @@ function describe(value) {
 }
 
 /**
- * Read adapt.json (parsed) and adapt.bin into a Base; throws an Error saying what does not fit.
+ * Read adapt.json (parsed) and adapt.bin into a Base; throws an Error saying what does not fit. adapt.bin holds
+ * count·F uint8 features (× replay.scale), then, with a block, count·E int8 block values (× block.scale), then
+ * count uint8 labels.
  * @param {object} json adapt.json
  * @param {ArrayBuffer} buffer adapt.bin
  * @returns {Base}
@@ -103,17 +123,98 @@ export function readBase(json, buffer) {
       || json.bias?.length !== C) {
     throw new Error(`adapt.json: weights are not ${F}×${C} with ${C} biases`);
   }
-  if (buffer.byteLength !== count * (F + 1)) {
-    throw new Error(`adapt.bin: ${buffer.byteLength} bytes, expected ${count * (F + 1)}`);
+  const block = json.block === undefined ? null : blockOf(json.block);
+  const E = block?.directions ?? 0;
+  if (buffer.byteLength !== count * (F + E + 1)) {
+    throw new Error(`adapt.bin: ${buffer.byteLength} bytes, expected ${count * (F + E + 1)}`);
   }
-  const weights = Float32Array.from(json.weights.flat());
+  const weights = new Float32Array((F + E) * C);
+  weights.set(json.weights.flat()); // the block's rows stay 0: the shipped head, to begin with
   const bias = Float32Array.from(json.bias);
   if (![...weights, ...bias].every(Number.isFinite)) throw new Error('adapt.json: weights that are not finite numbers');
   const bytes = new Uint8Array(buffer);
-  const replayFeatures = Float32Array.from(bytes.subarray(0, count * F), (q) => q * replay.scale);
-  const replayLabels = bytes.slice(count * F);
+  const signed = new Int8Array(buffer, count * F, count * E);
+  const replayFeatures = new Float32Array(count * (F + E));
+  for (let i = 0; i < count; i++) {
+    for (let f = 0; f < F; f++) replayFeatures[i * (F + E) + f] = bytes[i * F + f] * replay.scale;
+    for (let e = 0; e < E; e++) replayFeatures[i * (F + E) + F + e] = signed[i * E + e] * json.block.scale;
+  }
+  const replayLabels = bytes.slice(count * (F + E));
   if (replayLabels.some((label) => label >= C)) throw new Error(`adapt.bin: a label outside 0–${C - 1}`);
-  return { featuresVersion: String(json.features_version), features: F, classes: C, weights, bias, replay: replayFeatures, replayLabels };
+  return { featuresVersion: String(json.features_version), features: F + E, classes: C, weights, bias,
+    replay: replayFeatures, replayLabels, block };
+}
+
+/** adapt.json's block as a Block (its `scale`, for adapt.bin's int8 values, checked too), or an Error. */
+function blockOf(json) {
+  const { node, relu, inputs, directions, seed, factor, scale } = json ?? {};
+  if (typeof node !== 'string' || typeof relu !== 'boolean' || ![inputs, directions].every((n) => Number.isInteger(n) && n > 0)
+      || !Number.isInteger(seed) || !(factor > 0 && scale > 0 && Number.isFinite(Math.fround(127 * scale)) && Number.isFinite(factor))) {
+    throw new Error('adapt.json: block is not {node, relu, inputs, directions, seed, factor, scale} with positive sizes and scales');
+  }
+  return { node, relu, inputs, directions, seed, factor };
+}
+
+const projections = new Map();
+
+/**
+ * A fixed random projection: `inputs`·`directions` values, row-major, each a standard normal over √directions
+ * (Box–Muller on seededRandom(seed)), so a vector keeps about its length. The same arguments, the same matrix:
+ * the export projects the replayed digits with it, the worker the visitor's.
+ * @param {number} inputs
+ * @param {number} directions
+ * @param {number} seed
+ * @returns {Float32Array}
+ */
+export function projection(inputs, directions, seed) {
+  const key = `${inputs}×${directions}:${seed}`;
+  if (!projections.has(key)) {
+    const random = seededRandom(seed);
+    projections.set(key, Float32Array.from({ length: inputs * directions },
+      () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()) / Math.sqrt(directions)));
+  }
+  return projections.get(key);
+}
+
+/**
+ * The block's part of the features: each image's node values (through a ReLU where block.relu) times the
+ * projection, times block.factor.
+ * @param {Float32Array} values count·block.inputs, the node's values
+ * @param {number} count images
+ * @param {Block} block
+ * @returns {Float32Array} count·block.directions
+ */
+export function blockFeatures(values, count, { relu, inputs, directions, seed, factor }) {
+  const matrix = projection(inputs, directions, seed);
+  const out = new Float32Array(count * directions);
+  const row = new Float64Array(directions);
+  for (let i = 0; i < count; i++) {
+    row.fill(0);
+    for (let k = 0; k < inputs; k++) {
+      const v = relu ? Math.max(values[i * inputs + k], 0) : values[i * inputs + k];
+      if (v === 0) continue;
+      for (let d = 0; d < directions; d++) row[d] += v * matrix[k * directions + d];
+    }
+    for (let d = 0; d < directions; d++) out[i * directions + d] = row[d] * factor;
+  }
+  return out;
+}
+
+/**
+ * Each image's features followed by its block's: what a head learns from and reads.
+ * @param {Float32Array} features count·F
+ * @param {Float32Array} block count·E
+ * @param {number} count
+ * @returns {Float32Array} count·(F + E)
+ */
+export function joinFeatures(features, block, count) {
+  const F = features.length / count, E = block.length / count;
+  const out = new Float32Array(count * (F + E));
+  for (let i = 0; i < count; i++) {
+    out.set(features.subarray(i * F, (i + 1) * F), i * (F + E));
+    out.set(block.subarray(i * E, (i + 1) * E), i * (F + E) + F);
+  }
+  return out;
 }
 
 /**

@@ -12,14 +12,17 @@
  * The graph model has two outputs (modelOutputs): its probabilities and its
  * features. Until the visitor has taught the page their hand, the probabilities
  * are the shipped model's, untouched. With a personal head (js/adapt.js), the
- * probabilities are that head's softmax on the features.
+ * probabilities are that head's softmax on the features and, where the build
+ * has one, the block's (an earlier node of the graph, projected by js/adapt.js).
  *
  * Messages in (from js/model.js):
- *   {type: 'init', vendorUrl, modelUrl, modelOutputs, adaptUrl, adaptDataUrl, featuresVersion, version, backends, pageHasWasm, imageSize}
+ *   {type: 'init', vendorUrl, modelUrl, modelOutputs, adaptUrl, adaptDataUrl, featuresVersion, featuresBlock, version, backends,
+ *    pageHasWasm, imageSize}
  *       vendorUrl  absolute URL of dist/vendor/ (the tfjs bundles, the .wasm files)
  *       modelUrl   absolute URL of model.json; modelOutputs its [probabilities, features] outputs
  *       adaptUrl, adaptDataUrl  absolute URLs of personal/adapt.json and adapt.bin, fetched at the first 'adapt'
  *       featuresVersion  the build's features: 'use-head' refuses a head learnt on others
+ *       featuresBlock  adapt.json's block (js/adapt.js's Block), or null: what a head reads beside the features
  *       version    the build's hash, appended as ?v= (tfjs appends it to the shards too)
  *       backends   names in order of preference, e.g. ['wasm', 'cpu']
  *       pageHasWasm  false: the page has no WebAssembly, so the worker does not use it either
@@ -44,6 +47,7 @@ let outputs = []; // [probabilities, features]: the graph model's output names
 let query = ''; // ?v= and the build's hash, for every URL the worker loads
 let adaptUrls = []; // personal/adapt.json and adapt.bin, with the query
 let featuresVersion = ''; // the build's: a head learnt on other features is refused
+let block = null; // js/adapt.js's Block: the node a head reads beside the features, or null
 let widths = null; // {features, classes}: the widths of the graph model's two outputs, measured at warm-up
 let base = null; // js/adapt.js's Base, fetched at the first adaptation
 let head = null; // the visitor's head, or null: the shipped model
@@ -80,11 +84,12 @@ self.onmessage = async ({ data }) => {
   }
 };
 
-async function init({ vendorUrl, modelUrl, modelOutputs, adaptUrl, adaptDataUrl, featuresVersion: features, version, backends,
-  pageHasWasm, imageSize: size }) {
+async function init({ vendorUrl, modelUrl, modelOutputs, adaptUrl, adaptDataUrl, featuresVersion: features, featuresBlock,
+  version, backends, pageHasWasm, imageSize: size }) {
   imageSize = size;
   outputs = modelOutputs;
   featuresVersion = features;
+  block = featuresBlock ?? null;
   wasmAllowed = pageHasWasm && typeof WebAssembly === 'object';
   query = `?v=${encodeURIComponent(version)}`;
   cpuChunk = `${vendorUrl}${CPU_CHUNK}${query}`;
@@ -211,13 +216,15 @@ async function warmUp() {
   }
 }
 
-/** The graph model's features of a batch of images: count·F. */
+/** What a head reads of a batch of images: the graph model's features, then the block's (count·(F + E)). */
 async function features(images, count) {
-  const tensor = tf.tidy(() => model.execute(tf.tensor4d(images, [count, imageSize, imageSize, 1]), outputs[1]));
+  const nodes = block ? [outputs[1], block.node] : [outputs[1]];
+  const tensors = [tf.tidy(() => model.execute(tf.tensor4d(images, [count, imageSize, imageSize, 1]), nodes))].flat();
   try {
-    return await tensor.data();
+    const [main, node] = await Promise.all(tensors.map((tensor) => tensor.data()));
+    return block ? adapt.joinFeatures(main, adapt.blockFeatures(node, count, block), count) : main;
   } finally {
-    tensor.dispose();
+    tensors.forEach((tensor) => tensor.dispose());
   }
 }
 
@@ -248,6 +255,7 @@ async function loadAdapt() {
       return url.includes('.json') ? response.json() : response.arrayBuffer();
     }));
     const read = adapt.readBase(json, bin);
+    // The version covers the block too: adapt.json's block is then the one the page's config gave.
     if (read.featuresVersion !== featuresVersion) throw new Error('personal/adapt.json belongs to another build of the site');
     base = read;
   }
@@ -270,7 +278,7 @@ async function learn(images, labels) {
 /** Throws unless `chosen` is a whole head for this model (js/adapt.js's headFault, which the import brings). */
 async function checkHead(chosen) {
   await importAdapt();
-  const fault = adapt.headFault(chosen, { featuresVersion, ...widths });
+  const fault = adapt.headFault(chosen, { featuresVersion, ...widths, features: widths.features + (block?.directions ?? 0) });
   if (fault) throw new Error(`this personal model cannot be used: ${fault}`);
 }
 

@@ -45,13 +45,14 @@ export class ModelError extends Error {
  * @param {string[]} options.modelOutputs the graph model's [probabilities, features] outputs
  * @param {string} options.adaptUrl personal/adapt.json, relative to the page; options.adaptDataUrl adapt.bin
  * @param {string} options.featuresVersion the build's features (a personal head is only used on them)
+ * @param {object|null} options.featuresBlock what a personal head reads beside the features (js/adapt.js's Block)
  * @param {string} options.version the build's hash, appended as ?v= to every URL the worker loads
  * @param {number} options.imageSize side of the model's square input, pixels
  * @param {number} options.modelTimeoutMs the longest silence of a worker the page waits on, ms
  * @returns {Promise<ModelClient>} rejects with a ModelError
  */
-export function startModel({ backends, vendorPath, modelUrl, modelOutputs, adaptUrl, adaptDataUrl, featuresVersion, version,
-  imageSize, modelTimeoutMs }) {
+export function startModel({ backends, vendorPath, modelUrl, modelOutputs, adaptUrl, adaptDataUrl, featuresVersion, featuresBlock,
+  version, imageSize, modelTimeoutMs }) {
   const page = document.baseURI;
   const script = new URL('./model-worker.js', import.meta.url);
   script.search = `?v=${encodeURIComponent(version)}`;
@@ -116,6 +117,7 @@ export function startModel({ backends, vendorPath, modelUrl, modelOutputs, adapt
       adaptUrl: new URL(adaptUrl, page).href,
       adaptDataUrl: new URL(adaptDataUrl, page).href,
       featuresVersion,
+      featuresBlock,
       version,
       backends,
       // WebAssembly switched off for the page (a policy, a hardened browser) counts as off for its worker too.

@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 
-import { AUGMENTED_COPIES, RECIPE, augment, headFault, headProbabilities, learnHead, readBase, replayParts } from '../../site_template/js/adapt.js';
+import {
+  AUGMENTED_COPIES, RECIPE, augment, blockFeatures, headFault, headProbabilities, joinFeatures, learnHead, projection, readBase, replayParts,
+} from '../../site_template/js/adapt.js';
 
 const F = 4, C = 3;
 // The shipped head reads feature k as class k (k < 3); feature 3, which no MNIST digit has, it reads as 0.
@@ -238,4 +240,92 @@ test('learnHead with a replay share: each step replays one part, weighing as muc
   const ratio = moved(quarter) / moved(learnHead(base, visitor, labels, { replayShare: 1 }));
   assert.ok(ratio > 0.5 && ratio < 2, `moved ${ratio} times as far as with the whole replay each step`);
   assert.deepEqual(learnHead(base, visitor, labels, { replayShare: RECIPE.replayShare }), learnHead(base, visitor, labels));
+});
+
+// The block: an earlier node's values, projected (js/adapt.js projection, blockFeatures), after the features.
+const BLOCK = { node: 'pool', relu: true, inputs: 3, directions: 2, seed: 5, factor: 0.5, scale: 0.25 };
+
+/** files(perClass) with a block: replayed digit i's block values are ±(i % 5) (× scale), the sign its class's parity. */
+function filesWithBlock(perClass = 2, block = BLOCK) {
+  const { json, buffer } = files(perClass);
+  const count = perClass * C, E = block.directions;
+  const old = new Uint8Array(buffer), bytes = new Uint8Array(count * (F + E + 1));
+  bytes.set(old.subarray(0, count * F));
+  const signed = new Int8Array(bytes.buffer, count * F, count * E);
+  for (let i = 0; i < count; i++) for (let e = 0; e < E; e++) signed[i * E + e] = (Math.floor(i / perClass) % 2 ? -1 : 1) * (i % 5) * (e + 1);
+  bytes.set(old.subarray(count * F), count * (F + E));
+  return { json: { ...json, block }, buffer: bytes.buffer };
+}
+
+test('projection is a fixed Gaussian matrix: the same for the same arguments, about 1/directions in variance', () => {
+  const matrix = projection(1000, 100, 1);
+  assert.equal(matrix.length, 1000 * 100);
+  assert.deepEqual(projection(1000, 100, 1), matrix);
+  assert.notDeepEqual(projection(1000, 100, 2).subarray(0, 10), matrix.subarray(0, 10));
+  const half = projection(1000, 50, 1); // the same normals, in the same order, over √50
+  matrix.subarray(0, 50).forEach((v, k) => assert.ok(Math.abs(half[k] - v * Math.SQRT2) < 1e-6, `${k}: ${half[k]} vs ${v}`));
+  const mean = matrix.reduce((a, v) => a + v, 0) / matrix.length;
+  const variance = matrix.reduce((a, v) => a + (v - mean) ** 2, 0) / matrix.length;
+  assert.ok(Math.abs(mean) < 0.001 && Math.abs(variance * 100 - 1) < 0.02, `mean ${mean}, variance × 100 ${variance * 100}`);
+  const within = matrix.filter((v) => Math.abs(v * 10) < 1).length / matrix.length; // standard normal: 68.27 % within ±1
+  assert.ok(Math.abs(within - 0.6827) < 0.01, String(within));
+});
+
+test('blockFeatures is the ReLU of the node values times the projection, times the factor', () => {
+  const values = Float32Array.from([1, -2, 3, 0, 0.5, -1]); // 2 images × 3 inputs
+  const matrix = projection(3, 2, 5);
+  const expected = (relu) => [0, 1].flatMap((i) => [0, 1].map((d) => 0.5 * [0, 1, 2].reduce(
+    (sum, k) => sum + (relu ? Math.max(values[i * 3 + k], 0) : values[i * 3 + k]) * matrix[k * 2 + d], 0)));
+  for (const relu of [true, false]) {
+    const got = blockFeatures(values, 2, { ...BLOCK, relu });
+    assert.equal(got.length, 4);
+    got.forEach((v, k) => assert.ok(Math.abs(v - expected(relu)[k]) < 1e-6, `relu ${relu}: ${Array.from(got)} vs ${expected(relu)}`));
+  }
+  assert.notDeepEqual(Array.from(blockFeatures(values, 2, BLOCK)), Array.from(blockFeatures(values, 2, { ...BLOCK, relu: false })));
+});
+
+test('joinFeatures puts each image\'s block after its features', () => {
+  const joined = joinFeatures(Float32Array.from([1, 2, 3, 4]), Float32Array.from([10, 20, 30, 40, 50, 60]), 2);
+  assert.deepEqual(Array.from(joined), [1, 2, 10, 20, 30, 3, 4, 40, 50, 60]);
+});
+
+test('readBase reads a block: int8 values after the features, the shipped head\'s rows for them 0', () => {
+  const { json, buffer } = filesWithBlock();
+  const base = readBase(json, buffer);
+  const { scale, ...block } = BLOCK;
+  assert.deepEqual(base.block, block);
+  assert.equal(base.features, F + 2);
+  assert.deepEqual(rows(base.replay, F + 2).map((row) => row.map((v) => +v.toFixed(4))), [
+    [2, 0, 0, 0, 0, 0], [2, 0, 0, 0.01, 0.25, 0.5], [0, 2, 0, 0.02, -0.5, -1], [0, 2, 0, 0.03, -0.75, -1.5],
+    [0, 0, 2, 0.04, 1, 2], [0, 0, 2, 0.05, 0, 0]]);
+  assert.deepEqual(Array.from(base.replayLabels), [0, 0, 1, 1, 2, 2]);
+  assert.deepEqual(rows(base.weights, C), [...WEIGHTS, [0, 0, 0], [0, 0, 0]]);
+  assert.equal(readBase(...Object.values(files(2))).block, null);
+});
+
+test('readBase refuses a block that is not whole, or adapt.bin without its values', () => {
+  const { json, buffer } = filesWithBlock();
+  assert.throws(() => readBase({ ...json, block: undefined }, buffer), /adapt.bin: 42 bytes, expected 30/);
+  assert.throws(() => readBase(json, buffer.slice(1)), /adapt.bin: 41 bytes, expected 42/);
+  const notWhole = /adapt.json: block is not \{node, relu, inputs, directions, seed, factor, scale\}/;
+  for (const bad of [null, 'pool', {}, { node: 3 }, { relu: 'yes' }, { inputs: 0 }, { inputs: 2.5 }, { directions: -2 },
+    { seed: 1.5 }, { seed: '1' }, { factor: 0 }, { factor: Infinity }, { scale: -1 }, { scale: 1e308 }, { factor: undefined }]) {
+    const block = bad !== null && typeof bad === 'object' && Object.keys(bad).length ? { ...BLOCK, ...bad } : bad;
+    assert.throws(() => readBase({ ...json, block }, buffer), notWhole, JSON.stringify(bad));
+  }
+});
+
+test('a head learns from the block what the features cannot tell apart', () => {
+  // The visitor's 1s and 2s have the same features (feature 3 alone, which the shipped head reads as 0) and differ
+  // only in their block: only the block's rows can tell them apart, and they start at 0.
+  const base = readBase(...Object.values(filesWithBlock(20)));
+  const example = (sign) => [0, 0, 0, 2, sign * 1.5, sign * 0.5];
+  const visitor = Float32Array.from([...example(1), ...example(1), ...example(-1), ...example(-1)]);
+  const labels = [1, 1, 2, 2];
+  const head = learnHead(base, visitor, labels);
+  assert.equal(head.features, F + 2);
+  assert.deepEqual(rows(headProbabilities(visitor, 4, head), C).map(argmax), labels);
+  assert.ok(rows(head.weights, C).slice(F).flat().some((w) => Math.abs(w) > 0.1), 'the block\'s rows have learnt');
+  const replayRead = rows(headProbabilities(base.replay, base.replayLabels.length, head), C).map(argmax);
+  assert.ok(replayRead.filter((c, i) => c === base.replayLabels[i]).length >= 0.95 * replayRead.length, 'MNIST still read');
 });

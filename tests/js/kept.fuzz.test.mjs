@@ -82,13 +82,16 @@ test('a mutated stored example is judged without an exception, and one judged us
 
 test('mutated adapt files are read whole or refused with an Error, never with finite-looking damage', () => {
   const random = seededRandom(99);
-  const F = 4, C = 3, count = 6;
+  const F = 4, C = 3, count = 6, E = 2;
   const valid = { features_version: 'v1', features: F, classes: C, weights: [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]],
-    bias: [0, 0, 0], replay: { count, scale: 0.01 } };
-  const bytes = Uint8Array.from({ length: count * (F + 1) }, (_, i) => (i < count * F ? i % 256 : i % C));
+    bias: [0, 0, 0], replay: { count, scale: 0.01 },
+    block: { node: 'pool', relu: true, inputs: 3, directions: E, seed: 1, factor: 0.5, scale: 0.02 } };
+  const bytes = Uint8Array.from({ length: count * (F + E + 1) }, (_, i) => (i < count * (F + E) ? i % 256 : i % C));
   const seen = { read: 0, refused: 0 };
   for (let i = 0; i < CASES; i++) {
-    const json = random() < 0.7 ? mutated(valid, random) : { ...valid, replay: mutated(valid.replay, random) };
+    const part = random();
+    const json = part < 0.6 ? mutated(valid, random)
+      : part < 0.8 ? { ...valid, replay: mutated(valid.replay, random) } : { ...valid, block: mutated(valid.block, random) };
     const buffer = random() < 0.2 ? bytes.slice(0, Math.floor(random() * bytes.length)).buffer : bytes.slice().buffer;
     let base;
     try {
