@@ -277,6 +277,7 @@ class ExportConfig:
     parity_images: int = 10000  # test images used for the check (all of them by default)
     min_accuracy: float = MIN_ACCURACY  # least Keras accuracy on those images for the model to ship (0: any)
     replay_per_class: int = 300  # MNIST training digits per class whose features the page replays while it adapts
+    block_directions: int = 256  # random directions the page projects the last pooling layer on, beside the features (0: none)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,8 +18,11 @@ page needs to learn a visitor's hand (site_template/js/adapt.js): the last
 layer's weights in float32 and the features of a few MNIST training digits per
 class and of as many generated non-digits, computed by the converted model
 itself, which the page replays so that a correction does not make it forget
-MNIST, or what is not a digit. They carry the features' version:
-a hash of every weight before the last layer, so that a visitor's personal
+MNIST, or what is not a digit. A head reads, beside the features, a block: the
+network view's last pooling layer, projected on ExportConfig.block_directions
+fixed random directions by js/adapt.js itself (run in Node here, in the worker
+on the page). They carry the features' version: a hash of every weight before
+the last layer and of the block's description, so that a visitor's personal
 head is only ever used on the features it was trained on.
 
 Reads:  ARTIFACTS/model.keras, ARTIFACTS/metrics.json (if there)
@@ -32,6 +35,7 @@ Writes: ARTIFACTS/tfjs/ (model.json, group1-shard*.bin, export.json, adapt.json 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -49,6 +53,7 @@ from pipeline.artifacts import MODEL_FILE
 from pipeline.contract import FEATURES_OUTPUT, NUM_DIGITS, PROBABILITIES_OUTPUT
 
 REPLAY_SEED = 0  # seeds the replayed digits' pick and the generated non-digits
+BLOCK_SEED = 1  # seeds the block's random projection (js/adapt.js projection)
 
 QUANTIZE_FLAGS = {  # --quantize choice -> converter flag (with ='*': bare, it swallows the next path)
     "uint8": ["--quantize_uint8=*"],
@@ -81,26 +86,29 @@ def converter_command(saved_model: Path, out_dir: Path, quantize: str) -> list[s
     ]
 
 
-def predict_tfjs(model_dir: Path, images: np.ndarray, node_modules: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Run the tfjs graph model in `model_dir` on float32 (N, 28, 28, 1) images ->
-    (probabilities (N, 10), features (N, F))."""
+def predict_tfjs(model_dir: Path, images: np.ndarray, node_modules: Path,
+                 block: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Run the tfjs graph model in `model_dir` on float32 (N, 28, 28, 1) images -> (probabilities (N, 10),
+    features (N, F), and with `block` (js/adapt.js's Block) its projected values (N, directions), else None)."""
     if shutil.which("node") is None:
         raise ExportError("node: not installed; it is needed to check the converted model")
     if not (node_modules / "@tensorflow" / "tfjs-backend-wasm").is_dir():
         raise ExportError(f"{node_modules}: @tensorflow/tfjs-backend-wasm missing (run `npm ci`)")
     with tempfile.TemporaryDirectory() as tmp:
-        images_path, probs_path, features_path = (Path(tmp) / name for name in ("images.f32", "probs.f32", "features.f32"))
+        images_path, probs_path, features_path, block_path = (
+            Path(tmp) / name for name in ("images.f32", "probs.f32", "features.f32", "block.f32"))
         np.ascontiguousarray(images, dtype="<f4").tofile(images_path)
         result = subprocess.run(
             ["node", str(PARITY_SCRIPT), str(model_dir), str(images_path), str(probs_path), str(features_path),
-             str(node_modules)],
+             str(node_modules), *([json.dumps(block), str(block_path)] if block else [])],
             capture_output=True,
             text=True,
         )
         if result.returncode != 0:
             raise ExportError(f"tfjs check failed: {result.stderr.strip().splitlines()[-1:]}")
-        probabilities = np.fromfile(probs_path, dtype="<f4").reshape(len(images), -1)
-        return probabilities, np.fromfile(features_path, dtype="<f4").reshape(len(images), -1)
+        probabilities, features, projected = (np.fromfile(path, dtype="<f4").reshape(len(images), -1) if path.exists() else None
+                                              for path in (probs_path, features_path, block_path))
+        return probabilities, features, projected
 
 
 def export(
@@ -127,13 +135,13 @@ def export(
     with artifacts.replacing_dir(artifacts_dir / artifacts.TFJS_DIR) as out:
         convert(model, out, config.quantize)
         log(f"export: converted {model_path} to a tfjs graph model (quantize {config.quantize})")
-        tfjs_probs, _ = predict_tfjs(out, x_test, node_modules)
+        tfjs_probs, _, _ = predict_tfjs(out, x_test, node_modules)
         report = check_parity(keras_probs, tfjs_probs, labels, config, log)
-        report.update(write_adapt_files(model, out, digits, config, node_modules))
         try:
             report.update(network.write_network_files(model, out, digits.x_test, node_modules, log))
         except network.NetworkError as err:
             raise ExportError(str(err)) from None
+        report.update(write_adapt_files(model, out, digits, config, node_modules))  # its block: a layer network.json matched
         weight_bytes = sum(p.stat().st_size for p in out.glob(artifacts.TFJS_SHARDS))
         report.update(model_bytes=weight_bytes + (out / artifacts.TFJS_MODEL_FILE).stat().st_size, weight_bytes=weight_bytes,
                       export_seconds=round(time.perf_counter() - started, 1), keras_test_accuracy=keras_accuracy,
@@ -199,9 +207,12 @@ def check_parity(keras_probs: np.ndarray, tfjs_probs: np.ndarray, labels: np.nda
     }
 
 
-def features_version(model) -> str:
-    """A hash of every weight before the model's last layer: equal hashes, equal features."""
+def features_version(model, block: dict | None = None) -> str:
+    """A hash of every weight before the model's last layer and of `block` (adapt.json's): equal hashes, equal
+    features."""
     digest = hashlib.sha256()
+    if block is not None:
+        digest.update(json.dumps(block, sort_keys=True).encode() + b"\0")
     head = head_layer(model)
     for layer in model.layers:
         if layer is not head:
@@ -226,17 +237,38 @@ def replay_images(digits, per_class: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([digits.x_train[picks], others]), np.concatenate([digits.y_train[picks], other_labels])
 
 
+def block_layer(out_dir: Path, directions: int) -> dict | None:
+    """The block a head reads beside the features, before its scales (js/adapt.js's Block): the last pooling layer
+    of network.json (written by network.write_network_files into `out_dir`), projected on `directions`; None for
+    0 directions or a model without one."""
+    pools = [layer for layer in artifacts.read_json(out_dir / artifacts.NETWORK_JSON)["layers"] if layer["kind"] == "pool"]
+    if not directions or not pools:
+        return None
+    last = pools[-1]
+    return {"node": last["node"], "relu": last["relu"], "inputs": int(np.prod(last["shape"])), "directions": directions,
+            "seed": BLOCK_SEED}
+
+
 def write_adapt_files(model, out_dir: Path, digits, config: ExportConfig, node_modules: Path) -> dict:
-    """Write ADAPT_JSON (the last layer in float32, the features' version and size, how adapt.bin is laid
-    out) and ADAPT_BIN (the converted model's features of `replay_images`, uint8 with one scale, then their
-    labels, uint8); returns export.json's fields on them."""
+    """Write ADAPT_JSON (the last layer in float32, the features' version and size, the block, how adapt.bin is
+    laid out) and ADAPT_BIN (the converted model's features of `replay_images`, uint8 with one scale, their
+    block's values, int8 with another, then their labels, uint8); returns export.json's fields on them.
+
+    The block's values are scaled (its `factor`) so that their mean length on the replay is the features'."""
     images, labels = replay_images(digits, config.replay_per_class)
-    _, features = predict_tfjs(out_dir, mnist.to_model_input(images), node_modules)
+    block = block_layer(out_dir, config.block_directions)
+    _, features, projected = predict_tfjs(out_dir, mnist.to_model_input(images), node_modules, block)
     scale = float(features.max()) / 255 or 1.0
-    quantized = np.clip(np.rint(features / scale), 0, 255).astype(np.uint8)
+    data = [np.clip(np.rint(features / scale), 0, 255).astype(np.uint8)]
+    if block is not None:
+        lengths = [float(np.linalg.norm(x, axis=1).mean()) for x in (features, projected)]
+        factor = lengths[0] / (lengths[1] or 1.0)
+        block_scale = float(np.abs(projected).max()) * factor / 127 or 1.0
+        data.append(np.clip(np.rint(projected * factor / block_scale), -127, 127).astype(np.int8))
+        block.update(factor=factor, scale=block_scale)
     weights, bias = (np.asarray(w, dtype=np.float32) for w in head_layer(model).get_weights())
-    version = features_version(model)
-    (out_dir / artifacts.ADAPT_BIN).write_bytes(quantized.tobytes() + labels.tobytes())
+    version = features_version(model, block)
+    (out_dir / artifacts.ADAPT_BIN).write_bytes(b"".join(part.tobytes() for part in data) + labels.tobytes())
     artifacts.write_json(out_dir / artifacts.ADAPT_JSON, {
         "features_version": version,
         "features": int(features.shape[1]),
@@ -244,6 +276,9 @@ def write_adapt_files(model, out_dir: Path, digits, config: ExportConfig, node_m
         "weights": weights.round(7).tolist(),  # features × classes, the last layer's kernel
         "bias": bias.round(7).tolist(),
         "replay": {"count": len(labels), "scale": scale,
-                   "layout": "count×features uint8 features (× scale), then count uint8 labels"},
+                   "layout": "count×features uint8 features (× scale), then count×block.directions int8 block values "
+                             "(× block.scale), then count uint8 labels"},
+        **({} if block is None else {"block": block}),
     })
-    return {"features_version": version, "features": int(features.shape[1]), "replay_images": len(labels)}
+    return {"features_version": version, "features": int(features.shape[1]), "replay_images": len(labels),
+            "block_directions": 0 if block is None else block["directions"]}

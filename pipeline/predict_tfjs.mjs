@@ -2,18 +2,22 @@
 // (@tensorflow/tfjs + the wasm backend), so `pipeline export` can check the
 // converted model against Keras before anything ships.
 //
-// Usage: node predict_tfjs.mjs MODEL_DIR IMAGES_F32 PROBS_F32 FEATURES_F32 NODE_MODULES
+// Usage: node predict_tfjs.mjs MODEL_DIR IMAGES_F32 PROBS_F32 FEATURES_F32 NODE_MODULES [BLOCK_JSON BLOCK_F32]
 //   IMAGES_F32:   raw little-endian float32, N×28×28 (0–1, white on black)
 //   PROBS_F32:    written: raw float32, N×10, the model's 'probabilities' output
 //   FEATURES_F32: written: raw float32, N×F, its 'features' output (pipeline/contract.py)
+//   BLOCK_JSON:   a block (site_template/js/adapt.js's Block) whose values BLOCK_F32 gets: raw float32,
+//                 N×directions, projected by js/adapt.js's blockFeatures, as the page's worker does
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
-const [modelDir, imagesPath, probsPath, featuresPath, nodeModules] = process.argv.slice(2);
+const [modelDir, imagesPath, probsPath, featuresPath, nodeModules, blockJson, blockPath] = process.argv.slice(2);
 const require = createRequire(path.join(path.resolve(nodeModules), 'package.json'));
 const tf = require('@tensorflow/tfjs');
 require('@tensorflow/tfjs-backend-wasm');
+const block = blockJson ? JSON.parse(blockJson) : null;
+const adapt = block ? await import(new URL('../site_template/js/adapt.js', import.meta.url)) : null;
 
 /** Read model.json and its shards from disk into tfjs ModelArtifacts. */
 function readArtifacts(dir) {
@@ -40,7 +44,7 @@ const raw = fs.readFileSync(imagesPath);
 const images = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
 const side = 28;
 const count = images.length / (side * side);
-const outputs = ['probabilities', 'features'];
+const outputs = ['probabilities', 'features', ...(block ? [block.node] : [])];
 const results = outputs.map(() => []);
 const batch = 500;
 for (let start = 0; start < count; start += batch) {
@@ -50,11 +54,12 @@ for (let start = 0; start < count; start += batch) {
     return model.execute(x, outputs);
   });
   for (const [i, tensor] of tensors.entries()) {
-    results[i].push(await tensor.data());
+    const values = await tensor.data();
+    results[i].push(i === 2 ? adapt.blockFeatures(values, n, { ...block, factor: 1 }) : values);
     tensor.dispose();
   }
 }
-for (const [i, file] of [probsPath, featuresPath].entries()) {
+for (const [i, file] of [probsPath, featuresPath, ...(block ? [blockPath] : [])].entries()) {
   fs.writeFileSync(file, Buffer.concat(results[i].map((part) => Buffer.from(part.buffer, part.byteOffset, part.byteLength))));
 }
 console.log(`tfjs ${tf.version.tfjs} (${tf.getBackend()}): predicted ${count} images`);

@@ -2,13 +2,14 @@
 
 import json
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
 
 from pipeline.config import ExportConfig
 from pipeline.export import ExportError, converter_command, export, predict_tfjs
-from tests.helpers import NODE_MODULES, quiet
+from tests.helpers import NODE_MODULES, ROOT, quiet
 
 
 
@@ -28,7 +29,7 @@ def test_tfjs_runtime_predictions_match_keras(trained_artifacts, mnist):
 
     x = (mnist.x_test[:200, ..., None] / 255.0).astype("float32")
     keras_probs = keras.saving.load_model(trained_artifacts / "model.keras", compile=False).predict(x, verbose=0)
-    tfjs_probs, _ = predict_tfjs(trained_artifacts / "tfjs", x, NODE_MODULES)
+    tfjs_probs, _, _ = predict_tfjs(trained_artifacts / "tfjs", x, NODE_MODULES)
     np.testing.assert_allclose(tfjs_probs.sum(1), 1.0, atol=1e-4)
     assert np.abs(tfjs_probs - keras_probs).mean() < 0.005
     assert (tfjs_probs.argmax(1) == keras_probs.argmax(1)).mean() >= 0.99
@@ -42,12 +43,24 @@ def own_artifacts(trained_artifacts, tmp_path):
     return target
 
 
-def test_float_export_is_bigger_and_closer(own_artifacts):
+def test_a_float_export_without_a_block(own_artifacts):
+    """Float weights: bigger and closer to Keras. No block (0 directions): adapt.json has none, adapt.bin holds the
+    features and labels alone, and the features' version is the weights' alone."""
+    import keras
+
+    from pipeline.export import features_version
+
     uint8_bytes = json.loads((own_artifacts / "tfjs" / "export.json").read_text())["weight_bytes"]
-    report = export(own_artifacts, ExportConfig(quantize="none", parity_images=1000), NODE_MODULES, log=quiet)
+    config = ExportConfig(quantize="none", parity_images=1000, replay_per_class=20, block_directions=0)
+    report = export(own_artifacts, config, NODE_MODULES, log=quiet)
     assert report["weight_bytes"] > 3.5 * uint8_bytes
     assert report["max_probability_difference"] < 1e-4
     assert report["argmax_agreement"] == 1.0
+    adapt = json.loads((own_artifacts / "tfjs" / "adapt.json").read_text())
+    assert "block" not in adapt and report["block_directions"] == 0
+    assert (own_artifacts / "tfjs" / "adapt.bin").stat().st_size == adapt["replay"]["count"] * (adapt["features"] + 1)
+    model = keras.saving.load_model(own_artifacts / "model.keras", compile=False)
+    assert adapt["features_version"] == report["features_version"] == features_version(model)
 
 
 def test_failed_check_keeps_the_previous_model(own_artifacts):
@@ -73,8 +86,9 @@ def test_quantize_flag_is_written_with_its_star(tmp_path):
 
 
 def test_the_export_writes_what_the_page_learns_a_hand_with(trained_artifacts, mnist):
-    """adapt.json is the model's last layer; adapt.bin the converted model's features of MNIST training
-    digits, per class, with their labels; all under the features' version (site_template/js/adapt.js)."""
+    """adapt.json is the model's last layer and its block; adapt.bin the converted model's features of MNIST
+    training digits, per class, their block's values and their labels; all under the features' version
+    (site_template/js/adapt.js)."""
     import keras
 
     from pipeline.data.mnist import to_model_input
@@ -82,26 +96,50 @@ def test_the_export_writes_what_the_page_learns_a_hand_with(trained_artifacts, m
     from pipeline.export import features_version, replay_images, replay_picks
 
     tfjs = trained_artifacts / "tfjs"
-    report, adapt = (json.loads((tfjs / name).read_text()) for name in ("export.json", "adapt.json"))
+    report, adapt, network = (json.loads((tfjs / name).read_text()) for name in ("export.json", "adapt.json", "network.json"))
     model = keras.saving.load_model(trained_artifacts / "model.keras", compile=False)
     weights, bias = model.layers[-1].get_weights()
     np.testing.assert_allclose(adapt["weights"], weights, atol=1e-6)
     np.testing.assert_allclose(adapt["bias"], bias, atol=1e-6)
-    assert adapt["features_version"] == report["features_version"] == features_version(model)
+    block = adapt["block"]
+    assert adapt["features_version"] == report["features_version"] == features_version(model, block)
+    assert features_version(model, {**block, "seed": block["seed"] + 1}) != features_version(model, block)
     assert json.loads((tfjs / "model.json").read_text())["signature"]["outputs"]["features"]["tensorShape"]["dim"][1]["size"] \
         == str(adapt["features"])
+    last_pool = [layer for layer in network["layers"] if layer["kind"] == "pool"][-1]
+    assert (block["node"], block["relu"], block["inputs"], block["directions"]) \
+        == (last_pool["node"], last_pool["relu"], int(np.prod(last_pool["shape"])), ExportConfig().block_directions)
 
     count, width, per_class = adapt["replay"]["count"], adapt["features"], ExportConfig().replay_per_class
+    directions = block["directions"]
     data = np.fromfile(tfjs / "adapt.bin", np.uint8)
-    assert data.size == count * (width + 1) and count == NUM_CLASSES * per_class  # each digit, then generated non-digits
+    assert data.size == count * (width + directions + 1) and count == NUM_CLASSES * per_class  # each digit, then non-digits
     images, labels = replay_images(mnist, per_class)
-    assert np.array_equal(data[count * width:], labels) and (labels == NOT_A_DIGIT).sum() == per_class
+    assert np.array_equal(data[count * (width + directions):], labels) and (labels == NOT_A_DIGIT).sum() == per_class
     assert np.array_equal(images[:-per_class], mnist.x_train[replay_picks(mnist.y_train, per_class)])
     replay = data[: count * width].reshape(count, width).astype(np.float32) * adapt["replay"]["scale"]
     keras_features = keras.Model(model.input, model.layers[-1].input).predict(to_model_input(images[::30]), verbose=0)
     assert np.abs(replay[::30] - keras_features).max() < 0.1 * keras_features.max(), "uint8 features of uint8 weights: near"
     logits = replay @ weights + bias
     assert (logits.argmax(1) == labels).mean() > 0.97, "the shipped head reads the replayed features"
+
+    # The block: the last pool's values (Keras's here) times js/adapt.js's projection, times the factor that gives
+    # it the features' mean length.
+    projected = data[count * width: count * (width + directions)].view(np.int8).reshape(count, directions) * block["scale"]
+    pool = keras.Model(model.input, model.get_layer(last_pool["name"]).output).predict(to_model_input(images[::30]), verbose=0)
+    projection = js_projection(block["inputs"], directions, block["seed"])
+    expected = pool.reshape(len(pool), -1) @ projection * block["factor"]
+    assert np.abs(projected[::30] - expected).max() < 0.1 * np.abs(expected).max()
+    lengths = [np.linalg.norm(x, axis=1).mean() for x in (replay, projected)]
+    assert lengths[1] == pytest.approx(lengths[0], rel=0.02)
+
+
+def js_projection(inputs: int, directions: int, seed: int) -> np.ndarray:
+    """site_template/js/adapt.js's projection, as Node computes it: (inputs, directions)."""
+    script = (f"const {{ projection }} = await import('{(ROOT / 'site_template/js/adapt.js').as_uri()}');"
+              f"process.stdout.write(Buffer.from(projection({inputs}, {directions}, {seed}).buffer));")
+    out = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, check=True).stdout
+    return np.frombuffer(out, "<f4").reshape(inputs, directions)
 
 
 def test_the_features_version_follows_every_weight_but_the_last_layers():

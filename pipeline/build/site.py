@@ -58,7 +58,9 @@ NETWORK_FILES = (artifacts.NETWORK_JSON, artifacts.NETWORK_PNG)
 DTYPE_BYTES = {"float32": 4, "int32": 4, "float16": 2, "uint16": 2, "int16": 2, "uint8": 1, "int8": 1, "bool": 1}
 MAX_REPLAY_FEATURE = 1e4  # the largest replayed feature adapt.json may describe (255 x replay.scale): far above
 # any ReLU feature of a model fed 0-1 images, and small enough that the page's float32 arithmetic stays finite
-MAX_ADAPT_BYTES = 64 * 2**20  # adapt.bin: a few hundred digits per class of F + 1 bytes each (the default: ~150 KB)
+MAX_ADAPT_BYTES = 64 * 2**20  # adapt.bin: a few hundred digits per class of F + E + 1 bytes each (the default: ~1.3 MB)
+BLOCK_SHAPE = {"node": str, "relu": bool, "inputs": int, "directions": int, "seed": int, "factor": artifacts.NUMBER,
+               "scale": artifacts.NUMBER}  # adapt.json's block (js/adapt.js's Block, and its int8 scale)
 BUILD_MARKER = ".pipeline-build"  # in dist/: this folder is a build, so the next build may replace it whole
 METRICS_SHAPE = {"test_accuracy": artifacts.NUMBER, "history": [{}]}  # what the build reads from metrics.json
 EXPORT_SHAPE = {"tfjs_test_accuracy": artifacts.NUMBER, "model_bytes": int, "weight_bytes": int, "quantize": str,
@@ -70,8 +72,9 @@ class BuildError(Exception):
     """The site cannot be built from what is there. One line for the user."""
 
 
-def page_config(features_version: str) -> dict:
-    """The contract the page reads (rendered into index.html as JSON); `features_version`: export.json's."""
+def page_config(features_version: str, features_block: dict | None = None) -> dict:
+    """The contract the page reads (rendered into index.html as JSON); `features_version`: export.json's,
+    `features_block`: adapt.json's block (check_adapt_files)."""
     return {
         "imageSize": IMAGE_SIZE,
         "fitSize": FIT_SIZE,
@@ -90,6 +93,7 @@ def page_config(features_version: str) -> dict:
         "adaptUrl": f"{PERSONAL_DIR}/{artifacts.ADAPT_JSON}",  # the last layer and the replayed features (js/adapt.js)
         "adaptDataUrl": f"{PERSONAL_DIR}/{artifacts.ADAPT_BIN}",
         "featuresVersion": features_version,  # a personal head is only used on the features it was learnt on
+        "featuresBlock": features_block,  # what a personal head reads beside the features: the worker computes it
         "metricsUrl": "metrics.json",
         "reportUrl": model_report.REPORT_JSON,
         "vendorPath": "vendor/",
@@ -194,7 +198,7 @@ def build(
     check_out(out_dir, inputs + ([data_path] if data_path else []))
     metrics, report = _read_artifacts(artifacts_dir, min_accuracy)
     try:
-        check_adapt_files(tfjs_dir, report, shapes)
+        block = check_adapt_files(tfjs_dir, report, shapes)
         check_network_file(tfjs_dir)
     except artifacts.ArtifactError as err:
         raise BuildError(str(err)) from None
@@ -217,7 +221,7 @@ def build(
             raise BuildError(str(err)) from None
         try:
             webapp.write_app_files(stage, template_dir)
-            context = {"config": page_config(report["features_version"]), "metrics": page_metrics, "asset_version": webapp.content_hash(stage),
+            context = {"config": page_config(report["features_version"], block), "metrics": page_metrics, "asset_version": webapp.content_hash(stage),
                        "subset": {"train_count": shipped["train"]["count"], "test_count": shipped["test"]["count"]}}
             graph = webapp.module_graph(stage, node_modules)  # the pages' import maps and the service worker's groups
             pages = render_pages(template_dir, stage, context, graph, log)
@@ -293,9 +297,10 @@ def _read_artifacts(artifacts_dir: Path, min_accuracy: float) -> tuple[dict, dic
     return metrics, report
 
 
-def check_adapt_files(tfjs_dir: Path, report: dict, shapes: dict[str, list[int]]) -> None:
+def check_adapt_files(tfjs_dir: Path, report: dict, shapes: dict[str, list[int]]) -> dict | None:
     """ArtifactError unless adapt.json and adapt.bin are whole, within their bounds, and belong to the model that
-    export.json describes and whose `shapes` (check_model_shape) the page runs: its features, its classes."""
+    export.json describes and whose `shapes` (check_model_shape) the page runs: its features, its classes, the
+    graph node its block names. Returns adapt.json's block (None when it has none)."""
     report_path, adapt_path, data_path = tfjs_dir / REPORT_FILE, tfjs_dir / artifacts.ADAPT_JSON, tfjs_dir / artifacts.ADAPT_BIN
     if "features_version" not in report:
         raise artifacts.ArtifactError(f"{report_path}: no features_version (an older export): run `pipeline export` again")
@@ -321,17 +326,35 @@ def check_adapt_files(tfjs_dir: Path, report: dict, shapes: dict[str, list[int]]
             or not np.isfinite(bias).all():
         raise artifacts.ArtifactError(f"{adapt_path}: weights are not {features}×{classes} finite numbers "
                                       f"with {classes} biases; run `pipeline export` again")
+    block = adapt.get("block")
+    directions = 0 if block is None else _check_block(block, adapt_path, tfjs_dir)
     for path in (adapt_path, data_path):  # published as they are: a link would publish what it points to
         if path.is_symlink() or not path.is_file():
             raise artifacts.ArtifactError(f"{path}: a symbolic link or not a regular file; run `pipeline export` again")
-    size = data_path.stat().st_size
-    if size != count * (features + 1) or size > MAX_ADAPT_BYTES:
-        raise artifacts.ArtifactError(f"{data_path}: {size:,} bytes, expected {count * (features + 1):,} "
-                                      f"({count} replayed images of {features} features and a label, as {adapt_path} says)"
+    size, width = data_path.stat().st_size, features + directions
+    if size != count * (width + 1) or size > MAX_ADAPT_BYTES:
+        raise artifacts.ArtifactError(f"{data_path}: {size:,} bytes, expected {count * (width + 1):,} "
+                                      f"({count} replayed images of {width} features and a label, as {adapt_path} says)"
                                       + ("" if size <= MAX_ADAPT_BYTES else f", at most {MAX_ADAPT_BYTES // 2**20} MiB"))
-    labels = np.frombuffer(data_path.read_bytes()[count * features:], np.uint8)
+    labels = np.frombuffer(data_path.read_bytes()[count * width:], np.uint8)
     if labels.size and labels.max() >= classes:
         raise artifacts.ArtifactError(f"{data_path}: a replayed digit labelled {labels.max()}, not one of the {classes} classes")
+    return block
+
+
+def _check_block(block, adapt_path: Path, tfjs_dir: Path) -> int:
+    """adapt.json's block's directions; ArtifactError unless it is whole, its sizes and scales positive (the
+    page's float32 holding them) and its node one of model.json's."""
+    artifacts.check_fields(block, BLOCK_SHAPE, adapt_path, "block.")
+    if min(block["inputs"], block["directions"]) < 1 or not 0 < block["factor"] <= MAX_REPLAY_FEATURE \
+            or not 0 < block["scale"] * 127 <= MAX_REPLAY_FEATURE:
+        raise artifacts.ArtifactError(f"{adapt_path}: a block of {block['inputs']} values on {block['directions']} directions, "
+                                      f"factor {block['factor']:g}, scale {block['scale']:g}; the page needs positive sizes "
+                                      f"and values of at most {MAX_REPLAY_FEATURE:g}; run `pipeline export` again")
+    if block["node"] not in _graph_nodes(tfjs_dir):
+        raise artifacts.ArtifactError(f"{adapt_path}: its block reads the graph node {block['node'][:80]!r}, which "
+                                      f"{TFJS_MODEL_FILE} lacks (written for another model); run `pipeline export` again")
+    return block["directions"]
 
 
 def check_network_file(tfjs_dir: Path) -> None:
@@ -341,12 +364,17 @@ def check_network_file(tfjs_dir: Path) -> None:
     layers = _as_dict(artifacts.read_json(path)).get("layers")
     if not isinstance(layers, list) or not layers or not all(isinstance(layer, dict) for layer in layers):
         raise artifacts.ArtifactError(f"{path}: no list of layers; run `pipeline export` again")
-    topology = _as_dict(artifacts.read_json(tfjs_dir / TFJS_MODEL_FILE)).get("modelTopology")
-    nodes = {node.get("name") for node in _as_dict(topology).get("node", []) if isinstance(node, dict)}
+    nodes = _graph_nodes(tfjs_dir)
     missing = [str(layer.get("node"))[:80] for layer in layers if layer.get("node") not in nodes]
     if missing:
         raise artifacts.ArtifactError(f"{path}: names the graph node {missing[0]!r}, which {TFJS_MODEL_FILE} lacks "
                                       "(written for another model); run `pipeline export` again")
+
+
+def _graph_nodes(tfjs_dir: Path) -> set:
+    """The names of model.json's graph nodes (none where it is not shaped like one)."""
+    topology = _as_dict(artifacts.read_json(tfjs_dir / TFJS_MODEL_FILE)).get("modelTopology")
+    return {node.get("name") for node in _as_dict(topology).get("node", []) if isinstance(node, dict)}
 
 
 def _as_dict(value) -> dict:

@@ -112,7 +112,8 @@ def test_a_damaged_record_is_recovered_from_and_said(page, site_url, damage):
         assert kept["head"] is None, "no digit to learn from: no head"
         return
     config = page.evaluate("JSON.parse(document.getElementById('app-config').textContent)")
-    features = page.evaluate("fetch('personal/adapt.json').then((r) => r.json()).then((adapt) => adapt.features)")
+    features = page.evaluate("fetch('personal/adapt.json').then((r) => r.json())"
+                             ".then((adapt) => adapt.features + (adapt.block?.directions ?? 0))")
     classes = config["numClasses"]
     assert kept["head"] == {"featuresVersion": config["featuresVersion"], "features": features, "classes": classes,
                             "examples": 1, "weights": ["Float32Array", features * classes, True],

@@ -32,15 +32,16 @@ NETWORK = {"layers": [{"name": "image", "kind": "input", "node": "image", "shape
 MANIFEST = {"weightsManifest": [{"paths": [SHARD], "weights": [{"name": "w", "shape": [2], "dtype": "float32"}]}]}
 METRICS = {"test_accuracy": 0.99, "history": []}
 EXPORT = {"features_version": "v1"}
+BLOCK = {"node": "image", "relu": True, "inputs": 4, "directions": 1, "seed": 1, "factor": 1.0, "scale": 0.1}
 ADAPT = {"features_version": "v1", "features": 2, "classes": NUM_CLASSES, "weights": [[0.0] * NUM_CLASSES] * 2,
          "bias": [0.0] * NUM_CLASSES,
-         "replay": {"count": 1, "scale": 1.0}}
+         "replay": {"count": 1, "scale": 1.0}, "block": BLOCK}
 
 
 def stand_in(folder: Path, files: dict[str, bytes | dict | list] | None = None) -> Path:
     """An artefacts folder with a model.json of the page's signature, metrics.json, and `files` on top."""
     files = {"tfjs/model.json": {**SIGNATURE, **MANIFEST, **TOPOLOGY}, f"tfjs/{SHARD}": bytes(8), "metrics.json": METRICS,
-             "tfjs/export.json": EXPORT, "tfjs/adapt.json": ADAPT, "tfjs/adapt.bin": bytes(3),
+             "tfjs/export.json": EXPORT, "tfjs/adapt.json": ADAPT, "tfjs/adapt.bin": bytes(4),
              "tfjs/network.json": NETWORK, "tfjs/network.png": bytes(8), **(files or {})}
     for name, content in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +113,7 @@ CORRUPT = {
     "adapt.json of other features": ("tfjs/adapt.json", {**ADAPT, "features_version": "v0"}, "written for other features"),
     "adapt.json weights cut short": ("tfjs/adapt.json", {**ADAPT, "weights": [[0.0] * 10]}, f"weights are not 2×{NUM_CLASSES} finite"),
     "adapt.json without its replay": ("tfjs/adapt.json", {**ADAPT, "replay": 5}, "replay. is not a JSON object"),
-    "adapt.bin cut short": ("tfjs/adapt.bin", b"\0", "1 bytes, expected 3"),
+    "adapt.bin cut short": ("tfjs/adapt.bin", b"\0", "1 bytes, expected 4 (1 replayed images of 3 features and a label"),
     "adapt.json's replay at scale 1e300": ("tfjs/adapt.json", {**ADAPT, "replay": {"count": 1, "scale": 1e300}},
                                            "replay of 1 digits at scale 1e+300; the page needs at least one, and features of at most"),
     "adapt.json's replay of no digits": ("tfjs/adapt.json", {**ADAPT, "replay": {"count": 0, "scale": 0.1}}, "replay of 0 digits"),
@@ -120,7 +121,13 @@ CORRUPT = {
                                           f"a last layer of 2 features × 10 classes; the model has 2 features and the page {NUM_CLASSES}"),
     "adapt.json of other features than the model's": ("tfjs/adapt.json", {**ADAPT, "features": 3, "weights": [[0.0] * NUM_CLASSES] * 3},
                                                       "a last layer of 3 features"),
-    "adapt.bin with a label past the classes": ("tfjs/adapt.bin", bytes([0, 0, NUM_CLASSES]), f"a replayed digit labelled {NUM_CLASSES}"),
+    "adapt.bin with a label past the classes": ("tfjs/adapt.bin", bytes([0, 0, 0, NUM_CLASSES]), f"a replayed digit labelled {NUM_CLASSES}"),
+    "adapt.json's block reading a node the graph lacks": ("tfjs/adapt.json", {**ADAPT, "block": {**BLOCK, "node": "gone"}},
+                                                          "its block reads the graph node 'gone', which model.json lacks"),
+    "adapt.json's block on no directions": ("tfjs/adapt.json", {**ADAPT, "block": {**BLOCK, "directions": 0}},
+                                            "a block of 4 values on 0 directions"),
+    "adapt.json's block without its seed": ("tfjs/adapt.json", {**ADAPT, "block": {**BLOCK, "seed": None}},
+                                            "'block.seed' missing or not int"),
     "model.json naming a weight file outside": ("tfjs/model.json", {**SIGNATURE, "weightsManifest": [
         {**MANIFEST["weightsManifest"][0], "paths": ["../metrics.json"]}]}, "lists the weight file '../metrics.json'"),
     "model.json without a weight manifest": ("tfjs/model.json", SIGNATURE, "no readable weightsManifest"),
