@@ -12,7 +12,8 @@
 //   WORK/replay.u8, replay_labels.u8 (only when a recipe has `extra`): the images whose features adapt.bin holds
 //
 // Recipe fields that js/adapt.js does not have, tried here only:
-//   extra: {node, pool, scale} — the features are the graph model's `features` followed by an earlier node's
+//   extra: {node, pool, scale} — the features are the page's (the graph model's `features`, then adapt.json's block)
+//     followed by an earlier node's
 //     output (a name in model.json, e.g. 'StatefulPartitionedCall/functional_1/c4_relu_1/Relu', NHWC): as it is
 //     (pool 'none') or averaged over its positions (pool 'mean') or its largest value per channel (pool 'max'),
 //     or projected on `dims` fixed random directions (pool 'project': a seeded Gaussian matrix, seed 1),
@@ -29,7 +30,6 @@ const require = createRequire(path.join(path.resolve(nodeModules), 'package.json
 const tf = require('@tensorflow/tfjs');
 require('@tensorflow/tfjs-backend-wasm');
 const adapt = await import(path.resolve('site_template/js/adapt.js'));
-const { seededRandom } = await import(path.resolve('site_template/js/random.js'));
 
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
@@ -50,23 +50,31 @@ const model = await tf.loadGraphModel(tf.io.fromMemory(readArtifacts(path.join(d
 const featuresOutput = Object.keys(model.signature?.outputs ?? {}).find((name) => name === 'features') ?? 'features';
 
 /**
- * The graph model's features of `count` images (Float32Array count·28²): count·F, in batches as the page's worker;
- * with `extra` (a recipe's), `features` then the extra block, unscaled (count·(F + E)).
+ * The page's features of `count` images (Float32Array count·28²), in batches as the page's worker: the graph
+ * model's `features`, then the shipped block's (adapt.json's, as js/adapt.js computes it) where there is one;
+ * with `extra` (a recipe's), then the extra block, unscaled.
  */
 async function features(batch, count, extra = null) {
   const parts = [];
+  const block = shippedBase.block;
   for (let start = 0; start < count; start += 500) {
     const n = Math.min(500, count - start);
-    const out = tf.tidy(() => {
+    const [out, shipped] = tf.tidy(() => {
       const input = tf.tensor4d(batch.subarray(start * PIXELS, (start + n) * PIXELS), [n, SIDE, SIDE, 1]);
-      if (!extra) return model.execute(input, featuresOutput);
-      const [main, node] = model.execute(input, [featuresOutput, extra.node]);
-      const relu = node.relu(); // the converter may move a ReLU behind a pooling: its node's value can be below 0
-      const block = extra.pool === 'mean' ? relu.mean([1, 2]) : extra.pool === 'max' ? relu.max([1, 2])
+      const nodes = [model.execute(input, [featuresOutput, ...(block ? [block.node] : []), ...(extra ? [extra.node] : [])])].flat();
+      const [main, shippedNode] = block ? nodes : [nodes[0], null];
+      if (!extra) return [main, shippedNode];
+      const relu = nodes.at(-1).relu(); // the converter may move a ReLU behind a pooling: its node's value can be below 0
+      const more = extra.pool === 'mean' ? relu.mean([1, 2]) : extra.pool === 'max' ? relu.max([1, 2])
         : extra.pool === 'project' ? relu.reshape([n, -1]).matMul(projection(relu.size / n, extra.dims)) : relu.reshape([n, -1]);
-      return tf.concat([main, block], 1);
+      return [tf.concat([main, more], 1), shippedNode];
     });
-    parts.push(await out.data());
+    let values = await out.data();
+    if (block) {
+      values = inserted(values, n, shippedBase.features - block.directions, adapt.blockFeatures(await shipped.data(), n, block));
+      shipped.dispose();
+    }
+    parts.push(values);
     out.dispose();
   }
   const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
@@ -75,16 +83,23 @@ async function features(batch, count, extra = null) {
   return all;
 }
 
+/** `rows` rows of `values` with each row's part of `block` put in after its first `at` values. */
+function inserted(values, rows, at, block) {
+  const width = values.length / rows, E = block.length / rows;
+  const out = new Float32Array(rows * (width + E));
+  for (let i = 0; i < rows; i++) {
+    out.set(values.subarray(i * width, i * width + at), i * (width + E));
+    out.set(block.subarray(i * E, (i + 1) * E), i * (width + E) + at);
+    out.set(values.subarray(i * width + at, (i + 1) * width), i * (width + E) + at + E);
+  }
+  return out;
+}
+
 const projections = new Map();
-/** A fixed E×D Gaussian matrix (seed 1), as a tensor kept for the run. */
+/** js/adapt.js's E×D projection (seed 1), as a tensor kept for the run. */
 function projection(E, D) {
   const key = `${E}x${D}`;
-  if (!projections.has(key)) {
-    const random = seededRandom(1);
-    const values = Float32Array.from({ length: E * D },
-      () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()) / Math.sqrt(D));
-    projections.set(key, tf.keep(tf.tensor2d(values, [E, D])));
-  }
+  if (!projections.has(key)) projections.set(key, tf.keep(tf.tensor2d(adapt.projection(E, D, 1), [E, D])));
   return projections.get(key);
 }
 

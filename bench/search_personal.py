@@ -6,16 +6,17 @@ For each candidate recipe (--set NAME, one of SETS, or --recipes FILE: a JSON li
 tuning writer of bench/numerals.py (TUNING, several seeds each: their own small habits), the writer's
 numerals are drawn as the page draws them for the model (each stroke as the pad receives it from their
 pen, `pipeline.data.pen.digit`: the page's pen and preprocessing), TAUGHT_PER_LABEL of each taught, and the
-page's own learning (`bench/personal_recipe.mjs`: js/adapt.js on the graph model's features, tfjs + wasm)
+page's own learning (`bench/personal_recipe.mjs`: js/adapt.js on the page's features, tfjs + wasm)
 learns a head from them; FRESH_PER_LABEL fresh ones of each are then read with it, "?" counted wrong
 (pipeline.calibration.shown_digits, the page's doubt rule), and the 10,000 MNIST test images. No
 browser, so quicker than `make bench-personal` by far; the held-out writers are never read here.
 The recipe chosen: the best worst writer, then the best mean, among those whose MNIST drop stays
 within DROP_CEILING.
 
-A recipe may also name other features than the page's (`extra`: an earlier layer's output of the graph
-model after its features, the replay then read from the images adapt.bin's came from);
-bench/personal_recipe.mjs says how. These are tried here only: the page learns on its features alone.
+A recipe may also name more features than the page's (`extra`: an earlier layer's output of the graph
+model after the page's features, the replay then read from the images adapt.bin's came from);
+bench/personal_recipe.mjs says how. These are tried here only: the page learns on the model's features and
+adapt.json's block.
 """
 
 from __future__ import annotations
@@ -139,9 +140,21 @@ REPLAY_SHARE = [  # the projected block learns some 5 times slower, its cost the
     _projected(256, replayWeight=2, replayShare=0.5),
     _projected(256, replayWeight=2, replayShare=0.25),
 ]
+# The sets above ran on builds whose adapt.json had no block (a build exported with ExportConfig(block_directions=0)
+# gives one); `extra` then came after the model's features alone. On a build with a block, the features a recipe
+# learns on are the page's: the model's, then the block's.
+PAGE = {**CURRENT, "replayWeight": 2, "replayShare": 0.25}  # js/adapt.js's RECIPE, on the page's features with the block
+BLOCK_RECIPE = [  # the block on the page: its recipe's knobs once more, each alone (steps at most 150: the page's 2 s)
+    PAGE,
+    {**PAGE, "steps": 150},
+    {**PAGE, "copies": 16},
+    {**PAGE, "learningRate": 0.03},
+    {**PAGE, "replayWeight": 1.5},
+    {**PAGE, "shear": 0.25, "squash": 0.15},
+]
 SETS = {"augment-replay-steps": AUGMENT_REPLAY_STEPS, "narrower": NARROWER, "seven-writers": SEVEN_WRITERS,
         "earlier-features": EARLIER_FEATURES, "cheaper": CHEAPER,
-        "cheaper-2": CHEAPER_2, "mnist-margin": MNIST_MARGIN, "replay-share": REPLAY_SHARE}
+        "cheaper-2": CHEAPER_2, "mnist-margin": MNIST_MARGIN, "replay-share": REPLAY_SHARE, "block-recipe": BLOCK_RECIPE}
 
 
 def drawn(hand: Hand, label: int) -> np.ndarray:
