@@ -199,7 +199,8 @@ test('learnHead: the more the replay weighs, the closer the replayed digits stay
     const p = headProbabilities(base.replay, base.replayLabels.length, learnHead(base, visitor, labels, { replayWeight }));
     return p.reduce((sum, v, k) => sum + Math.abs(v - shipped[k]), 0);
   };
-  assert.ok(moved(10) < moved(0.3), `${moved(10)} vs ${moved(0.3)}`);
+  const [heavy, light] = [moved(10), moved(0.3)];
+  assert.ok(heavy < light, `${heavy} vs ${light}`);
 });
 
 test('replayParts deals every index into one part, each part in order, the same way every time', () => {
@@ -239,7 +240,7 @@ test('learnHead with a replay share: each step replays one part, weighing as muc
   const moved = (head) => headProbabilities(base.replay, n, head).reduce((sum, v, k) => sum + Math.abs(v - shipped[k]), 0);
   const ratio = moved(quarter) / moved(learnHead(base, visitor, labels, { replayShare: 1 }));
   assert.ok(ratio > 0.5 && ratio < 2, `moved ${ratio} times as far as with the whole replay each step`);
-  assert.deepEqual(learnHead(base, visitor, labels, { replayShare: RECIPE.replayShare }), learnHead(base, visitor, labels));
+  assert.deepEqual(learnHead(base, visitor, labels, { steps: 5, replayShare: RECIPE.replayShare }), learnHead(base, visitor, labels, { steps: 5 }));
 });
 
 // The block: an earlier node's values, projected (js/adapt.js projection, blockFeatures), after the features.
@@ -258,17 +259,19 @@ function filesWithBlock(perClass = 2, block = BLOCK) {
 }
 
 test('projection is a fixed Gaussian matrix: the same for the same arguments, about 1/directions in variance', () => {
-  const matrix = projection(1000, 100, 1);
-  assert.equal(matrix.length, 1000 * 100);
-  assert.deepEqual(projection(1000, 100, 1), matrix);
-  assert.notDeepEqual(projection(1000, 100, 2).subarray(0, 10), matrix.subarray(0, 10));
-  const half = projection(1000, 50, 1); // the same normals, in the same order, over √50
-  matrix.subarray(0, 50).forEach((v, k) => assert.ok(Math.abs(half[k] - v * Math.SQRT2) < 1e-6, `${k}: ${half[k]} vs ${v}`));
+  const matrix = projection(400, 100, 1);
+  assert.equal(matrix.length, 400 * 100);
+  assert.deepEqual(projection(400, 100, 1), matrix);
+  const small = projection(10, 10, 1); // the same normals, in the same order, over √10 instead of √100
+  small.forEach((v, k) => assert.ok(Math.abs(v - matrix[k] * Math.sqrt(10)) < 1e-6, `${k}: ${v} vs ${matrix[k]}`));
+  assert.notDeepEqual(projection(10, 10, 2), small);
+  const half = projection(10, 5, 1); // the same normals over √5 instead of √10
+  half.forEach((v, k) => assert.ok(Math.abs(v - small[k] * Math.SQRT2) < 1e-6, `${k}: ${v} vs ${small[k]}`));
   const mean = matrix.reduce((a, v) => a + v, 0) / matrix.length;
   const variance = matrix.reduce((a, v) => a + (v - mean) ** 2, 0) / matrix.length;
-  assert.ok(Math.abs(mean) < 0.001 && Math.abs(variance * 100 - 1) < 0.02, `mean ${mean}, variance × 100 ${variance * 100}`);
+  assert.ok(Math.abs(mean) < 0.002 && Math.abs(variance * 100 - 1) < 0.03, `mean ${mean}, variance × 100 ${variance * 100}`);
   const within = matrix.filter((v) => Math.abs(v * 10) < 1).length / matrix.length; // standard normal: 68.27 % within ±1
-  assert.ok(Math.abs(within - 0.6827) < 0.01, String(within));
+  assert.ok(Math.abs(within - 0.6827) < 0.012, String(within));
 });
 
 test('blockFeatures is the ReLU of the node values times the projection, times the factor', () => {
