@@ -312,7 +312,7 @@ test('readBase refuses a block that is not whole, or adapt.bin without its value
   assert.throws(() => readBase(json, buffer.slice(1)), /adapt.bin: 41 bytes, expected 42/);
   const notWhole = /adapt.json: block is not \{node, relu, inputs, directions, seed, factor, scale\}/;
   for (const bad of [null, 'pool', {}, { node: 3 }, { relu: 'yes' }, { inputs: 0 }, { inputs: 2.5 }, { directions: -2 },
-    { seed: 1.5 }, { seed: '1' }, { factor: 0 }, { factor: Infinity }, { scale: -1 }, { scale: 1e308 }, { factor: undefined }]) {
+    { seed: 1.5 }, { seed: '1' }, { factor: 0 }, { factor: Infinity }, { scale: 0 }, { scale: -1 }, { scale: 1e308 }, { factor: undefined }]) {
     const block = bad !== null && typeof bad === 'object' && Object.keys(bad).length ? { ...BLOCK, ...bad } : bad;
     assert.throws(() => readBase({ ...json, block }, buffer), notWhole, JSON.stringify(bad));
   }
