@@ -106,8 +106,8 @@ def predict_tfjs(model_dir: Path, images: np.ndarray, node_modules: Path,
         )
         if result.returncode != 0:
             raise ExportError(f"tfjs check failed: {result.stderr.strip().splitlines()[-1:]}")
-        probabilities, features, projected = (np.fromfile(path, dtype="<f4").reshape(len(images), -1) if path.exists() else None
-                                              for path in (probs_path, features_path, block_path))
+        probabilities, features, projected = (np.fromfile(path, dtype="<f4").reshape(len(images), -1) if path else None
+                                              for path in (probs_path, features_path, block and block_path))
         return probabilities, features, projected
 
 
