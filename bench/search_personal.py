@@ -152,9 +152,15 @@ BLOCK_RECIPE = [  # the block on the page: its recipe's knobs once more, each al
     {**PAGE, "replayWeight": 1.5},
     {**PAGE, "shear": 0.25, "squash": 0.15},
 ]
+BLOCK_SHARE = [  # the block made each adaptation five times slower on the page: each step replaying an eighth
+    PAGE,
+    {**PAGE, "replayShare": 0.125},
+    {**PAGE, "replayShare": 0.125, "steps": 150},
+]
 SETS = {"augment-replay-steps": AUGMENT_REPLAY_STEPS, "narrower": NARROWER, "seven-writers": SEVEN_WRITERS,
         "earlier-features": EARLIER_FEATURES, "cheaper": CHEAPER,
-        "cheaper-2": CHEAPER_2, "mnist-margin": MNIST_MARGIN, "replay-share": REPLAY_SHARE, "block-recipe": BLOCK_RECIPE}
+        "cheaper-2": CHEAPER_2, "mnist-margin": MNIST_MARGIN, "replay-share": REPLAY_SHARE, "block-recipe": BLOCK_RECIPE,
+        "block-share": BLOCK_SHARE}
 
 
 def drawn(hand: Hand, label: int) -> np.ndarray:
