@@ -109,9 +109,15 @@ def row(module: str, statuses: dict[str, str], equivalent: dict[str, str]) -> li
 MUTMUT_STATUS = {"no tests": SURVIVED}
 
 
+def matches(name: str, globs: list[str]) -> bool:
+    """Whether the mutmut mutant `name` is one of `globs` (mutmut's own globs: * matches anything)."""
+    return any(re.fullmatch(re.escape(g).replace(r"\*", ".*"), name) for g in globs)
+
+
 def mutmut_statuses(globs: list[str], log) -> dict[str, str]:
     """Run mutmut on the mutants matching `globs` (in ./mutants, which it keeps between runs for its cache) and
-    return {mutant name: status} for them."""
+    return {mutant name: status} for them. One run for every module: each run of mutmut first runs the selected
+    tests once without a mutant, then starts its fork server, some 25 s."""
     mutants = ROOT / "mutants"
     mutants.mkdir(exist_ok=True)
     if not (mutants / "node_modules").exists():  # the tests find node_modules beside their own folder
@@ -123,8 +129,7 @@ def mutmut_statuses(globs: list[str], log) -> dict[str, str]:
     listed = subprocess.run([*mutmut, "results", "--all", "true"], cwd=ROOT, env=env, check=True,
                             capture_output=True, text=True).stdout
     statuses = dict(re.findall(r"^\s+(\S+): (.+)$", listed, re.M))
-    return {name: MUTMUT_STATUS.get(status, status) for name, status in statuses.items()
-            if any(re.fullmatch(re.escape(g).replace(r"\*", ".*"), name) for g in globs)}
+    return {name: MUTMUT_STATUS.get(status, status) for name, status in statuses.items() if matches(name, globs)}
 
 
 # --- JavaScript: StrykerJS --------------------------------------------------------------------------------
@@ -239,13 +244,19 @@ def main(only: tuple[str, ...], rescore: bool, command_line: str):
     equivalent = equivalent_ids()
     previous = load_rows()
     rows, path, began = [], RESULTS / "mutation.json", time.monotonic()
-    modules = [(m, "python", g) for m, g in PYTHON_MODULES.items()] + [(m, "js", t) for m, t in JS_MODULES.items()]
-    for module, language, what in modules:
+    python = {module: globs for module, globs in PYTHON_MODULES.items() if not only or module in only}
+    if python:
+        statuses = mutmut_statuses([g for globs in python.values() for g in globs], print)
+        print(f"mutmut: {len(python)} modules in {time.monotonic() - began:.0f} s")
+        for module, globs in python.items():
+            rows.append(row(module, {n: s for n, s in statuses.items() if matches(n, globs)}, equivalent))
+            print(f"{module}: {rows[-1][6]} % of {rows[-1][1]} mutants caught; survivors: {rows[-1][7]}")
+        path = save_rows(merged(rows, previous) if only else rows, command_line)
+    for module, tests in JS_MODULES.items():
         if only and module not in only:
             continue
         started = time.monotonic()
-        statuses = mutmut_statuses(what, print) if language == "python" else stryker_statuses(module, what, print)
-        rows.append(row(module, statuses, equivalent))
+        rows.append(row(module, stryker_statuses(module, tests, print), equivalent))
         r = rows[-1]
         print(f"{module}: {r[6]} % of {r[1]} mutants caught in {time.monotonic() - started:.0f} s; survivors: {r[7]}")
         # written after each module, so that a run stopped part way keeps what it measured; the modules not

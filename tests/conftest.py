@@ -11,6 +11,7 @@ model.keras, metrics.json and tfjs/ to reuse it instead (handy while developing)
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -67,6 +68,15 @@ def _under_mutation(items, config) -> None:
     if mutant and MUTMUT_STATS.is_file():
         seconds = json.loads(MUTMUT_STATS.read_text()).get("duration_by_test", {})
         items.sort(key=lambda item: seconds.get(item.nodeid, float("inf")))
+
+
+def pytest_collection_finish(session):
+    """Under `make mutation`, move every object made so far (Keras's, the collected tests') out of the garbage
+    collector's reach: each mutant's child would otherwise walk them all in the collections pytest runs as it
+    finishes, some 0.4 s of a child's 0.5 s when its tests take milliseconds. Nothing is freed: they live as long
+    as the child does either way."""
+    if "MUTANT_UNDER_TEST" in os.environ:
+        gc.freeze()
 
 
 def pytest_collection_modifyitems(items, config):

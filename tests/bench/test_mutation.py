@@ -75,3 +75,15 @@ def test_a_listed_stryker_mutant_is_found_on_another_line_when_its_place_is_othe
     assert row["equivalent"] == 1  # the two `c <= C` at column 5 are ambiguous: neither is taken for the listed one
     assert row["survivors"] == "s.js:30:5 EqualityOperator → c <= C; s.js:40:5 EqualityOperator → c <= C; " \
                                "s.js:50:9 EqualityOperator → y <= top"
+
+
+def test_one_mutmut_run_is_dealt_to_the_modules_by_their_globs():
+    names = ["pipeline.train.loop.x_calibrate__mutmut_3", "pipeline.train.loop.x_fit__mutmut_1",
+             "pipeline.preprocess.x_to_mnist__mutmut_12", "pipeline.build.webapp.x_cache_groups__mutmut_1",
+             "pipeline.build.webapp.x_module_graph__mutmut_2", "pipeline.tools.predict.xǁReaderǁread__mutmut_4"]
+    dealt = {m: [n for n in names if mutation.matches(n, globs)] for m, globs in mutation.PYTHON_MODULES.items()}
+    assert dealt["pipeline/train/loop.py (calibrate)"] == ["pipeline.train.loop.x_calibrate__mutmut_3"]
+    assert dealt["pipeline/preprocess.py"] == ["pipeline.preprocess.x_to_mnist__mutmut_12"]
+    assert dealt["pipeline/build/webapp.py (cache_groups)"] == ["pipeline.build.webapp.x_cache_groups__mutmut_1"]
+    assert dealt["pipeline/tools/predict.py"] == ["pipeline.tools.predict.xǁReaderǁread__mutmut_4"]
+    assert sum(map(len, dealt.values())) == 4  # none in two rows; the functions no module names in none
