@@ -21,6 +21,8 @@
 //     replay is then these features of WORK/replay.u8 in float32, the shipped head's rows for the extra block
 //     0 (so the learning starts from the shipped head, and distils it on the replay as the page does).
 //   replayPerClass: k — only the first k replayed images of each label are replayed (all when absent).
+//   blockScale: s — the shipped block's values (adapt.json's block, after its factor) times s, in the replay, the
+//     examples and every image read: how much the block weighs beside the features as the head learns.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -169,11 +171,22 @@ async function source(extra) {
   return entry;
 }
 
+/** `x` (rows of `width` values) with the shipped block's columns times `s`: a copy (`x` itself when s is 1). */
+function blockScaled(x, width, s = 1) {
+  if (s === 1) return x;
+  const E = shippedBase.block.directions, from = shippedBase.features - E, out = Float32Array.from(x);
+  for (let k = 0; k < out.length; k++) if (k % width >= from && k % width < from + E) out[k] *= s;
+  return out;
+}
+
 const results = [];
 for (const recipe of task.recipes) {
-  const { base: all, of, mnist: mnistFeatures, fresh: freshFeatures } = await source(recipe.extra);
-  const base = recipe.replayPerClass ? fewerReplayed(all, recipe.replayPerClass) : all;
-  const F = base.features;
+  const sourced = await source(recipe.extra);
+  const F = sourced.base.features, s = recipe.blockScale ?? 1;
+  const scaledBase = { ...sourced.base, replay: blockScaled(sourced.base.replay, F, s) };
+  const base = recipe.replayPerClass ? fewerReplayed(scaledBase, recipe.replayPerClass) : scaledBase;
+  const of = async (batch, count) => blockScaled(await sourced.of(batch, count), F, s);
+  const mnistFeatures = blockScaled(sourced.mnist, F, s), freshFeatures = blockScaled(sourced.fresh, F, s);
   const writers = [];
   let taughtAt = 0, freshAt = 0;
   for (const writer of task.writers) {

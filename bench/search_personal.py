@@ -157,10 +157,24 @@ BLOCK_SHARE = [  # the block made each adaptation five times slower on the page:
     {**PAGE, "replayShare": 0.125},
     {**PAGE, "replayShare": 0.125, "steps": 150},
 ]
+BLOCK_WEIGHT = [  # how much the block weighs beside the features as the head learns: its values times blockScale
+    # (bench/personal_recipe.mjs; the page's weight is adapt.json's factor, the features' mean length)
+    PAGE,
+    {**PAGE, "blockScale": 0.5},
+    {**PAGE, "blockScale": 2},
+    {**PAGE, "blockScale": 3},
+]
+P1 = NODE.format("c2")  # the first pooling's output (12×12×32, its ReLU after it in the graph): finer than the block
+EARLIER_BLOCK = [  # on the tuning writers two in three errors are ٢ read as 3 or ٣ as 2, which differ by a tooth a
+    # few pixels wide: the first pooling's finer grid, projected, after the page's features and block
+    PAGE,
+    {**PAGE, "extra": {"node": P1, "pool": "project", "scale": 1.0, "dims": 128}},
+    {**PAGE, "extra": {"node": P1, "pool": "project", "scale": 1.0, "dims": 256}},
+]
 SETS = {"augment-replay-steps": AUGMENT_REPLAY_STEPS, "narrower": NARROWER, "seven-writers": SEVEN_WRITERS,
         "earlier-features": EARLIER_FEATURES, "cheaper": CHEAPER,
         "cheaper-2": CHEAPER_2, "mnist-margin": MNIST_MARGIN, "replay-share": REPLAY_SHARE, "block-recipe": BLOCK_RECIPE,
-        "block-share": BLOCK_SHARE}
+        "block-share": BLOCK_SHARE, "block-weight": BLOCK_WEIGHT, "earlier-block": EARLIER_BLOCK}
 
 
 def drawn(hand: Hand, label: int) -> np.ndarray:
