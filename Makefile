@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 ARTIFACTS ?= artifacts
 DIST ?= dist
 TRAIN_FLAGS ?=
+EXPORT_FLAGS ?=
 PYTEST_FLAGS ?=
 # pytest-xdist workers for make test: browser tests mostly wait on frames, so one more than 2 cores keeps both busy
 TEST_WORKERS ?= 3
@@ -48,7 +49,7 @@ train: setup  ## MNIST -> $(ARTIFACTS)/model.keras + metrics.json
 	$(BIN)/pipeline train --artifacts $(ARTIFACTS) $(TRAIN_FLAGS)
 
 export: setup  ## $(ARTIFACTS)/model.keras -> $(ARTIFACTS)/tfjs/
-	$(BIN)/pipeline export --artifacts $(ARTIFACTS)
+	$(BIN)/pipeline export --artifacts $(ARTIFACTS) $(EXPORT_FLAGS)
 
 build: setup  ## $(ARTIFACTS) + site_template/ -> $(DIST)/
 	$(BIN)/pipeline build --artifacts $(ARTIFACTS) --out $(DIST)
