@@ -117,7 +117,7 @@ def matches(name: str, globs: list[str]) -> bool:
 def mutmut_statuses(globs: list[str], log) -> dict[str, str]:
     """Run mutmut on the mutants matching `globs` (in ./mutants, which it keeps between runs for its cache) and
     return {mutant name: status} for them. main calls it once with every module's globs: each run of mutmut first
-    runs the selected tests once without a mutant, then starts its fork server, some 25 s."""
+    runs the selected tests once without a mutant, then starts its fork server."""
     mutants = ROOT / "mutants"
     mutants.mkdir(exist_ok=True)
     if not (mutants / "node_modules").exists():  # the tests find node_modules beside their own folder

@@ -165,7 +165,7 @@ BLOCK_WEIGHT = [  # how much the block weighs beside the features as the head le
     {**PAGE, "blockScale": 3},
 ]
 P1 = NODE.format("c2")  # the first pooling's output (12×12×32, its ReLU after it in the graph): finer than the block
-EARLIER_BLOCK = [  # on the tuning writers two in three errors are ٢ read as 3 or ٣ as 2, which differ by a tooth a
+EARLIER_BLOCK = [  # most of the tuning writers' errors are ٢ read as 3 or ٣ as 2, which differ by a tooth a
     # few pixels wide: the first pooling's finer grid, projected, after the page's features and block
     PAGE,
     {**PAGE, "extra": {"node": P1, "pool": "project", "scale": 1.0, "dims": 128}},

@@ -72,8 +72,8 @@ def _under_mutation(items, config) -> None:
 
 def pytest_collection_finish(session):
     """Under `make mutation`, move every object made so far (Keras's, the collected tests') out of the garbage
-    collector's reach: each mutant's child would otherwise walk them all in the collections pytest runs as it
-    finishes, some 0.4 s of a child's 0.5 s when its tests take milliseconds. Nothing is freed: they live as long
+    collector's reach: each mutant's child would otherwise walk them all in the full collections pytest runs as it
+    finishes, most of a child's time when its tests take milliseconds. Nothing is kept longer: they live as long
     as the child does either way."""
     if "MUTANT_UNDER_TEST" in os.environ:
         gc.freeze()
