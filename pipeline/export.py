@@ -179,6 +179,11 @@ def convert(model, out_dir: Path, quantize: str) -> None:
         raise ExportError(f"tensorflowjs_converter failed: {result.stderr.strip().splitlines()[-1:]}")
 
 
+# each quantization's next finer one: what to try when a model's answers move too much under the coarser (a model
+# trained briefly has many test images near its decision boundaries)
+FINER_QUANTIZATION = {"uint8": "float16", "float16": "none"}
+
+
 def check_parity(keras_probs: np.ndarray, tfjs_probs: np.ndarray, labels: np.ndarray, config: ExportConfig,
                  log=print) -> dict:
     """Compare (N, 11) probabilities of Keras and tfjs on the same images (labels: uint8 (N,)).
@@ -194,9 +199,11 @@ def check_parity(keras_probs: np.ndarray, tfjs_probs: np.ndarray, labels: np.nda
         f"largest probability difference {max_diff:.2e}, tfjs accuracy {tfjs_accuracy:.4%}"
     )
     if agreement < config.min_agreement:
+        finer = FINER_QUANTIZATION.get(config.quantize)
         raise ExportError(
             f"converted model disagrees with Keras on {1 - agreement:.3%} of test images "
             f"(allowed {1 - config.min_agreement:.3%}); nothing was replaced"
+            + (f"; --quantize {finer} keeps the weights closer to Keras's" if finer else "")
         )
     return {
         "quantize": config.quantize,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.config import ExportConfig
-from pipeline.export import ExportError, converter_command, export, predict_tfjs
+from pipeline.export import ExportError, check_parity, converter_command, export, predict_tfjs
 from tests.helpers import NODE_MODULES, ROOT, quiet
 
 
@@ -71,6 +71,21 @@ def test_failed_check_keeps_the_previous_model(own_artifacts):
     after = {p.name: p.read_bytes() for p in (own_artifacts / "tfjs").iterdir()}
     assert after == before
     assert not [p for p in own_artifacts.iterdir() if p.name.startswith(".")], "no staging folder left"
+
+
+def test_a_parity_failure_names_the_finer_quantization_to_try():
+    keras_probs = np.eye(11, dtype=np.float32)[np.arange(1000) % 10]
+    tfjs_probs = keras_probs.copy()
+    tfjs_probs[:2] = np.roll(tfjs_probs[:2], 1, axis=1)  # 2 answers of 1000 moved: 0.2 %, over the 0.1 % allowed
+    labels = (np.arange(1000) % 10).astype(np.uint8)
+    for quantize, hint in [("uint8", "; --quantize float16 keeps"), ("float16", "; --quantize none keeps"), ("none", "")]:
+        with pytest.raises(ExportError) as error:
+            check_parity(keras_probs, tfjs_probs, labels, ExportConfig(quantize=quantize), log=quiet)
+        message = str(error.value)
+        assert "disagrees with Keras on 0.200% of test images (allowed 0.100%); nothing was replaced" in message
+        assert message.endswith("nothing was replaced" + hint + (" the weights closer to Keras's" if hint else ""))
+        assert "\n" not in message
+    assert check_parity(keras_probs, keras_probs, labels, ExportConfig(), log=quiet)["argmax_agreement"] == 1.0
 
 
 def test_missing_model_and_bad_quantize_are_clear(tmp_path):
