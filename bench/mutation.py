@@ -252,9 +252,8 @@ def main(only: tuple[str, ...], rescore: bool, command_line: str):
             rows.append(row(module, {n: s for n, s in statuses.items() if matches(n, globs)}, equivalent))
             print(f"{module}: {rows[-1][6]} % of {rows[-1][1]} mutants caught; survivors: {rows[-1][7]}")
         path = save_rows(merged(rows, previous) if only else rows, command_line)
-    for module, tests in JS_MODULES.items():
-        if only and module not in only:
-            continue
+    js = {module: tests for module, tests in JS_MODULES.items() if not only or module in only}
+    for module, tests in js.items():
         started = time.monotonic()
         rows.append(row(module, stryker_statuses(module, tests, print), equivalent))
         r = rows[-1]

@@ -55,7 +55,9 @@ from pipeline.contract import FEATURES_OUTPUT, NUM_DIGITS, PROBABILITIES_OUTPUT
 REPLAY_SEED = 0  # seeds the replayed digits' pick and the generated non-digits
 BLOCK_SEED = 1  # seeds the block's random projection (js/adapt.js projection)
 
-QUANTIZE_FLAGS = {  # --quantize choice -> converter flag (with ='*': bare, it swallows the next path)
+# --quantize choice -> converter flag (with ='*': bare, it swallows the next path), coarsest first: a failed parity
+# check names the next one (a model trained briefly has many test images near its decision boundaries)
+QUANTIZE_FLAGS = {
     "uint8": ["--quantize_uint8=*"],
     "float16": ["--quantize_float16=*"],
     "none": [],
@@ -179,11 +181,6 @@ def convert(model, out_dir: Path, quantize: str) -> None:
         raise ExportError(f"tensorflowjs_converter failed: {result.stderr.strip().splitlines()[-1:]}")
 
 
-# each quantization's next finer one: what to try when a model's answers move too much under the coarser (a model
-# trained briefly has many test images near its decision boundaries)
-FINER_QUANTIZATION = {"uint8": "float16", "float16": "none"}
-
-
 def check_parity(keras_probs: np.ndarray, tfjs_probs: np.ndarray, labels: np.ndarray, config: ExportConfig,
                  log=print) -> dict:
     """Compare (N, 11) probabilities of Keras and tfjs on the same images (labels: uint8 (N,)).
@@ -199,7 +196,8 @@ def check_parity(keras_probs: np.ndarray, tfjs_probs: np.ndarray, labels: np.nda
         f"largest probability difference {max_diff:.2e}, tfjs accuracy {tfjs_accuracy:.4%}"
     )
     if agreement < config.min_agreement:
-        finer = FINER_QUANTIZATION.get(config.quantize)
+        choices = list(QUANTIZE_FLAGS)
+        finer = choices[choices.index(config.quantize) + 1] if config.quantize in choices[:-1] else None
         raise ExportError(
             f"converted model disagrees with Keras on {1 - agreement:.3%} of test images "
             f"(allowed {1 - config.min_agreement:.3%}); nothing was replaced"
