@@ -57,15 +57,16 @@ build: setup  ## $(ARTIFACTS) + site_template/ -> $(DIST)/
 evaluate: setup  ## accuracy, per-class figures and confusion matrix of $(ARTIFACTS)/model.keras on the MNIST test set
 	$(BIN)/pipeline evaluate --artifacts $(ARTIFACTS)
 
-system-deps:  ## chromium (browser tests; Playwright cannot download its own here) and shellcheck (workflow tests), with apt-get
+system-deps:  ## chromium (benchmarks, Lighthouse), its headless shell (browser tests) and shellcheck (workflow tests), with apt-get
 	@missing=""; \
-	[ -x "$${CHROMIUM_PATH:-}" ] || command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	[ -x "$${CHROMIUM_PATH:-}" ] || command -v chromium-headless-shell >/dev/null || missing="$$missing chromium-headless-shell"; \
 	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if ! command -v apt-get >/dev/null; then \
 	  echo "system-deps: missing$$missing, and there is no apt-get to install it (not Debian/Ubuntu)." >&2; \
 	  echo "  Install it with your package manager (e.g. brew install --cask chromium; brew install shellcheck);" >&2; \
-	  echo "  set CHROMIUM_PATH (tests) and CHROME_PATH (Lighthouse) if chromium is not /usr/bin/chromium." >&2; \
+	  echo "  set CHROMIUM_PATH (tests; any headless Chromium) and CHROME_PATH (Lighthouse) where they live elsewhere." >&2; \
 	  echo "  make test-fast needs neither." >&2; \
 	  case "$$missing" in *chromium*) exit 1;; esac; \
 	  echo "  Going on without shellcheck: its workflow tests are skipped." >&2; exit 0; \

@@ -1,4 +1,4 @@
-"""Browser fixtures: Debian's headless Chromium and the built site served under a sub-path.
+"""Browser fixtures: Debian's headless Chromium shell and the built site served under a sub-path.
 
 Every test that opens a browser fails on any error in its pages or their workers (the autouse
 fixture `browser_errors`), unless it names the errors it provokes on purpose with
@@ -22,12 +22,20 @@ from bench.chromium import CHROMIUM_ARGS
 from .helpers import READY, BrowserErrors, PageLog, serving
 
 
+# The tests' browser: Debian's chromium-headless-shell (`make system-deps`), Chromium's own build of the same engine
+# without the browser around it, as Playwright runs headless tests with its own downloads. It takes less CPU per page
+# than the full browser, and the suite is bound by CPU. The full browser still runs in the suite under the benchmarks'
+# smoke tests and Lighthouse's audits, which measure what a visitor's browser does. CHROMIUM_PATH picks another.
+HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    """pytest-playwright's launch arguments, with Debian's Chromium (Playwright cannot download its own here)."""
+    """pytest-playwright's launch arguments, with Debian's headless Chromium (Playwright cannot download its own
+    here)."""
     return {
         **browser_type_launch_args,
-        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "executable_path": os.environ.get("CHROMIUM_PATH", HEADLESS_SHELL),
         "args": CHROMIUM_ARGS,
     }
 
