@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import artifacts, network
-from pipeline.data import mnist, nondigits
+from pipeline.data import cache, mnist, nondigits
 from pipeline.build import report as model_report
 from pipeline.config import ExportConfig
 from pipeline.artifacts import MODEL_FILE
@@ -143,7 +143,7 @@ def export(
             report.update(network.write_network_files(model, out, digits.x_test, node_modules, log))
         except network.NetworkError as err:
             raise ExportError(str(err)) from None
-        report.update(write_adapt_files(model, out, digits, config, node_modules))  # its block: a layer network.json matched
+        report.update(write_adapt_files(model, out, digits, config, node_modules, log))  # its block: a layer network.json matched
         weight_bytes = sum(p.stat().st_size for p in out.glob(artifacts.TFJS_SHARDS))
         report.update(model_bytes=weight_bytes + (out / artifacts.TFJS_MODEL_FILE).stat().st_size, weight_bytes=weight_bytes,
                       export_seconds=round(time.perf_counter() - started, 1), keras_test_accuracy=keras_accuracy,
@@ -234,11 +234,12 @@ def replay_picks(labels: np.ndarray, per_class: int, seed: int = REPLAY_SEED) ->
                            for digit in range(NUM_DIGITS)])
 
 
-def replay_images(digits, per_class: int) -> tuple[np.ndarray, np.ndarray]:
+def replay_images(digits, per_class: int, log=print) -> tuple[np.ndarray, np.ndarray]:
     """What the page replays while it adapts: `per_class` MNIST training digits of each digit, then as many
     generated non-digits (nondigits.TRAINED); (uint8 (N, 28, 28), uint8 labels (N,))."""
     picks = replay_picks(digits.y_train, per_class)
-    others, other_labels = nondigits.labelled(per_class, REPLAY_SEED, digits.x_train, digits.y_train)
+    others, other_labels = nondigits.labelled(per_class, REPLAY_SEED, digits.x_train, digits.y_train,
+                                              cache_dir=cache.folder("nondigits"), log=log)
     return np.concatenate([digits.x_train[picks], others]), np.concatenate([digits.y_train[picks], other_labels])
 
 
@@ -254,13 +255,13 @@ def block_layer(out_dir: Path, directions: int) -> dict | None:
             "seed": BLOCK_SEED}
 
 
-def write_adapt_files(model, out_dir: Path, digits, config: ExportConfig, node_modules: Path) -> dict:
+def write_adapt_files(model, out_dir: Path, digits, config: ExportConfig, node_modules: Path, log=print) -> dict:
     """Write ADAPT_JSON (the last layer in float32, the features' version and size, the block, how adapt.bin is
     laid out) and ADAPT_BIN (the converted model's features of `replay_images`, uint8 with one scale, their
     block's values, int8 with another, then their labels, uint8); returns export.json's fields on them.
 
     The block's values are scaled (its `factor`) so that their mean length on the replay is the features'."""
-    images, labels = replay_images(digits, config.replay_per_class)
+    images, labels = replay_images(digits, config.replay_per_class, log)
     block = block_layer(out_dir, config.block_directions)
     _, features, projected = predict_tfjs(out_dir, mnist.to_model_input(images), node_modules, block)
     scale = float(features.max()) / 255 or 1.0

@@ -22,12 +22,15 @@ S (5), a Z (2); in the sources, by the rule `sources` states.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
+from pipeline import contract, preprocess
 from pipeline.contract import IMAGE_SIZE, NOT_A_DIGIT
-from pipeline.data import pen, sources
+from pipeline.data import cache, pen, sources
 from pipeline.preprocess import to_mnist
 
 Paths = list[np.ndarray]  # strokes, each (K, 2) x, y in the unit box
@@ -35,6 +38,8 @@ SOURCE_SHARE = 0.5  # of the non-digits training draws, the share from sources m
 STEP = 0.03  # a source glyph's strokes are resampled to a point every STEP of the unit box, for the wobble to bend
 WOBBLE = 0.035  # the largest bend of the whole drawing by a hand's slow wobble, unit box
 STROKE_SHIFT = 0.015  # how far each stroke lands from where the glyph puts it (standard deviation, unit box)
+CODE = (sys.modules[__name__], sources, pen, preprocess, contract)  # the modules whose code decides the drawings
+PACKAGES = ("numpy", "pillow", "Hershey-Fonts", "svgelements", "npm:feather-icons")  # drawn with and from these
 
 # Capital letters as straight strokes (x right, y down, unit box).
 LETTERS = {
@@ -277,11 +282,22 @@ def overlapping_digits(rng: np.random.Generator, digits: np.ndarray) -> np.ndarr
     return np.round(to_mnist(wide) * 255).astype(np.uint8)
 
 
-def generate(count: int, seed: int, kinds: tuple[str, ...] = TRAINED, digits: np.ndarray | None = None) -> np.ndarray:
+def generate(count: int, seed: int, kinds: tuple[str, ...] = TRAINED, digits: np.ndarray | None = None,
+             cache_dir: Path | None = None, log=print) -> np.ndarray:
     """`count` non-digit images, uint8 (count, 28, 28), the kinds taken in turn; `digits` (uint8 (N, 28, 28),
-    no 1s) are needed for OVERLAP and only for it."""
+    no 1s) are needed for OVERLAP and only for it. cache_dir: a folder that keeps them between runs (training and
+    export pass cache.folder("nondigits")), keyed by the arguments, CODE and PACKAGES; None draws them every time."""
     if OVERLAP in kinds and digits is None:
         raise ValueError(f"{OVERLAP!r} needs MNIST digits to overlap")
+    if cache_dir is None or count == 0:
+        return _drawn(count, seed, kinds, digits)
+    overlapped = [str(digits.shape), digits.tobytes()] if OVERLAP in kinds else []
+    name = cache.key(CODE, PACKAGES, str(count), str(seed), "\n".join(kinds), *overlapped)
+    return cache.kept(cache_dir / f"{name}.npz", count, lambda: _drawn(count, seed, kinds, digits), "non-digits'",
+                      log)[0]
+
+
+def _drawn(count: int, seed: int, kinds: tuple[str, ...], digits: np.ndarray | None) -> np.ndarray:
     rng = np.random.default_rng(seed)
     images = np.empty((count, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
     for i in range(count):
@@ -291,16 +307,17 @@ def generate(count: int, seed: int, kinds: tuple[str, ...] = TRAINED, digits: np
     return images
 
 
-def labelled(count: int, seed: int, digits: np.ndarray, labels: np.ndarray,
-             kinds: tuple[str, ...] = TRAINED) -> tuple[np.ndarray, np.ndarray]:
+def labelled(count: int, seed: int, digits: np.ndarray, labels: np.ndarray, kinds: tuple[str, ...] = TRAINED,
+             cache_dir: Path | None = None, log=print) -> tuple[np.ndarray, np.ndarray]:
     """`count` drawings of `kinds` (the TRAINED ones unless told) and their label, NOT_A_DIGIT: (uint8 (count, 28,
     28), uint8 (count,)). SOURCE_SHARE of them from the sources among `kinds`, each source as often, the rest from
-    the kinds written here. The overlaps are made from `digits` (MNIST images with their `labels`) but their 1s."""
+    the kinds written here. The overlaps are made from `digits` (MNIST images with their `labels`) but their 1s.
+    cache_dir: as generate's."""
     own = tuple(k for k in kinds if k not in sources.SOURCES)
     others = tuple(k for k in kinds if k in sources.SOURCES)
     from_sources = round(SOURCE_SHARE * count) if own and others else count if others else 0
-    images = np.concatenate([generate(count - from_sources, seed, own, digits[labels != 1]),
-                             generate(from_sources, seed, others)])
+    images = np.concatenate([generate(count - from_sources, seed, own, digits[labels != 1], cache_dir, log),
+                             generate(from_sources, seed, others, cache_dir=cache_dir, log=log)])
     return images, np.full(count, NOT_A_DIGIT, np.uint8)
 
 

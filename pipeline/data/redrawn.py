@@ -11,31 +11,30 @@ round pen of a random width around the page's, then the MNIST preprocessing
 (pipeline.data.pen.digit, as the non-digits are). Their labels are the digits'.
 Only training images are redrawn, and they join the training part only.
 
-Tracing a default run's digits takes minutes, so the result is cached beside MNIST
-(`~/.cache/digit-pipeline/redrawn/`, or $PIPELINE_CACHE/redrawn/), keyed by a hash of the
+Tracing a default run's digits takes minutes, so the result is kept beside MNIST
+(pipeline.data.cache: `~/.cache/digit-pipeline/redrawn/`), keyed by a hash of the
 chosen images, their pens and the code that draws them: only the first run pays.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import hashlib
-import io
 import multiprocessing
 import os
-import zipfile
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from pipeline import artifacts, preprocess
+from pipeline import contract, preprocess
 from pipeline.contract import IMAGE_SIZE
-from pipeline.data import handwriting, mnist, pen
+from pipeline.data import cache, handwriting, pen
 
 PEN_RANGE = (0.08, 0.17)  # pen width / the digit's longer side, uniform; the page draws with contract.DIGIT_PEN
 STREAM = 2  # the random stream of this source under the run's seed (nondigits uses seed and seed + 1 directly)
 IN_PROCESS_BELOW = 200  # fewer digits than this are traced in this process: starting workers would cost more
-CODE = (handwriting, pen, preprocess)  # the modules whose code decides the images, besides this one
+CODE = (sys.modules[__name__], handwriting, pen, preprocess, contract)  # the modules whose code decides the images
+PACKAGES = ("numpy", "scipy", "pillow")  # the packages that trace and draw them
 
 
 def redraw(image: np.ndarray, width: float) -> np.ndarray | None:
@@ -62,17 +61,15 @@ def labelled(count: int, seed: int, digits: np.ndarray, labels: np.ndarray, log=
     chosen = np.sort(rng.choice(len(digits), size=min(count, len(digits)), replace=False))
     pens = rng.uniform(*PEN_RANGE, len(chosen))
     images, chosen_labels = digits[chosen], labels[chosen]
-    path = (cache_dir or mnist.cache_root() / "redrawn") / f"{_key(images, pens)}.npz"
-    drawn = _read_cache(path, len(chosen), log)
-    if drawn is not None:
-        log(f"data: {len(chosen)} training digits redrawn with a pen, from the cache {path.parent}")
-    else:
+    name = cache.key(CODE, PACKAGES, images.tobytes(), pens.tobytes())
+    path = (cache_dir or cache.folder("redrawn")) / f"{name}.npz"
+
+    def draw() -> np.ndarray:
         log(f"data: tracing {len(chosen)} training digits to draw them again with a pen (once: cached)")
-        drawn = _draw(images, pens)
-        buffer = io.BytesIO()
-        np.savez(buffer, drawn=drawn)
-        artifacts.write_bytes(path, buffer.getvalue())
-        log(f"data: {len(chosen)} training digits redrawn with a pen, cached in {path.parent}")
+        return _draw(images, pens)
+    drawn, read = cache.kept(path, len(chosen), draw, "redrawn digits'", log)
+    where = "from the cache" if read else "cached in"
+    log(f"data: {len(chosen)} training digits redrawn with a pen, {where} {path.parent}")
     kept = drawn.max(axis=(1, 2)) > 0  # all black: could not be traced
     return drawn[kept], chosen_labels[kept]
 
@@ -90,29 +87,3 @@ def _draw(images: np.ndarray, pens: np.ndarray) -> np.ndarray:
                        for r in part]
     blank = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8)
     return np.stack([blank if r is None else r for r in results])
-
-
-def _key(images: np.ndarray, pens: np.ndarray) -> str:
-    """A hash of what decides the redrawn images: the digits, their pens, and the code that draws them."""
-    digest = hashlib.sha256()
-    for source in (*(module.__file__ for module in CODE), __file__):
-        digest.update(Path(source).read_bytes())
-    digest.update(images.tobytes())
-    digest.update(pens.tobytes())
-    return digest.hexdigest()[:32]
-
-
-def _read_cache(path: Path, count: int, log) -> np.ndarray | None:
-    """The cached images, or None when there are none; a damaged cache file is reported and made again."""
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            drawn = archive["drawn"]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        log(f"data: redrawn digits' cache {path} unusable, drawing again ({type(err).__name__})")
-        return None
-    if drawn.shape != (count, IMAGE_SIZE, IMAGE_SIZE) or drawn.dtype != np.uint8:
-        log(f"data: redrawn digits' cache {path} unusable, drawing again (shape {drawn.shape})")
-        return None
-    return drawn

@@ -36,7 +36,7 @@ import numpy as np
 from pipeline import artifacts, calibration
 from pipeline.config import TrainConfig
 from pipeline.contract import NOT_A_DIGIT
-from pipeline.data import DataError, mnist, nondigits, redrawn, sources
+from pipeline.data import DataError, cache, mnist, nondigits, redrawn, sources
 from pipeline.data.formats import ExtraDigits
 from pipeline.train.inputs import Inputs, read_inputs
 from pipeline.train import checkpoint, distribute, keras_fixes
@@ -146,8 +146,9 @@ def split_data(config: TrainConfig, digits: mnist.Mnist, log, extra: list[ExtraD
     x_fit, y_fit, x_val, y_val = mnist.split_validation(
         digits.x_train[:train_limit], digits.y_train[:train_limit], config.validation_size, config.seed)
     pen_drawn = redrawn.labelled(round(config.redrawn * len(x_fit)), config.seed, x_fit, y_fit, log)
-    fit_others = nondigits.labelled(round(config.nondigits * len(x_fit)), config.seed, x_fit, y_fit)
-    val_others = nondigits.labelled(round(config.nondigits * len(x_val)), config.seed + 1, x_fit, y_fit)
+    kept = {"cache_dir": cache.folder("nondigits"), "log": log}
+    fit_others = nondigits.labelled(round(config.nondigits * len(x_fit)), config.seed, x_fit, y_fit, **kept)
+    val_others = nondigits.labelled(round(config.nondigits * len(x_val)), config.seed + 1, x_fit, y_fit, **kept)
     x_fit = np.concatenate([x_fit, pen_drawn[0], *(e.images for e in extra), fit_others[0]])
     y_fit = np.concatenate([y_fit, pen_drawn[1], *(e.labels for e in extra), fit_others[1]])
     x_val, y_val = np.concatenate([x_val, val_others[0]]), np.concatenate([y_val, val_others[1]])
@@ -229,8 +230,8 @@ def measure(final: keras.Model, config: TrainConfig, run: Run, log) -> dict:
                                            run.hardware.replicas)
     log(f"test: accuracy {test_accuracy:.4%}, loss {test_loss:.4f} on {len(run.data.x_test)} images")
     per_source = nondigits_per_source(config)
-    held_out = doubted_nondigits(final, config.seed, sources.HELD_OUT, per_source)
-    trained_sources = doubted_nondigits(final, config.seed, sources.TRAINED, per_source)
+    held_out = doubted_nondigits(final, config.seed, sources.HELD_OUT, per_source, log)
+    trained_sources = doubted_nondigits(final, config.seed, sources.TRAINED, per_source, log)
     log(f"test: {held_out['doubted']:.1%} of {held_out['images']} non-digits from sources never trained on shown as ? "
         f"({', '.join(f'{k} {v:.1%}' for k, v in held_out['sources'].items())}); new samples of trained sources "
         f"{trained_sources['doubted']:.1%}")
@@ -295,13 +296,13 @@ def nondigits_per_source(config: TrainConfig) -> int:
 
 
 def doubted_nondigits(model: keras.Model, seed: int, names: tuple[str, ...],
-                      per_source: int = NONDIGITS_PER_SOURCE) -> dict:
+                      per_source: int = NONDIGITS_PER_SOURCE, log=print) -> dict:
     """How often `model` shows "?" (the page's rule, calibration.shown_digits) for new drawings (seeds training never
     uses) of each non-digit source in `names` (pipeline.data.sources): {"images", "doubted": fraction over all,
     "sources": {source: fraction}}. On sources.HELD_OUT: doubt on sources never trained on; on sources.TRAINED:
     on new samples of trained ones."""
-    images = np.concatenate([nondigits.generate(per_source, seed + 100 + list(sources.SOURCES).index(name), (name,))
-                             for name in names])
+    images = np.concatenate([nondigits.generate(per_source, seed + 100 + list(sources.SOURCES).index(name), (name,),
+                                                cache_dir=cache.folder("nondigits"), log=log) for name in names])
     doubted = calibration.shown_digits(predict_all(model, mnist.to_model_input(images))) == -1
     fractions = dict(zip(names, doubted.reshape(len(names), per_source).mean(1).tolist()))
     return {"images": len(images), "doubted": float(doubted.mean()), "sources": fractions}

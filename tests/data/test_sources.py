@@ -88,11 +88,12 @@ def test_held_out_sources_hold_out_a_whole_family_and_one_source_of_a_trained_fa
     assert not set(nondigits.TRAINED) & set(nondigits.HELD_OUT)
 
 
-def test_training_and_validation_never_read_a_held_out_source(monkeypatch, mnist):
+def test_training_and_validation_never_read_a_held_out_source(monkeypatch, mnist, tmp_path):
     """The real split (pipeline.train.loop.split_data) draws its non-digits: every trained source is read, a held-out
     one never (this fails if a held-out source reaches the training or validation images by any path)."""
     from pipeline.train.loop import split_data
 
+    monkeypatch.setenv("PIPELINE_CACHE", str(tmp_path))  # nothing kept from an earlier run: all drawn here
     read, glyphs = [], sources.glyphs
     monkeypatch.setattr(sources, "glyphs", lambda name: read.append(name) or glyphs(name))
     config = TrainConfig(train_limit=600, validation_size=200, test_limit=10, redrawn=0.0, nondigits=0.5)
