@@ -2,8 +2,9 @@
 
 Drawing them costs seconds to minutes of CPU; reading them back, milliseconds. Each file is named by a hash of
 everything that decides its images: the inputs, the source of the modules that draw them and the versions of the
-packages they draw with or from. A change to any of them draws again; a stale file is never read. A file that
-cannot be read as the images asked for is said in one line and drawn again: only time is lost.
+packages they draw with or from. A change to any of them draws again; a stale file is never read, and once no run
+has used it for UNUSED_DAYS it is removed when another file is kept beside it. A file that cannot be read as the
+images asked for is said in one line and drawn again: only time is lost.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import time
 import zipfile
 from collections.abc import Callable, Iterable
 from importlib import metadata
@@ -24,6 +27,7 @@ from pipeline.contract import IMAGE_SIZE
 from pipeline.data import mnist
 
 NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"  # where `npm ci` puts the npm packages drawn from
+UNUSED_DAYS = 30  # a kept file no run has read or written for this long goes when another is kept beside it
 
 
 def folder(name: str) -> Path:
@@ -67,10 +71,18 @@ def kept(path: Path, count: int, draw: Callable[[], np.ndarray], what: str, log)
             log(f"data: {what} cache {path} unusable, drawing again ({type(err).__name__})")
         else:
             if images.shape == (count, IMAGE_SIZE, IMAGE_SIZE) and images.dtype == np.uint8:
+                os.utime(path)  # used now
                 return images, True
             log(f"data: {what} cache {path} unusable, drawing again (shape {images.shape})")
     images = draw()
     buffer = io.BytesIO()
     np.savez(buffer, drawn=images)
     artifacts.write_bytes(path, buffer.getvalue())
+    unused_since = time.time() - UNUSED_DAYS * 86400
+    for other in path.parent.glob("*.npz"):
+        try:
+            if other.stat().st_mtime < unused_since:
+                other.unlink()
+        except OSError:  # gone already: another run removed it
+            pass
     return images, False

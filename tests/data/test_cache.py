@@ -3,6 +3,8 @@ stale, and a file that is not what was kept is said and drawn again."""
 
 from __future__ import annotations
 
+import os
+import time
 import types
 
 import numpy as np
@@ -91,3 +93,17 @@ def test_a_kept_file_that_is_not_what_was_kept_is_said_and_drawn_again(overlaps,
     lines.clear()
     assert np.array_equal(nondigits.generate(10, 4, nondigits.TRAINED, overlaps, tmp_path, lines.append), drawn)
     assert lines == [], "kept again, whole"
+
+
+def test_a_file_no_run_has_used_for_a_month_goes_when_another_is_kept(overlaps, tmp_path):
+    nondigits.generate(10, 4, nondigits.TRAINED, overlaps, tmp_path)
+    nondigits.generate(10, 5, nondigits.TRAINED, overlaps, tmp_path)
+    used, unused = kept_files(tmp_path)
+    month_ago = time.time() - (cache.UNUSED_DAYS + 1) * 86400
+    for path in (used, unused):
+        os.utime(path, (month_ago, month_ago))
+    read_back = {nondigits.generate(10, seed, nondigits.TRAINED, overlaps, tmp_path).tobytes(): seed for seed in (4, 5)}
+    assert len(read_back) == 2
+    os.utime(unused, (month_ago, month_ago))  # reading it marked it used; this one is left unused again
+    nondigits.generate(10, 6, nondigits.TRAINED, overlaps, tmp_path)  # another file kept beside them
+    assert unused not in kept_files(tmp_path) and used in kept_files(tmp_path) and len(kept_files(tmp_path)) == 2
