@@ -40,7 +40,6 @@ def test_every_input_that_decides_the_drawings_names_another_file(overlaps, tmp_
     nondigits.generate(12, 4, nondigits.OWN, overlaps, tmp_path)  # kinds
     nondigits.generate(12, 4, nondigits.TRAINED, overlaps[1:], tmp_path)  # the digits overlapped
     assert len(kept_files(tmp_path)) == 5
-    assert len(kept_files(tmp_path)) == 5
 
 
 def test_without_a_folder_nothing_is_kept(overlaps, tmp_path, monkeypatch):
