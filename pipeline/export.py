@@ -239,7 +239,7 @@ def replay_images(digits, per_class: int, log=print) -> tuple[np.ndarray, np.nda
     generated non-digits (nondigits.TRAINED); (uint8 (N, 28, 28), uint8 labels (N,))."""
     picks = replay_picks(digits.y_train, per_class)
     others, other_labels = nondigits.labelled(per_class, REPLAY_SEED, digits.x_train, digits.y_train,
-                                              cache_dir=cache.folder("nondigits"), log=log)
+                                              cache_dir=cache.folder(nondigits.FOLDER), log=log)
     return np.concatenate([digits.x_train[picks], others]), np.concatenate([digits.y_train[picks], other_labels])
 
 

@@ -40,6 +40,7 @@ WOBBLE = 0.035  # the largest bend of the whole drawing by a hand's slow wobble,
 STROKE_SHIFT = 0.015  # how far each stroke lands from where the glyph puts it (standard deviation, unit box)
 CODE = (sys.modules[__name__], sources, pen, preprocess, contract)  # the modules whose code decides the drawings
 PACKAGES = ("numpy", "pillow", "Hershey-Fonts", "svgelements", "npm:feather-icons")  # drawn with and from these
+FOLDER = "nondigits"  # where training and export keep the drawings: cache.folder(FOLDER)
 
 # Capital letters as straight strokes (x right, y down, unit box).
 LETTERS = {
@@ -286,7 +287,7 @@ def generate(count: int, seed: int, kinds: tuple[str, ...] = TRAINED, digits: np
              cache_dir: Path | None = None, log=print) -> np.ndarray:
     """`count` non-digit images, uint8 (count, 28, 28), the kinds taken in turn; `digits` (uint8 (N, 28, 28),
     no 1s) are needed for OVERLAP and only for it. cache_dir: a folder that keeps them between runs (training and
-    export pass cache.folder("nondigits")), keyed by the arguments, CODE and PACKAGES; None draws them every time."""
+    export pass cache.folder(FOLDER)), keyed by the arguments, CODE and PACKAGES; None draws them every time."""
     if OVERLAP in kinds and digits is None:
         raise ValueError(f"{OVERLAP!r} needs MNIST digits to overlap")
     if cache_dir is None or count == 0:

@@ -146,7 +146,7 @@ def split_data(config: TrainConfig, digits: mnist.Mnist, log, extra: list[ExtraD
     x_fit, y_fit, x_val, y_val = mnist.split_validation(
         digits.x_train[:train_limit], digits.y_train[:train_limit], config.validation_size, config.seed)
     pen_drawn = redrawn.labelled(round(config.redrawn * len(x_fit)), config.seed, x_fit, y_fit, log)
-    kept = {"cache_dir": cache.folder("nondigits"), "log": log}
+    kept = {"cache_dir": cache.folder(nondigits.FOLDER), "log": log}
     fit_others = nondigits.labelled(round(config.nondigits * len(x_fit)), config.seed, x_fit, y_fit, **kept)
     val_others = nondigits.labelled(round(config.nondigits * len(x_val)), config.seed + 1, x_fit, y_fit, **kept)
     x_fit = np.concatenate([x_fit, pen_drawn[0], *(e.images for e in extra), fit_others[0]])
@@ -302,7 +302,7 @@ def doubted_nondigits(model: keras.Model, seed: int, names: tuple[str, ...],
     "sources": {source: fraction}}. On sources.HELD_OUT: doubt on sources never trained on; on sources.TRAINED:
     on new samples of trained ones."""
     images = np.concatenate([nondigits.generate(per_source, seed + 100 + list(sources.SOURCES).index(name), (name,),
-                                                cache_dir=cache.folder("nondigits"), log=log) for name in names])
+                                                cache_dir=cache.folder(nondigits.FOLDER), log=log) for name in names])
     doubted = calibration.shown_digits(predict_all(model, mnist.to_model_input(images))) == -1
     fractions = dict(zip(names, doubted.reshape(len(names), per_source).mean(1).tolist()))
     return {"images": len(images), "doubted": float(doubted.mean()), "sources": fractions}

@@ -46,7 +46,7 @@ def test_without_a_folder_nothing_is_kept(overlaps, tmp_path, monkeypatch):
     monkeypatch.setenv("PIPELINE_CACHE", str(tmp_path / "cache"))
     nondigits.labelled(12, 6, overlaps, np.zeros(len(overlaps), np.uint8))
     assert not (tmp_path / "cache").exists()
-    nondigits.labelled(12, 6, overlaps, np.zeros(len(overlaps), np.uint8), cache_dir=cache.folder("nondigits"))
+    nondigits.labelled(12, 6, overlaps, np.zeros(len(overlaps), np.uint8), cache_dir=cache.folder(nondigits.FOLDER))
     assert len(kept_files(tmp_path / "cache" / "nondigits")) == 2, "the kinds written here and the sources"
 
 
